@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libshmx - safe, fast POSIX shared memory for Linux.
+ *
+ * Conventions for every function below:
+ *  - success returns 0 (or a non-negative count), failure returns -errno;
+ *  - output parameters are written only on success;
+ *  - destructors accept NULL and return NULL: r = shmx_close(r);
+ *  - the library never prints, logs, aborts or exits;
+ *  - nothing ever unlinks a name implicitly (see SHMX_UNLINK_ON_CLOSE);
+ *  - timeouts are milliseconds: 0 = try once, -1 = wait forever (still
+ *    watching the peer), anything below -1 is -EINVAL.
+ * Each function has a man page (shmx_create(3), ...); shmx(7) is the overview.
+ */
+#ifndef SHMX_H
+#define SHMX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMX_VERSION_MAJOR 0
+#define SHMX_VERSION_MINOR 1
+#define SHMX_VERSION_PATCH 0
+#define SHMX_VERSION_STRING "0.1.0"
+/* True when the headers are at least version maj.min.patch. */
+#define SHMX_VERSION_AT_LEAST(maj, min, patch)                                   \
+	((SHMX_VERSION_MAJOR > (maj)) ||                                         \
+	 (SHMX_VERSION_MAJOR == (maj) && SHMX_VERSION_MINOR > (min)) ||          \
+	 (SHMX_VERSION_MAJOR == (maj) && SHMX_VERSION_MINOR == (min) &&          \
+	  SHMX_VERSION_PATCH >= (patch)))
+
+/* Version of the library actually loaded, e.g. "0.1.0". */
+const char *shmx_version(void);
+
+/* ---- regions: a named POSIX shm object and its mapping, raw bytes ---- */
+
+/* Flags for shmx_create() and shmx_open(); unknown bits give -EINVAL. */
+#define SHMX_RDONLY          (1u << 0) /* open: read-only fd, PROT_READ map */
+#define SHMX_MAP             (1u << 1) /* map the whole object right away */
+#define SHMX_POPULATE        (1u << 2) /* map and pre-fault (implies MAP) */
+#define SHMX_LAZY            (1u << 3) /* create/resize: skip posix_fallocate */
+#define SHMX_UNLINK_ON_CLOSE (1u << 4) /* create: shmx_close() unlinks */
+
+/* Longest name, bytes after the leading '/', for a region. */
+#define SHMX_NAME_MAX 255
+/* Longest name for a region that carries a semaphore pair. */
+#define SHMX_PAIR_NAME_MAX 244
+
+struct shmx_region;
+
+/* Create a new object (O_EXCL: never adopts an existing one) of size bytes,
+ * mode exactly as given (0 means 0600) regardless of umask, pages reserved
+ * unless SHMX_LAZY. On failure no name is left behind. */
+int shmx_create(const char *name, size_t size, unsigned flags, mode_t mode,
+		struct shmx_region **ret);
+/* Open an existing object; it must be a regular file of non-zero size. */
+int shmx_open(const char *name, unsigned flags, struct shmx_region **ret);
+/* Map the whole object (its current size); -EALREADY when mapped. */
+int shmx_map(struct shmx_region *r);
+/* Remove the mapping; -EALREADY when not mapped. */
+int shmx_unmap(struct shmx_region *r);
+/* Unmap and close; unlinks only with SHMX_UNLINK_ON_CLOSE. NULL-safe. */
+struct shmx_region *shmx_close(struct shmx_region *r);
+/* Remove a name. Mappings and open handles stay valid. */
+int shmx_unlink(const char *name);
+/* Change the size (grow reserves pages unless SHMX_LAZY); remaps if
+ * mapped, so shmx_addr() may change. */
+int shmx_resize(struct shmx_region *r, size_t size);
+/* msync(MS_SYNC) the mapping; -EINVAL when not mapped. */
+int shmx_sync(struct shmx_region *r);
+
+void *shmx_addr(const struct shmx_region *r);    /* NULL when not mapped */
+size_t shmx_size(const struct shmx_region *r);   /* 0 for NULL */
+const char *shmx_name(const struct shmx_region *r); /* canonical "/name" */
+int shmx_fd(const struct shmx_region *r);        /* -EBADF for NULL */
+
+/* Bounds-checked copies between the mapping and private memory. Inside
+ * them a SIGBUS (a peer truncated the object) becomes -EFAULT once
+ * shmx_guard_sigbus() has been called; return the bytes copied. */
+ssize_t shmx_read(const struct shmx_region *r, size_t off, void *buf, size_t len);
+ssize_t shmx_write(struct shmx_region *r, size_t off, const void *buf, size_t len);
+/* Opt in (process-wide) to turning SIGBUS inside shmx_read/shmx_write and
+ * the channel's copies into -EFAULT. Chains to the previous handler for
+ * faults elsewhere. */
+int shmx_guard_sigbus(void);
+
+/* Liveness: participants hold OFD locks on "slots" of an object's fd; the
+ * kernel drops them when the process dies. shmx_stat() reports which are
+ * held, bit (1u << slot). */
+#define SHMX_SLOT_OWNER  0 /* the creator of a pair or channel */
+#define SHMX_SLOT_WRITER 1 /* pair writer, channel producer */
+#define SHMX_SLOT_READER 2 /* pair reader, channel consumer */
+#define SHMX_HOLDERS_UNKNOWN (1u << 31) /* no access to read the locks */
+
+struct shmx_info {
+	uint64_t size;
+	mode_t mode;            /* permission bits only */
+	uid_t uid;
+	gid_t gid;
+	uint32_t holders;       /* (1u << SHMX_SLOT_*) held now */
+	struct timespec atime;
+	struct timespec mtime;
+	struct timespec ctime;
+	uint64_t reserved[4];
+};
+
+/* Metadata of a named object; works without read access to the data. */
+int shmx_stat(const char *name, struct shmx_info *info);
+
+/* Text for a negative errno, including libshmx's own meanings
+ * (-EOWNERDEAD: the peer died, -EPIPE: the peer closed, ...). */
+const char *shmx_strerror(int err);
+
+/* ---- pair: two named semaphores bound to a region, for handoff ---- */
+
+/* Roles, passed in flags to shmx_pair_create()/shmx_pair_open(). */
+#define SHMX_PAIR_WRITER (1u << 8) /* waits "may write", posts "may read" */
+#define SHMX_PAIR_READER (1u << 9) /* waits "may read", posts "may write" */
+
+struct shmx_pair;
+
+/* Create the semaphores of region r (names "<region>.shmx-w" and
+ * "<region>.shmx-r") with O_EXCL and mode (0 means 0600); the caller takes
+ * the role in flags and becomes the owner. */
+int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t mode,
+		     struct shmx_pair **ret);
+/* Attach to an existing pair of region r in the role given in flags;
+ * -EBUSY if that role is taken, -EOWNERDEAD if the owner is dead. */
+int shmx_pair_open(struct shmx_region *r, unsigned flags, struct shmx_pair **ret);
+/* Release the role; never unlinks. NULL-safe. */
+struct shmx_pair *shmx_pair_close(struct shmx_pair *p);
+/* Remove both semaphores of the pair bound to region name. */
+int shmx_pair_unlink(const char *name);
+/* Wait for our turn (writer: buffer free, reader: data ready).
+ * -ETIMEDOUT, or -EOWNERDEAD as soon as the peer is seen dead. */
+int shmx_pair_wait(struct shmx_pair *p, int timeout_ms);
+/* Hand the turn to the peer. */
+int shmx_pair_post(struct shmx_pair *p);
+
+/* ---- channel: a validated ring buffer of messages in shared memory ---- */
+
+/* Roles and wait strategy, in flags of shmx_chan_create()/shmx_chan_open(). */
+#define SHMX_CHAN_PRODUCER (1u << 8)
+#define SHMX_CHAN_CONSUMER (1u << 9)
+#define SHMX_CHAN_SPIN     (1u << 10) /* never sleep: pure busy-poll */
+#define SHMX_CHAN_BLOCK    (1u << 11) /* never spin: sleep on a futex */
+#define SHMX_ALLOW_SHARED  (1u << 12) /* open: accept group/other-writable */
+
+struct shmx_chan;
+
+/* Create a channel with a ring of capacity bytes (a power of two). The
+ * caller takes the role in flags and becomes the owner. */
+int shmx_chan_create(const char *name, size_t capacity, unsigned flags, mode_t mode,
+		     struct shmx_chan **ret);
+/* Open a channel, waiting up to timeout_ms for its creator to publish it. */
+int shmx_chan_open(const char *name, unsigned flags, int timeout_ms,
+		   struct shmx_chan **ret);
+/* Leave the channel (the peer then sees -EPIPE); never unlinks. NULL-safe. */
+struct shmx_chan *shmx_chan_close(struct shmx_chan *c);
+int shmx_chan_unlink(const char *name);
+
+/* Copy a message in; -EMSGSIZE above shmx_chan_max_msg(). */
+int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms);
+/* Copy the next message out; returns its length. -EMSGSIZE (message kept)
+ * when it does not fit in size. */
+ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeout_ms);
+/* Zero-copy send: reserve len bytes in the ring, write them, commit. */
+int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms);
+int shmx_chan_commit(struct shmx_chan *c, size_t len);
+/* Zero-copy receive: look at the next message in place, then release it. */
+ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms);
+int shmx_chan_release(struct shmx_chan *c);
+
+size_t shmx_chan_capacity(const struct shmx_chan *c);
+size_t shmx_chan_max_msg(const struct shmx_chan *c);
+/* Bytes of the ring in use, and messages waiting; -errno on a bad peer. */
+ssize_t shmx_chan_used(const struct shmx_chan *c);
+ssize_t shmx_chan_pending(const struct shmx_chan *c);
+
+struct shmx_chan_info {
+	uint32_t abi;           /* format version */
+	uint32_t header_size;
+	uint64_t capacity;
+	uint64_t max_msg;
+	uint64_t used;          /* bytes in the ring now */
+	uint64_t sent;          /* messages committed so far */
+	uint64_t received;      /* messages released so far */
+	pid_t producer_pid;     /* last producer (display only) */
+	pid_t consumer_pid;     /* last consumer (display only) */
+	uint32_t holders;       /* as in struct shmx_info */
+	uint32_t reserved32;
+	uint64_t reserved[4];
+};
+
+/* Decode and validate a channel's header without attaching to it;
+ * -EBADMSG if name is not a libshmx channel. */
+int shmx_chan_stat(const char *name, struct shmx_chan_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMX_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Object names: one check that every layer shares, and the canonical form. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "internal.h"
+
+/* Accepts "foo" and "/foo" (glibc and Python both do), returns "/foo".
+ * Rejected: empty, "/", "." and ".." (they would name /dev/shm itself or its
+ * parent), any further '/', control bytes. Length is checked after the
+ * leading '/', against max (NAME_MAX for shm, less for derived names). */
+int shmx__name(const char *name, size_t max, char *out)
+{
+	const char *p;
+	size_t len;
+
+	if (!name || !out)
+		return -EINVAL;
+	if (name[0] == '/')
+		name++;
+	len = strlen(name);
+	if (len == 0 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	for (p = name; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+	if (len > max || len > SHMX_NAME_MAX)
+		return -ENAMETOOLONG;
+	out[0] = '/';
+	memcpy(out + 1, name, len + 1);
+	return 0;
+}

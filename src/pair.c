@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* Placeholder: the semaphore pair is being written (issue 3). */
+#include "internal.h"

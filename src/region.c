@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/* Regions: a named POSIX shm object and its mapping. Raw bytes, no header,
+ * so any program that opens the same name sees exactly what we wrote. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CREATE_FLAGS (SHMX_MAP | SHMX_POPULATE | SHMX_LAZY | SHMX_UNLINK_ON_CLOSE)
+#define OPEN_FLAGS   (SHMX_RDONLY | SHMX_MAP | SHMX_POPULATE)
+#define OFF_MAX      ((uint64_t)INT64_MAX)
+
+SHMX_EXPORT const char *shmx_version(void)
+{
+	return SHMX_VERSION_STRING;
+}
+
+/* posix_fallocate returns the error instead of setting errno, and tmpfs may
+ * be interrupted by a signal while it allocates a large range. */
+static int reserve(int fd, off_t off, off_t len)
+{
+	int e;
+
+	do
+		e = posix_fallocate(fd, off, len);
+	while (e == EINTR);
+	return -e;
+}
+
+static int check_size(size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	if ((uint64_t)size > OFF_MAX)
+		return -EFBIG;
+	return 0;
+}
+
+void shmx__unlink_if_same(const char *canon, int fd)
+{
+	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	struct stat a, b;
+
+	/* Someone may have replaced our half-made object by now: only remove
+	 * the name if it still leads to the inode we created. */
+	snprintf(path, sizeof(path), "/dev/shm%s", canon);
+	if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		shm_unlink(canon);
+}
+
+int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
+			 struct shmx_region **ret)
+{
+	struct shmx_region *r;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EMEDIUMTYPE;
+	if (st.st_size <= 0)
+		return -ENODATA;
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		return -EFBIG;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fd = fd;
+	r->flags = flags;
+	r->size = (size_t)st.st_size;
+	strcpy(r->name, canon);
+	if (flags & (SHMX_MAP | SHMX_POPULATE)) {
+		err = shmx_map(r);
+		if (err < 0) {
+			free(r);
+			return err;
+		}
+	}
+	*ret = r;
+	return 0;
+}
+
+/* The new object is created with mode 0 and then fchmod'ed: nobody but us
+ * (and root) can open it in between, and the umask has no say. */
+static int create_fd(const char *canon, size_t size, unsigned flags, mode_t mode)
+{
+	int fd, err;
+
+	fd = shm_open(canon, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return -errno;
+	err = shmx__neg(fchmod(fd, mode));
+	if (!err)
+		err = shmx__neg(ftruncate(fd, (off_t)size));
+	if (!err && !(flags & SHMX_LAZY))
+		err = reserve(fd, 0, (off_t)size);
+	if (err) {
+		shmx__unlink_if_same(canon, fd);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+SHMX_EXPORT int shmx_create(const char *name, size_t size, unsigned flags, mode_t mode,
+			    struct shmx_region **ret)
+{
+	char canon[SHMX__NAME_BUF];
+	int fd, err;
+
+	if (!ret || (flags & ~CREATE_FLAGS) || (mode & ~(mode_t)0777))
+		return -EINVAL;
+	err = shmx__name(name, SHMX_NAME_MAX, canon);
+	if (!err)
+		err = check_size(size);
+	if (err)
+		return err;
+	fd = create_fd(canon, size, flags, mode ? mode : 0600);
+	if (fd < 0)
+		return fd;
+	err = shmx__region_from_fd(fd, canon, flags, ret);
+	if (err) {
+		shmx__unlink_if_same(canon, fd);
+		close(fd);
+	}
+	return err;
+}
+
+SHMX_EXPORT int shmx_open(const char *name, unsigned flags, struct shmx_region **ret)
+{
+	char canon[SHMX__NAME_BUF];
+	int fd, err, oflag;
+
+	if (!ret || (flags & ~OPEN_FLAGS))
+		return -EINVAL;
+	err = shmx__name(name, SHMX_NAME_MAX, canon);
+	if (err)
+		return err;
+	/* O_NONBLOCK: a FIFO planted in /dev/shm must not hang the open. */
+	oflag = (flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR;
+	fd = shm_open(canon, oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	err = shmx__region_from_fd(fd, canon, flags, ret);
+	if (err)
+		close(fd);
+	return err;
+}
+
+SHMX_EXPORT int shmx_map(struct shmx_region *r)
+{
+	int prot, mflags = MAP_SHARED;
+	struct stat st;
+	void *addr;
+
+	if (!r)
+		return -EINVAL;
+	if (r->addr)
+		return -EALREADY;
+	/* Map what the object is now: a peer may have resized it. */
+	if (fstat(r->fd, &st) < 0)
+		return -errno;
+	if (st.st_size <= 0)
+		return -ENODATA;
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		return -EFBIG;
+	prot = (r->flags & SHMX_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
+	if (r->flags & SHMX_POPULATE)
+		mflags |= MAP_POPULATE;
+	addr = mmap(NULL, (size_t)st.st_size, prot, mflags, r->fd, 0);
+	if (addr == MAP_FAILED)
+		return -errno;
+	r->addr = addr;
+	r->size = (size_t)st.st_size;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_unmap(struct shmx_region *r)
+{
+	if (!r)
+		return -EINVAL;
+	if (!r->addr)
+		return -EALREADY;
+	if (munmap(r->addr, r->size) < 0)
+		return -errno;
+	r->addr = NULL;
+	return 0;
+}
+
+SHMX_EXPORT struct shmx_region *shmx_close(struct shmx_region *r)
+{
+	if (!r)
+		return NULL;
+	if (r->addr)
+		munmap(r->addr, r->size);
+	if (r->flags & SHMX_UNLINK_ON_CLOSE)
+		shmx__unlink_if_same(r->name, r->fd);
+	close(r->fd);
+	free(r);
+	return NULL;
+}
+
+SHMX_EXPORT int shmx_unlink(const char *name)
+{
+	char canon[SHMX__NAME_BUF];
+	int err;
+
+	err = shmx__name(name, SHMX_NAME_MAX, canon);
+	if (err)
+		return err;
+	return shmx__neg(shm_unlink(canon));
+}
+
+static int remap(struct shmx_region *r, size_t size)
+{
+	void *addr;
+
+	addr = mremap(r->addr, r->size, size, MREMAP_MAYMOVE);
+	if (addr == MAP_FAILED)
+		return -errno;
+	r->addr = addr;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
+{
+	size_t old;
+	int err;
+
+	if (!r)
+		return -EINVAL;
+	err = check_size(size);
+	if (err)
+		return err;
+	if (r->flags & SHMX_RDONLY)
+		return -EBADF;
+	old = r->size;
+	if (size < old) {
+		/* Shrink the mapping first: no access can land past the end. */
+		if (r->addr && (err = remap(r, size)) < 0)
+			return err;
+		r->size = size;
+		return shmx__neg(ftruncate(r->fd, (off_t)size));
+	}
+	err = shmx__neg(ftruncate(r->fd, (off_t)size));
+	if (!err && size > old && !(r->flags & SHMX_LAZY))
+		err = reserve(r->fd, (off_t)old, (off_t)(size - old));
+	if (!err && r->addr)
+		err = remap(r, size);
+	if (err) {
+		/* Back to the old size, so a failed grow changes nothing. */
+		(void)!ftruncate(r->fd, (off_t)old);
+		return err;
+	}
+	r->size = size;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_sync(struct shmx_region *r)
+{
+	if (!r || !r->addr)
+		return -EINVAL;
+	return shmx__neg(msync(r->addr, r->size, MS_SYNC));
+}
+
+SHMX_EXPORT void *shmx_addr(const struct shmx_region *r)
+{
+	return r ? r->addr : NULL;
+}
+
+SHMX_EXPORT size_t shmx_size(const struct shmx_region *r)
+{
+	return r ? r->size : 0;
+}
+
+SHMX_EXPORT const char *shmx_name(const struct shmx_region *r)
+{
+	return r ? r->name : NULL;
+}
+
+SHMX_EXPORT int shmx_fd(const struct shmx_region *r)
+{
+	return r ? r->fd : -EBADF;
+}
+
+/* ---- guarded copies ---- */
+
+static _Thread_local sigjmp_buf *guard_jump;
+static struct sigaction guard_prev;
+static int guard_installed;
+
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *jb = guard_jump;
+
+	if (jb) {
+		guard_jump = NULL;
+		siglongjmp(*jb, 1);
+	}
+	/* Not ours: behave as if we had never been installed. */
+	if (guard_prev.sa_flags & SA_SIGINFO) {
+		guard_prev.sa_sigaction(sig, si, uc);
+	} else if (guard_prev.sa_handler == SIG_DFL || guard_prev.sa_handler == SIG_IGN) {
+		/* Returning re-executes the faulting access and kills us with
+		 * the default action, core dump included. */
+		signal(sig, SIG_DFL);
+	} else {
+		guard_prev.sa_handler(sig);
+	}
+}
+
+SHMX_EXPORT int shmx_guard_sigbus(void)
+{
+	struct sigaction sa;
+
+	if (__atomic_exchange_n(&guard_installed, 1, __ATOMIC_ACQ_REL))
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	/* NODEFER: we leave the handler by siglongjmp without restoring the
+	 * mask, so SIGBUS must not stay blocked afterwards. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &guard_prev) < 0) {
+		__atomic_store_n(&guard_installed, 0, __ATOMIC_RELEASE);
+		return -errno;
+	}
+	return 0;
+}
+
+int shmx__copy(void *dst, const void *src, size_t len)
+{
+	sigjmp_buf jb;
+
+	if (!__atomic_load_n(&guard_installed, __ATOMIC_RELAXED)) {
+		memcpy(dst, src, len);
+		return 0;
+	}
+	if (sigsetjmp(jb, 0))
+		return -EFAULT;
+	guard_jump = &jb;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memcpy(dst, src, len);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	guard_jump = NULL;
+	return 0;
+}
+
+static int current_size(const struct shmx_region *r, size_t *size)
+{
+	struct stat st;
+
+	if (r->addr) {
+		*size = r->size;
+		return 0;
+	}
+	if (fstat(r->fd, &st) < 0)
+		return -errno;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+SHMX_EXPORT ssize_t shmx_read(const struct shmx_region *r, size_t off, void *buf,
+			      size_t len)
+{
+	size_t size;
+	ssize_t n;
+	int err;
+
+	if (!r || (!buf && len))
+		return -EINVAL;
+	err = current_size(r, &size);
+	if (err)
+		return err;
+	if (off > size)
+		return -ERANGE;
+	if (len > size - off)
+		len = size - off;
+	if (!r->addr) {
+		n = pread(r->fd, buf, len, (off_t)off);
+		return n < 0 ? -errno : n;
+	}
+	err = shmx__copy(buf, (const char *)r->addr + off, len);
+	return err ? err : (ssize_t)len;
+}
+
+SHMX_EXPORT ssize_t shmx_write(struct shmx_region *r, size_t off, const void *buf,
+			       size_t len)
+{
+	size_t size;
+	ssize_t n;
+	int err;
+
+	if (!r || (!buf && len))
+		return -EINVAL;
+	if (r->flags & SHMX_RDONLY)
+		return -EBADF;
+	err = current_size(r, &size);
+	if (err)
+		return err;
+	/* All or nothing: a write that does not fit is refused whole. */
+	if (off > size || len > size - off)
+		return -ERANGE;
+	if (!r->addr) {
+		n = pwrite(r->fd, buf, len, (off_t)off);
+		return n < 0 ? -errno : n;
+	}
+	err = shmx__copy((char *)r->addr + off, buf, len);
+	return err ? err : (ssize_t)len;
+}
+
+/* ---- stat and liveness slots ---- */
+
+static int slot_lk(int fd, int cmd, short type, unsigned slot, struct flock *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = type;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = SHMX__SLOT_BASE + (off_t)slot;
+	fl->l_len = 1;
+	return shmx__neg(fcntl(fd, cmd, fl));
+}
+
+int shmx__slot_lock(int fd, unsigned slot)
+{
+	struct flock fl;
+	int err = slot_lk(fd, F_OFD_SETLK, F_WRLCK, slot, &fl);
+
+	return (err == -EAGAIN || err == -EACCES) ? -EBUSY : err;
+}
+
+int shmx__slot_unlock(int fd, unsigned slot)
+{
+	struct flock fl;
+
+	return slot_lk(fd, F_OFD_SETLK, F_UNLCK, slot, &fl);
+}
+
+int shmx__slot_held(int fd, unsigned slot)
+{
+	struct flock fl;
+	int err = slot_lk(fd, F_OFD_GETLK, F_WRLCK, slot, &fl);
+
+	return err < 0 ? err : fl.l_type != F_UNLCK;
+}
+
+static void fill_info(const struct stat *st, struct shmx_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = (uint64_t)st->st_size;
+	info->mode = st->st_mode & 07777;
+	info->uid = st->st_uid;
+	info->gid = st->st_gid;
+	info->atime = st->st_atim;
+	info->mtime = st->st_mtim;
+	info->ctime = st->st_ctim;
+}
+
+static int stat_unreadable(const char *canon, struct shmx_info *info)
+{
+	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm%s", canon);
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EMEDIUMTYPE;
+	fill_info(&st, info);
+	info->holders = SHMX_HOLDERS_UNKNOWN;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_stat(const char *name, struct shmx_info *info)
+{
+	char canon[SHMX__NAME_BUF];
+	struct shmx_info tmp;
+	struct stat st;
+	unsigned slot;
+	int fd, err, held;
+
+	if (!info)
+		return -EINVAL;
+	err = shmx__name(name, SHMX_NAME_MAX, canon);
+	if (err)
+		return err;
+	fd = shm_open(canon, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	if (fd < 0)
+		return errno == EACCES ? stat_unreadable(canon, info) : -errno;
+	err = shmx__neg(fstat(fd, &st));
+	if (!err && !S_ISREG(st.st_mode))
+		err = -EMEDIUMTYPE;
+	if (!err)
+		fill_info(&st, &tmp);
+	for (slot = 0; !err && slot < 31; slot++) {
+		held = shmx__slot_held(fd, slot);
+		if (held < 0)
+			err = held;
+		else if (held)
+			tmp.holders |= 1u << slot;
+	}
+	close(fd);
+	if (!err)
+		*info = tmp;
+	return err;
+}
+
+/* ---- deadlines ---- */
+
+static void ts_add_ms(struct timespec *ts, long ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+int shmx__deadline(int timeout_ms, struct timespec *dl)
+{
+	if (timeout_ms < -1)
+		return -EINVAL;
+	if (timeout_ms == -1) {
+		dl->tv_sec = -1;
+		dl->tv_nsec = 0;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, dl);
+	ts_add_ms(dl, timeout_ms);
+	return 0;
+}
+
+bool shmx__forever(const struct timespec *dl)
+{
+	return dl->tv_sec == -1;
+}
+
+bool shmx__expired(const struct timespec *dl)
+{
+	struct timespec now;
+
+	if (shmx__forever(dl))
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return !ts_before(&now, dl);
+}
+
+void shmx__slice(const struct timespec *dl, int slice_ms, struct timespec *out)
+{
+	clock_gettime(CLOCK_MONOTONIC, out);
+	ts_add_ms(out, slice_ms);
+	if (!shmx__forever(dl) && ts_before(dl, out))
+		*out = *dl;
+}
+
+/* ---- errors ---- */
+
+SHMX_EXPORT const char *shmx_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "Success";
+	case -EOWNERDEAD:
+		return "Peer process died";
+	case -EPIPE:
+		return "Peer closed the channel";
+	case -EMEDIUMTYPE:
+		return "Not a shared-memory object (not a regular file)";
+	case -ENODATA:
+		return "Shared-memory object is empty (size 0)";
+	case -EBADMSG:
+		return "Not a libshmx channel, or its header is corrupt";
+	case -EPROTONOSUPPORT:
+		return "Unsupported libshmx format version";
+	case -ERANGE:
+		return "Offset or length past the end of the object";
+	case -EALREADY:
+		return "Already in the requested state";
+	case -EBUSY:
+		return "Role already taken by another process";
+	}
+	if (err < 0 && err > -4096)
+		return strerror(-err);
+	return "Unknown error";
+}

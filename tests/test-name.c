@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Name validation and canonical form (DESIGN.md, "Names"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+static void test_canonical(void **state)
+{
+	char out[SHMX__NAME_BUF];
+
+	(void)state;
+	assert_int_equal(shmx__name("foo", SHMX_NAME_MAX, out), 0);
+	assert_string_equal(out, "/foo");
+	assert_int_equal(shmx__name("/foo", SHMX_NAME_MAX, out), 0);
+	assert_string_equal(out, "/foo");
+	assert_int_equal(shmx__name("/a.b-c_d~e", SHMX_NAME_MAX, out), 0);
+	assert_string_equal(out, "/a.b-c_d~e");
+	assert_int_equal(shmx__name("/...", SHMX_NAME_MAX, out), 0);
+	assert_string_equal(out, "/...");
+	/* UTF-8 bytes are not control characters */
+	assert_int_equal(shmx__name("/caf\xc3\xa9", SHMX_NAME_MAX, out), 0);
+}
+
+static void test_rejected(void **state)
+{
+	static const char *const bad[] = {
+		"", "/", ".", "..", "/.", "/..", "//", "//foo", "/foo/", "/a/b", "a/b",
+		"/tab\there", "/nl\n", "/del\x7f", "/\x01",
+	};
+	char out[SHMX__NAME_BUF];
+	size_t i;
+
+	(void)state;
+	memset(out, 'x', sizeof(out));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(shmx__name(bad[i], SHMX_NAME_MAX, out), -EINVAL);
+		/* output untouched on failure */
+		assert_int_equal(out[0], 'x');
+	}
+	assert_int_equal(shmx__name(NULL, SHMX_NAME_MAX, out), -EINVAL);
+}
+
+static void test_lengths(void **state)
+{
+	char name[SHMX_NAME_MAX + 3], out[SHMX__NAME_BUF];
+
+	(void)state;
+	name[0] = '/';
+	memset(name + 1, 'a', SHMX_NAME_MAX);
+	name[SHMX_NAME_MAX + 1] = 0;
+	assert_int_equal(shmx__name(name, SHMX_NAME_MAX, out), 0);
+	assert_int_equal(strlen(out), SHMX_NAME_MAX + 1);
+	name[SHMX_NAME_MAX + 1] = 'a';
+	name[SHMX_NAME_MAX + 2] = 0;
+	assert_int_equal(shmx__name(name, SHMX_NAME_MAX, out), -ENAMETOOLONG);
+	/* the limit counts the bytes after the slash, with or without it */
+	assert_int_equal(shmx__name(name + 1, SHMX_NAME_MAX, out), -ENAMETOOLONG);
+	/* derived limits (semaphores: 251, pair regions: 244) */
+	name[SHMX__SEM_NAME_MAX + 1] = 0;
+	assert_int_equal(shmx__name(name, SHMX__SEM_NAME_MAX, out), 0);
+	name[SHMX__SEM_NAME_MAX + 1] = 'a';
+	name[SHMX__SEM_NAME_MAX + 2] = 0;
+	assert_int_equal(shmx__name(name, SHMX__SEM_NAME_MAX, out), -ENAMETOOLONG);
+}
+
+/* The real kernel agrees: the longest accepted name can be created. */
+static void test_longest_name_works(void **state)
+{
+	char name[SHMX_NAME_MAX + 2];
+	struct shmx_region *r = NULL;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s", tu_name());
+	memset(name + strlen(name), 'z', sizeof(name) - 1 - strlen(name));
+	name[sizeof(name) - 1] = 0;
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_string_equal(shmx_name(r), name);
+	r = shmx_close(r);
+	assert_int_equal(shmx_unlink(name), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_canonical),
+		cmocka_unit_test(test_rejected),
+		cmocka_unit_test(test_lengths),
+		cmocka_unit_test_teardown(test_longest_name_works, tu_teardown),
+	};
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by every libshmx test executable. */
+#ifndef SHMX_TESTUTIL_H
+#define SHMX_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include "shmx.h"
+
+/* Prefix of every object a test creates: "shmx-test-<pid>-". */
+#define TU_PREFIX "shmx-test-"
+
+/* A fresh unique name "/shmx-test-<pid>-<n>", remembered so that
+ * tu_cleanup() unlinks it (and its pair semaphores) whatever happened. */
+const char *tu_name(void);
+/* Unlink everything tu_name() handed out; returns how many existed. */
+int tu_cleanup(void);
+/* Entries of /dev/shm whose name starts with prefix ("" for all). */
+int tu_devshm_count(const char *prefix);
+/* cmocka group setup/teardown: teardown cleans up, then fails the group
+ * if /dev/shm holds anything of this process's. */
+int tu_group_setup(void **state);
+int tu_group_teardown(void **state);
+/* Per-test teardown: tu_cleanup(). */
+int tu_teardown(void **state);
+
+/* Path of a built file: $SHMX_BUILD_ROOT/rel (tools/shmx, examples/writer). */
+const char *tu_build_path(const char *rel);
+/* Path of a source file: $SHMX_SOURCE_ROOT/rel. */
+const char *tu_source_path(const char *rel);
+
+/* Wait for pid up to timeout_ms; on timeout SIGKILL it, reap it and return
+ * -ETIMEDOUT. On success *status is the waitpid status. */
+int tu_waitpid(pid_t pid, int timeout_ms, int *status);
+
+struct tu_result {
+	int status;     /* waitpid status */
+	int exit_code;  /* WEXITSTATUS, or 128+signal, or -1 on timeout */
+	char *out;      /* NUL-terminated, malloc'd */
+	size_t out_len;
+	char *err;
+	size_t err_len;
+};
+/* Run argv (argv[0] a path) with in as stdin, collect stdout/stderr, kill
+ * it after timeout_ms. Returns 0, or -errno if it could not run. */
+int tu_run(char *const argv[], const void *in, size_t in_len, int timeout_ms,
+	   struct tu_result *res);
+void tu_result_free(struct tu_result *res);
+/* Start argv with pipes; any of in/out/err may be NULL (then /dev/null). */
+pid_t tu_spawn(char *const argv[], int *in, int *out, int *err);
+
+/* true if setpriv can drop to uid/gid 65534 here (we are root). */
+bool tu_can_drop_privileges(void);
+/* true if python3 with multiprocessing.shared_memory runs. */
+bool tu_have_python(void);
+
+/* Monotonic milliseconds. */
+int64_t tu_now_ms(void);
+
+/* Skip with a reason printed in the TAP stream. */
+#define tu_skip(...)                                                             \
+	do {                                                                     \
+		print_message("# SKIP: " __VA_ARGS__);                           \
+		print_message("\n");                                             \
+		skip();                                                          \
+	} while (0)
+
+#endif
