@@ -114,7 +114,8 @@ struct shmx_info {
 int shmx_stat(const char *name, struct shmx_info *info);
 
 /* Text for a negative errno, including libshmx's own meanings
- * (-EOWNERDEAD: the peer died, -EPIPE: the peer closed, ...). */
+ * (-EOWNERDEAD: the peer died, -EPIPE: the peer closed, -EFAULT: a peer
+ * truncated the object under us, ...). */
 const char *shmx_strerror(int err);
 
 /* ---- pair: two named semaphores bound to a region, for handoff ---- */

@@ -596,6 +596,8 @@ SHMX_EXPORT const char *shmx_strerror(int err)
 		return "Already in the requested state";
 	case -EBUSY:
 		return "Role already taken by another process";
+	case -EFAULT:
+		return "Shared object truncated by another process";
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);
