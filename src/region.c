@@ -151,8 +151,9 @@ SHMX_EXPORT int shmx_open(const char *name, unsigned flags, struct shmx_region *
 	/* O_NONBLOCK: a FIFO planted in /dev/shm must not hang the open. */
 	oflag = (flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR;
 	fd = shm_open(canon, oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	/* glibc turns the kernel's EISDIR into EINVAL; the name was valid. */
 	if (fd < 0)
-		return -errno;
+		return errno == EINVAL ? -EISDIR : -errno;
 	err = shmx__region_from_fd(fd, canon, flags, ret);
 	if (err)
 		close(fd);

@@ -1,0 +1,992 @@
+/* SPDX-License-Identifier: MIT */
+/* Regions against the real /dev/shm: every function's success path and the
+ * errors its man page lists, plus the create/open contracts of DESIGN.md. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+static char self_exe[PATH_MAX];
+
+/* --wrap=posix_fallocate64 (what the 64-bit-off_t build calls): inject
+ * failures the kernel will not give on demand */
+int __real_posix_fallocate64(int fd, off_t off, off_t len);
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
+static int fallocate_eintr;   /* fail with EINTR this many times */
+static int fallocate_error;   /* then fail once with this error */
+static int fallocate_calls;
+
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
+{
+	fallocate_calls++;
+	if (fallocate_eintr > 0) {
+		fallocate_eintr--;
+		return EINTR;
+	}
+	if (fallocate_error) {
+		int e = fallocate_error;
+
+		fallocate_error = 0;
+		return e;
+	}
+	return __real_posix_fallocate64(fd, off, len);
+}
+
+static char *shm_path(const char *name)
+{
+	static char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "/dev/shm%s", name);
+	return buf;
+}
+
+static int exists(const char *name)
+{
+	struct stat st;
+
+	return lstat(shm_path(name), &st) == 0;
+}
+
+static void fill(void *p, size_t n, unsigned seed)
+{
+	unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(seed + i * 31 + (i >> 8));
+}
+
+/* ---- create ---- */
+
+static void test_create_defaults(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+	int fl;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 65536, 0, 0, &r), 0);
+	assert_non_null(r);
+	assert_string_equal(shmx_name(r), name);
+	assert_int_equal(shmx_size(r), 65536);
+	assert_null(shmx_addr(r));
+	assert_true(shmx_fd(r) >= 0);
+	fl = fcntl(shmx_fd(r), F_GETFD);
+	assert_true(fl & FD_CLOEXEC);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 65536);
+	/* pages are reserved up front: no SIGBUS later on a full /dev/shm */
+	assert_true((uint64_t)st.st_blocks * 512 >= 65536);
+	r = shmx_close(r);
+	assert_null(r);
+	/* closing never unlinks */
+	assert_true(exists(name));
+	assert_int_equal(shmx_unlink(name), 0);
+	assert_false(exists(name));
+}
+
+static void test_create_lazy_reserves_nothing(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 1 << 20, SHMX_LAZY, 0, &r), 0);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	assert_int_equal(st.st_blocks, 0);
+	shmx_close(r);
+}
+
+static void test_create_name_forms(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+
+	(void)state;
+	/* without the slash, as Python spells it; the handle keeps "/name" */
+	assert_int_equal(shmx_create(name + 1, 4096, 0, 0, &r), 0);
+	assert_string_equal(shmx_name(r), name);
+	shmx_close(r);
+	assert_true(exists(name));
+}
+
+static void test_create_map_and_populate(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+	unsigned char *p;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0, &r), 0);
+	p = shmx_addr(r);
+	assert_non_null(p);
+	assert_int_equal(p[0], 0);
+	assert_int_equal(p[8191], 0);
+	fill(p, 8192, 7);
+	shmx_close(r);
+	assert_int_equal(shmx_open(name, SHMX_POPULATE, &o), 0);
+	assert_non_null(shmx_addr(o));
+	p = shmx_addr(o);
+	assert_int_equal(p[100], (unsigned char)(7 + 100 * 31));
+	shmx_close(o);
+}
+
+static void test_create_errors(void **state)
+{
+	struct shmx_region *r = (struct shmx_region *)0x1;
+	const char *name = tu_name();
+	char longname[SHMX_NAME_MAX + 3];
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, 0, 0, NULL), -EINVAL);
+	assert_int_equal(shmx_create(NULL, 4096, 0, 0, &r), -EINVAL);
+	assert_int_equal(shmx_create("/", 4096, 0, 0, &r), -EINVAL);
+	assert_int_equal(shmx_create("/a/b", 4096, 0, 0, &r), -EINVAL);
+	assert_int_equal(shmx_create(name, 0, 0, 0, &r), -EINVAL);
+	assert_int_equal(shmx_create(name, (size_t)INT64_MAX + 1, 0, 0, &r), -EFBIG);
+	assert_int_equal(shmx_create(name, SIZE_MAX, 0, 0, &r), -EFBIG);
+	assert_int_equal(shmx_create(name, 4096, SHMX_RDONLY, 0, &r), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, 1u << 20, 0, &r), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, 0, 01600, &r), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, 0, 04600, &r), -EINVAL);
+	longname[0] = '/';
+	memset(longname + 1, 'x', SHMX_NAME_MAX + 1);
+	longname[SHMX_NAME_MAX + 2] = 0;
+	assert_int_equal(shmx_create(longname, 4096, 0, 0, &r), -ENAMETOOLONG);
+	/* nothing written on failure, nothing created */
+	assert_ptr_equal(r, (struct shmx_region *)0x1);
+	assert_false(exists(name));
+}
+
+static void test_create_exists_untouched(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *r2 = (struct shmx_region *)0x1;
+	unsigned char buf[4096], back[4096];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0640, &r), 0);
+	fill(buf, sizeof(buf), 42);
+	memcpy(shmx_addr(r), buf, sizeof(buf));
+	assert_int_equal(shmx_create(name, 8192, 0, 0600, &r2), -EEXIST);
+	assert_ptr_equal(r2, (struct shmx_region *)0x1);
+	/* the existing object keeps its size, mode and bytes */
+	assert_int_equal(lstat(shm_path(name), &st), 0);
+	assert_int_equal(st.st_size, 4096);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(shmx_read(r, 0, back, sizeof(back)), 4096);
+	assert_memory_equal(back, buf, sizeof(buf));
+	shmx_close(r);
+}
+
+/* A planted regular file or symlink is never adopted. */
+static void test_create_planted(void **state)
+{
+	const char *name = tu_name(), *name2 = tu_name();
+	struct shmx_region *r = NULL;
+	int fd;
+
+	(void)state;
+	fd = open(shm_path(name), O_CREAT | O_EXCL | O_WRONLY, 0666);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), -EEXIST);
+	assert_int_equal(symlink("/tmp/shmx-nowhere", shm_path(name2)), 0);
+	assert_int_equal(shmx_create(name2, 4096, 0, 0, &r), -EEXIST);
+	assert_int_equal(access("/tmp/shmx-nowhere", F_OK), -1);
+	assert_null(r);
+}
+
+static void check_mode(mode_t umask_val, mode_t want, mode_t expect)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	mode_t old = umask(umask_val);
+	struct stat st;
+
+	assert_int_equal(shmx_create(name, 4096, 0, want, &r), 0);
+	umask(old);
+	assert_int_equal(lstat(shm_path(name), &st), 0);
+	assert_int_equal(st.st_mode & 07777, expect);
+	shmx_close(r);
+}
+
+static void test_create_mode_ignores_umask(void **state)
+{
+	(void)state;
+	check_mode(022, 0, 0600);
+	check_mode(077, 0, 0600);
+	check_mode(022, 0666, 0666);
+	check_mode(077, 0666, 0666);
+	check_mode(077, 0644, 0644);
+	check_mode(0, 0400, 0400);
+	check_mode(022, 0660, 0660);
+}
+
+static void test_create_enospc_larger_than_devshm(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = (struct shmx_region *)0x1;
+	struct statvfs vfs;
+	uint64_t total;
+
+	(void)state;
+	assert_int_equal(statvfs("/dev/shm", &vfs), 0);
+	total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	assert_int_equal(shmx_create(name, total + (1 << 20), 0, 0, &r), -ENOSPC);
+	assert_ptr_equal(r, (struct shmx_region *)0x1);
+	assert_false(exists(name));
+}
+
+/* A tmpfs of 1 MiB mounted over /dev/shm in a private mount namespace: a
+ * full /dev/shm gives -ENOSPC at create time and leaves no name. */
+static void test_create_enospc_small_tmpfs(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0) {
+		tu_skip("needs root to mount a small tmpfs");
+		return;
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *a = NULL, *b = NULL;
+
+		if (unshare(CLONE_NEWNS) < 0)
+			_exit(77);
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(77);
+		if (mount("shmx-test", "/dev/shm", "tmpfs", 0, "size=1m") < 0)
+			_exit(77);
+		if (shmx_create("/shmx-test-full-a", 768 << 10, 0, 0, &a) != 0)
+			_exit(1);
+		if (shmx_create("/shmx-test-full-b", 512 << 10, 0, 0, &b) != -ENOSPC)
+			_exit(2);
+		if (exists("/shmx-test-full-b"))
+			_exit(3);
+		/* the reservation stays: the first object is fully writable */
+		if (shmx_map(a) != 0)
+			_exit(4);
+		memset(shmx_addr(a), 1, 768 << 10);
+		_exit(0);
+	}
+	assert_int_equal(tu_waitpid(pid, 20000, &st), 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		tu_skip("cannot mount tmpfs in a new mount namespace here");
+		return;
+	}
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_create_fallocate_eintr_retried(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+
+	(void)state;
+	fallocate_calls = 0;
+	fallocate_eintr = 3;
+	assert_int_equal(shmx_create(name, 65536, 0, 0, &r), 0);
+	assert_int_equal(fallocate_calls, 4);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 >= 65536);
+	shmx_close(r);
+}
+
+/* Any failure after the name exists removes the name again. */
+static void test_create_failure_leaves_nothing(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+
+	(void)state;
+	fallocate_error = ENOSPC;
+	assert_int_equal(shmx_create(name, 65536, 0, 0, &r), -ENOSPC);
+	assert_false(exists(name));
+	fallocate_error = EIO;
+	assert_int_equal(shmx_create(name, 65536, SHMX_MAP, 0, &r), -EIO);
+	assert_false(exists(name));
+	assert_null(r);
+	fallocate_error = 0;
+}
+
+/* ---- open ---- */
+
+static void test_open_rdwr_and_rdonly(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *w = NULL, *ro = NULL;
+	unsigned char buf[100];
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0644, &w), 0);
+	fill(shmx_addr(w), 4096, 3);
+	assert_int_equal(shmx_open(name, SHMX_RDONLY | SHMX_MAP, &ro), 0);
+	assert_int_equal(shmx_size(ro), 4096);
+	assert_true(fcntl(shmx_fd(ro), F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fcntl(shmx_fd(ro), F_GETFL) & O_ACCMODE, O_RDONLY);
+	assert_memory_equal(shmx_addr(ro), shmx_addr(w), 4096);
+	/* read-only handles refuse every write path */
+	assert_int_equal(shmx_write(ro, 0, buf, 1), -EBADF);
+	assert_int_equal(shmx_resize(ro, 8192), -EBADF);
+	shmx_close(ro);
+	shmx_close(w);
+}
+
+/* The read-only mapping is PROT_READ: /proc/self/maps says "r--s" and a
+ * store kills the process with SIGSEGV. */
+static void test_open_rdonly_really_readonly(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *w = NULL;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &w), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *ro = NULL;
+		char line[512], want[64];
+		int found = 0;
+		FILE *f;
+
+		signal(SIGSEGV, SIG_DFL);
+		if (shmx_open(name, SHMX_RDONLY | SHMX_MAP, &ro) != 0)
+			_exit(10);
+		snprintf(want, sizeof(want), "%lx-", (unsigned long)shmx_addr(ro));
+		f = fopen("/proc/self/maps", "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, want, strlen(want)))
+				found = !strncmp(strchr(line, ' ') + 1, "r--s", 4) ? 1 : 2;
+		if (found != 1)
+			_exit(11);
+		*(volatile char *)shmx_addr(ro) = 1;
+		_exit(12);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSEGV);
+	shmx_close(w);
+}
+
+static void test_open_errors(void **state)
+{
+	const char *name = tu_name(), *empty = tu_name(), *dir = tu_name();
+	const char *fifo = tu_name(), *link = tu_name();
+	struct shmx_region *r = (struct shmx_region *)0x1;
+	int fd;
+
+	(void)state;
+	assert_int_equal(shmx_open(name, 0, NULL), -EINVAL);
+	assert_int_equal(shmx_open(NULL, 0, &r), -EINVAL);
+	assert_int_equal(shmx_open("..", 0, &r), -EINVAL);
+	assert_int_equal(shmx_open(name, SHMX_LAZY, &r), -EINVAL);
+	assert_int_equal(shmx_open(name, SHMX_UNLINK_ON_CLOSE, &r), -EINVAL);
+	assert_int_equal(shmx_open(name, 0, &r), -ENOENT);
+	/* exists but size 0: a creator that has not sized it yet, or foreign */
+	fd = shm_open(empty, O_CREAT | O_EXCL | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(shmx_open(empty, 0, &r), -ENODATA);
+	/* not regular files */
+	assert_int_equal(mkdir(shm_path(dir), 0700), 0);
+	assert_int_equal(shmx_open(dir, SHMX_RDONLY, &r), -EISDIR);
+	assert_int_equal(shmx_open(dir, 0, &r), -EISDIR);
+	rmdir(shm_path(dir));
+	assert_int_equal(mkfifo(shm_path(fifo), 0600), 0);
+	assert_int_equal(shmx_open(fifo, 0, &r), -EMEDIUMTYPE);
+	assert_int_equal(shmx_open(fifo, SHMX_RDONLY, &r), -EMEDIUMTYPE);
+	assert_int_equal(symlink("/dev/shm/../shm/x", shm_path(link)), 0);
+	assert_int_equal(shmx_open(link, 0, &r), -ELOOP);
+	assert_ptr_equal(r, (struct shmx_region *)0x1);
+}
+
+/* ---- map / unmap / close / unlink ---- */
+
+static void test_map_unmap(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_map(NULL), -EINVAL);
+	assert_int_equal(shmx_unmap(NULL), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_int_equal(shmx_unmap(r), -EALREADY);
+	assert_int_equal(shmx_map(r), 0);
+	assert_int_equal(shmx_map(r), -EALREADY);
+	memset(shmx_addr(r), 0xab, 4096);
+	assert_int_equal(shmx_unmap(r), 0);
+	assert_null(shmx_addr(r));
+	assert_int_equal(shmx_unmap(r), -EALREADY);
+	/* map takes the object's current size: another handle resized it */
+	assert_int_equal(shmx_open(name, 0, &o), 0);
+	assert_int_equal(shmx_resize(o, 3 * 4096), 0);
+	assert_int_equal(shmx_map(r), 0);
+	assert_int_equal(shmx_size(r), 3 * 4096);
+	assert_int_equal(((unsigned char *)shmx_addr(r))[4095], 0xab);
+	assert_int_equal(((unsigned char *)shmx_addr(r))[3 * 4096 - 1], 0);
+	shmx_close(o);
+	shmx_close(r);
+}
+
+static void test_map_truncated_to_zero(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_int_equal(ftruncate(shmx_fd(r), 0), 0);
+	assert_int_equal(shmx_map(r), -ENODATA);
+	assert_null(shmx_addr(r));
+	shmx_close(r);
+}
+
+static void test_close_and_unlink(void **state)
+{
+	const char *name = tu_name(), *name2 = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+
+	(void)state;
+	assert_null(shmx_close(NULL));
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP | SHMX_UNLINK_ON_CLOSE, 0, &r), 0);
+	/* an attacher's close never unlinks */
+	assert_int_equal(shmx_open(name, 0, &o), 0);
+	assert_null(shmx_close(o));
+	assert_true(exists(name));
+	assert_null(shmx_close(r));
+	assert_false(exists(name));
+	/* UNLINK_ON_CLOSE removes only the object it created, not a newer one
+	 * that took the name meanwhile */
+	assert_int_equal(shmx_create(name2, 4096, SHMX_UNLINK_ON_CLOSE, 0, &r), 0);
+	assert_int_equal(shmx_unlink(name2), 0);
+	assert_int_equal(shmx_create(name2, 4096, 0, 0, &o), 0);
+	shmx_close(r);
+	assert_true(exists(name2));
+	shmx_close(o);
+	/* unlink errors */
+	assert_int_equal(shmx_unlink(name), -ENOENT);
+	assert_int_equal(shmx_unlink(NULL), -EINVAL);
+	assert_int_equal(shmx_unlink(""), -EINVAL);
+	assert_int_equal(shmx_unlink("/x/y"), -EINVAL);
+}
+
+/* A mapping outlives the name: unlink, then the bytes are still there. */
+static void test_unlink_keeps_mappings(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	memset(shmx_addr(r), 5, 4096);
+	assert_int_equal(shmx_unlink(name), 0);
+	assert_int_equal(((char *)shmx_addr(r))[4000], 5);
+	assert_int_equal(shmx_sync(r), 0);
+	shmx_close(r);
+}
+
+/* ---- resize / sync ---- */
+
+static void test_resize(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	unsigned char *p;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmx_resize(NULL, 4096), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	fill(shmx_addr(r), 4096, 9);
+	assert_int_equal(shmx_resize(r, 0), -EINVAL);
+	assert_int_equal(shmx_resize(r, SIZE_MAX), -EFBIG);
+	assert_int_equal(shmx_resize(r, 1 << 20), 0);
+	assert_int_equal(shmx_size(r), 1 << 20);
+	p = shmx_addr(r);
+	assert_int_equal(p[4095], (unsigned char)(9 + 4095 * 31 + 15));
+	assert_int_equal(p[(1 << 20) - 1], 0);
+	p[(1 << 20) - 1] = 1;
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	assert_true((uint64_t)st.st_blocks * 512 >= (1 << 20));
+	assert_int_equal(shmx_resize(r, 2048), 0);
+	assert_int_equal(shmx_size(r), 2048);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_size, 2048);
+	p = shmx_addr(r);
+	assert_int_equal(p[2047], (unsigned char)(9 + 2047 * 31 + 7));
+	/* unmapped resize */
+	assert_int_equal(shmx_unmap(r), 0);
+	assert_int_equal(shmx_resize(r, 8192), 0);
+	assert_int_equal(shmx_size(r), 8192);
+	assert_null(shmx_addr(r));
+	shmx_close(r);
+}
+
+static void test_resize_failure_changes_nothing(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	fallocate_error = ENOSPC;
+	assert_int_equal(shmx_resize(r, 1 << 20), -ENOSPC);
+	assert_int_equal(shmx_size(r), 4096);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_size, 4096);
+	memset(shmx_addr(r), 1, 4096);
+	shmx_close(r);
+}
+
+static void test_sync(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_sync(NULL), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_int_equal(shmx_sync(r), -EINVAL);
+	assert_int_equal(shmx_map(r), 0);
+	assert_int_equal(shmx_sync(r), 0);
+	shmx_close(r);
+}
+
+static void test_accessors_null(void **state)
+{
+	(void)state;
+	assert_null(shmx_addr(NULL));
+	assert_int_equal(shmx_size(NULL), 0);
+	assert_null(shmx_name(NULL));
+	assert_int_equal(shmx_fd(NULL), -EBADF);
+}
+
+/* ---- read / write ---- */
+
+static void check_rw(struct shmx_region *r)
+{
+	unsigned char in[300], out[300];
+
+	fill(in, sizeof(in), 77);
+	assert_int_equal(shmx_write(r, 100, in, sizeof(in)), 300);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(shmx_read(r, 100, out, sizeof(out)), 300);
+	assert_memory_equal(in, out, sizeof(in));
+	/* reads stop at the end, writes past it are refused whole */
+	assert_int_equal(shmx_read(r, 4000, out, sizeof(out)), 96);
+	assert_int_equal(shmx_read(r, 4096, out, sizeof(out)), 0);
+	assert_int_equal(shmx_read(r, 4097, out, 1), -ERANGE);
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(shmx_write(r, 4000, out, sizeof(out)), -ERANGE);
+	assert_int_equal(shmx_write(r, SIZE_MAX, out, 1), -ERANGE);
+	assert_int_equal(shmx_read(r, 4000, in, 96), 96);
+	assert_int_not_equal(in[0], 0xee);
+	assert_int_equal(shmx_write(r, 4096, out, 0), 0);
+	assert_int_equal(shmx_write(r, 0, NULL, 1), -EINVAL);
+	assert_int_equal(shmx_read(r, 0, NULL, 1), -EINVAL);
+	assert_int_equal(shmx_read(r, 0, NULL, 0), 0);
+}
+
+static void test_read_write(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	char c;
+
+	(void)state;
+	assert_int_equal(shmx_read(NULL, 0, &c, 1), -EINVAL);
+	assert_int_equal(shmx_write(NULL, 0, &c, 1), -EINVAL);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	check_rw(r);            /* through the fd */
+	assert_int_equal(shmx_map(r), 0);
+	check_rw(r);            /* through the mapping */
+	shmx_close(r);
+}
+
+/* ---- SIGBUS guard ---- */
+
+static void test_guard_sigbus(void **state)
+{
+	const char *name = tu_name();
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *r = NULL;
+		char buf[64];
+
+		signal(SIGBUS, SIG_DFL);
+		if (shmx_create(name, 8192, SHMX_MAP, 0, &r) != 0)
+			_exit(10);
+		if (shmx_guard_sigbus() != 0 || shmx_guard_sigbus() != 0)
+			_exit(11);
+		/* a peer truncates the object under our mapping */
+		if (ftruncate(shmx_fd(r), 0) != 0)
+			_exit(12);
+		if (shmx_read(r, 5000, buf, sizeof(buf)) != -EFAULT)
+			_exit(13);
+		if (shmx_write(r, 0, buf, sizeof(buf)) != -EFAULT)
+			_exit(14);
+		/* the guard is reusable after a fault */
+		if (shmx_read(r, 100, buf, sizeof(buf)) != -EFAULT)
+			_exit(15);
+		/* a fault outside libshmx's copies still kills, as SIGBUS */
+		buf[0] = *(volatile char *)shmx_addr(r);
+		_exit(16);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	if (WIFEXITED(st))
+		fail_msg("child exited %d instead of dying of SIGBUS", WEXITSTATUS(st));
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGBUS);
+}
+
+/* Without the guard, the copy faults: it is opt-in, never silent. */
+static void test_no_guard_sigbus_kills(void **state)
+{
+	const char *name = tu_name();
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *r = NULL;
+		char buf[64];
+
+		signal(SIGBUS, SIG_DFL);
+		if (shmx_create(name, 8192, SHMX_MAP, 0, &r) != 0)
+			_exit(10);
+		if (ftruncate(shmx_fd(r), 0) != 0)
+			_exit(12);
+		shmx_read(r, 5000, buf, sizeof(buf));
+		_exit(13);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGBUS);
+}
+
+/* ---- stat ---- */
+
+static void test_stat(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_info info, untouched;
+	struct shmx_region *r = NULL;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_int_equal(shmx_stat(name, NULL), -EINVAL);
+	assert_int_equal(shmx_stat("/a/b", &info), -EINVAL);
+	memset(&untouched, 0x5a, sizeof(untouched));
+	info = untouched;
+	assert_int_equal(shmx_stat(name, &info), -ENOENT);
+	assert_memory_equal(&info, &untouched, sizeof(info));
+	assert_int_equal(shmx_create(name, 12345, 0, 0640, &r), 0);
+	assert_int_equal(shmx_stat(name, &info), 0);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(info.size, 12345);
+	assert_int_equal(info.mode, 0640);
+	assert_int_equal(info.uid, st.st_uid);
+	assert_int_equal(info.gid, st.st_gid);
+	assert_int_equal(info.mtime.tv_sec, st.st_mtim.tv_sec);
+	assert_int_equal(info.mtime.tv_nsec, st.st_mtim.tv_nsec);
+	assert_int_equal(info.holders, 0);
+	/* a slot lock held through another open file description shows up,
+	 * and vanishes when it is released */
+	fd = shm_open(name, O_RDWR, 0);
+	assert_int_equal(shmx__slot_lock(fd, SHMX_SLOT_OWNER), 0);
+	assert_int_equal(shmx__slot_lock(fd, SHMX_SLOT_READER), 0);
+	assert_int_equal(shmx__slot_lock(shmx_fd(r), SHMX_SLOT_READER), -EBUSY);
+	assert_int_equal(shmx_stat(name, &info), 0);
+	assert_int_equal(info.holders, (1u << SHMX_SLOT_OWNER) | (1u << SHMX_SLOT_READER));
+	assert_int_equal(shmx__slot_held(shmx_fd(r), SHMX_SLOT_OWNER), 1);
+	assert_int_equal(shmx__slot_held(shmx_fd(r), SHMX_SLOT_WRITER), 0);
+	close(fd);
+	assert_int_equal(shmx_stat(name, &info), 0);
+	assert_int_equal(info.holders, 0);
+	shmx_close(r);
+}
+
+/* The kernel drops a dead process's slot locks, however it died. */
+static void test_slot_released_on_kill(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct shmx_info info;
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *o = NULL;
+
+		if (shmx_open(name, 0, &o) || shmx__slot_lock(shmx_fd(o), SHMX_SLOT_OWNER))
+			_exit(1);
+		(void)!write(p[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_int_equal(shmx_stat(name, &info), 0);
+	assert_int_equal(info.holders, 1u << SHMX_SLOT_OWNER);
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_int_equal(shmx_stat(name, &info), 0);
+	assert_int_equal(info.holders, 0);
+	shmx_close(r);
+}
+
+/* ---- unprivileged access to a 0600 object ---- */
+
+static void test_unprivileged(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0) {
+		tu_skip("needs root to drop to another user");
+		return;
+	}
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *o = NULL;
+		struct shmx_info info;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(77);
+		if (shmx_open(name, 0, &o) != -EACCES)
+			_exit(1);
+		if (shmx_open(name, SHMX_RDONLY, &o) != -EACCES)
+			_exit(2);
+		/* /dev/shm is sticky: only the owner may remove the name (the
+		 * kernel's EPERM, which glibc reports as EACCES) */
+		if (shmx_unlink(name) != -EACCES)
+			_exit(3);
+		/* metadata stays visible; the locks cannot be read */
+		if (shmx_stat(name, &info) != 0 || info.size != 4096 ||
+		    info.holders != SHMX_HOLDERS_UNKNOWN)
+			_exit(4);
+		_exit(0);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		tu_skip("cannot drop privileges here");
+		shmx_close(r);
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_true(exists(name));
+	shmx_close(r);
+}
+
+/* ---- two processes, the reader exec'd ---- */
+
+static int child_read(const char *name, const char *expect_seed)
+{
+	unsigned char want[65536];
+	struct shmx_region *r = NULL;
+	int err;
+
+	err = shmx_open(name, SHMX_RDONLY | SHMX_MAP, &r);
+	if (err) {
+		fprintf(stderr, "open %s: %s\n", name, shmx_strerror(err));
+		return 1;
+	}
+	fill(want, sizeof(want), (unsigned)atoi(expect_seed));
+	if (shmx_size(r) != sizeof(want) || memcmp(shmx_addr(r), want, sizeof(want)))
+		return 2;
+	shmx_close(r);
+	return 0;
+}
+
+static void test_exec_reader(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct tu_result res;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 65536, SHMX_MAP, 0, &r), 0);
+	fill(shmx_addr(r), 65536, 1234);
+	{
+		char *argv[] = { self_exe, "--child-read", (char *)name, "1234", NULL };
+
+		assert_int_equal(tu_run(argv, NULL, 0, 20000, &res), 0);
+	}
+	if (res.exit_code != 0)
+		fail_msg("reader exited %d: %s", res.exit_code, res.err);
+	tu_result_free(&res);
+	/* and a wrong expectation really fails */
+	{
+		char *argv[] = { self_exe, "--child-read", (char *)name, "1235", NULL };
+
+		assert_int_equal(tu_run(argv, NULL, 0, 20000, &res), 0);
+	}
+	assert_int_equal(res.exit_code, 2);
+	tu_result_free(&res);
+	shmx_close(r);
+	/* the exec'd attacher did not unlink */
+	assert_true(exists(name));
+}
+
+/* An exec'd child inherits no libshmx descriptor (all are O_CLOEXEC). */
+static void test_exec_inherits_no_fd(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+	struct tu_result res;
+	char *argv[] = { "/bin/sh", "-c", "ls -l /proc/self/fd/", NULL };
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	assert_int_equal(shmx_open(name, 0, &o), 0);
+	assert_int_equal(tu_run(argv, NULL, 0, 20000, &res), 0);
+	assert_int_equal(res.exit_code, 0);
+	assert_null(strstr(res.out, name + 1));
+	tu_result_free(&res);
+	shmx_close(o);
+	shmx_close(r);
+}
+
+/* ---- misc ---- */
+
+static void test_strerror_and_version(void **state)
+{
+	(void)state;
+	assert_string_equal(shmx_strerror(-EOWNERDEAD), "Peer process died");
+	assert_string_equal(shmx_strerror(-EPIPE), "Peer closed the channel");
+	assert_string_equal(shmx_strerror(-ENOENT), strerror(ENOENT));
+	assert_string_equal(shmx_strerror(0), "Success");
+	assert_string_equal(shmx_strerror(5), "Unknown error");
+	assert_string_equal(shmx_strerror(-100000), "Unknown error");
+	assert_string_equal(shmx_version(), SHMX_VERSION_STRING);
+	assert_true(SHMX_VERSION_AT_LEAST(0, 1, 0));
+	assert_true(SHMX_VERSION_AT_LEAST(0, 0, 9));
+	assert_false(SHMX_VERSION_AT_LEAST(0, 1, 1));
+	assert_false(SHMX_VERSION_AT_LEAST(1, 0, 0));
+}
+
+/* 10,000 create/open/close cycles leak no descriptor and no mapping. */
+static int count_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+static void test_no_leaks(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	for (int i = 0; i < 10000; i++) {
+		assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+		assert_int_equal(shmx_open(name, SHMX_MAP, &o), 0);
+		o = shmx_close(o);
+		assert_int_equal(shmx_unlink(name), 0);
+		r = shmx_close(r);
+	}
+	assert_int_equal(count_fds(), fds);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_create_defaults, tu_teardown),
+		cmocka_unit_test_teardown(test_create_lazy_reserves_nothing, tu_teardown),
+		cmocka_unit_test_teardown(test_create_name_forms, tu_teardown),
+		cmocka_unit_test_teardown(test_create_map_and_populate, tu_teardown),
+		cmocka_unit_test_teardown(test_create_errors, tu_teardown),
+		cmocka_unit_test_teardown(test_create_exists_untouched, tu_teardown),
+		cmocka_unit_test_teardown(test_create_planted, tu_teardown),
+		cmocka_unit_test_teardown(test_create_mode_ignores_umask, tu_teardown),
+		cmocka_unit_test_teardown(test_create_enospc_larger_than_devshm, tu_teardown),
+		cmocka_unit_test_teardown(test_create_enospc_small_tmpfs, tu_teardown),
+		cmocka_unit_test_teardown(test_create_fallocate_eintr_retried, tu_teardown),
+		cmocka_unit_test_teardown(test_create_failure_leaves_nothing, tu_teardown),
+		cmocka_unit_test_teardown(test_open_rdwr_and_rdonly, tu_teardown),
+		cmocka_unit_test_teardown(test_open_rdonly_really_readonly, tu_teardown),
+		cmocka_unit_test_teardown(test_open_errors, tu_teardown),
+		cmocka_unit_test_teardown(test_map_unmap, tu_teardown),
+		cmocka_unit_test_teardown(test_map_truncated_to_zero, tu_teardown),
+		cmocka_unit_test_teardown(test_close_and_unlink, tu_teardown),
+		cmocka_unit_test_teardown(test_unlink_keeps_mappings, tu_teardown),
+		cmocka_unit_test_teardown(test_resize, tu_teardown),
+		cmocka_unit_test_teardown(test_resize_failure_changes_nothing, tu_teardown),
+		cmocka_unit_test_teardown(test_sync, tu_teardown),
+		cmocka_unit_test(test_accessors_null),
+		cmocka_unit_test_teardown(test_read_write, tu_teardown),
+		cmocka_unit_test_teardown(test_guard_sigbus, tu_teardown),
+		cmocka_unit_test_teardown(test_no_guard_sigbus_kills, tu_teardown),
+		cmocka_unit_test_teardown(test_stat, tu_teardown),
+		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
+		cmocka_unit_test_teardown(test_unprivileged, tu_teardown),
+		cmocka_unit_test_teardown(test_exec_reader, tu_teardown),
+		cmocka_unit_test_teardown(test_exec_inherits_no_fd, tu_teardown),
+		cmocka_unit_test(test_strerror_and_version),
+		cmocka_unit_test_teardown(test_no_leaks, tu_teardown),
+	};
+
+	if (argc == 4 && !strcmp(argv[1], "--child-read"))
+		return child_read(argv[2], argv[3]);
+	if (!realpath("/proc/self/exe", self_exe))
+		return 99;
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
