@@ -29,8 +29,12 @@ shmx_missing_packages() {
 }
 
 shmx_install_deps() {
-	local pkgs sudo=""
-	pkgs=$(shmx_missing_packages "$@" | sort -u | tr '\n' ' ')
+	shmx_install_pkgs $(shmx_missing_packages "$@" | sort -u)
+}
+
+# shmx_install_pkgs PKG...: apt-get install them (as root or through sudo).
+shmx_install_pkgs() {
+	local pkgs="$*" sudo=""
 	[ -n "${pkgs// /}" ] || return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		command -v sudo >/dev/null || die "missing packages: $pkgs (install them, or run as root)"
