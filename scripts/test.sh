@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, runs the whole test suite.
-# Ends with one line "N passed, N failed, N skipped" (TAP test cases) and
-# exits non-zero if anything failed.
+# Installs what is missing, builds, runs the whole test suite twice: a normal
+# build, then the same tests built with AddressSanitizer + UBSan.
+# Ends with one line "N passed, N failed, N skipped" (TAP test cases of both
+# passes) and exits non-zero if anything failed or was left in /dev/shm.
+#   SHMX_NO_SANITIZE=1  skip the sanitizer pass
+#   extra arguments go to the first `meson test` (e.g. a test name)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -9,20 +12,38 @@ shmx_install_deps python3 setpriv
 shmx_build "$SHMX_BUILD"
 
 before=$(ls -A /dev/shm 2>/dev/null | sort)
+logs=()
+rc=0
+
 say "running the test suite"
-meson test -C "$SHMX_BUILD" --print-errorlogs "$@"
-rc=$?
+meson test -C "$SHMX_BUILD" --print-errorlogs "$@" || rc=1
+logs+=("$SHMX_BUILD/meson-logs/testlog.txt")
+
+if [ "${SHMX_NO_SANITIZE:-0}" != 1 ] && [ $# -eq 0 ]; then
+	asan="$SHMX_TOP/build-asan"
+	shmx_build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbench=false -Dbuildtype=debug
+	# The install test re-builds the tree itself: once, above, is enough.
+	mapfile -t names < <(meson test -C "$asan" --list 2>/dev/null | grep -v '^install$')
+	say "running the test suite under ASan+UBSan"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	SHMX_TEST_SCALE=0.1 \
+		meson test -C "$asan" --print-errorlogs --timeout-multiplier 3 "${names[@]}" || rc=1
+	logs+=("$asan/meson-logs/testlog.txt")
+fi
+
 after=$(ls -A /dev/shm 2>/dev/null | sort)
 
-log="$SHMX_BUILD/meson-logs/testlog.txt"
-passed=$(grep -cE '^ok [0-9]+' "$log" | head -1)
-skipped=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' "$log" | head -1)
-failed=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
+count() { cat "${logs[@]}" | grep -cE "$1" || true; }
+passed=$(count '^ok [0-9]+')
+skipped=$(count '^ok [0-9]+.*# (SKIP|skip)')
+failed=$(count '^not ok [0-9]+')
 passed=$((passed - skipped))
 
 new=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^$' || true)
 if [ -n "$new" ]; then
-	echo "test run left objects in /dev/shm:" $new >&2
+	echo "the test run left objects in /dev/shm:" $new >&2
 	failed=$((failed + 1))
 fi
 [ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1

@@ -389,6 +389,8 @@ SHMX_EXPORT ssize_t shmx_read(const struct shmx_region *r, size_t off, void *buf
 		return -ERANGE;
 	if (len > size - off)
 		len = size - off;
+	if (len == 0)
+		return 0;
 	if (!r->addr) {
 		n = pread(r->fd, buf, len, (off_t)off);
 		return n < 0 ? -errno : n;
@@ -414,6 +416,8 @@ SHMX_EXPORT ssize_t shmx_write(struct shmx_region *r, size_t off, const void *bu
 	/* All or nothing: a write that does not fit is refused whole. */
 	if (off > size || len > size - off)
 		return -ERANGE;
+	if (len == 0)
+		return 0;
 	if (!r->addr) {
 		n = pwrite(r->fd, buf, len, (off_t)off);
 		return n < 0 ? -errno : n;

@@ -843,10 +843,9 @@ static int child_read(const char *name, const char *expect_seed)
 		return 1;
 	}
 	fill(want, sizeof(want), (unsigned)atoi(expect_seed));
-	if (shmx_size(r) != sizeof(want) || memcmp(shmx_addr(r), want, sizeof(want)))
-		return 2;
+	err = shmx_size(r) != sizeof(want) || memcmp(shmx_addr(r), want, sizeof(want));
 	shmx_close(r);
-	return 0;
+	return err ? 2 : 0;
 }
 
 static void test_exec_reader(void **state)
