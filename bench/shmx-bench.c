@@ -1,0 +1,1693 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmx-bench: libshmx against the baselines it has to beat, measured side
+ * by side in one run on one machine.
+ *
+ * Every item runs in several windows of a fixed iteration count (calibrated
+ * once to a target window length). The items of one group are interleaved
+ * window by window (ABC CBA ABC ...), so drift of the machine hits all of
+ * them alike; the figures are medians over windows, and each ratio is the
+ * median of the ratios of windows measured next to each other. Two-process
+ * items fork a child per window, the two ends pinned to two different CPUs.
+ * Round trips also time a subset of operations one by one for p50/p99.
+ *
+ * It never fails on a time: exit status 0 unless it could not run at all.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmx.h"
+
+#ifndef BENCH_HAVE_CHAN
+#define BENCH_HAVE_CHAN 1
+#endif
+#ifndef BENCH_HAVE_PAIR
+#define BENCH_HAVE_PAIR 1
+#endif
+
+#define KiB ((size_t)1024)
+#define MiB (KiB * KiB)
+#define NS_PER_S 1000000000.0
+#define IO_TIMEOUT_MS 5000      /* any library wait in a window */
+#define WATCHDOG_S 30           /* a window that takes this long is broken */
+#define MAX_SAMPLES 2000        /* per-op samples per round-trip window */
+#define BIG_SET (256 * MiB)     /* memcpy working set far beyond the caches */
+
+enum kind { K_RT, K_TPUT, K_LOCAL };
+
+/* One window of one item: the objects it set up and its counts. */
+struct win {
+	const struct item *it;
+	long warm, iters, samples;
+	char name[2][96];
+	int fd[4];
+	sem_t *sem[2];
+	unsigned long seq;              /* this side's position in a ping-pong */
+	struct shmx_region *reg;
+	struct shmx_chan *ch[2];
+	struct shmx_pair *pair;
+	unsigned char *buf;             /* private message buffer */
+	unsigned char *src;
+};
+
+struct item {
+	const char *key;        /* short id used by ratios and --filter */
+	const char *label;
+	enum kind kind;
+	size_t size;            /* message / copy size */
+	unsigned flags;         /* channel wait strategy */
+	int (*setup)(struct win *w);            /* parent, before fork */
+	int (*attach)(struct win *w);           /* child, its own handles */
+	int (*start)(struct win *w);            /* parent, after child is ready */
+	int (*parent)(struct win *w, long n);   /* round trips / sends / local ops */
+	int (*child)(struct win *w, long n);    /* echoes / receives */
+	void (*teardown)(struct win *w);        /* parent, after the child exited */
+};
+
+/* Results of one item over all windows. */
+struct res {
+	const struct item *it;
+	long iters;
+	double *ns;             /* per window, ns per op; NAN when it failed */
+	double *samp;           /* per-op round trips, pooled over windows */
+	long nsamp;
+	int err;
+	bool ran;
+};
+
+/* Shared between the two processes of a window (anonymous MAP_SHARED). */
+struct ctl {
+	_Alignas(64) atomic_int ready;          /* 1 attached, 2 attach failed */
+	_Alignas(64) atomic_long done;          /* consumer progress */
+	_Alignas(64) atomic_ulong spin;         /* the busy-spin cache line */
+	_Alignas(64) atomic_uint ping;          /* raw futex words */
+	_Alignas(64) atomic_uint pong;
+};
+
+static struct opts {
+	int windows;
+	double window_ms;
+	const char *filter;
+	const char *md;
+	const char *csv;
+	bool quick;
+} opt = { .windows = 13, .window_ms = 70.0 };
+
+static struct ctl *ctl;
+static pid_t g_main_pid;
+static volatile pid_t g_child;
+static volatile sig_atomic_t g_abort;
+static int g_devshm = -1;
+static char g_tag[48];          /* "shmx-bench-<pid>-": every name we make */
+static unsigned g_seq;
+static int g_cpu[2] = { -1, -1 };
+static unsigned char *g_big_src, *g_big_dst;
+
+/* ---- time, cleanup, signals ---- */
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Cost of one now_ns() pair, taken off each per-op sample. */
+static double g_timer_ns;
+
+static int cmp_double(const void *a, const void *b);
+
+static void measure_timer(void)
+{
+	double v[1001];
+	uint64_t t0, t1;
+
+	for (int i = 0; i < 1001; i++) {
+		t0 = now_ns();
+		t1 = now_ns();
+		v[i] = (double)(t1 - t0);
+	}
+	qsort(v, 1001, sizeof(v[0]), cmp_double);
+	g_timer_ns = v[500];
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Keep the compiler from dropping copies nobody reads. */
+static inline void clobber(void *p)
+{
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* Remove every /dev/shm entry carrying our tag: regions, the library's
+ * semaphores (sem.<name>...), whatever a window made. Only raw syscalls and
+ * strstr, so the signal handler can call it too. */
+static void sweep(void)
+{
+	char buf[4096];
+	int removed;
+	long n;
+
+	if (g_devshm < 0)
+		return;
+	do {
+		removed = 0;
+		lseek(g_devshm, 0, SEEK_SET);
+		while ((n = syscall(SYS_getdents64, g_devshm, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				struct dirent64_raw *d = (void *)(buf + off);
+
+				if (strstr(d->name, g_tag) &&
+				    unlinkat(g_devshm, d->name, 0) == 0)
+					removed++;
+				off += d->reclen;
+			}
+		}
+	} while (removed);
+}
+
+static void on_signal(int sig)
+{
+	static const char msg[] = "shmx-bench: interrupted, cleaned up\n";
+
+	if (getpid() != g_main_pid)
+		_exit(128 + sig);
+	if (sig == SIGALRM) {
+		/* a window overran: stop its child, let the loops see g_abort */
+		g_abort = 1;
+		if (g_child > 0)
+			kill(g_child, SIGKILL);
+		return;
+	}
+	if (g_child > 0) {
+		kill(g_child, SIGKILL);
+		waitpid(g_child, NULL, 0);
+	}
+	sweep();
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(128 + sig);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* no SA_RESTART: a blocked read or sem_wait must see the alarm */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Setup and teardown create and remove names: an interrupt there waits
+ * until the name is complete (glibc sem_open goes through a temp file). */
+static void block_signals(bool block, sigset_t *old)
+{
+	sigset_t set;
+
+	if (!block) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void new_name(char *out, size_t size, const char *suffix)
+{
+	snprintf(out, size, "/%s%u%s", g_tag, ++g_seq, suffix);
+}
+
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* The first two CPUs we may run on: parent on one, child on the other. */
+static void pick_cpus(void)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			g_cpu[n++] = c;
+	if (n < 2)
+		g_cpu[0] = g_cpu[1] = -1;
+}
+
+/* ---- helpers for fd-based items ---- */
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0) {
+			if (errno == EINTR && !g_abort)
+				continue;
+			return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		ssize_t k = read(fd, p, len);
+
+		if (k < 0) {
+			if (errno == EINTR && !g_abort)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EPIPE;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int alloc_bufs(struct win *w)
+{
+	size_t n = w->it->size ? w->it->size : 64;
+
+	w->buf = aligned_alloc(64, (n + 63) & ~(size_t)63);
+	w->src = aligned_alloc(64, (n + 63) & ~(size_t)63);
+	if (!w->buf || !w->src)
+		return -ENOMEM;
+	memset(w->buf, 0, n);
+	memset(w->src, 0x5a, n);
+	return 0;
+}
+
+static void free_bufs(struct win *w)
+{
+	free(w->buf);
+	free(w->src);
+}
+
+/* ---- busy-spin floor: two processes on one cache line ---- */
+
+/* Plain loads, no pause instruction: the lowest round trip the two cores
+ * can do, which makes it a strict floor (pause adds ~10% here). */
+static int spin_wait(unsigned long want)
+{
+	unsigned k = 0;
+
+	while (atomic_load_explicit(&ctl->spin, memory_order_acquire) != want) {
+		if (!(++k & 0xfffff) && g_abort)
+			return -EINTR;
+	}
+	return 0;
+}
+
+static int spin_parent(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		atomic_store_explicit(&ctl->spin, w->seq + 1, memory_order_release);
+		if (spin_wait(w->seq + 2))
+			return -EINTR;
+		w->seq += 2;
+	}
+	return 0;
+}
+
+static int spin_child(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		if (spin_wait(w->seq + 1))
+			return -EINTR;
+		atomic_store_explicit(&ctl->spin, w->seq + 2, memory_order_release);
+		w->seq += 2;
+	}
+	return 0;
+}
+
+/* ---- raw futex ping-pong: check the word, sleep, always wake ---- */
+
+static long futex(atomic_uint *addr, int op, unsigned val)
+{
+	/* not FUTEX_PRIVATE_FLAG: the word is shared between processes */
+	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+static int futex_await(atomic_uint *word, unsigned want)
+{
+	unsigned v;
+
+	while ((v = atomic_load_explicit(word, memory_order_acquire)) != want) {
+		if (futex(word, FUTEX_WAIT, v) < 0 && errno == EINTR && g_abort)
+			return -EINTR;
+	}
+	return 0;
+}
+
+static void futex_set(atomic_uint *word, unsigned v)
+{
+	atomic_store_explicit(word, v, memory_order_release);
+	futex(word, FUTEX_WAKE, 1);
+}
+
+static int futex_parent(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		w->seq++;
+		futex_set(&ctl->ping, (unsigned)w->seq);
+		if (futex_await(&ctl->pong, (unsigned)w->seq))
+			return -EINTR;
+	}
+	return 0;
+}
+
+static int futex_child(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		w->seq++;
+		if (futex_await(&ctl->ping, (unsigned)w->seq))
+			return -EINTR;
+		futex_set(&ctl->pong, (unsigned)w->seq);
+	}
+	return 0;
+}
+
+/* ---- raw sem_open pair: "may write" starts at 1, "may read" at 0 ---- */
+
+static int sem_setup(struct win *w)
+{
+	new_name(w->name[0], sizeof(w->name[0]), "-w");
+	new_name(w->name[1], sizeof(w->name[1]), "-r");
+	w->sem[0] = sem_open(w->name[0], O_CREAT | O_EXCL, 0600, 1);
+	if (w->sem[0] == SEM_FAILED)
+		return -errno;
+	w->sem[1] = sem_open(w->name[1], O_CREAT | O_EXCL, 0600, 0);
+	if (w->sem[1] == SEM_FAILED) {
+		int err = -errno;
+
+		sem_close(w->sem[0]);
+		sem_unlink(w->name[0]);
+		return err;
+	}
+	return 0;
+}
+
+static int sem_attach(struct win *w)
+{
+	for (int i = 0; i < 2; i++) {
+		w->sem[i] = sem_open(w->name[i], 0);
+		if (w->sem[i] == SEM_FAILED)
+			return -errno;
+	}
+	return 0;
+}
+
+static int sem_take(sem_t *s)
+{
+	while (sem_wait(s) < 0) {
+		if (errno != EINTR || g_abort)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The writer's first turn is free, as with the pair. */
+static int sem_start(struct win *w)
+{
+	return sem_take(w->sem[0]);
+}
+
+static int sem_parent(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		sem_post(w->sem[1]);
+		if (sem_take(w->sem[0]))
+			return -EINTR;
+	}
+	return 0;
+}
+
+static int sem_child(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		if (sem_take(w->sem[1]))
+			return -EINTR;
+		sem_post(w->sem[0]);
+	}
+	return 0;
+}
+
+static void sem_teardown(struct win *w)
+{
+	for (int i = 0; i < 2; i++) {
+		sem_close(w->sem[i]);
+		sem_unlink(w->name[i]);
+	}
+}
+
+/* ---- pipes, Unix socket, eventfd: 8-byte round trips ---- */
+
+static int pipe_setup(struct win *w)
+{
+	int a[2], b[2];
+
+	if (pipe2(a, O_CLOEXEC))
+		return -errno;
+	if (pipe2(b, O_CLOEXEC)) {
+		close(a[0]);
+		close(a[1]);
+		return -errno;
+	}
+	/* fd[0] parent writes, fd[1] child reads, fd[2] child writes,
+	 * fd[3] parent reads */
+	w->fd[0] = a[1];
+	w->fd[1] = a[0];
+	w->fd[2] = b[1];
+	w->fd[3] = b[0];
+	return alloc_bufs(w);
+}
+
+static int sock_setup(struct win *w)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	w->fd[0] = w->fd[3] = sv[0];
+	w->fd[1] = w->fd[2] = sv[1];
+	return alloc_bufs(w);
+}
+
+/* Two counters: the child's (ping) and the parent's (pong). */
+static int efd_setup(struct win *w)
+{
+	w->fd[0] = w->fd[1] = eventfd(0, EFD_CLOEXEC);
+	w->fd[2] = w->fd[3] = eventfd(0, EFD_CLOEXEC);
+	if (w->fd[0] < 0 || w->fd[2] < 0)
+		return -errno;
+	return alloc_bufs(w);
+}
+
+/* fd[0]/fd[3] are the parent's write/read ends, fd[2]/fd[1] the child's. */
+static int fd_parent(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		if (write_full(w->fd[0], w->src, 8) || read_full(w->fd[3], w->buf, 8))
+			return -EIO;
+	}
+	return 0;
+}
+
+static int fd_child(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		if (read_full(w->fd[1], w->buf, 8) || write_full(w->fd[2], w->src, 8))
+			return -EIO;
+	}
+	return 0;
+}
+
+static void fd_teardown(struct win *w)
+{
+	int seen[4], k = 0;
+
+	/* socket and eventfd items use one fd for two roles */
+	for (int i = 0; i < 4; i++) {
+		bool dup = false;
+
+		for (int j = 0; j < k; j++)
+			dup |= seen[j] == w->fd[i];
+		if (!dup && w->fd[i] >= 0)
+			close(w->fd[i]);
+		seen[k++] = w->fd[i];
+	}
+	free_bufs(w);
+}
+
+/* ---- one-way streams over a pipe or a Unix socket ---- */
+
+static int stream_send(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (write_full(w->fd[0], w->src, w->it->size))
+			return -EIO;
+	return 0;
+}
+
+/* One read per message (looping only on short reads), as a message-based
+ * receiver would do. */
+static int stream_recv(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (read_full(w->fd[1], w->buf, w->it->size))
+			return -EIO;
+	return 0;
+}
+
+/* ---- memcpy ---- */
+
+static int memcpy_setup(struct win *w)
+{
+	return alloc_bufs(w);
+}
+
+static int memcpy_run(struct win *w, long n)
+{
+	size_t len = w->it->size;
+
+	for (long i = 0; i < n; i++) {
+		memcpy(w->buf, w->src, len);
+		clobber(w->buf);
+	}
+	return 0;
+}
+
+static void memcpy_teardown(struct win *w)
+{
+	free_bufs(w);
+}
+
+static int big_setup(struct win *w)
+{
+	if (g_big_src)
+		return 0;
+	g_big_src = aligned_alloc(2 * MiB, BIG_SET);
+	g_big_dst = aligned_alloc(2 * MiB, BIG_SET);
+	if (!g_big_src || !g_big_dst)
+		return -ENOMEM;
+	memset(g_big_src, 0x5a, BIG_SET);
+	memset(g_big_dst, 0, BIG_SET);
+	return 0;
+}
+
+/* 1 MiB blocks walking through 256 MiB: every block comes from memory. */
+static int big_run(struct win *w, long n)
+{
+	static size_t off;
+
+	for (long i = 0; i < n; i++) {
+		memcpy(g_big_dst + off, g_big_src + off, MiB);
+		clobber(g_big_dst);
+		off = (off + MiB) % BIG_SET;
+	}
+	return 0;
+}
+
+/* ---- region create + destroy ---- */
+
+static int region_setup(struct win *w)
+{
+	new_name(w->name[0], sizeof(w->name[0]), "");
+	return 0;
+}
+
+static int region_shmx(struct win *w, long n)
+{
+	struct shmx_region *r;
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		err = shmx_create(w->name[0], 4096, 0, 0, &r);
+		if (err)
+			return err;
+		shmx_close(r);
+		err = shmx_unlink(w->name[0]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* What a careful user writes by hand: exclusive create, exact mode, size,
+ * pages reserved, close, unlink; map says whether mmap/munmap is included. */
+static int region_raw_one(const char *name, bool map)
+{
+	int fd, err = 0;
+
+	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) || ftruncate(fd, 4096))
+		err = -errno;
+	if (!err)
+		err = -posix_fallocate(fd, 0, 4096);
+	if (!err && map) {
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (p == MAP_FAILED)
+			err = -errno;
+		else
+			munmap(p, 4096);
+	}
+	close(fd);
+	if (shm_unlink(name) && !err)
+		err = -errno;
+	return err;
+}
+
+static int region_raw(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int err = region_raw_one(w->name[0], false);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int region_raw_map(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int err = region_raw_one(w->name[0], true);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void region_teardown(struct win *w)
+{
+	shm_unlink(w->name[0]);
+}
+
+#if BENCH_HAVE_PAIR
+/* ---- the libshmx pair: writer in the parent, reader in the child ---- */
+
+static int pair_setup(struct win *w)
+{
+	int err;
+
+	new_name(w->name[0], sizeof(w->name[0]), "");
+	err = shmx_create(w->name[0], 4096, 0, 0, &w->reg);
+	if (err)
+		return err;
+	err = shmx_pair_create(w->reg, SHMX_PAIR_WRITER, 0, &w->pair);
+	if (err) {
+		w->reg = shmx_close(w->reg);
+		shmx_unlink(w->name[0]);
+	}
+	return err;
+}
+
+static int pair_attach(struct win *w)
+{
+	int err;
+
+	/* the parent's handles came with fork(); a real reader has its own */
+	err = shmx_open(w->name[0], 0, &w->reg);
+	if (err)
+		return err;
+	return shmx_pair_open(w->reg, SHMX_PAIR_READER, &w->pair);
+}
+
+static int pair_start(struct win *w)
+{
+	return shmx_pair_wait(w->pair, IO_TIMEOUT_MS);
+}
+
+static int pair_parent(struct win *w, long n)
+{
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		err = shmx_pair_post(w->pair);
+		if (!err)
+			err = shmx_pair_wait(w->pair, IO_TIMEOUT_MS);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int pair_child(struct win *w, long n)
+{
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		err = shmx_pair_wait(w->pair, IO_TIMEOUT_MS);
+		if (!err)
+			err = shmx_pair_post(w->pair);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void pair_teardown(struct win *w)
+{
+	w->pair = shmx_pair_close(w->pair);
+	w->reg = shmx_close(w->reg);
+	shmx_pair_unlink(w->name[0]);
+	shmx_unlink(w->name[0]);
+}
+#endif
+
+#if BENCH_HAVE_CHAN
+/* ---- the libshmx channel ---- */
+
+/* Small rings for round trips; for streams room for several messages. */
+static size_t chan_capacity(const struct item *it)
+{
+	size_t cap = it->kind == K_RT ? 64 * KiB : MiB;
+
+	while (cap < 8 * it->size)
+		cap <<= 1;
+	return cap;
+}
+
+/* ch[0] carries parent -> child, ch[1] child -> parent (round trips). */
+static int chan_setup(struct win *w)
+{
+	const struct item *it = w->it;
+	size_t cap = chan_capacity(it);
+	int err;
+
+	err = alloc_bufs(w);
+	if (err)
+		return err;
+	new_name(w->name[0], sizeof(w->name[0]), "");
+	err = shmx_chan_create(w->name[0], cap, it->flags | SHMX_CHAN_PRODUCER, 0,
+			       &w->ch[0]);
+	if (err || it->kind != K_RT)
+		return err;
+	new_name(w->name[1], sizeof(w->name[1]), "");
+	err = shmx_chan_create(w->name[1], cap, it->flags | SHMX_CHAN_CONSUMER, 0,
+			       &w->ch[1]);
+	if (err) {
+		w->ch[0] = shmx_chan_close(w->ch[0]);
+		shmx_chan_unlink(w->name[0]);
+	}
+	return err;
+}
+
+static int chan_attach(struct win *w)
+{
+	const struct item *it = w->it;
+	int err;
+
+	err = shmx_chan_open(w->name[0], it->flags | SHMX_CHAN_CONSUMER,
+			     IO_TIMEOUT_MS, &w->ch[0]);
+	if (err || it->kind != K_RT)
+		return err;
+	return shmx_chan_open(w->name[1], it->flags | SHMX_CHAN_PRODUCER,
+			      IO_TIMEOUT_MS, &w->ch[1]);
+}
+
+static int chan_rt_parent(struct win *w, long n)
+{
+	ssize_t k;
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		err = shmx_chan_send(w->ch[0], w->src, 8, IO_TIMEOUT_MS);
+		if (err)
+			return err;
+		k = shmx_chan_recv(w->ch[1], w->buf, 8, IO_TIMEOUT_MS);
+		if (k != 8)
+			return k < 0 ? (int)k : -EBADMSG;
+	}
+	return 0;
+}
+
+static int chan_rt_child(struct win *w, long n)
+{
+	ssize_t k;
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		k = shmx_chan_recv(w->ch[0], w->buf, 8, IO_TIMEOUT_MS);
+		if (k != 8)
+			return k < 0 ? (int)k : -EBADMSG;
+		err = shmx_chan_send(w->ch[1], w->src, 8, IO_TIMEOUT_MS);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int chan_send_copy(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int err = shmx_chan_send(w->ch[0], w->src, w->it->size, IO_TIMEOUT_MS);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int chan_recv_copy(struct win *w, long n)
+{
+	for (long i = 0; i < n; i++) {
+		ssize_t k = shmx_chan_recv(w->ch[0], w->buf, w->it->size, IO_TIMEOUT_MS);
+
+		if (k != (ssize_t)w->it->size)
+			return k < 0 ? (int)k : -EBADMSG;
+	}
+	return 0;
+}
+
+/* Zero-copy: the producer writes every byte of the message in place, the
+ * consumer reads one word of every cache line in place, so the data really
+ * crosses from one core to the other. */
+static int chan_send_zc(struct win *w, long n)
+{
+	size_t len = w->it->size;
+	void *p;
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		err = shmx_chan_reserve(w->ch[0], len, &p, IO_TIMEOUT_MS);
+		if (err)
+			return err;
+		memset(p, (int)i, len);
+		err = shmx_chan_commit(w->ch[0], len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int chan_recv_zc(struct win *w, long n)
+{
+	size_t len = w->it->size;
+	const void *p;
+	uint64_t sum = 0;
+	ssize_t k;
+
+	for (long i = 0; i < n; i++) {
+		k = shmx_chan_peek(w->ch[0], &p, IO_TIMEOUT_MS);
+		if (k != (ssize_t)len)
+			return k < 0 ? (int)k : -EBADMSG;
+		for (size_t off = 0; off < len; off += 64)
+			sum += *(const volatile uint64_t *)((const char *)p + off);
+		k = shmx_chan_release(w->ch[0]);
+		if (k)
+			return (int)k;
+	}
+	w->seq = sum;
+	return 0;
+}
+
+static void chan_teardown(struct win *w)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!w->ch[i])
+			continue;
+		w->ch[i] = shmx_chan_close(w->ch[i]);
+		shmx_chan_unlink(w->name[i]);
+	}
+	free_bufs(w);
+}
+#endif
+
+/* ---- the items ---- */
+
+#define RT(k, l, s, a, st, p, c, t) \
+	{ k, l, K_RT, 8, 0, s, a, st, p, c, t }
+#define STREAM(k, l, n, s) \
+	{ k, l, K_TPUT, n, 0, s, NULL, NULL, stream_send, stream_recv, fd_teardown }
+#define MEMCPY(k, l, n) \
+	{ k, l, K_LOCAL, n, 0, memcpy_setup, NULL, NULL, memcpy_run, NULL, memcpy_teardown }
+#define CHAN_RT(k, l, f) \
+	{ k, l, K_RT, 8, f, chan_setup, chan_attach, NULL, chan_rt_parent, \
+	  chan_rt_child, chan_teardown }
+#define CHAN_TP(k, l, n, snd, rcv) \
+	{ k, l, K_TPUT, n, 0, chan_setup, chan_attach, NULL, snd, rcv, chan_teardown }
+
+static const struct item rt_items[] = {
+	RT("spin", "busy-spin floor (shared cache line)", NULL, NULL, NULL,
+	   spin_parent, spin_child, NULL),
+#if BENCH_HAVE_CHAN
+	CHAN_RT("chan-spin", "shmx channel 8 B, SHMX_CHAN_SPIN", SHMX_CHAN_SPIN),
+#endif
+};
+
+static const struct item block_items[] = {
+	RT("futex", "raw futex ping-pong", NULL, NULL, NULL, futex_parent,
+	   futex_child, NULL),
+#if BENCH_HAVE_CHAN
+	CHAN_RT("chan-block", "shmx channel 8 B, SHMX_CHAN_BLOCK", SHMX_CHAN_BLOCK),
+	CHAN_RT("chan-adaptive", "shmx channel 8 B, default (adaptive)", 0),
+#endif
+	RT("pipe", "pipe ping-pong 8 B", pipe_setup, NULL, NULL, fd_parent,
+	   fd_child, fd_teardown),
+	RT("socket", "Unix socket ping-pong 8 B", sock_setup, NULL, NULL, fd_parent,
+	   fd_child, fd_teardown),
+	RT("eventfd", "eventfd ping-pong", efd_setup, NULL, NULL, fd_parent,
+	   fd_child, fd_teardown),
+	RT("sem", "raw sem_open pair", sem_setup, sem_attach, sem_start, sem_parent,
+	   sem_child, sem_teardown),
+#if BENCH_HAVE_PAIR
+	RT("pair", "shmx pair wait/post", pair_setup, pair_attach, pair_start,
+	   pair_parent, pair_child, pair_teardown),
+#endif
+};
+
+#if BENCH_HAVE_CHAN
+#define CHAN_TPUT(n, s) \
+	CHAN_TP("chan-copy-" s, "shmx channel send/recv " s, n, chan_send_copy, \
+		chan_recv_copy), \
+	CHAN_TP("chan-zc-" s, "shmx channel reserve/commit + peek/release " s, n, \
+		chan_send_zc, chan_recv_zc),
+#else
+#define CHAN_TPUT(n, s)
+#endif
+
+#define TPUT_GROUP(n, s) \
+	STREAM("socket-" s, "Unix socket stream " s, n, sock_setup), \
+	STREAM("pipe-" s, "pipe stream " s, n, pipe_setup), \
+	CHAN_TPUT(n, s) \
+	MEMCPY("memcpy-" s, "memcpy " s " (in cache)", n)
+
+static const struct item tp64_items[] = { TPUT_GROUP(64, "64B") };
+static const struct item tp4k_items[] = { TPUT_GROUP(4 * KiB, "4KiB") };
+static const struct item tp64k_items[] = { TPUT_GROUP(64 * KiB, "64KiB") };
+static const struct item tp1m_items[] = {
+	TPUT_GROUP(MiB, "1MiB"),
+	{ "memcpy-256MiB", "memcpy 1 MiB blocks, 256 MiB working set", K_LOCAL, MiB, 0,
+	  big_setup, NULL, NULL, big_run, NULL, NULL },
+};
+
+static const struct item region_items[] = {
+	{ "region-shmx", "shmx_create(4 KiB) + shmx_close + shmx_unlink", K_LOCAL, 0, 0,
+	  region_setup, NULL, NULL, region_shmx, NULL, region_teardown },
+	{ "region-raw", "raw shm_open+fchmod+ftruncate+fallocate+close+unlink",
+	  K_LOCAL, 0, 0, region_setup, NULL, NULL, region_raw, NULL, region_teardown },
+	{ "region-raw-mmap", "raw sequence + mmap/munmap (reference)", K_LOCAL, 0, 0,
+	  region_setup, NULL, NULL, region_raw_map, NULL, region_teardown },
+};
+
+struct group {
+	const char *title;
+	const struct item *items;
+	size_t n;
+};
+
+#define GROUP(t, a) { t, a, sizeof(a) / sizeof(a[0]) }
+static const struct group groups[] = {
+	GROUP("Round trip, busy-polling", rt_items),
+	GROUP("Round trip, blocking", block_items),
+	GROUP("One-way throughput, 64 B", tp64_items),
+	GROUP("One-way throughput, 4 KiB", tp4k_items),
+	GROUP("One-way throughput, 64 KiB", tp64k_items),
+	GROUP("One-way throughput, 1 MiB", tp1m_items),
+	GROUP("Region create + destroy, 4 KiB", region_items),
+};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+/* ---- running one window ---- */
+
+static int wait_ready(void)
+{
+	int r;
+
+	while (!(r = atomic_load_explicit(&ctl->ready, memory_order_acquire))) {
+		if (g_abort)
+			return -EINTR;
+		cpu_relax();
+	}
+	return r == 1 ? 0 : -ENOTCONN;
+}
+
+static int wait_done(long want)
+{
+	while (atomic_load_explicit(&ctl->done, memory_order_acquire) < want) {
+		if (g_abort)
+			return -EINTR;
+		cpu_relax();
+	}
+	return 0;
+}
+
+static void child_body(struct win *w)
+{
+	const struct item *it = w->it;
+	long n = w->warm + w->iters + w->samples;
+	int err = 0;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != g_main_pid)
+		_exit(3);
+	pin(g_cpu[1]);
+	w->seq = 0;
+	if (it->attach)
+		err = it->attach(w);
+	atomic_store_explicit(&ctl->ready, err ? 2 : 1, memory_order_release);
+	if (err)
+		_exit(2);
+	if (it->kind == K_RT) {
+		err = it->child(w, n);
+	} else {
+		err = it->child(w, w->warm);
+		atomic_store_explicit(&ctl->done, w->warm, memory_order_release);
+		if (!err)
+			err = it->child(w, w->iters);
+		atomic_store_explicit(&ctl->done, w->warm + w->iters,
+				      memory_order_release);
+	}
+	_exit(err ? 1 : 0);
+}
+
+/* The parent's side of a round-trip window: warm up, time iters round trips
+ * as a batch, then time samples round trips one by one. */
+static int rt_window(struct win *w, double *ns, struct res *r)
+{
+	const struct item *it = w->it;
+	uint64_t t0, t1;
+	int err;
+
+	err = it->parent(w, w->warm);
+	if (err)
+		return err;
+	t0 = now_ns();
+	err = it->parent(w, w->iters);
+	t1 = now_ns();
+	if (err)
+		return err;
+	*ns = (double)(t1 - t0) / (double)w->iters;
+	for (long i = 0; i < w->samples; i++) {
+		t0 = now_ns();
+		err = it->parent(w, 1);
+		t1 = now_ns();
+		if (err)
+			return err;
+		if (r && r->samp)
+			r->samp[r->nsamp++] = (double)(t1 - t0) - g_timer_ns;
+	}
+	return 0;
+}
+
+/* Producer in the parent; the clock stops when the consumer has taken the
+ * last message (it acknowledges through the control block). */
+static int tput_window(struct win *w, double *ns)
+{
+	uint64_t t0, t1;
+	int err;
+
+	err = w->it->parent(w, w->warm);
+	if (!err)
+		err = wait_done(w->warm);
+	if (err)
+		return err;
+	t0 = now_ns();
+	err = w->it->parent(w, w->iters);
+	if (!err)
+		err = wait_done(w->warm + w->iters);
+	t1 = now_ns();
+	if (!err)
+		*ns = (double)(t1 - t0) / (double)w->iters;
+	return err;
+}
+
+static int local_window(struct win *w, double *ns)
+{
+	uint64_t t0, t1;
+	int err;
+
+	err = w->it->parent(w, w->warm);
+	if (err)
+		return err;
+	t0 = now_ns();
+	err = w->it->parent(w, w->iters);
+	t1 = now_ns();
+	if (!err)
+		*ns = (double)(t1 - t0) / (double)w->iters;
+	return err;
+}
+
+static int reap_child(pid_t pid, int err)
+{
+	int st;
+
+	if (err)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return err ? err : -ECHILD;
+	}
+	g_child = 0;
+	if (!err && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		err = -ECONNRESET;
+	return err;
+}
+
+static int forked_window(struct win *w, double *ns, struct res *r)
+{
+	const struct item *it = w->it;
+	pid_t pid;
+	int err;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		child_body(w);
+	g_child = pid;
+	alarm(WATCHDOG_S);
+	err = wait_ready();
+	if (!err && it->start)
+		err = it->start(w);
+	if (!err)
+		err = it->kind == K_RT ? rt_window(w, ns, r) : tput_window(w, ns);
+	alarm(0);
+	return reap_child(pid, err);
+}
+
+static void reset_ctl(void)
+{
+	atomic_store(&ctl->ready, 0);
+	atomic_store(&ctl->done, 0);
+	atomic_store(&ctl->spin, 0);
+	atomic_store(&ctl->ping, 0);
+	atomic_store(&ctl->pong, 0);
+}
+
+/* One window of item it with iters timed operations; ns gets ns per op. */
+static int run_window(const struct item *it, long iters, double *ns, struct res *r)
+{
+	struct win w = { .it = it, .iters = iters, .fd = { -1, -1, -1, -1 } };
+	sigset_t old;
+	int err;
+
+	w.warm = iters / 10 > 4 ? iters / 10 : 4;
+	if (it->kind == K_RT && r)
+		w.samples = iters / 4 < MAX_SAMPLES ? iters / 4 : MAX_SAMPLES;
+	g_abort = 0;
+	reset_ctl();
+	block_signals(true, &old);
+	err = it->setup ? it->setup(&w) : 0;
+	block_signals(false, &old);
+	if (err)
+		goto out;
+	if (it->kind == K_LOCAL)
+		err = local_window(&w, ns);
+	else
+		err = forked_window(&w, ns, r);
+out:
+	block_signals(true, &old);
+	if (it->teardown)
+		it->teardown(&w);
+	block_signals(false, &old);
+	return err;
+}
+
+/* Scale the iteration count so that one window lasts about window_ms. */
+static int calibrate(struct res *r)
+{
+	const struct item *it = r->it;
+	double ns = 0, target = opt.window_ms * 1e6;
+	long n = it->kind == K_LOCAL ? 64 : 16;
+	int err;
+
+	for (;;) {
+		err = run_window(it, n, &ns, NULL);
+		if (err)
+			return err;
+		if (ns * (double)n > target / 8 || n >= (1L << 30))
+			break;
+		n *= 8;
+	}
+	n = (long)(target / (ns > 1 ? ns : 1));
+	r->iters = n < 8 ? 8 : n;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* q-quantile of the finite values of v (sorted copy); NAN when none. */
+static double quantile(const double *v, long n, double q)
+{
+	double *s = malloc(sizeof(*s) * (size_t)(n ? n : 1)), x;
+	long k = 0;
+
+	if (!s)
+		return NAN;
+	for (long i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			s[k++] = v[i];
+	if (!k) {
+		free(s);
+		return NAN;
+	}
+	qsort(s, (size_t)k, sizeof(*s), cmp_double);
+	x = s[(long)(q * (double)(k - 1) + 0.5)];
+	free(s);
+	return x;
+}
+
+static bool selected(const struct item *it)
+{
+	return !opt.filter || strstr(it->key, opt.filter);
+}
+
+static struct res *results;
+static size_t nresults;
+
+static struct res *find(const char *key)
+{
+	for (size_t i = 0; i < nresults; i++)
+		if (!strcmp(results[i].it->key, key))
+			return results[i].ran ? &results[i] : NULL;
+	return NULL;
+}
+
+static void run_group(const struct group *g, struct res *rs)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		rs[i].it = &g->items[i];
+		if (!selected(rs[i].it))
+			continue;
+		rs[i].ns = calloc((size_t)opt.windows, sizeof(double));
+		if (rs[i].it->kind == K_RT)
+			rs[i].samp = calloc((size_t)opt.windows * MAX_SAMPLES,
+					    sizeof(double));
+		rs[i].err = calibrate(&rs[i]);
+		rs[i].ran = !rs[i].err;
+	}
+	/* ABC, CBA, ABC...: no item always runs right after the same one */
+	for (int wi = 0; wi < opt.windows; wi++) {
+		for (size_t j = 0; j < g->n; j++) {
+			size_t i = (wi & 1) ? g->n - 1 - j : j;
+			struct res *r = &rs[i];
+			int err;
+
+			if (!r->ran)
+				continue;
+			r->ns[wi] = NAN;
+			err = run_window(r->it, r->iters, &r->ns[wi], r);
+			if (err)
+				r->err = err;
+		}
+	}
+}
+
+/* ---- reporting ---- */
+
+static double gbps(const struct res *r, double ns)
+{
+	return (double)r->it->size / ns;
+}
+
+static void fmt_ns(char *out, size_t size, double ns)
+{
+	if (!isfinite(ns))
+		snprintf(out, size, "-");
+	else if (ns < 1e4)
+		snprintf(out, size, "%.0f ns", ns);
+	else if (ns < 1e7)
+		snprintf(out, size, "%.1f us", ns / 1e3);
+	else
+		snprintf(out, size, "%.1f ms", ns / 1e6);
+}
+
+struct row {
+	char median[32], p50[32], p99[32], tput[32], rate[32], spread[32];
+};
+
+static void make_row(const struct res *r, struct row *o)
+{
+	double med = quantile(r->ns, opt.windows, 0.5);
+	double lo = quantile(r->ns, opt.windows, 0.25);
+	double hi = quantile(r->ns, opt.windows, 0.75);
+
+	memset(o, 0, sizeof(*o));
+	fmt_ns(o->median, sizeof(o->median), med);
+	snprintf(o->p50, sizeof(o->p50), "-");
+	snprintf(o->p99, sizeof(o->p99), "-");
+	snprintf(o->tput, sizeof(o->tput), "-");
+	snprintf(o->spread, sizeof(o->spread), "±%.0f%%", 50 * (hi - lo) / med);
+	snprintf(o->rate, sizeof(o->rate), "%.3g /s", NS_PER_S / med);
+	if (r->it->kind == K_RT && r->nsamp) {
+		fmt_ns(o->p50, sizeof(o->p50), quantile(r->samp, r->nsamp, 0.5));
+		fmt_ns(o->p99, sizeof(o->p99), quantile(r->samp, r->nsamp, 0.99));
+	}
+	if (r->it->size && r->it->kind != K_RT)
+		snprintf(o->tput, sizeof(o->tput), "%.2f GB/s", gbps(r, med));
+}
+
+static void print_results(FILE *f, bool md)
+{
+	struct row o;
+
+	for (size_t gi = 0, k = 0; gi < NGROUPS; k += groups[gi].n, gi++) {
+		const struct group *g = &groups[gi];
+
+		if (md)
+			fprintf(f, "\n### %s\n\n| item | median per op | IQR | p50 | p99 "
+				"| GB/s | ops/s |\n|---|---:|---:|---:|---:|---:|---:|\n",
+				g->title);
+		else
+			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s\n", g->title,
+				"item", "median", "IQR", "p50", "p99", "GB/s", "ops/s");
+		for (size_t i = 0; i < g->n; i++) {
+			const struct res *r = &results[k + i];
+
+			if (!r->ran) {
+				if (selected(g->items + i))
+					fprintf(f, md ? "| %s | failed: %s |||||\n"
+						: "%-52s failed: %s\n", g->items[i].label,
+						shmx_strerror(r->err));
+				continue;
+			}
+			make_row(r, &o);
+			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s |\n"
+				: "%-52s %10s %6s %10s %10s %11s %10s\n", r->it->label,
+				o.median, o.spread, o.p50, o.p99, o.tput, o.rate);
+		}
+	}
+}
+
+enum metric { M_TIME, M_P50, M_TPUT };
+
+struct target {
+	const char *what;
+	const char *a, *a2;     /* libshmx item(s); with a2 the better counts */
+	const char *b;          /* baseline */
+	enum metric m;
+	bool at_most;           /* goal is an upper bound on the ratio */
+	double goal;
+};
+
+static const struct target targets[] = {
+	{ "channel round trip 8 B spin / busy-spin floor", "chan-spin", NULL, "spin",
+	  M_TIME, true, 1.5 },
+	{ "channel round trip blocking / raw futex (p50)", "chan-block", NULL, "futex",
+	  M_P50, true, 1.1 },
+	{ "channel round trip blocking / pipe (p50)", "chan-block", NULL, "pipe",
+	  M_P50, true, 0.95 },
+	{ "channel 64 B throughput / Unix socket", "chan-copy-64B", "chan-zc-64B",
+	  "socket-64B", M_TPUT, false, 10 },
+	{ "channel 4 KiB throughput / Unix socket", "chan-copy-4KiB", "chan-zc-4KiB",
+	  "socket-4KiB", M_TPUT, false, 4 },
+	{ "channel 4 KiB throughput / memcpy 4 KiB in cache", "chan-copy-4KiB",
+	  "chan-zc-4KiB", "memcpy-4KiB", M_TPUT, false, 0.25 },
+	{ "channel 1 MiB throughput / memcpy 1 MiB in cache", "chan-copy-1MiB",
+	  "chan-zc-1MiB", "memcpy-1MiB", M_TPUT, false, 0.85 },
+	{ "region create+destroy 4 KiB / raw syscall sequence", "region-shmx", NULL,
+	  "region-raw", M_TIME, true, 1.3 },
+	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1 },
+};
+
+/* Median over windows of a's time relative to b's in the same round; for
+ * throughput b/a (same message size), so bigger is better. */
+static double ratio(const struct res *a, const struct res *b, enum metric m)
+{
+	double v[512];
+	int n = 0;
+
+	if (m == M_P50)
+		return quantile(a->samp, a->nsamp, 0.5) / quantile(b->samp, b->nsamp, 0.5);
+	for (int w = 0; w < opt.windows && w < 512; w++) {
+		if (!isfinite(a->ns[w]) || !isfinite(b->ns[w]))
+			continue;
+		v[n++] = m == M_TPUT ? b->ns[w] / a->ns[w] : a->ns[w] / b->ns[w];
+	}
+	return quantile(v, n, 0.5);
+}
+
+static void print_ratios(FILE *f, bool md)
+{
+	if (md)
+		fprintf(f, "\n| ratio | measured | target | result |\n|---|---:|---:|---|\n");
+	else
+		fprintf(f, "\n%-52s %9s %8s  %s\n", "ratio", "measured", "target", "result");
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		const struct target *t = &targets[i];
+		const struct res *a = find(t->a), *a2 = t->a2 ? find(t->a2) : NULL;
+		const struct res *b = find(t->b);
+		double x = NAN, x2 = NAN;
+		char goal[16], meas[48], how[48] = "";
+		const char *verdict = "not measured";
+
+		if (a && b)
+			x = ratio(a, b, t->m);
+		if (a2 && b)
+			x2 = ratio(a2, b, t->m);
+		if (isfinite(x2) && (!isfinite(x) || x2 > x)) {
+			x = x2;
+			snprintf(how, sizeof(how), " (zero-copy)");
+		} else if (t->a2 && isfinite(x)) {
+			snprintf(how, sizeof(how), " (copy)");
+		}
+		snprintf(goal, sizeof(goal), "%s %.2fx", t->at_most ? "<=" : ">=", t->goal);
+		snprintf(meas, sizeof(meas), isfinite(x) ? "%.2fx%s" : "-", x, how);
+		if (isfinite(x))
+			verdict = (t->at_most ? x <= t->goal : x >= t->goal) ? "met" : "NOT met";
+		fprintf(f, md ? "| %s | %s | %s | %s |\n" : "%-52s %9s %8s  %s\n", t->what,
+			meas, goal, verdict);
+	}
+}
+
+static void write_csv(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "shmx-bench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "key,kind,size,median_ns,p50_ns,p99_ns,gbps\n");
+	for (size_t i = 0; i < nresults; i++) {
+		const struct res *r = &results[i];
+		double med;
+
+		if (!r->ran)
+			continue;
+		med = quantile(r->ns, opt.windows, 0.5);
+		fprintf(f, "%s,%s,%zu,%.1f,%.1f,%.1f,%.4f\n", r->it->key,
+			r->it->kind == K_RT ? "rt" : r->it->kind == K_TPUT ? "tput" : "local",
+			r->it->size, med,
+			r->nsamp ? quantile(r->samp, r->nsamp, 0.5) : NAN,
+			r->nsamp ? quantile(r->samp, r->nsamp, 0.99) : NAN,
+			r->it->size ? gbps(r, med) : NAN);
+	}
+	fclose(f);
+}
+
+static void write_md(const char *path, double secs)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "shmx-bench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "## Targets\n");
+	print_ratios(f, true);
+	fprintf(f, "\n## Results\n\n%d windows of about %.0f ms per item, %s; "
+		"run took %.0f s.\n", opt.windows, opt.window_ms,
+		g_cpu[0] >= 0 ? "the two processes pinned to two CPUs"
+			      : "unpinned (fewer than 2 CPUs)", secs);
+	print_results(f, true);
+	fclose(f);
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: shmx-bench [options]\n"
+		"Measure libshmx against its baselines (busy-spin, futex, sem_open,\n"
+		"pipe, Unix socket, eventfd, memcpy), interleaved, and print medians\n"
+		"and the target ratios. Exit status 0 unless it could not run.\n\n"
+		"  -q, --quick          a few seconds: 3 short windows per item\n"
+		"  -w, --windows N      windows per item (default %d)\n"
+		"  -t, --window-ms MS   target length of one window (default %.0f)\n"
+		"  -f, --filter TEXT    only items whose key contains TEXT\n"
+		"  -m, --markdown FILE  also write the tables as markdown\n"
+		"  -c, --csv FILE       also write one CSV line per item\n"
+		"  -l, --list           list the item keys and exit\n"
+		"  -h, --help           this text\n",
+		13, 70.0);
+}
+
+static void list_items(void)
+{
+	for (size_t gi = 0; gi < NGROUPS; gi++)
+		for (size_t i = 0; i < groups[gi].n; i++)
+			printf("%-20s %s\n", groups[gi].items[i].key,
+			       groups[gi].items[i].label);
+}
+
+static int parse(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "windows", required_argument, NULL, 'w' },
+		{ "window-ms", required_argument, NULL, 't' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "markdown", required_argument, NULL, 'm' },
+		{ "csv", required_argument, NULL, 'c' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qw:t:f:m:c:lh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			opt.quick = true;
+			opt.windows = 3;
+			opt.window_ms = 8;
+			break;
+		case 'w':
+			opt.windows = atoi(optarg);
+			break;
+		case 't':
+			opt.window_ms = atof(optarg);
+			break;
+		case 'f':
+			opt.filter = optarg;
+			break;
+		case 'm':
+			opt.md = optarg;
+			break;
+		case 'c':
+			opt.csv = optarg;
+			break;
+		case 'l':
+			list_items();
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || opt.windows < 1 || opt.windows > 512 ||
+	    !(opt.window_ms > 0)) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int init(void)
+{
+	g_main_pid = getpid();
+	snprintf(g_tag, sizeof(g_tag), "shmx-bench-%d-", (int)g_main_pid);
+	g_devshm = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (g_devshm < 0) {
+		fprintf(stderr, "shmx-bench: /dev/shm: %s\n", strerror(errno));
+		return -1;
+	}
+	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED) {
+		perror("shmx-bench: mmap");
+		return -1;
+	}
+	install_signals();
+	pick_cpus();
+	pin(g_cpu[0]);
+	measure_timer();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0;
+	double secs;
+
+	if (parse(argc, argv) || init())
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("shmx-bench: %d windows x ~%.0f ms per item, CPUs %d and %d, "
+	       "timer %.0f ns%s%s\n", opt.windows, opt.window_ms, g_cpu[0], g_cpu[1],
+	       g_timer_ns, BENCH_HAVE_CHAN ? "" : ", no channel items",
+	       BENCH_HAVE_PAIR ? "" : ", no pair items");
+	for (size_t gi = 0; gi < NGROUPS; gi++)
+		nresults += groups[gi].n;
+	results = calloc(nresults, sizeof(*results));
+	if (!results)
+		return 2;
+	t0 = now_ns();
+	for (size_t gi = 0, k = 0; gi < NGROUPS; k += groups[gi].n, gi++) {
+		fprintf(stderr, "  %s...\n", groups[gi].title);
+		run_group(&groups[gi], results + k);
+	}
+	secs = (double)(now_ns() - t0) / NS_PER_S;
+	sweep();
+	print_results(stdout, false);
+	print_ratios(stdout, false);
+	printf("\n(%.1f s)\n", secs);
+	if (opt.md)
+		write_md(opt.md, secs);
+	if (opt.csv)
+		write_csv(opt.csv);
+	return 0;
+}
