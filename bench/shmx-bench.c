@@ -113,7 +113,7 @@ static struct opts {
 	const char *md;
 	const char *csv;
 	bool quick;
-} opt = { .windows = 13, .window_ms = 70.0 };
+} opt = { .windows = 15, .window_ms = 80.0 };
 
 static struct ctl *ctl;
 static pid_t g_main_pid;
@@ -1569,7 +1569,7 @@ static void usage(FILE *f)
 		"  -c, --csv FILE       also write one CSV line per item\n"
 		"  -l, --list           list the item keys and exit\n"
 		"  -h, --help           this text\n",
-		13, 70.0);
+		15, 80.0);
 }
 
 static void list_items(void)
