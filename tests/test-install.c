@@ -96,6 +96,19 @@ static char *must(const char *what, const char *fmt, ...)
 	return out;
 }
 
+/* Run a command, print its output if it fails, return its exit code. */
+static int vsh_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int vsh_ok(const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsh(NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 static bool have_tool(const char *tool)
 {
 	char path[512];
@@ -270,24 +283,33 @@ static void test_install(void **state)
 static void check_man_pages(const struct sym *syms, int n)
 {
 	char path[4096], target[4096], line[512];
-	int i;
+	int i, missing = 0;
 
 	for (i = 0; i < n; i++) {
 		FILE *f;
 
 		snprintf(path, sizeof(path), "%s/share/man/man3/%.127s.3", prefix,
 			 syms[i].name);
-		expect_file("man page of an exported function", path);
 		f = fopen(path, "r");
-		assert_non_null(f);
+		if (!f) {
+			fprintf(stderr, "# no man page for %s: %s\n", syms[i].name, path);
+			missing++;
+			continue;
+		}
 		/* An alias page is ".so man3/other.3": its target must be there. */
 		if (fgets(line, sizeof(line), f) && !strncmp(line, ".so ", 4)) {
 			line[strcspn(line, "\n")] = 0;
 			snprintf(target, sizeof(target), "%s/share/man/%s", prefix, line + 4);
-			expect_file(".so target of an alias page", target);
+			if (access(target, F_OK) < 0) {
+				fprintf(stderr, "# %s points to missing %s\n", path, target);
+				missing++;
+			}
 		}
 		fclose(f);
 	}
+	if (missing)
+		fail_msg("%d exported function(s) without an installed man page "
+			 "(list on stderr)", missing);
 	snprintf(path, sizeof(path), "%s/share/man/man7/shmx.7", prefix);
 	expect_file("overview page", path);
 	if (exists("%s/docs/man/shmx.1", src)) {
@@ -458,13 +480,23 @@ static void test_subproject(void **state)
 
 /* ---- 5: the header as strict C99 and as C++ ---- */
 
+#define C99_CHECK "cc -std=c99 -pedantic -Werror -Wall -Wextra -o header-c99 " \
+	"'%s/tests/header-check.c' $(pkg-config --cflags --libs libshmx)"
+
+/* Strict C99 defines no POSIX feature-test macro, so <time.h> and friends
+ * hide POSIX types: the header must bring what it uses by itself. */
 static void test_header_c99(void **state)
 {
 	(void)state;
 	need_install();
-	free(must("<shmx.h> as C99 -pedantic -Werror",
-		  "cc -std=c99 -pedantic -Werror -Wall -Wextra -o header-c99 "
-		  "'%s/tests/header-check.c' $(pkg-config --cflags --libs libshmx)", src));
+	if (vsh_ok(C99_CHECK, src) != 0) {
+		if (vsh_ok(C99_CHECK " -D_POSIX_C_SOURCE=200809L", src) == 0)
+			fail_msg("<shmx.h> fails as strict C99 but compiles with "
+				 "-D_POSIX_C_SOURCE=200809L: it relies on a POSIX "
+				 "declaration that strict C99 hides (output on stderr)");
+		fail_msg("<shmx.h> does not compile as C99 -pedantic -Werror "
+			 "(output on stderr)");
+	}
 	free(must("running the C99 header check",
 		  "LD_LIBRARY_PATH='%s/lib' ./header-c99", prefix));
 }
