@@ -371,15 +371,21 @@ static void test_installed_tree(void **state)
 		fail_msg("pkg-config --cflags --libs gives '%s'", out);
 	free(out);
 
-	n = read_map(syms, MAX_SYMS);
-	check_man_pages(syms, n);
-	check_man_render();
 	/* The CLI is built (and installed) once tools/shmx.c exists. */
 	if (exists("%s/tools/shmx.c", src)) {
 		snprintf(path, sizeof(path), "%s/bin/shmx", prefix);
 		if (access(path, X_OK) < 0)
 			fail_msg("tools/shmx.c exists but %s is not installed", path);
+		/* and it runs on the installed library */
+		out = must("installed shmx --version",
+			   "LD_LIBRARY_PATH='%s/lib' '%s' --version", prefix, path);
+		if (!strstr(out, SHMX_VERSION_STRING))
+			fail_msg("shmx --version printed '%s'", out);
+		free(out);
 	}
+	n = read_map(syms, MAX_SYMS);
+	check_man_pages(syms, n);
+	check_man_render();
 }
 
 /* ---- 3: a consumer built with pkg-config ---- */
