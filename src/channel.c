@@ -1,3 +1,1061 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder: the channel is being written (issue 5). */
+/* Channel: a single-producer/single-consumer ring of variable-length
+ * messages in a formatted region (header layout in internal.h, described in
+ * docs/channel-format.md). Each side keeps its own index privately and
+ * treats the peer's index, every record header and every length in the ring
+ * as untrusted input: a bad value makes the handle fail with -EBADMSG,
+ * never an access outside the ring. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "internal.h"
+
+#define ROLES        (SHMX_CHAN_PRODUCER | SHMX_CHAN_CONSUMER)
+#define WAITS        (SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK)
+#define CREATE_FLAGS (ROLES | WAITS | SHMX_UNLINK_ON_CLOSE)
+#define OPEN_FLAGS   (ROLES | WAITS | SHMX_ALLOW_SHARED)
+
+#define REC          ((uint64_t)SHMX__CHAN_REC)
+#define SLICE_MS     15    /* a sleeper re-checks liveness this often */
+#define SPIN_POLLS   4000  /* adaptive: polls (with pause) before sleeping */
+#define SPIN_CLOCK   1024  /* pure spin: polls between clock reads */
+#define SPIN_LIVE    16    /* pure spin: clock reads between liveness checks */
+#define OPEN_POLL_NS 1000000L
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct shmx_chan {
+	/* hot: private copies, the only geometry we trust after open */
+	struct shmx__chan_hdr *hdr;
+	unsigned char *ring;
+	struct shmx__chan_geom g; /* capacity, mask, max_msg */
+	uint64_t pos;           /* ours: producer head / consumer tail */
+	uint64_t peer;          /* last validated peer index */
+	uint64_t count;         /* messages we committed / released */
+	uint64_t published;     /* consumer: tail the producer can see */
+	uint64_t batch;         /* consumer: publish after this many bytes */
+	uint64_t cur_off;       /* ring offset of the reserved/peeked record */
+	uint64_t cur_adv;       /* consumer: peeked record's size, 0 if none */
+	uint64_t cur_len;       /* reserved (+1, 0 if none) / peeked length */
+	uint64_t pad;           /* producer: padding before the reserved record */
+	int error;              /* sticky -EBADMSG / -EFAULT */
+	unsigned flags;
+	/* cold */
+	struct shmx_region *region;
+	size_t map_size;
+	bool owner;
+};
+
+struct deadline {
+	int timeout;
+	bool set;
+	struct timespec ts;
+};
+
+typedef int (*ready_fn)(struct shmx_chan *c, uint64_t need);
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static inline uint64_t align8(uint64_t n)
+{
+	return (n + SHMX__CHAN_ALIGN - 1) & ~(uint64_t)(SHMX__CHAN_ALIGN - 1);
+}
+
+static inline bool is_producer(const struct shmx_chan *c)
+{
+	return c->flags & SHMX_CHAN_PRODUCER;
+}
+
+static int fail(struct shmx_chan *c, int err)
+{
+	c->error = err;
+	return err;
+}
+
+/* ---- validation (also used by the tests and fuzz targets) ---- */
+
+uint64_t shmx__chan_max_msg(uint64_t capacity)
+{
+	return capacity / 2 - REC;
+}
+
+int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
+			struct shmx__chan_geom *g)
+{
+	uint64_t cap = h->capacity;
+
+	if (h->magic != SHMX__CHAN_MAGIC)
+		return -EBADMSG;
+	if (h->abi != SHMX__CHAN_ABI)
+		return -EPROTONOSUPPORT;
+	if (h->header_size != SHMX__CHAN_HDR_SIZE)
+		return -EBADMSG;
+	if (cap < SHMX__CHAN_MIN_CAP || cap > SHMX__CHAN_MAX_CAP || (cap & (cap - 1)))
+		return -EBADMSG;
+	if (object_size < SHMX__CHAN_HDR_SIZE || object_size - SHMX__CHAN_HDR_SIZE < cap)
+		return -EBADMSG;
+	if (h->max_msg != shmx__chan_max_msg(cap) || h->consumers != 1 || h->flags)
+		return -EBADMSG;
+	g->capacity = cap;
+	g->mask = cap - 1;
+	g->max_msg = h->max_msg;
+	return 0;
+}
+
+/* The producer writes a record only where it fits before the ring's end
+ * (a padding record fills the rest), so a valid record never wraps. */
+int shmx__chan_record(const struct shmx__chan_geom *g, uint64_t pos, uint64_t word,
+		      uint64_t *advance, int64_t *len)
+{
+	uint64_t room = g->capacity - (pos & g->mask), size;
+	uint32_t tag = (uint32_t)(word >> 32), l = (uint32_t)word;
+
+	if (pos & (SHMX__CHAN_ALIGN - 1))
+		return -EBADMSG;
+	if (tag == SHMX__CHAN_TAG_PAD) {
+		if (room == g->capacity || l != room - REC)
+			return -EBADMSG;
+		*advance = room;
+		*len = -1;
+		return 0;
+	}
+	if (tag != SHMX__CHAN_TAG_MSG || l > g->max_msg)
+		return -EBADMSG;
+	size = REC + align8(l);
+	if (size > room)
+		return -EBADMSG;
+	*advance = size;
+	*len = l;
+	return 0;
+}
+
+/* ---- waking and sleeping ---- */
+
+static void futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static int futex_wait(uint32_t *word, uint32_t val, const struct timespec *abs)
+{
+	/* BITSET takes an absolute CLOCK_MONOTONIC time; not PRIVATE: the
+	 * word is in a mapping shared with another process. */
+	long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, abs, NULL,
+			 FUTEX_BITSET_MATCH_ANY);
+
+	return r < 0 ? -errno : 0;
+}
+
+static void bump(uint32_t *seq)
+{
+	__atomic_fetch_add(seq, 1, __ATOMIC_RELEASE);
+	futex_wake(seq);
+}
+
+static __attribute__((noinline)) void kick_slow(uint32_t *waiting, uint32_t *seq)
+{
+	if (__atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED))
+		bump(seq);
+}
+
+/* After publishing an index. The fence pairs with the one in sleep_loop():
+ * either we see the sleeper's flag or it sees our index. */
+static inline void kick(uint32_t *waiting, uint32_t *seq)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
+		kick_slow(waiting, seq);
+}
+
+/* ---- liveness ---- */
+
+/* A peer we never saw attach may still come: only a peer whose state word
+ * says it attached, and whose slot is free, is gone. The word is read
+ * around the lock test so a new peer attaching meanwhile is not taken for
+ * the old one's corpse. */
+static int peer_gone(struct shmx_chan *c)
+{
+	unsigned slot = is_producer(c) ? SHMX_SLOT_READER : SHMX_SLOT_WRITER;
+	uint32_t *word = is_producer(c) ? &c->hdr->cons_state : &c->hdr->prod_state;
+	uint32_t w1, w2;
+	int tries, held;
+
+	for (tries = 0; tries < 4; tries++) {
+		w1 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+		held = shmx__slot_held(shmx_fd(c->region), slot);
+		if (held)
+			return held < 0 ? held : 0;
+		w2 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+		if (w1 != w2)
+			continue;
+		if (w1 & SHMX__CHAN_CLOSED)
+			return -EPIPE;
+		return (w1 & SHMX__CHAN_ATTACHED) ? -EOWNERDEAD : 0;
+	}
+	return 0;
+}
+
+static int truncated(struct shmx_chan *c)
+{
+	struct stat st;
+
+	if (fstat(shmx_fd(c->region), &st) < 0)
+		return -errno;
+	return (uint64_t)st.st_size < c->map_size ? -EFAULT : 0;
+}
+
+/* A fresh look at the peer: 1 ready, 0 keep waiting, or an error. Ready
+ * wins over a dead or closed peer, and is tested after the liveness check:
+ * everything committed before the peer died is still delivered. */
+static int settle(struct shmx_chan *c, ready_fn ready, uint64_t need)
+{
+	int err = truncated(c), r;
+
+	if (err)
+		return fail(c, err);
+	err = peer_gone(c);
+	r = ready(c, need);
+	return r ? r : err;
+}
+
+static int deadline_get(struct deadline *d)
+{
+	if (!d->set) {
+		d->set = true;
+		return shmx__deadline(d->timeout, &d->ts);
+	}
+	return 0;
+}
+
+static int spin(struct shmx_chan *c, ready_fn ready, uint64_t need, struct deadline *d)
+{
+	bool pure = c->flags & SHMX_CHAN_SPIN;
+	unsigned i, clocks = 0;
+	int r;
+
+	for (i = 1;; i++) {
+		cpu_relax();
+		r = ready(c, need);
+		if (r)
+			return r;
+		if (!pure) {
+			if (i >= SPIN_POLLS)
+				return 0;
+			continue;
+		}
+		if (i % SPIN_CLOCK)
+			continue;
+		if (shmx__expired(&d->ts)) {
+			r = settle(c, ready, need);
+			return r ? r : -ETIMEDOUT;
+		}
+		if (++clocks % SPIN_LIVE == 0 && (r = settle(c, ready, need)))
+			return r;
+	}
+}
+
+static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
+		      struct deadline *d)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint32_t *seq = is_producer(c) ? &h->space_seq : &h->data_seq;
+	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
+	struct timespec slice;
+	uint32_t s;
+	int r;
+
+	for (;;) {
+		r = settle(c, ready, need);
+		if (r)
+			break;
+		if (shmx__expired(&d->ts)) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		__atomic_store_n(waiting, 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		r = ready(c, need);
+		if (r)
+			break;
+		shmx__slice(&d->ts, SLICE_MS, &slice);
+		r = futex_wait(seq, s, &slice);
+		if (r && r != -ETIMEDOUT && r != -EAGAIN && r != -EINTR)
+			break;
+		r = ready(c, need);
+		if (r)
+			break;
+	}
+	if (__atomic_load_n(waiting, __ATOMIC_RELAXED))
+		__atomic_store_n(waiting, 0, __ATOMIC_RELAXED);
+	return r;
+}
+
+/* Wait until ready(c, need); 0 or -errno (-EAGAIN for a try). */
+static int wait_for(struct shmx_chan *c, ready_fn ready, uint64_t need, struct deadline *d)
+{
+	int r;
+
+	if (d->timeout == 0) {
+		r = settle(c, ready, need);
+		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
+	}
+	r = deadline_get(d);
+	if (r)
+		return r;
+	if (!(c->flags & SHMX_CHAN_BLOCK)) {
+		r = spin(c, ready, need, d);
+		if (r)
+			return r > 0 ? 0 : r;
+	}
+	r = sleep_loop(c, ready, need, d);
+	return r > 0 ? 0 : r;
+}
+
+/* ---- producer ---- */
+
+/* 1 when need more bytes (and the zero word after them) fit, 0 when not
+ * (yet), -EBADMSG for a tail that cannot be: ahead of our head, more than a
+ * ring behind, misaligned. */
+static int space_ready(struct shmx_chan *c, uint64_t need)
+{
+	uint64_t tail = __atomic_load_n(&c->hdr->tail, __ATOMIC_ACQUIRE);
+
+	if (c->pos - tail > c->g.capacity || (tail & (SHMX__CHAN_ALIGN - 1)))
+		return fail(c, -EBADMSG);
+	c->peer = tail;
+	return c->pos + need + REC - tail <= c->g.capacity;
+}
+
+static inline uint64_t *word_at(const struct shmx_chan *c, uint64_t off)
+{
+	return (uint64_t *)(void *)(c->ring + (off & c->g.mask));
+}
+
+/* Room for a record of len payload bytes, contiguous: when it does not fit
+ * before the ring's end, the record goes to offset 0 and commit_at() fills
+ * the end with a padding record. Returns the record's ring offset. */
+static int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
+			 uint64_t *off)
+{
+	uint64_t need = REC + align8(len), o = c->pos & c->g.mask;
+	uint64_t room = c->g.capacity - o, total = need > room ? room + need : need;
+	int err;
+
+	if (unlikely(c->pos + total + REC - c->peer > c->g.capacity)) {
+		err = space_ready(c, total);
+		if (err < 0)
+			return err;
+		if (!err && (err = wait_for(c, space_ready, total, d)))
+			return err;
+	}
+	c->pad = total - need;
+	*off = c->pad ? 0 : o;
+	return 0;
+}
+
+/* Publish: zero the word after the record, store the record's word, then
+ * the padding word that leads to it (both release): the consumer, which
+ * polls words, sees a whole record or nothing, never a stale word. */
+static int commit_at(struct shmx_chan *c, uint64_t off, size_t len)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint64_t size = REC + align8(len);
+
+	__atomic_store_n(word_at(c, off + size), 0, __ATOMIC_RELAXED);
+	__atomic_store_n(word_at(c, off), (uint64_t)SHMX__CHAN_TAG_MSG << 32 | len,
+			 __ATOMIC_RELEASE);
+	if (c->pad) {
+		__atomic_store_n(word_at(c, c->pos),
+				 (uint64_t)SHMX__CHAN_TAG_PAD << 32 | (c->pad - REC),
+				 __ATOMIC_RELEASE);
+		c->pos += c->pad;
+		c->pad = 0;
+	}
+	c->pos += size;
+	c->count++;
+	__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
+	kick(&h->data_waiting, &h->data_seq);
+	return 0;
+}
+
+static int producer_ok(struct shmx_chan *c, int timeout_ms)
+{
+	if (!c || timeout_ms < -1)
+		return -EINVAL;
+	if (!is_producer(c))
+		return -EBADF;
+	if (c->error)
+		return c->error;
+	return c->cur_len ? -EINPROGRESS : 0;
+}
+
+SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
+			       int timeout_ms)
+{
+	struct deadline d = { .timeout = timeout_ms };
+	uint64_t off;
+	int err;
+
+	if (!buf && len)
+		return -EINVAL;
+	err = producer_ok(c, timeout_ms);
+	if (err)
+		return err;
+	if (len > c->g.max_msg)
+		return -EMSGSIZE;
+	err = reserve_space(c, len, &d, &off);
+	if (err)
+		return err;
+	err = shmx__copy(c->ring + off + REC, buf, len);
+	if (err)
+		return fail(c, err);
+	return commit_at(c, off, len);
+}
+
+SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
+				  int timeout_ms)
+{
+	struct deadline d = { .timeout = timeout_ms };
+	uint64_t off;
+	int err;
+
+	if (!ptr)
+		return -EINVAL;
+	err = producer_ok(c, timeout_ms);
+	if (err)
+		return err;
+	if (len > c->g.max_msg)
+		return -EMSGSIZE;
+	err = reserve_space(c, len, &d, &off);
+	if (err)
+		return err;
+	c->cur_off = off;
+	c->cur_len = len + 1;
+	*ptr = c->ring + off + REC;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_chan_commit(struct shmx_chan *c, size_t len)
+{
+	if (!c)
+		return -EINVAL;
+	if (!is_producer(c))
+		return -EBADF;
+	if (c->error)
+		return c->error;
+	if (!c->cur_len)
+		return -EINVAL;
+	if (len > c->cur_len - 1)
+		return -EMSGSIZE;
+	c->cur_len = 0;
+	return commit_at(c, c->cur_off, len);
+}
+
+/* ---- consumer ---- */
+
+/* 1 when a record word is at our position, 0 when not (yet). */
+static int data_ready(struct shmx_chan *c, uint64_t need)
+{
+	(void)need;
+	return __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Hand the bytes we consumed back to the producer. Batched (see consume())
+ * so that a streaming consumer does not pull its cache line into the
+ * producer's core, and the fence in kick() is paid once per batch. */
+static void publish_tail(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+
+	if (c->published == c->pos)
+		return;
+	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
+	c->published = c->pos;
+	kick(&h->space_waiting, &h->space_seq);
+}
+
+/* Publish every quarter ring; next_msg() also publishes when it finds the
+ * ring empty, off the latency path (publishing after every message costs a
+ * fence per message, measured at about a third of a round trip). */
+static void consume(struct shmx_chan *c, uint64_t adv)
+{
+	c->pos += adv;
+	c->count++;
+	if (unlikely(c->pos - c->published >= c->batch))
+		publish_tail(c);
+}
+
+/* Find the next message record (skipping padding): its payload length, its
+ * ring offset in c->cur_off and its size in *adv. */
+static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
+{
+	uint64_t word;
+	int64_t len;
+	int err;
+
+	for (;;) {
+		word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
+		if (!word) {
+			publish_tail(c);
+			err = wait_for(c, data_ready, 0, d);
+			if (err)
+				return err;
+			word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
+		}
+		if (shmx__chan_record(&c->g, c->pos, word, adv, &len))
+			return fail(c, -EBADMSG);
+		c->cur_off = c->pos & c->g.mask;
+		if (len >= 0)
+			return (ssize_t)len;
+		c->pos += *adv;
+	}
+}
+
+static int consumer_ok(struct shmx_chan *c, int timeout_ms)
+{
+	if (!c || timeout_ms < -1)
+		return -EINVAL;
+	if (is_producer(c))
+		return -EBADF;
+	return c->error;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
+				   int timeout_ms)
+{
+	struct deadline d = { .timeout = timeout_ms };
+	uint64_t adv;
+	ssize_t len;
+	int err;
+
+	if (!buf && size)
+		return -EINVAL;
+	err = consumer_ok(c, timeout_ms);
+	if (err)
+		return err;
+	if (c->cur_adv)
+		return -EINPROGRESS;
+	len = next_msg(c, &d, &adv);
+	if (len < 0)
+		return len;
+	if ((size_t)len > size)
+		return -EMSGSIZE;
+	err = shmx__copy(buf, c->ring + c->cur_off + REC, (size_t)len);
+	if (err)
+		return fail(c, err);
+	consume(c, adv);
+	return len;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
+{
+	struct deadline d = { .timeout = timeout_ms };
+	uint64_t adv;
+	ssize_t len;
+	int err;
+
+	if (!ptr)
+		return -EINVAL;
+	err = consumer_ok(c, timeout_ms);
+	if (err)
+		return err;
+	if (!c->cur_adv) {
+		len = next_msg(c, &d, &adv);
+		if (len < 0)
+			return len;
+		c->cur_adv = adv;
+		c->cur_len = (uint64_t)len;
+	}
+	*ptr = c->ring + c->cur_off + REC;
+	return (ssize_t)c->cur_len;
+}
+
+SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
+{
+	int err = consumer_ok(c, 0);
+
+	if (err)
+		return err;
+	if (!c->cur_adv)
+		return -EINVAL;
+	consume(c, c->cur_adv);
+	c->cur_adv = 0;
+	return 0;
+}
+
+/* ---- attach, create, open, close ---- */
+
+static bool bad_flags(unsigned flags, unsigned allowed)
+{
+	unsigned role = flags & ROLES;
+
+	return (flags & ~allowed) || (role != SHMX_CHAN_PRODUCER && role != SHMX_CHAN_CONSUMER) ||
+	       (flags & WAITS) == WAITS;
+}
+
+/* A producer that died between storing a record's word and its head left
+ * records the consumer may already have read: continue after them. */
+static int skip_unpublished(struct shmx_chan *c)
+{
+	uint64_t word, adv;
+	int64_t len;
+
+	while ((word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE))) {
+		if (shmx__chan_record(&c->g, c->pos, word, &adv, &len) ||
+		    c->pos + adv + REC - c->peer > c->g.capacity)
+			return -EBADMSG;
+		c->pos += adv;
+		c->count += len >= 0;
+	}
+	return 0;
+}
+
+/* Start from the published indices, which a previous holder of our role
+ * (closed or dead) left behind; they are untrusted like any shared value. */
+static int take_indices(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+
+	if (head - tail > c->g.capacity || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
+		return -EBADMSG;
+	if (is_producer(c)) {
+		c->pos = head;
+		c->peer = tail;
+		c->count = __atomic_load_n(&h->sent, __ATOMIC_RELAXED);
+		return skip_unpublished(c);
+	} else {
+		c->pos = c->published = c->peer = tail;
+		c->count = __atomic_load_n(&h->received, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* Take our role's slot and say so in the header: a peer that opens later
+ * then knows we attached, and takes our free slot for a death. */
+static int attach(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	unsigned slot = is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER;
+	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
+	int32_t *pid = is_producer(c) ? &h->producer_pid : &h->consumer_pid;
+	int fd = shmx_fd(c->region), err;
+	uint32_t gen;
+
+	err = shmx__slot_lock(fd, slot);
+	if (err)
+		return err;
+	c->batch = c->g.capacity / 4;
+	err = take_indices(c);
+	if (err) {
+		shmx__slot_unlock(fd, slot);
+		return err;
+	}
+	gen = (__atomic_load_n(state, __ATOMIC_RELAXED) >> 8) + 1;
+	__atomic_store_n(pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static struct shmx_chan *chan_new(struct shmx_region *r, unsigned flags)
+{
+	struct shmx_chan *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->region = r;
+	c->flags = flags;
+	c->hdr = shmx_addr(r);
+	c->map_size = shmx_size(r);
+	c->ring = (unsigned char *)c->hdr + SHMX__CHAN_HDR_SIZE;
+	return c;
+}
+
+static void write_header(struct shmx__chan_hdr *h, uint64_t capacity)
+{
+	h->abi = SHMX__CHAN_ABI;
+	h->header_size = SHMX__CHAN_HDR_SIZE;
+	h->capacity = capacity;
+	h->max_msg = shmx__chan_max_msg(capacity);
+	h->consumers = 1;
+	h->flags = 0;
+	/* Everything above is visible before the magic that vouches for it. */
+	__atomic_store_n(&h->magic, SHMX__CHAN_MAGIC, __ATOMIC_RELEASE);
+}
+
+SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned flags,
+				 mode_t mode, struct shmx_chan **ret)
+{
+	struct shmx_region *r = NULL;
+	struct shmx_chan *c;
+	int err;
+
+	if (!ret || bad_flags(flags, CREATE_FLAGS))
+		return -EINVAL;
+	if (capacity < SHMX__CHAN_MIN_CAP || (uint64_t)capacity > SHMX__CHAN_MAX_CAP ||
+	    (capacity & (capacity - 1)))
+		return -EINVAL;
+	err = shmx_create(name, SHMX__CHAN_HDR_SIZE + capacity,
+			  SHMX_POPULATE | (flags & SHMX_UNLINK_ON_CLOSE), mode, &r);
+	if (err)
+		return err;
+	c = chan_new(r, flags & ~SHMX_UNLINK_ON_CLOSE);
+	if (!c) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	c->g.capacity = capacity;
+	c->g.mask = capacity - 1;
+	c->g.max_msg = shmx__chan_max_msg(capacity);
+	/* The object is fresh and unpublished: nobody else can hold a slot. */
+	err = shmx__slot_lock(shmx_fd(r), SHMX_SLOT_OWNER);
+	if (!err)
+		err = attach(c);
+	if (err)
+		goto fail;
+	c->owner = true;
+	write_header(c->hdr, capacity);
+	*ret = c;
+	return 0;
+fail:
+	free(c);
+	shmx__unlink_if_same(shmx_name(r), shmx_fd(r));
+	shmx_close(r);
+	return err;
+}
+
+static int canon_size(const char *name, off_t *size)
+{
+	char canon[SHMX__NAME_BUF], path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	struct stat st;
+	int err = shmx__name(name, SHMX_NAME_MAX, canon);
+
+	if (err)
+		return err;
+	strcpy(path, "/dev/shm");
+	strcat(path, canon);
+	if (lstat(path, &st) < 0)
+		return -errno;
+	*size = st.st_size;
+	return 0;
+}
+
+/* shmx_open(), except that an object its creator has not finished sizing
+ * (mode 0 until fchmod, size 0 until ftruncate) reads as -ENODATA. */
+static int open_region(const char *name, struct shmx_region **r)
+{
+	off_t size;
+	int err = shmx_open(name, 0, r);
+
+	if (err == -EACCES && canon_size(name, &size) == 0 && size == 0)
+		return -ENODATA;
+	return err;
+}
+
+/* A formatted object that anyone but us can write is under someone else's
+ * control: not trusted unless the caller says so. */
+static int check_object(struct shmx_region *r, unsigned flags)
+{
+	struct stat st;
+	uint64_t cap;
+
+	if (fstat(shmx_fd(r), &st) < 0)
+		return -errno;
+	if (!(flags & SHMX_ALLOW_SHARED) &&
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_uid != geteuid()))
+		return -EACCES;
+	/* The size is final once non-zero (ftruncate precedes the header). */
+	if ((uint64_t)st.st_size < SHMX__CHAN_HDR_SIZE + SHMX__CHAN_MIN_CAP)
+		return -EBADMSG;
+	cap = (uint64_t)st.st_size - SHMX__CHAN_HDR_SIZE;
+	if (cap > SHMX__CHAN_MAX_CAP || (cap & (cap - 1)))
+		return -EBADMSG;
+	return 0;
+}
+
+static int map_region(struct shmx_region *r, unsigned flags)
+{
+	int err = check_object(r, flags);
+
+	if (!err)
+		err = shmx_map(r);
+#ifdef MADV_POPULATE_WRITE
+	/* Fault the ring in now rather than on the first lap; best effort. */
+	if (!err)
+		(void)madvise(shmx_addr(r), shmx_size(r), MADV_POPULATE_WRITE);
+#endif
+	return err;
+}
+
+/* The header as published: -EAGAIN while the creator has not published. */
+static int read_header(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr copy;
+	uint64_t magic = __atomic_load_n(&c->hdr->magic, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (magic == 0)
+		return -EAGAIN;
+	if (magic != SHMX__CHAN_MAGIC)
+		return -EBADMSG;
+	/* One private copy: the peer may change the shared one at any time. */
+	err = shmx__copy(&copy, c->hdr, sizeof(copy));
+	if (err)
+		return err;
+	return shmx__chan_validate(&copy, c->map_size, &c->g);
+}
+
+static int try_open(const char *name, unsigned flags, struct shmx_region **r,
+		    struct shmx_chan **ret)
+{
+	struct shmx_chan *c;
+	int err;
+
+	if (!*r) {
+		err = open_region(name, r);
+		if (!err && (err = map_region(*r, flags)))
+			*r = shmx_close(*r);
+		if (err)
+			return err;
+	}
+	c = chan_new(*r, flags & ~SHMX_ALLOW_SHARED);
+	if (!c)
+		return -ENOMEM;
+	err = read_header(c);
+	if (!err)
+		err = attach(c);
+	if (err) {
+		free(c);
+		return err;
+	}
+	*ret = c;
+	return 0;
+}
+
+static bool retryable(int err)
+{
+	return err == -ENOENT || err == -ENODATA || err == -EAGAIN;
+}
+
+SHMX_EXPORT int shmx_chan_open(const char *name, unsigned flags, int timeout_ms,
+			       struct shmx_chan **ret)
+{
+	const struct timespec pause = { 0, OPEN_POLL_NS };
+	struct shmx_region *r = NULL;
+	struct timespec dl;
+	int err;
+
+	if (!ret || bad_flags(flags, OPEN_FLAGS))
+		return -EINVAL;
+	err = shmx__deadline(timeout_ms, &dl);
+	if (err)
+		return err;
+	for (;;) {
+		err = try_open(name, flags, &r, ret);
+		if (!retryable(err) || shmx__expired(&dl))
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (err)
+		shmx_close(r);
+	/* Present but never published within the timeout. */
+	if (err == -EAGAIN && timeout_ms != 0)
+		err = -ETIMEDOUT;
+	if (err == -ENODATA)
+		err = timeout_ms ? -ETIMEDOUT : -EAGAIN;
+	return err;
+}
+
+static void leave(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
+	int fd = shmx_fd(c->region);
+
+	if (!is_producer(c))
+		publish_tail(c);
+	__atomic_fetch_or(state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
+	shmx__slot_unlock(fd, is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER);
+	if (c->owner)
+		shmx__slot_unlock(fd, SHMX_SLOT_OWNER);
+	/* The peer may sleep up to a slice before it looks at our slot. */
+	bump(is_producer(c) ? &h->data_seq : &h->space_seq);
+}
+
+SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
+{
+	if (!c)
+		return NULL;
+	/* A truncated header would SIGBUS: then just let the locks go. */
+	if (c->error != -EFAULT && !truncated(c))
+		leave(c);
+	shmx_close(c->region);
+	free(c);
+	return NULL;
+}
+
+SHMX_EXPORT int shmx_chan_unlink(const char *name)
+{
+	return shmx_unlink(name);
+}
+
+/* ---- queries ---- */
+
+SHMX_EXPORT size_t shmx_chan_capacity(const struct shmx_chan *c)
+{
+	return c ? (size_t)c->g.capacity : 0;
+}
+
+SHMX_EXPORT size_t shmx_chan_max_msg(const struct shmx_chan *c)
+{
+	return c ? (size_t)c->g.max_msg : 0;
+}
+
+/* The consumer reads a record as soon as its word is stored, a moment
+ * before the producer's head or sent counter catches up: a peer index that
+ * is a little behind ours counts as "nothing", one far off as corrupt. */
+static ssize_t distance(uint64_t ahead, uint64_t behind, uint64_t limit)
+{
+	uint64_t n = ahead - behind;
+
+	if (n <= limit)
+		return (ssize_t)n;
+	return behind - ahead <= limit ? 0 : -EBADMSG;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
+{
+	const struct shmx__chan_hdr *h;
+	ssize_t n;
+
+	if (!c)
+		return -EINVAL;
+	if (c->error)
+		return c->error;
+	h = c->hdr;
+	if (is_producer(c))
+		n = distance(c->pos, __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE), c->g.capacity);
+	else
+		n = distance(__atomic_load_n(&h->head, __ATOMIC_ACQUIRE), c->pos, c->g.capacity);
+	return n > 0 && (n & (SHMX__CHAN_ALIGN - 1)) ? -EBADMSG : n;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
+{
+	const struct shmx__chan_hdr *h;
+	uint64_t limit;
+
+	if (!c)
+		return -EINVAL;
+	if (c->error)
+		return c->error;
+	h = c->hdr;
+	limit = c->g.capacity / REC;
+	if (is_producer(c))
+		return distance(c->count, __atomic_load_n(&h->received, __ATOMIC_RELAXED), limit);
+	return distance(__atomic_load_n(&h->sent, __ATOMIC_RELAXED), c->count, limit);
+}
+
+static int read_u64(struct shmx_region *r, size_t off, uint64_t *v)
+{
+	ssize_t n = shmx_read(r, off, v, sizeof(*v));
+
+	return n == (ssize_t)sizeof(*v) ? 0 : n < 0 ? (int)n : -EBADMSG;
+}
+
+/* Indices one at a time, tail first: head only grows, so head >= tail
+ * holds for a live channel even while both sides run. */
+static int stat_indices(struct shmx_region *r, const struct shmx__chan_geom *g,
+			struct shmx_chan_info *info)
+{
+	uint64_t head, tail;
+	ssize_t n;
+	int err;
+
+	err = read_u64(r, offsetof(struct shmx__chan_hdr, tail), &tail);
+	if (!err)
+		err = read_u64(r, offsetof(struct shmx__chan_hdr, head), &head);
+	if (err)
+		return err;
+	n = distance(head, tail, g->capacity);
+	if (n < 0)
+		return (int)n;
+	info->used = (uint64_t)n;
+	return 0;
+}
+
+static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
+{
+	struct shmx__chan_hdr h;
+	struct shmx__chan_geom g;
+	struct stat st;
+	unsigned slot;
+	int err, held;
+
+	if (fstat(shmx_fd(r), &st) < 0)
+		return -errno;
+	if (shmx_read(r, 0, &h, sizeof(h)) != (ssize_t)sizeof(h))
+		return -EBADMSG;
+	err = shmx__chan_validate(&h, (uint64_t)st.st_size, &g);
+	if (!err)
+		err = stat_indices(r, &g, info);
+	if (err)
+		return err;
+	info->abi = h.abi;
+	info->header_size = h.header_size;
+	info->capacity = g.capacity;
+	info->max_msg = g.max_msg;
+	info->sent = h.sent;
+	info->received = h.received;
+	info->producer_pid = h.producer_pid;
+	info->consumer_pid = h.consumer_pid;
+	for (slot = SHMX_SLOT_OWNER; slot <= SHMX_SLOT_READER; slot++) {
+		held = shmx__slot_held(shmx_fd(r), slot);
+		if (held < 0)
+			return held;
+		info->holders |= held ? 1u << slot : 0;
+	}
+	return 0;
+}
+
+SHMX_EXPORT int shmx_chan_stat(const char *name, struct shmx_chan_info *info)
+{
+	struct shmx_chan_info tmp;
+	struct shmx_region *r;
+	int err;
+
+	if (!info)
+		return -EINVAL;
+	err = shmx_open(name, SHMX_RDONLY, &r);
+	if (err)
+		return err == -ENODATA ? -EBADMSG : err;
+	memset(&tmp, 0, sizeof(tmp));
+	err = stat_fill(r, &tmp);
+	shmx_close(r);
+	if (!err)
+		*info = tmp;
+	return err;
+}

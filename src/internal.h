@@ -58,4 +58,91 @@ void shmx__slice(const struct timespec *dl, int slice_ms, struct timespec *out);
  * begin returns non-zero (as -EFAULT) when a SIGBUS jumped back. */
 int shmx__copy(void *dst, const void *src, size_t len);
 
+/* ---- channel (channel.c): the shared header, ABI version 1 ----
+ * Native byte order (the object never leaves the machine). The creator
+ * writes every field, then publishes the header with a release store of
+ * magic. Identity fields are copied once on open and validated; after that
+ * only private copies are trusted. Each index lives on its own 128-byte
+ * block (adjacent-line prefetch pulls cache lines in pairs).
+ * Ring records: an 8-byte word (len | tag << 32), the payload, padding to
+ * 8 bytes. The word is stored last (release); the word after a record is
+ * zeroed before the record is published, so a zero word means "nothing
+ * yet" and the consumer polls the ring itself, not the producer's head. */
+#define SHMX__CHAN_MAGIC    UINT64_C(0x4e414843584d4853) /* "SHMXCHAN" */
+#define SHMX__CHAN_ABI      1u
+#define SHMX__CHAN_HDR_SIZE 4096u           /* ring starts page-aligned */
+#define SHMX__CHAN_MIN_CAP  ((uint64_t)64)
+#define SHMX__CHAN_MAX_CAP  ((uint64_t)1 << 32)
+#define SHMX__CHAN_ALIGN    8u              /* records start 8-aligned */
+#define SHMX__CHAN_REC      8u              /* record header: len | tag << 32 */
+#define SHMX__CHAN_TAG_MSG  UINT32_C(0x4d58534d) /* "MSXM" */
+#define SHMX__CHAN_TAG_PAD  UINT32_C(0x5058534d) /* "MSXP": skip to ring end */
+/* Party state word: attach generation << 8 | flags. */
+#define SHMX__CHAN_ATTACHED 1u
+#define SHMX__CHAN_CLOSED   2u
+
+struct shmx__chan_hdr {
+	/* identity: written once before publication */
+	uint64_t magic;         /* 0: release-stored last */
+	uint32_t abi;           /* 8 */
+	uint32_t header_size;   /* 12: offset of the ring */
+	uint64_t capacity;      /* 16: ring bytes, power of two */
+	uint64_t max_msg;       /* 24: capacity / 2 - SHMX__CHAN_REC */
+	uint32_t consumers;     /* 32: cursor blocks in use; 1 in ABI 1 */
+	uint32_t flags;         /* 36: 0 in ABI 1 */
+	uint8_t pad0[128 - 40];
+	/* liveness (attach/close only); pids for display */
+	uint32_t prod_state;    /* 128 */
+	uint32_t cons_state;    /* 132 */
+	int32_t producer_pid;   /* 136 */
+	int32_t consumer_pid;   /* 140 */
+	uint8_t pad1[256 - 144];
+	/* producer block */
+	uint64_t head;          /* 256: bytes ever committed */
+	uint64_t sent;          /* 264: messages ever committed */
+	uint8_t pad2[384 - 272];
+	/* consumer block (published in batches) */
+	uint64_t tail;          /* 384: bytes ever released */
+	uint64_t received;      /* 392: messages ever released */
+	uint8_t pad3[512 - 400];
+	/* consumer waits for data: futex word and "asleep" flag */
+	uint32_t data_seq;      /* 512 */
+	uint32_t data_waiting;  /* 516 */
+	uint8_t pad4[640 - 520];
+	/* producer waits for space */
+	uint32_t space_seq;     /* 640 */
+	uint32_t space_waiting; /* 644 */
+	uint8_t pad5[768 - 648];
+	/* 768..4095: reserved (zero), room for more consumer cursors */
+};
+
+_Static_assert(sizeof(struct shmx__chan_hdr) == 768, "channel header size");
+_Static_assert(offsetof(struct shmx__chan_hdr, capacity) == 16, "capacity");
+_Static_assert(offsetof(struct shmx__chan_hdr, max_msg) == 24, "max_msg");
+_Static_assert(offsetof(struct shmx__chan_hdr, prod_state) == 128, "prod_state");
+_Static_assert(offsetof(struct shmx__chan_hdr, head) == 256, "head");
+_Static_assert(offsetof(struct shmx__chan_hdr, tail) == 384, "tail");
+_Static_assert(offsetof(struct shmx__chan_hdr, data_seq) == 512, "data_seq");
+_Static_assert(offsetof(struct shmx__chan_hdr, space_seq) == 640, "space_seq");
+_Static_assert(sizeof(struct shmx__chan_hdr) <= SHMX__CHAN_HDR_SIZE, "fits");
+
+/* Validated geometry: the only values the channel code trusts. */
+struct shmx__chan_geom {
+	uint64_t capacity;
+	uint64_t mask;
+	uint64_t max_msg;
+};
+
+/* The largest message for a ring of capacity bytes. */
+uint64_t shmx__chan_max_msg(uint64_t capacity);
+/* Check a private copy of a header against the object's size: 0 and *g,
+ * -EBADMSG (not a channel, inconsistent), -EPROTONOSUPPORT (other ABI). */
+int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
+			struct shmx__chan_geom *g);
+/* Check a non-zero record header word read at ring index pos: 0 with
+ * *advance (bytes to the next record) and *len (payload length; -1 for a
+ * padding record), or -EBADMSG. */
+int shmx__chan_record(const struct shmx__chan_geom *g, uint64_t pos, uint64_t word,
+		      uint64_t *advance, int64_t *len);
+
 #endif
