@@ -49,21 +49,6 @@ struct command {
 
 static const struct command *cmd;       /* the one running, for messages */
 
-/* TEMPORARY, while src/channel.c is a placeholder: weak references let the
- * tool link before the channel exists; without it nothing is a channel. */
-#pragma weak shmx_chan_stat
-#pragma weak shmx_chan_unlink
-
-static int chan_stat(const char *name, struct shmx_chan_info *ci)
-{
-	return shmx_chan_stat ? shmx_chan_stat(name, ci) : -EBADMSG;
-}
-
-static int chan_unlink(const char *name)
-{
-	return shmx_chan_unlink ? shmx_chan_unlink(name) : -ENOSYS;
-}
-
 /* ---- messages ---- */
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -458,7 +443,7 @@ static void classify_region(struct entry *e)
 	e->gid = info.gid;
 	e->mtime = info.mtime;
 	e->holders = info.holders;
-	if (!chan_stat(e->name, &e->chan)) {
+	if (!shmx_chan_stat(e->name, &e->chan)) {
 		e->kind = K_CHANNEL;
 		e->chan_ok = true;
 		e->state = owner_state(e->chan.holders);
@@ -978,7 +963,7 @@ static int stat_one(const char *name)
 	snprintf(path, sizeof(path), DEV_SHM "%s", name);
 	if (lstat(path, &st) < 0)
 		return op_error(name, -errno);
-	chan = chan_stat(name, &ci) == 0;
+	chan = shmx_chan_stat(name, &ci) == 0;
 	pair = !chan && (sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R));
 	print_common(name, chan ? "libshmx channel" : pair ? "libshmx pair" : "region", &st);
 	if (chan || pair)
@@ -1091,8 +1076,8 @@ static int rm_one(const char *name)
 	int err, e2;
 
 	sems = sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R);
-	if (!chan_stat(name, &ci))
-		err = chan_unlink(name);
+	if (!shmx_chan_stat(name, &ci))
+		err = shmx_chan_unlink(name);
 	else
 		err = shmx_unlink(name);
 	/* The region goes first: should its semaphores then resist, they are
@@ -1166,7 +1151,7 @@ static int gc_remove(const struct entry *e)
 	if (e->kind == K_SEM)
 		return shmx_pair_unlink(e->pair);
 	if (e->kind == K_CHANNEL)
-		return chan_unlink(e->name);
+		return shmx_chan_unlink(e->name);
 	err = shmx_unlink(e->name);
 	if (!err || err == -ENOENT) {
 		e2 = shmx_pair_unlink(e->name);
