@@ -660,24 +660,24 @@ static void test_stat(void **state)
 	make_region(name, 4096, NULL, 0);
 	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
 	assert_int_equal(shmx("stat", name + 1), 0);
-	snprintf(want, sizeof(want), "Name:      %s\n", name);
+	snprintf(want, sizeof(want), "Name:       %s\n", name);
 	assert_out_has(want);
-	assert_out_has("Kind:      region\n");
-	assert_out_has("Size:      4096 (4.0K)\n");
-	assert_out_has("Mode:      0600 (-rw-------)\n");
-	snprintf(want, sizeof(want), "Owner:     %u (%s)\n", (unsigned)getuid(), pw->pw_name);
+	assert_out_has("Kind:       region\n");
+	assert_out_has("Size:       4096 (4.0K)\n");
+	assert_out_has("Mode:       0600 (-rw-------)\n");
+	snprintf(want, sizeof(want), "Owner:      %u (%s)\n", (unsigned)getuid(), pw->pw_name);
 	assert_out_has(want);
-	assert_out_has("Group:     ");
-	assert_out_has("Access:    ");
-	assert_out_has("Modify:    ");
-	assert_out_has("Change:    ");
-	assert_out_has("Holders:   none\n");
+	assert_out_has("Group:      ");
+	assert_out_has("Access:     ");
+	assert_out_has("Modify:     ");
+	assert_out_has("Change:     ");
+	assert_out_has("Holders:    none\n");
 	/* we map it: our pid and command name are listed */
-	snprintf(want, sizeof(want), "Mapped by: %d (test-cli)\n", (int)getpid());
+	snprintf(want, sizeof(want), "Mapped by:  %d (test-cli)\n", (int)getpid());
 	assert_out_has(want);
 	r = shmx_close(r);
 	assert_int_equal(shmx("stat", name), 0);
-	assert_out_has("Mapped by: none seen\n");
+	assert_out_has("Mapped by:  none seen\n");
 	assert_string_equal(R.err, "");
 
 	shmx_unlink(name);
@@ -722,8 +722,8 @@ static void test_permission_denied(void **state)
 
 	/* what needs no access to the data still works */
 	assert_int_equal(shmx_nobody("stat", name), 0);
-	assert_out_has("Size:      64 (64)\n");
-	assert_out_has("Holders:   unknown");
+	assert_out_has("Size:       64 (64)\n");
+	assert_out_has("Holders:    unknown");
 	assert_int_equal(shmx_nobody("ls", "-b"), 0);
 	assert_out_has(name);
 }
@@ -936,15 +936,15 @@ static void test_stat_pair(void **state)
 	}
 	o = spawn_pair_owner(name);
 	assert_int_equal(shmx("stat", name), 0);
-	assert_out_has("Kind:      libshmx pair\n");
-	assert_out_has("State:     alive (its owner holds its lock)\n");
-	assert_out_has("Holders:   owner, writer\n");
-	snprintf(want, sizeof(want), "Semaphores:%s.shmx-w, %s.shmx-r\n", name, name);
+	assert_out_has("Kind:       libshmx pair\n");
+	assert_out_has("State:      alive (its owner holds its lock)\n");
+	assert_out_has("Holders:    owner, writer\n");
+	snprintf(want, sizeof(want), "Semaphores: %s.shmx-w, %s.shmx-r\n", name, name);
 	assert_out_has(want);
 	owner_end(&o, true);
 	assert_int_equal(shmx("stat", name), 0);
-	assert_out_has("State:     stale (its owner is gone)\n");
-	assert_out_has("Holders:   none\n");
+	assert_out_has("State:      stale (its owner is gone)\n");
+	assert_out_has("Holders:    none\n");
 	/* rm takes the semaphores with it */
 	assert_int_equal(shmx("rm", name), 0);
 	assert_false(exists(name));
@@ -998,9 +998,9 @@ static void test_channel(void **state)
 	assert_ls(live, "channel", "alive", NULL, "0600");
 	assert_ls(stale, "channel", "stale", NULL, "0600");
 	assert_int_equal(shmx("stat", live), 0);
-	assert_out_has("Kind:      libshmx channel\n");
-	assert_out_has("State:     alive");
-	assert_out_has("Channel:   format ");
+	assert_out_has("Kind:       libshmx channel\n");
+	assert_out_has("State:      alive");
+	assert_out_has("Channel:    format ");
 	assert_out_has("ring 4096 bytes");
 	assert_out_has(" 1 sent, 0 received\n");
 

@@ -815,7 +815,7 @@ static void print_comm(const char *pid, bool first)
 		fclose(f);
 	}
 	comm[strcspn(comm, "\n")] = 0;
-	printf("%-11s%s (", first ? "Mapped by:" : "", pid);
+	printf("%-12s%s (", first ? "Mapped by:" : "", pid);
 	put_name(stdout, comm);
 	printf(")\n");
 }
@@ -848,7 +848,7 @@ static void mapped_by(const char *path, ino_t ino)
 	}
 	closedir(d);
 	if (!found)
-		printf("%-11s%s\n", "Mapped by:", "none seen");
+		printf("%-12s%s\n", "Mapped by:", "none seen");
 }
 
 static void print_time(const char *label, const struct timespec *ts)
@@ -860,7 +860,7 @@ static void print_time(const char *label, const struct timespec *ts)
 	localtime_r(&t, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
 	strftime(zone, sizeof(zone), "%z", &tm);
-	printf("%-11s%s.%09ld %s\n", label, buf, ts->tv_nsec, zone);
+	printf("%-12s%s.%09ld %s\n", label, buf, ts->tv_nsec, zone);
 }
 
 static void print_holders(uint32_t h)
@@ -868,7 +868,7 @@ static void print_holders(uint32_t h)
 	static const char *const slot[] = { "owner", "writer", "reader" };
 	bool any = false;
 
-	printf("%-11s", "Holders:");
+	printf("%-12s", "Holders:");
 	if (h & SHMX_HOLDERS_UNKNOWN) {
 		printf("unknown (no access to the object's locks)\n");
 		return;
@@ -887,12 +887,12 @@ static void print_holders(uint32_t h)
 
 static void print_chan(const struct shmx_chan_info *ci)
 {
-	printf("%-11sformat %" PRIu32 ", header %" PRIu32 " bytes, ring %" PRIu64
+	printf("%-12sformat %" PRIu32 ", header %" PRIu32 " bytes, ring %" PRIu64
 	       " bytes, largest message %" PRIu64 "\n",
 	       "Channel:", ci->abi, ci->header_size, ci->capacity, ci->max_msg);
-	printf("%-11s%" PRIu64 " bytes queued, %" PRIu64 " sent, %" PRIu64 " received\n",
+	printf("%-12s%" PRIu64 " bytes queued, %" PRIu64 " sent, %" PRIu64 " received\n",
 	       "", ci->used, ci->sent, ci->received);
-	printf("%-11slast producer pid %d, last consumer pid %d\n", "",
+	printf("%-12slast producer pid %d, last consumer pid %d\n", "",
 	       (int)ci->producer_pid, (int)ci->consumer_pid);
 }
 
@@ -909,15 +909,15 @@ static void print_common(const char *name, const char *kind, const struct stat *
 {
 	char ub[32], gb[32], hb[24], mb[11];
 
-	printf("%-11s", "Name:");
+	printf("%-12s", "Name:");
 	put_name(stdout, name);
-	printf("\n%-11s%s\n", "Kind:", kind);
-	printf("%-11s%" PRIu64 " (%s)\n", "Size:", (uint64_t)st->st_size,
+	printf("\n%-12s%s\n", "Kind:", kind);
+	printf("%-12s%" PRIu64 " (%s)\n", "Size:", (uint64_t)st->st_size,
 	       human((uint64_t)st->st_size, hb));
-	printf("%-11s%04o (%s)\n", "Mode:", (unsigned)(st->st_mode & 07777),
+	printf("%-12s%04o (%s)\n", "Mode:", (unsigned)(st->st_mode & 07777),
 	       rwx(st->st_mode, mb));
-	printf("%-11s%u (%s)\n", "Owner:", (unsigned)st->st_uid, user_name(st->st_uid, ub));
-	printf("%-11s%u (%s)\n", "Group:", (unsigned)st->st_gid, group_name(st->st_gid, gb));
+	printf("%-12s%u (%s)\n", "Owner:", (unsigned)st->st_uid, user_name(st->st_uid, ub));
+	printf("%-12s%u (%s)\n", "Group:", (unsigned)st->st_gid, group_name(st->st_gid, gb));
 	print_time("Access:", &st->st_atim);
 	print_time("Modify:", &st->st_mtim);
 	print_time("Change:", &st->st_ctim);
@@ -967,10 +967,10 @@ static int stat_one(const char *name)
 	pair = !chan && (sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R));
 	print_common(name, chan ? "libshmx channel" : pair ? "libshmx pair" : "region", &st);
 	if (chan || pair)
-		printf("%-11s%s\n", "State:", state_text(info.holders));
+		printf("%-12s%s\n", "State:", state_text(info.holders));
 	print_holders(info.holders);
 	if (pair)
-		printf("%-11s%s%s%s, %s%s%s\n", "Semaphores:", name, PAIR_W,
+		printf("%-12s%s%s%s, %s%s%s\n", "Semaphores:", name, PAIR_W,
 		       sem_exists(name, PAIR_W) ? "" : " (missing)", name, PAIR_R,
 		       sem_exists(name, PAIR_R) ? "" : " (missing)");
 	if (chan)
