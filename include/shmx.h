@@ -15,6 +15,7 @@
 #ifndef SHMX_H
 #define SHMX_H
 
+#include <sched.h>       /* struct timespec, even in strict C99 mode */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>

@@ -92,6 +92,18 @@ int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 	return 0;
 }
 
+/* glibc turns the kernel's EISDIR into EINVAL (the name was valid, we
+ * checked it), and a socket planted in /dev/shm fails with ENXIO: both are
+ * "not a shared-memory object" to our callers. */
+static int open_errno(int e)
+{
+	if (e == EINVAL)
+		return -EISDIR;
+	if (e == ENXIO)
+		return -EMEDIUMTYPE;
+	return -e;
+}
+
 /* The new object is created with mode 0 and then fchmod'ed: nobody but us
  * (and root) can open it in between, and the umask has no say. */
 static int create_fd(const char *canon, size_t size, unsigned flags, mode_t mode)
@@ -151,9 +163,8 @@ SHMX_EXPORT int shmx_open(const char *name, unsigned flags, struct shmx_region *
 	/* O_NONBLOCK: a FIFO planted in /dev/shm must not hang the open. */
 	oflag = (flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR;
 	fd = shm_open(canon, oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
-	/* glibc turns the kernel's EISDIR into EINVAL; the name was valid. */
 	if (fd < 0)
-		return errno == EINVAL ? -EISDIR : -errno;
+		return open_errno(errno);
 	err = shmx__region_from_fd(fd, canon, flags, ret);
 	if (err)
 		close(fd);
@@ -237,7 +248,8 @@ static int remap(struct shmx_region *r, size_t size)
 
 SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
 {
-	size_t old;
+	struct stat st;
+	uint64_t old;
 	int err;
 
 	if (!r)
@@ -247,9 +259,14 @@ SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
 		return err;
 	if (r->flags & SHMX_RDONLY)
 		return -EBADF;
-	old = r->size;
+	/* The object's real size, not the one we remember: a peer may have
+	 * resized it, and a grow must reserve everything past the real end. */
+	if (fstat(r->fd, &st) < 0)
+		return -errno;
+	old = (uint64_t)st.st_size;
 	if (size < old) {
-		/* Shrink the mapping first: no access can land past the end. */
+		/* Shrink the mapping first: no access can land past the end.
+		 * r->size is the mapping's length from here on. */
 		if (r->addr && (err = remap(r, size)) < 0)
 			return err;
 		r->size = size;
@@ -313,10 +330,17 @@ static void guard_handler(int sig, siginfo_t *si, void *uc)
 	/* Not ours: behave as if we had never been installed. */
 	if (guard_prev.sa_flags & SA_SIGINFO) {
 		guard_prev.sa_sigaction(sig, si, uc);
-	} else if (guard_prev.sa_handler == SIG_DFL || guard_prev.sa_handler == SIG_IGN) {
-		/* Returning re-executes the faulting access and kills us with
-		 * the default action, core dump included. */
+	} else if (guard_prev.sa_handler == SIG_IGN) {
+		/* A fault cannot be ignored: die of it as the kernel would.
+		 * A SIGBUS sent by kill() (si_code <= 0) stays ignored. */
+		if (si->si_code > 0)
+			signal(sig, SIG_DFL);
+	} else if (guard_prev.sa_handler == SIG_DFL) {
+		/* A fault re-executes on return and kills us with the default
+		 * action, core dump included; a sent signal needs a raise. */
 		signal(sig, SIG_DFL);
+		if (si->si_code <= 0)
+			raise(sig);
 	} else {
 		guard_prev.sa_handler(sig);
 	}
@@ -503,7 +527,7 @@ SHMX_EXPORT int shmx_stat(const char *name, struct shmx_info *info)
 		return err;
 	fd = shm_open(canon, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
-		return errno == EACCES ? stat_unreadable(canon, info) : -errno;
+		return errno == EACCES ? stat_unreadable(canon, info) : open_errno(errno);
 	err = shmx__neg(fstat(fd, &st));
 	if (!err && !S_ISREG(st.st_mode))
 		err = -EMEDIUMTYPE;

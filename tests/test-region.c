@@ -13,7 +13,9 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -700,6 +702,80 @@ static void test_no_guard_sigbus_kills(void **state)
 	assert_int_equal(WTERMSIG(st), SIGBUS);
 }
 
+
+/* A peer shrank the object: growing reserves from the real end, so the
+ * whole new size is backed. */
+static void test_resize_after_peer_shrink(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 1 << 20, 0, 0, &r), 0);
+	assert_int_equal(shmx_open(name, 0, &o), 0);
+	assert_int_equal(shmx_resize(o, 4096), 0);
+	assert_int_equal(shmx_resize(r, 2 << 20), 0);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_size, 2 << 20);
+	assert_true((uint64_t)st.st_blocks * 512 >= (2 << 20));
+	shmx_close(o);
+	shmx_close(r);
+}
+
+/* A socket bound in /dev/shm is not a shared-memory object either. */
+static void test_open_socket(void **state)
+{
+	const char *name = tu_name();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct shmx_region *r = NULL;
+	struct shmx_info info;
+	int s;
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/dev/shm%s", name);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(shmx_open(name, 0, &r), -EMEDIUMTYPE);
+	assert_int_equal(shmx_open(name, SHMX_RDONLY, &r), -EMEDIUMTYPE);
+	assert_int_equal(shmx_stat(name, &info), -EMEDIUMTYPE);
+	assert_null(r);
+	close(s);
+}
+
+/* SIGBUS sent with kill() is not a fault: with SIGBUS ignored before the
+ * guard, the process lives on and the guard still works. */
+static void test_guard_sent_sigbus(void **state)
+{
+	const char *name = tu_name();
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *r = NULL;
+		char buf[16];
+
+		signal(SIGBUS, SIG_IGN);
+		if (shmx_guard_sigbus() != 0)
+			_exit(10);
+		kill(getpid(), SIGBUS);
+		if (shmx_create(name, 8192, SHMX_MAP, 0, &r) != 0)
+			_exit(11);
+		if (ftruncate(shmx_fd(r), 0) != 0)
+			_exit(12);
+		if (shmx_read(r, 100, buf, sizeof(buf)) != -EFAULT)
+			_exit(13);
+		_exit(0);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* ---- stat ---- */
 
 static void test_stat(void **state)
@@ -974,6 +1050,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_read_write, tu_teardown),
 		cmocka_unit_test_teardown(test_guard_sigbus, tu_teardown),
 		cmocka_unit_test_teardown(test_no_guard_sigbus_kills, tu_teardown),
+		cmocka_unit_test_teardown(test_resize_after_peer_shrink, tu_teardown),
+		cmocka_unit_test_teardown(test_open_socket, tu_teardown),
+		cmocka_unit_test_teardown(test_guard_sent_sigbus, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
 		cmocka_unit_test_teardown(test_unprivileged, tu_teardown),
