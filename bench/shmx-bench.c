@@ -84,6 +84,7 @@ struct item {
 	int (*parent)(struct win *w, long n);   /* round trips / sends / local ops */
 	int (*child)(struct win *w, long n);    /* echoes / receives */
 	void (*teardown)(struct win *w);        /* parent, after the child exited */
+	size_t ring;            /* channel capacity; 0: the default */
 };
 
 /* Results of one item over all windows. */
@@ -112,8 +113,9 @@ static struct opts {
 	const char *filter;
 	const char *md;
 	const char *csv;
+	size_t ring;            /* stream channel capacity, at least 4 messages */
 	bool quick;
-} opt = { .windows = 15, .window_ms = 80.0 };
+} opt = { .windows = 15, .window_ms = 80.0, .ring = MiB };
 
 static struct ctl *ctl;
 static pid_t g_main_pid;
@@ -808,9 +810,9 @@ static void pair_teardown(struct win *w)
 /* Small rings for round trips; for streams room for several messages. */
 static size_t chan_capacity(const struct item *it)
 {
-	size_t cap = it->kind == K_RT ? 64 * KiB : MiB;
+	size_t cap = it->ring ? it->ring : it->kind == K_RT ? 64 * KiB : opt.ring;
 
-	while (cap < 8 * it->size)
+	while (cap < 4 * it->size)
 		cap <<= 1;
 	return cap;
 }
@@ -964,16 +966,16 @@ static void chan_teardown(struct win *w)
 /* ---- the items ---- */
 
 #define RT(k, l, s, a, st, p, c, t) \
-	{ k, l, K_RT, 8, 0, s, a, st, p, c, t }
+	{ k, l, K_RT, 8, 0, s, a, st, p, c, t, 0 }
 #define STREAM(k, l, n, s) \
-	{ k, l, K_TPUT, n, 0, s, NULL, NULL, stream_send, stream_recv, fd_teardown }
+	{ k, l, K_TPUT, n, 0, s, NULL, NULL, stream_send, stream_recv, fd_teardown, 0 }
 #define MEMCPY(k, l, n) \
-	{ k, l, K_LOCAL, n, 0, memcpy_setup, NULL, NULL, memcpy_run, NULL, memcpy_teardown }
+	{ k, l, K_LOCAL, n, 0, memcpy_setup, NULL, NULL, memcpy_run, NULL, memcpy_teardown, 0 }
 #define CHAN_RT(k, l, f) \
 	{ k, l, K_RT, 8, f, chan_setup, chan_attach, NULL, chan_rt_parent, \
-	  chan_rt_child, chan_teardown }
+	  chan_rt_child, chan_teardown, 0 }
 #define CHAN_TP(k, l, n, snd, rcv) \
-	{ k, l, K_TPUT, n, 0, chan_setup, chan_attach, NULL, snd, rcv, chan_teardown }
+	{ k, l, K_TPUT, n, 0, chan_setup, chan_attach, NULL, snd, rcv, chan_teardown, 0 }
 
 static const struct item rt_items[] = {
 	RT("spin", "busy-spin floor (shared cache line)", NULL, NULL, NULL,
@@ -1026,16 +1028,30 @@ static const struct item tp64k_items[] = { TPUT_GROUP(64 * KiB, "64KiB") };
 static const struct item tp1m_items[] = {
 	TPUT_GROUP(MiB, "1MiB"),
 	{ "memcpy-256MiB", "memcpy 1 MiB blocks, 256 MiB working set", K_LOCAL, MiB, 0,
-	  big_setup, NULL, NULL, big_run, NULL, NULL },
+	  big_setup, NULL, NULL, big_run, NULL, NULL, 0 },
 };
+
+#if BENCH_HAVE_CHAN
+/* How much the ring's size matters to a 4 KiB stream on this machine. */
+#define RING(n, s) \
+	{ "ring-copy-" s, "4 KiB send/recv, " s " ring", K_TPUT, 4 * KiB, 0, chan_setup, \
+	  chan_attach, NULL, chan_send_copy, chan_recv_copy, chan_teardown, n }, \
+	{ "ring-zc-" s, "4 KiB zero-copy, " s " ring", K_TPUT, 4 * KiB, 0, chan_setup, \
+	  chan_attach, NULL, chan_send_zc, chan_recv_zc, chan_teardown, n }
+
+static const struct item ring_items[] = {
+	RING(64 * KiB, "64KiB"), RING(256 * KiB, "256KiB"), RING(4 * MiB, "4MiB"),
+	RING(16 * MiB, "16MiB"),
+};
+#endif
 
 static const struct item region_items[] = {
 	{ "region-shmx", "shmx_create(4 KiB) + shmx_close + shmx_unlink", K_LOCAL, 0, 0,
-	  region_setup, NULL, NULL, region_shmx, NULL, region_teardown },
+	  region_setup, NULL, NULL, region_shmx, NULL, region_teardown, 0 },
 	{ "region-raw", "raw shm_open+fchmod+ftruncate+fallocate+close+unlink",
-	  K_LOCAL, 0, 0, region_setup, NULL, NULL, region_raw, NULL, region_teardown },
+	  K_LOCAL, 0, 0, region_setup, NULL, NULL, region_raw, NULL, region_teardown, 0 },
 	{ "region-raw-mmap", "raw sequence + mmap/munmap (reference)", K_LOCAL, 0, 0,
-	  region_setup, NULL, NULL, region_raw_map, NULL, region_teardown },
+	  region_setup, NULL, NULL, region_raw_map, NULL, region_teardown, 0 },
 };
 
 struct group {
@@ -1052,6 +1068,10 @@ static const struct group groups[] = {
 	GROUP("One-way throughput, 4 KiB", tp4k_items),
 	GROUP("One-way throughput, 64 KiB", tp64k_items),
 	GROUP("One-way throughput, 1 MiB", tp1m_items),
+#if BENCH_HAVE_CHAN
+	GROUP("Channel ring capacity, 4 KiB messages (default ring in the 4 KiB group)",
+	      ring_items),
+#endif
 	GROUP("Region create + destroy, 4 KiB", region_items),
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -1567,6 +1587,8 @@ static void usage(FILE *f)
 		"  -f, --filter TEXT    only items whose key contains TEXT\n"
 		"  -m, --markdown FILE  also write the tables as markdown\n"
 		"  -c, --csv FILE       also write one CSV line per item\n"
+		"  -r, --ring BYTES     channel capacity for the streams (default 1 MiB,\n"
+		"                       raised to 4 messages; a power of two)\n"
 		"  -l, --list           list the item keys and exit\n"
 		"  -h, --help           this text\n",
 		15, 80.0);
@@ -1589,13 +1611,14 @@ static int parse(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "markdown", required_argument, NULL, 'm' },
 		{ "csv", required_argument, NULL, 'c' },
+		{ "ring", required_argument, NULL, 'r' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "qw:t:f:m:c:lh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qw:t:f:m:c:r:lh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			opt.quick = true;
@@ -1617,6 +1640,9 @@ static int parse(int argc, char **argv)
 		case 'c':
 			opt.csv = optarg;
 			break;
+		case 'r':
+			opt.ring = strtoul(optarg, NULL, 0);
+			break;
 		case 'l':
 			list_items();
 			exit(0);
@@ -1628,7 +1654,8 @@ static int parse(int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind < argc || opt.windows < 1 || opt.windows > 512 ||
+	if (optind < argc || opt.windows < 1 || opt.windows > 512 || opt.ring < 64 ||
+	    (opt.ring & (opt.ring - 1)) ||
 	    !(opt.window_ms > 0)) {
 		usage(stderr);
 		return -1;
