@@ -39,6 +39,16 @@ int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret);
 /* Unlink canon only if it still names the object behind fd. */
 void shmx__unlink_if_same(const char *canon, int fd);
+/* Create an object of size bytes, mode exactly, reserved unless SHMX_LAZY.
+ * hidden: build it unnamed (O_TMPFILE in /dev/shm; a named O_EXCL object
+ * where that is unsupported), so that shmx__publish() can link it under
+ * canon once complete (-EEXIST if the name exists meanwhile). Formatted
+ * objects write their header in between, so no half-made object is ever
+ * visible, even after kill -9. shmx__discard() undoes it after a failure. */
+int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
+		 bool hidden, struct shmx_region **ret);
+int shmx__publish(struct shmx_region *r, const char *canon);
+void shmx__discard(struct shmx_region *r);
 
 /* Liveness slots: byte (SHMX__SLOT_BASE + slot) of the object, far past any
  * data so they never collide with locks a user takes on the bytes. */

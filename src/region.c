@@ -104,49 +104,110 @@ static int open_errno(int e)
 	return -e;
 }
 
-/* The new object is created with mode 0 and then fchmod'ed: nobody but us
- * (and root) can open it in between, and the umask has no say. */
-static int create_fd(const char *canon, size_t size, unsigned flags, mode_t mode)
+/* Size and reserve a fresh object. It was created with mode 0 and is
+ * fchmod'ed here: nobody but us (and root) could open it in between, and the
+ * umask has no say. */
+static int init_fd(int fd, size_t size, unsigned flags, mode_t mode)
 {
-	int fd, err;
+	int err = shmx__neg(fchmod(fd, mode));
 
-	fd = shm_open(canon, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return -errno;
-	err = shmx__neg(fchmod(fd, mode));
 	if (!err)
 		err = shmx__neg(ftruncate(fd, (off_t)size));
 	if (!err && !(flags & SHMX_LAZY))
 		err = reserve(fd, 0, (off_t)size);
-	if (err) {
-		shmx__unlink_if_same(canon, fd);
-		close(fd);
-		return err;
+	return err;
+}
+
+/* An unnamed file in /dev/shm (O_TMPFILE): whatever happens before
+ * shmx__publish() links it in, even kill -9, leaves nothing behind. -1 when
+ * the kernel or filesystem cannot do it. Raw regions do not use it: it costs
+ * ~1.4x the create+destroy of a named O_EXCL object (measured side by side),
+ * and a raw region has no header that could be seen half-written. */
+static int open_hidden(void)
+{
+	return open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
+}
+
+static void path_of(const char *canon, char *path, size_t len)
+{
+	snprintf(path, len, "/dev/shm%s", canon);
+}
+
+int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
+		 bool hidden, struct shmx_region **ret)
+{
+	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	struct stat st;
+	int fd = -1, err;
+
+	if (hidden) {
+		/* Fail fast: the link decides in the end, but an existing name
+		 * should not cost a reservation of size bytes first. */
+		path_of(canon, path, sizeof(path));
+		if (lstat(path, &st) == 0)
+			return -EEXIST;
+		fd = open_hidden();
 	}
-	return fd;
+	hidden = fd >= 0;
+	if (!hidden)
+		fd = shm_open(canon, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return -errno;
+	err = init_fd(fd, size, flags, mode);
+	if (!err)
+		err = shmx__region_from_fd(fd, hidden ? "" : canon, flags, ret);
+	if (err) {
+		if (!hidden)
+			shmx__unlink_if_same(canon, fd);
+		close(fd);
+	}
+	return err;
+}
+
+int shmx__publish(struct shmx_region *r, const char *canon)
+{
+	char path[sizeof("/dev/shm") + SHMX__NAME_BUF], self[64];
+
+	if (r->name[0])         /* created named: nothing to do */
+		return 0;
+	path_of(canon, path, sizeof(path));
+	/* linkat fails with EEXIST if the name exists: O_EXCL semantics. The
+	 * /proc route needs no CAP_DAC_READ_SEARCH, AT_EMPTY_PATH does. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
+	if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 &&
+	    (errno != ENOENT || linkat(r->fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0))
+		return -errno;
+	strcpy(r->name, canon);
+	return 0;
+}
+
+/* Undo shmx__create_hidden() after a failure. */
+void shmx__discard(struct shmx_region *r)
+{
+	if (!r)
+		return;
+	if (r->name[0])
+		shmx__unlink_if_same(r->name, r->fd);
+	r->flags &= ~SHMX_UNLINK_ON_CLOSE;
+	shmx_close(r);
 }
 
 SHMX_EXPORT int shmx_create(const char *name, size_t size, unsigned flags, mode_t mode,
 			    struct shmx_region **ret)
 {
 	char canon[SHMX__NAME_BUF];
-	int fd, err;
+	struct shmx_region *r;
+	int err;
 
 	if (!ret || (flags & ~CREATE_FLAGS) || (mode & ~(mode_t)0777))
 		return -EINVAL;
 	err = shmx__name(name, SHMX_NAME_MAX, canon);
 	if (!err)
 		err = check_size(size);
-	if (err)
-		return err;
-	fd = create_fd(canon, size, flags, mode ? mode : 0600);
-	if (fd < 0)
-		return fd;
-	err = shmx__region_from_fd(fd, canon, flags, ret);
-	if (err) {
-		shmx__unlink_if_same(canon, fd);
-		close(fd);
-	}
+	if (!err)
+		err = shmx__create(canon, size, flags, mode ? mode : 0600, false, &r);
+	if (!err)
+		*ret = r;
 	return err;
 }
 

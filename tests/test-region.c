@@ -776,6 +776,67 @@ static void test_guard_sent_sigbus(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+
+/* The hidden two-step create used by formatted objects: invisible until
+ * published, nothing left if the creator dies first, -EEXIST at publish. */
+static void test_hidden_create(void **state)
+{
+	const char *name = tu_name(), *taken = tu_name();
+	struct shmx_region *r = NULL, *t = NULL;
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(shmx__create(name, 4096, SHMX_MAP, 0640, true, &r), 0);
+	assert_false(exists(name));
+	memset(shmx_addr(r), 7, 4096);
+	assert_int_equal(shmx__publish(r, name), 0);
+	assert_string_equal(shmx_name(r), name);
+	assert_true(exists(name));
+	assert_int_equal(lstat(shm_path(name), &(struct stat){ 0 }), 0);
+	shmx_close(r);
+	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	assert_int_equal(((char *)shmx_addr(r))[4095], 7);
+	shmx_close(r);
+	/* the name was taken meanwhile: publish fails, discard leaves the
+	 * other object alone */
+	assert_int_equal(shmx__create(taken, 4096, 0, 0, true, &r), 0);
+	assert_int_equal(shmx_create(taken, 100, 0, 0, &t), 0);
+	assert_int_equal(shmx__publish(r, taken), -EEXIST);
+	shmx__discard(r);
+	assert_true(exists(taken));
+	assert_int_equal(shmx_size(t), 100);
+	shmx_close(t);
+	assert_int_equal(shmx__create(taken, 4096, 0, 0, true, &r), -EEXIST);
+	/* a creator killed before publishing leaves nothing at all */
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *h = NULL;
+		const char *n = tu_name();
+
+		if (shmx__create(n, 1 << 20, 0, 0, true, &h))
+			_exit(1);
+		(void)!write(p[1], n, strlen(n) + 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	{
+		char child_name[64] = "";
+		ssize_t n = read(p[0], child_name, sizeof(child_name));
+
+		assert_true(n > 0);
+		kill(pid, SIGKILL);
+		assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+		assert_false(exists(child_name));
+	}
+	close(p[0]);
+	(void)c;
+}
+
 /* ---- stat ---- */
 
 static void test_stat(void **state)
@@ -1053,6 +1114,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_resize_after_peer_shrink, tu_teardown),
 		cmocka_unit_test_teardown(test_open_socket, tu_teardown),
 		cmocka_unit_test_teardown(test_guard_sent_sigbus, tu_teardown),
+		cmocka_unit_test_teardown(test_hidden_create, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
 		cmocka_unit_test_teardown(test_unprivileged, tu_teardown),
