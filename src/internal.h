@@ -39,14 +39,14 @@ int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret);
 /* Unlink canon only if it still names the object behind fd. */
 void shmx__unlink_if_same(const char *canon, int fd);
-/* Create an object of size bytes, mode exactly, reserved unless SHMX_LAZY.
- * hidden: build it unnamed (O_TMPFILE in /dev/shm; a named O_EXCL object
- * where that is unsupported), so that shmx__publish() can link it under
- * canon once complete (-EEXIST if the name exists meanwhile). Formatted
- * objects write their header in between, so no half-made object is ever
- * visible, even after kill -9. shmx__discard() undoes it after a failure. */
+/* Two-step create, used by every create: a complete object is built
+ * unnamed (O_TMPFILE in /dev/shm; a named O_EXCL object where that is
+ * unsupported), then shmx__publish() links it under canon, -EEXIST if the
+ * name exists by then. Formatted objects write their header in between, so
+ * no half-made object is ever visible, even after kill -9.
+ * shmx__discard() undoes it after a failure. */
 int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
-		 bool hidden, struct shmx_region **ret);
+		 struct shmx_region **ret);
 int shmx__publish(struct shmx_region *r, const char *canon);
 void shmx__discard(struct shmx_region *r);
 
@@ -111,7 +111,7 @@ struct shmx__chan_hdr {
 	uint64_t head;          /* 256: bytes ever committed */
 	uint64_t sent;          /* 264: messages ever committed */
 	uint8_t pad2[384 - 272];
-	/* consumer block (published in batches) */
+	/* consumer block */
 	uint64_t tail;          /* 384: bytes ever released */
 	uint64_t received;      /* 392: messages ever released */
 	uint8_t pad3[512 - 400];
@@ -122,7 +122,8 @@ struct shmx__chan_hdr {
 	/* producer waits for space */
 	uint32_t space_seq;     /* 640 */
 	uint32_t space_waiting; /* 644 */
-	uint8_t pad5[768 - 648];
+	uint32_t space_wanted;  /* 648: ring looked full (spinning or asleep) */
+	uint8_t pad5[768 - 652];
 	/* 768..4095: reserved (zero), room for more consumer cursors */
 };
 

@@ -59,27 +59,18 @@ void shmx__unlink_if_same(const char *canon, int fd)
 		shm_unlink(canon);
 }
 
-int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
-			 struct shmx_region **ret)
+static int region_new(int fd, const char *canon, unsigned flags, size_t size,
+		      struct shmx_region **ret)
 {
 	struct shmx_region *r;
-	struct stat st;
 	int err;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EMEDIUMTYPE;
-	if (st.st_size <= 0)
-		return -ENODATA;
-	if ((uint64_t)st.st_size > SIZE_MAX)
-		return -EFBIG;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->fd = fd;
 	r->flags = flags;
-	r->size = (size_t)st.st_size;
+	r->size = size;
 	strcpy(r->name, canon);
 	if (flags & (SHMX_MAP | SHMX_POPULATE)) {
 		err = shmx_map(r);
@@ -90,6 +81,22 @@ int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 	}
 	*ret = r;
 	return 0;
+}
+
+int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
+			 struct shmx_region **ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EMEDIUMTYPE;
+	if (st.st_size <= 0)
+		return -ENODATA;
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		return -EFBIG;
+	return region_new(fd, canon, flags, (size_t)st.st_size, ret);
 }
 
 /* glibc turns the kernel's EISDIR into EINVAL (the name was valid, we
@@ -120,9 +127,7 @@ static int init_fd(int fd, size_t size, unsigned flags, mode_t mode)
 
 /* An unnamed file in /dev/shm (O_TMPFILE): whatever happens before
  * shmx__publish() links it in, even kill -9, leaves nothing behind. -1 when
- * the kernel or filesystem cannot do it. Raw regions do not use it: it costs
- * ~1.4x the create+destroy of a named O_EXCL object (measured side by side),
- * and a raw region has no header that could be seen half-written. */
+ * the kernel or filesystem cannot do it. */
 static int open_hidden(void)
 {
 	return open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
@@ -134,20 +139,20 @@ static void path_of(const char *canon, char *path, size_t len)
 }
 
 int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
-		 bool hidden, struct shmx_region **ret)
+		 struct shmx_region **ret)
 {
 	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
 	struct stat st;
-	int fd = -1, err;
+	bool hidden;
+	int fd, err;
 
-	if (hidden) {
-		/* Fail fast: the link decides in the end, but an existing name
-		 * should not cost a reservation of size bytes first. */
-		path_of(canon, path, sizeof(path));
-		if (lstat(path, &st) == 0)
-			return -EEXIST;
-		fd = open_hidden();
-	}
+	/* Fail fast: the link decides in the end, but an existing name should
+	 * not cost a large reservation first (small ones are cheaper than the
+	 * extra lookup). */
+	path_of(canon, path, sizeof(path));
+	if (size >= (1u << 20) && lstat(path, &st) == 0)
+		return -EEXIST;
+	fd = open_hidden();
 	hidden = fd >= 0;
 	if (!hidden)
 		fd = shm_open(canon, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
@@ -155,7 +160,7 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 		return -errno;
 	err = init_fd(fd, size, flags, mode);
 	if (!err)
-		err = shmx__region_from_fd(fd, hidden ? "" : canon, flags, ret);
+		err = region_new(fd, hidden ? "" : canon, flags, size, ret);
 	if (err) {
 		if (!hidden)
 			shmx__unlink_if_same(canon, fd);
@@ -171,12 +176,16 @@ int shmx__publish(struct shmx_region *r, const char *canon)
 	if (r->name[0])         /* created named: nothing to do */
 		return 0;
 	path_of(canon, path, sizeof(path));
-	/* linkat fails with EEXIST if the name exists: O_EXCL semantics. The
-	 * /proc route needs no CAP_DAC_READ_SEARCH, AT_EMPTY_PATH does. */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
-	if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 &&
-	    (errno != ENOENT || linkat(r->fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0))
-		return -errno;
+	/* linkat fails with EEXIST if the name exists: O_EXCL semantics.
+	 * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10; the
+	 * /proc route works everywhere /proc is mounted, a little slower. */
+	if (linkat(r->fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0) {
+		if (errno != ENOENT && errno != EPERM)
+			return -errno;
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
+		if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+	}
 	strcpy(r->name, canon);
 	return 0;
 }
@@ -205,10 +214,16 @@ SHMX_EXPORT int shmx_create(const char *name, size_t size, unsigned flags, mode_
 	if (!err)
 		err = check_size(size);
 	if (!err)
-		err = shmx__create(canon, size, flags, mode ? mode : 0600, false, &r);
-	if (!err)
-		*ret = r;
-	return err;
+		err = shmx__create(canon, size, flags, mode ? mode : 0600, &r);
+	if (err)
+		return err;
+	err = shmx__publish(r, canon);
+	if (err) {
+		shmx__discard(r);
+		return err;
+	}
+	*ret = r;
+	return 0;
 }
 
 SHMX_EXPORT int shmx_open(const char *name, unsigned flags, struct shmx_region **ret)

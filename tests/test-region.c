@@ -777,8 +777,8 @@ static void test_guard_sent_sigbus(void **state)
 }
 
 
-/* The hidden two-step create used by formatted objects: invisible until
- * published, nothing left if the creator dies first, -EEXIST at publish. */
+/* The two-step create behind every create: invisible until published,
+ * nothing left if the creator dies first, -EEXIST at publish. */
 static void test_hidden_create(void **state)
 {
 	const char *name = tu_name(), *taken = tu_name();
@@ -788,7 +788,7 @@ static void test_hidden_create(void **state)
 	char c;
 
 	(void)state;
-	assert_int_equal(shmx__create(name, 4096, SHMX_MAP, 0640, true, &r), 0);
+	assert_int_equal(shmx__create(name, 4096, SHMX_MAP, 0640, &r), 0);
 	assert_false(exists(name));
 	memset(shmx_addr(r), 7, 4096);
 	assert_int_equal(shmx__publish(r, name), 0);
@@ -801,14 +801,15 @@ static void test_hidden_create(void **state)
 	shmx_close(r);
 	/* the name was taken meanwhile: publish fails, discard leaves the
 	 * other object alone */
-	assert_int_equal(shmx__create(taken, 4096, 0, 0, true, &r), 0);
+	assert_int_equal(shmx__create(taken, 4096, 0, 0, &r), 0);
 	assert_int_equal(shmx_create(taken, 100, 0, 0, &t), 0);
 	assert_int_equal(shmx__publish(r, taken), -EEXIST);
 	shmx__discard(r);
 	assert_true(exists(taken));
 	assert_int_equal(shmx_size(t), 100);
 	shmx_close(t);
-	assert_int_equal(shmx__create(taken, 4096, 0, 0, true, &r), -EEXIST);
+	/* large sizes fail fast, before reserving anything */
+	assert_int_equal(shmx__create(taken, 2 << 20, 0, 0, &r), -EEXIST);
 	/* a creator killed before publishing leaves nothing at all */
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
@@ -817,7 +818,7 @@ static void test_hidden_create(void **state)
 		struct shmx_region *h = NULL;
 		const char *n = tu_name();
 
-		if (shmx__create(n, 1 << 20, 0, 0, true, &h))
+		if (shmx__create(n, 1 << 20, 0, 0, &h))
 			_exit(1);
 		(void)!write(p[1], n, strlen(n) + 1);
 		for (;;)
