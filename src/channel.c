@@ -42,8 +42,8 @@ struct shmx_chan {
 	uint64_t pos;           /* ours: producer head / consumer tail */
 	uint64_t peer;          /* last validated peer index */
 	uint64_t count;         /* messages we committed / released */
-	uint64_t published;     /* consumer: tail the producer can see */
-	uint64_t batch;         /* consumer: publish after this many bytes */
+	uint64_t kicked;        /* consumer: tail when we last checked for a sleeper */
+	uint64_t batch;         /* consumer: check for a sleeper this often */
 	uint64_t cur_off;       /* ring offset of the reserved/peeked record */
 	uint64_t cur_adv;       /* consumer: peeked record's size, 0 if none */
 	uint64_t cur_len;       /* reserved (+1, 0 if none) / peeked length */
@@ -301,8 +301,9 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		r = futex_wait(seq, s, &slice);
 		if (r && r != -ETIMEDOUT && r != -EAGAIN && r != -EINTR)
 			break;
-		r = ready(c, need);
-		if (r)
+		/* Woken: the index moved. Timed out: look at the peer (and
+		 * the object's size) before touching the ring again. */
+		if (r != -ETIMEDOUT && (r = ready(c, need)))
 			break;
 	}
 	if (__atomic_load_n(waiting, __ATOMIC_RELAXED))
@@ -346,6 +347,19 @@ static int space_ready(struct shmx_chan *c, uint64_t need)
 	return c->pos + need + REC - tail <= c->g.capacity;
 }
 
+/* The ring looks full: tell the consumer, which otherwise checks for a
+ * sleeping producer only once a quarter ring. */
+static int wait_for_space(struct shmx_chan *c, uint64_t need, struct deadline *d)
+{
+	uint32_t *wanted = &c->hdr->space_wanted;
+	int err;
+
+	__atomic_store_n(wanted, 1, __ATOMIC_RELAXED);
+	err = wait_for(c, space_ready, need, d);
+	__atomic_store_n(wanted, 0, __ATOMIC_RELAXED);
+	return err;
+}
+
 static inline uint64_t *word_at(const struct shmx_chan *c, uint64_t off)
 {
 	return (uint64_t *)(void *)(c->ring + (off & c->g.mask));
@@ -365,7 +379,7 @@ static int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
 		err = space_ready(c, total);
 		if (err < 0)
 			return err;
-		if (!err && (err = wait_for(c, space_ready, total, d)))
+		if (!err && (err = wait_for_space(c, total, d)))
 			return err;
 	}
 	c->pad = total - need;
@@ -481,30 +495,28 @@ static int data_ready(struct shmx_chan *c, uint64_t need)
 	return __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE) != 0;
 }
 
-/* Hand the bytes we consumed back to the producer. Batched (see consume())
- * so that a streaming consumer does not pull its cache line into the
- * producer's core, and the fence in kick() is paid once per batch. */
-static void publish_tail(struct shmx_chan *c)
+/* After a tail store: wake a producer that sleeps for space. The fence in
+ * kick() is what costs, so it is paid once a quarter ring, when the
+ * producer says it wants space, and before we wait ourselves. */
+static void kick_producer(struct shmx_chan *c)
+{
+	c->kicked = c->pos;
+	kick(&c->hdr->space_waiting, &c->hdr->space_seq);
+}
+
+/* Our tail is stored after every message (a store to our own cache line,
+ * which the producer reads only when the ring looks full). */
+static void consume(struct shmx_chan *c, uint64_t adv)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 
-	if (c->published == c->pos)
-		return;
-	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
-	c->published = c->pos;
-	kick(&h->space_waiting, &h->space_seq);
-}
-
-/* Publish every quarter ring; next_msg() also publishes when it finds the
- * ring empty, off the latency path (publishing after every message costs a
- * fence per message, measured at about a third of a round trip). */
-static void consume(struct shmx_chan *c, uint64_t adv)
-{
 	c->pos += adv;
 	c->count++;
-	if (unlikely(c->pos - c->published >= c->batch))
-		publish_tail(c);
+	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
+	if (unlikely(c->pos - c->kicked >= c->batch ||
+		     __atomic_load_n(&h->space_wanted, __ATOMIC_RELAXED)))
+		kick_producer(c);
 }
 
 /* Find the next message record (skipping padding): its payload length, its
@@ -518,7 +530,8 @@ static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 	for (;;) {
 		word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
 		if (!word) {
-			publish_tail(c);
+			if (c->kicked != c->pos)
+				kick_producer(c);
 			err = wait_for(c, data_ready, 0, d);
 			if (err)
 				return err;
@@ -648,7 +661,7 @@ static int take_indices(struct shmx_chan *c)
 		c->count = __atomic_load_n(&h->sent, __ATOMIC_RELAXED);
 		return skip_unpublished(c);
 	} else {
-		c->pos = c->published = c->peer = tail;
+		c->pos = c->kicked = c->peer = tail;
 		c->count = __atomic_load_n(&h->received, __ATOMIC_RELAXED);
 	}
 	return 0;
@@ -895,8 +908,6 @@ static void leave(struct shmx_chan *c)
 	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
 	int fd = shmx_fd(c->region);
 
-	if (!is_producer(c))
-		publish_tail(c);
 	__atomic_fetch_or(state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
 	shmx__slot_unlock(fd, is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER);
 	if (c->owner)
