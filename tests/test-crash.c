@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/* Crash at every stage: a child is kill -9'ed while it creates a region, a
+ * pair or a channel (stopped precisely at a stage by wrapped calls), or in
+ * steady state. Afterwards create and open give a clear error within their
+ * deadline (never hang, never SIGBUS), `shmx gc` removes what is left, and
+ * a fresh create succeeds. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+/* ---- stopping a child at a stage ---- */
+
+enum stage {
+	NONE,
+	AT_RESERVE,     /* object built and sized, pages not yet reserved */
+	AT_MAP,         /* reserved, being mapped, not yet published */
+	AT_PUBLISH,     /* formatted object complete, not yet linked in */
+	AT_SECOND_SEM,  /* pair: first semaphore exists, second not yet */
+};
+
+static enum stage stall_at;
+static int stall_fd = -1;
+static int sem_creates;
+
+/* In the child: tell the parent where we are, then wait to be killed. */
+static void stall(enum stage s)
+{
+	if (stall_at != s)
+		return;
+	(void)!write(stall_fd, "s", 1);
+	for (;;)
+		pause();
+}
+
+int __real_posix_fallocate64(int fd, off_t off, off_t len);
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
+{
+	stall(AT_RESERVE);
+	return __real_posix_fallocate64(fd, off, len);
+}
+
+void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	stall(AT_MAP);
+	return __real_mmap64(addr, len, prot, flags, fd, off);
+}
+
+int __real_shmx__publish(struct shmx_region *r, const char *canon);
+int __wrap_shmx__publish(struct shmx_region *r, const char *canon);
+int __wrap_shmx__publish(struct shmx_region *r, const char *canon)
+{
+	stall(AT_PUBLISH);
+	return __real_shmx__publish(r, canon);
+}
+
+sem_t *__real_sem_open(const char *name, int oflag, ...);
+sem_t *__wrap_sem_open(const char *name, int oflag, ...);
+sem_t *__wrap_sem_open(const char *name, int oflag, ...)
+{
+	unsigned value = 0;
+	mode_t mode = 0;
+	va_list ap;
+
+	if (!(oflag & O_CREAT))
+		return __real_sem_open(name, oflag);
+	va_start(ap, oflag);
+	mode = va_arg(ap, mode_t);
+	value = va_arg(ap, unsigned);
+	va_end(ap);
+	if (++sem_creates == 2)
+		stall(AT_SECOND_SEM);
+	return __real_sem_open(name, oflag, mode, value);
+}
+
+/* Fork a child that runs fn(name) with stall_at = s; return once it has
+ * reached the stage (or, for NONE, once fn signalled "steady"), then kill it
+ * with SIGKILL and reap it. */
+typedef void (*child_fn)(const char *name, int ready_fd);
+
+static void crash_child(enum stage s, child_fn fn, const char *name)
+{
+	struct pollfd pfd;
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		stall_at = s;
+		stall_fd = p[1];
+		fn(name, p[1]);
+		_exit(3);       /* fn never returns: it stalls or waits */
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
+static bool exists(const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	return lstat(path, &st) == 0;
+}
+
+static bool sem_exists(const char *name, const char *suffix)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s%s", name + 1, suffix);
+	return lstat(path, &st) == 0;
+}
+
+/* `shmx gc` restricted to this name (other tests may have stale objects of
+ * their own on purpose); returns its exit code, output in *out. */
+static int run_gc(const char *name, char **out)
+{
+	char *argv[] = { (char *)tu_build_path("tools/shmx"), "gc", (char *)name, NULL };
+	struct tu_result res;
+
+	assert_int_equal(tu_run(argv, NULL, 0, 20000, &res), 0);
+	*out = strdup(res.out);
+	tu_result_free(&res);
+	return res.exit_code;
+}
+
+static void ready(int fd)
+{
+	(void)!write(fd, "r", 1);
+	for (;;)
+		pause();
+}
+
+/* ---- regions ---- */
+
+static void make_region(const char *name, int ready_fd)
+{
+	struct shmx_region *r = NULL;
+
+	if (shmx_create(name, 1 << 20, SHMX_MAP, 0, &r))
+		_exit(1);
+	memset(shmx_addr(r), 0x11, 1 << 20);
+	ready(ready_fd);
+}
+
+static void check_region_gone_and_fresh(const char *name)
+{
+	struct shmx_region *r = NULL;
+
+	assert_false(exists(name));
+	assert_int_equal(shmx_open(name, 0, &r), -ENOENT);
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	shmx_close(r);
+	assert_int_equal(shmx_unlink(name), 0);
+}
+
+static void test_region_crash_before_reserve(void **state)
+{
+	const char *name = tu_name();
+
+	(void)state;
+	crash_child(AT_RESERVE, make_region, name);
+	check_region_gone_and_fresh(name);
+}
+
+static void test_region_crash_after_reserve(void **state)
+{
+	const char *name = tu_name();
+
+	(void)state;
+	crash_child(AT_MAP, make_region, name);
+	check_region_gone_and_fresh(name);
+}
+
+/* After creation a raw region is complete: it survives its creator (that is
+ * the point of shared memory), opens, maps, holds the bytes. It carries no
+ * libshmx marker, so gc leaves it alone, like any other program's object. */
+static void test_region_crash_steady(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	char *out = NULL;
+
+	(void)state;
+	crash_child(NONE, make_region, name);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), -EEXIST);
+	assert_int_equal(shmx_open(name, SHMX_RDONLY | SHMX_MAP, &r), 0);
+	assert_int_equal(shmx_size(r), 1 << 20);
+	assert_int_equal(((unsigned char *)shmx_addr(r))[(1 << 20) - 1], 0x11);
+	shmx_close(r);
+	assert_int_equal(run_gc(name, &out), 0);
+	free(out);
+	assert_true(exists(name));
+	assert_int_equal(shmx_unlink(name), 0);
+	check_region_gone_and_fresh(name);
+}
+
+/* ---- pairs ---- */
+
+static void make_pair(const char *name, int ready_fd)
+{
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
+
+	if (shmx_create(name, 4096, 0, 0, &r))
+		_exit(1);
+	if (shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p))
+		_exit(2);
+	ready(ready_fd);
+}
+
+static void check_pair_fresh(const char *name)
+{
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
+
+	assert_false(exists(name));
+	assert_false(sem_exists(name, ".shmx-w"));
+	assert_false(sem_exists(name, ".shmx-r"));
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
+	assert_int_equal(shmx_pair_wait(p, 0), 0);
+	shmx_pair_close(p);
+	assert_int_equal(shmx_pair_unlink(name), 0);
+	shmx_close(r);
+	assert_int_equal(shmx_unlink(name), 0);
+}
+
+static void gc_removes(const char *name)
+{
+	char *out = NULL;
+
+	assert_int_equal(run_gc(name, &out), 0);
+	if (!strstr(out, "removed"))
+		fail_msg("gc removed nothing: %s", out);
+	free(out);
+}
+
+/* Killed between the two sem_open calls: a region and one semaphore. */
+static void test_pair_crash_between_semaphores(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL, *r2 = NULL;
+	struct shmx_pair *p = NULL;
+	int64_t t0;
+
+	(void)state;
+	sem_creates = 0;
+	crash_child(AT_SECOND_SEM, make_pair, name);
+	assert_true(exists(name));
+	assert_true(sem_exists(name, ".shmx-w"));
+	assert_false(sem_exists(name, ".shmx-r"));
+	assert_int_equal(shmx_open(name, 0, &r), 0);
+	t0 = tu_now_ms();
+	assert_int_equal(shmx_pair_open(r, SHMX_PAIR_READER, &p), -ENOENT);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), -EEXIST);
+	assert_true(tu_now_ms() - t0 < 2000);
+	assert_null(p);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r2), -EEXIST);
+	shmx_close(r);
+	gc_removes(name);
+	check_pair_fresh(name);
+}
+
+static void test_pair_crash_steady(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
+
+	(void)state;
+	crash_child(NONE, make_pair, name);
+	assert_int_equal(shmx_open(name, 0, &r), 0);
+	assert_int_equal(shmx_pair_open(r, SHMX_PAIR_READER, &p), -EOWNERDEAD);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), -EEXIST);
+	shmx_close(r);
+	gc_removes(name);
+	check_pair_fresh(name);
+}
+
+/* ---- channels ---- */
+
+static void make_chan(const char *name, int ready_fd)
+{
+	struct shmx_chan *c = NULL;
+	char msg[100];
+
+	if (shmx_chan_create(name, 1 << 16, SHMX_CHAN_PRODUCER, 0, &c))
+		_exit(1);
+	for (int i = 0; i < 10; i++) {
+		memset(msg, i, sizeof(msg));
+		if (shmx_chan_send(c, msg, sizeof(msg), 1000))
+			_exit(2);
+	}
+	ready(ready_fd);
+}
+
+static void check_chan_fresh(const char *name)
+{
+	struct shmx_chan *c = NULL, *d = NULL;
+	char buf[8];
+
+	assert_false(exists(name));
+	assert_int_equal(shmx_chan_create(name, 1 << 16, SHMX_CHAN_PRODUCER, 0, &c), 0);
+	assert_int_equal(shmx_chan_open(name, SHMX_CHAN_CONSUMER, 1000, &d), 0);
+	assert_int_equal(shmx_chan_send(c, "fresh", 5, 1000), 0);
+	assert_int_equal(shmx_chan_recv(d, buf, sizeof(buf), 1000), 5);
+	assert_memory_equal(buf, "fresh", 5);
+	shmx_chan_close(d);
+	shmx_chan_close(c);
+	assert_int_equal(shmx_chan_unlink(name), 0);
+}
+
+static void test_chan_crash_before_reserve(void **state)
+{
+	const char *name = tu_name();
+
+	(void)state;
+	crash_child(AT_RESERVE, make_chan, name);
+	assert_false(exists(name));
+	check_chan_fresh(name);
+}
+
+static void test_chan_crash_before_publish(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *c = NULL;
+	int64_t t0;
+
+	(void)state;
+	crash_child(AT_PUBLISH, make_chan, name);
+	/* the header was complete but never linked in: nothing to see */
+	assert_false(exists(name));
+	t0 = tu_now_ms();
+	assert_int_equal(shmx_chan_open(name, SHMX_CHAN_CONSUMER, 300, &c), -ETIMEDOUT);
+	assert_true(tu_now_ms() - t0 >= 300);
+	assert_true(tu_now_ms() - t0 < 3000);
+	check_chan_fresh(name);
+}
+
+/* The producer (and owner) died after sending 10 messages: a consumer
+ * still gets every committed message, then -EOWNERDEAD. */
+static void test_chan_crash_steady(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *c = NULL;
+	unsigned char buf[200];
+	int err, got = 0;
+
+	(void)state;
+	crash_child(NONE, make_chan, name);
+	err = shmx_chan_open(name, SHMX_CHAN_CONSUMER, 1000, &c);
+	if (err == 0) {
+		ssize_t n;
+
+		while ((n = shmx_chan_recv(c, buf, sizeof(buf), 1000)) >= 0) {
+			assert_int_equal(n, 100);
+			assert_int_equal(buf[99], got);
+			got++;
+		}
+		assert_int_equal(n, -EOWNERDEAD);
+		assert_int_equal(got, 10);
+		shmx_chan_close(c);
+	} else {
+		assert_int_equal(err, -EOWNERDEAD);
+	}
+	assert_int_equal(shmx_chan_create(name, 1 << 16, SHMX_CHAN_PRODUCER, 0, &c), -EEXIST);
+	gc_removes(name);
+	check_chan_fresh(name);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_region_crash_before_reserve, tu_teardown),
+		cmocka_unit_test_teardown(test_region_crash_after_reserve, tu_teardown),
+		cmocka_unit_test_teardown(test_region_crash_steady, tu_teardown),
+		cmocka_unit_test_teardown(test_pair_crash_between_semaphores, tu_teardown),
+		cmocka_unit_test_teardown(test_pair_crash_steady, tu_teardown),
+		cmocka_unit_test_teardown(test_chan_crash_before_reserve, tu_teardown),
+		cmocka_unit_test_teardown(test_chan_crash_before_publish, tu_teardown),
+		cmocka_unit_test_teardown(test_chan_crash_steady, tu_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
