@@ -1,0 +1,1484 @@
+/* SPDX-License-Identifier: MIT */
+/* The bad-input matrix: every public function called with each kind of
+ * invalid argument, one row per (function, input), each checked by value.
+ * The rows are one table; each row is its own cmocka test (its own TAP
+ * line), built at run time with the row as the test's initial state.
+ * docs/errors.md is the same table as prose.
+ *
+ * Each row runs in a forked child, so that a function which crashes on a
+ * bad argument fails that row (with the signal) instead of the whole run.
+ * The child also reports whether an output parameter or buffer was written
+ * although the call failed, and whether a failed create left a name. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define SZ 8192                 /* fixture region size */
+#define CAP 4096                /* fixture channel capacity: max_msg 2040 */
+#define W SHMX_PAIR_WRITER
+#define R SHMX_PAIR_READER
+#define P SHMX_CHAN_PRODUCER
+#define C SHMX_CHAN_CONSUMER
+#define OFF_PAST ((size_t)INT64_MAX + 1)
+
+struct row {
+	const char *func;
+	const char *input;      /* what is invalid, as docs/errors.md says */
+	long (*call)(const char *arg);
+	long expect;            /* -errno; 0 for "returns NULL / 0" */
+	const char *arg;        /* the bad name, for the name rows */
+	char label[160];
+};
+
+/* ---- what the child reports ---- */
+
+static const char *nm[2];       /* names for the row's fixtures (tu_name) */
+static char problem[160];       /* set by a row: something besides rc is wrong */
+static char sentinel;
+#define SENT ((void *)&sentinel)
+
+static void flag(const char *what)
+{
+	if (!problem[0])
+		snprintf(problem, sizeof(problem), "%s", what);
+}
+
+#define UNTOUCHED(p) do { if ((void *)(p) != SENT) flag("output parameter written"); } while (0)
+
+static bool all_bytes(const void *p, size_t n, unsigned char v)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != v)
+			return false;
+	return true;
+}
+
+static bool exists(const char *name)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	return access(path, F_OK) == 0;
+}
+
+/* A failed create must not leave the name behind. */
+static long no_leftover(long rc, const char *name)
+{
+	if (rc < 0 && name && strlen(name) < 300 && exists(name))
+		flag("failed create left the name in /dev/shm");
+	return rc;
+}
+
+static void fixture_failed(const char *what, int line)
+{
+	fprintf(stderr, "# fixture failed at line %d: %s\n", line, what);
+	_exit(90);
+}
+#define NEED(x) do { if (!(x)) fixture_failed(#x, __LINE__); } while (0)
+
+/* ---- fixtures (in the child; the parent's teardown unlinks nm[]) ---- */
+
+static struct shmx_region *region(unsigned flags)
+{
+	struct shmx_region *r;
+
+	NEED(shmx_create(nm[0], SZ, flags, 0, &r) == 0);
+	return r;
+}
+
+static struct shmx_region *ro_region(void)
+{
+	struct shmx_region *r;
+
+	shmx_close(region(0));
+	NEED(shmx_open(nm[0], SHMX_RDONLY, &r) == 0);
+	return r;
+}
+
+static struct shmx_pair *pair(unsigned role)
+{
+	struct shmx_pair *p;
+
+	NEED(shmx_pair_create(region(SHMX_MAP), role, 0, &p) == 0);
+	return p;
+}
+
+static struct shmx_chan *chan(unsigned flags)
+{
+	struct shmx_chan *c;
+
+	NEED(shmx_chan_create(nm[1], CAP, flags, 0, &c) == 0);
+	return c;
+}
+
+/* A producer and a consumer on one channel (both in this process). */
+static struct shmx_chan *cons_of(struct shmx_chan *prod)
+{
+	struct shmx_chan *c;
+
+	(void)prod;
+	NEED(shmx_chan_open(nm[1], C, 1000, &c) == 0);
+	return c;
+}
+
+/* "/" + nm[0] padded to len bytes after the slash. */
+static const char *padded(size_t len)
+{
+	static char buf[SHMX_NAME_MAX + 2];
+
+	snprintf(buf, sizeof(buf), "%s", nm[0]);
+	memset(buf + strlen(buf), 'p', len + 1 - strlen(buf));
+	buf[len + 1] = 0;
+	return buf;
+}
+
+/* ---- regions ---- */
+
+#define CREATE_ROW(id, name, size, flags, mode)                                  \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_region *out = SENT;                                  \
+		long rc;                                                         \
+		(void)a;                                                         \
+		rc = shmx_create(name, size, flags, mode, &out);                 \
+		UNTOUCHED(out);                                                  \
+		return no_leftover(rc, name);                                    \
+	}
+
+CREATE_ROW(create_size0, nm[0], 0, 0, 0)
+CREATE_ROW(create_size_past_off, nm[0], OFF_PAST, 0, 0)
+CREATE_ROW(create_size_max, nm[0], SIZE_MAX, 0, 0)
+CREATE_ROW(create_flag31, nm[0], 4096, 1u << 31, 0)
+CREATE_ROW(create_flag5, nm[0], 4096, 1u << 5, 0)
+CREATE_ROW(create_rdonly, nm[0], 4096, SHMX_RDONLY, 0)
+CREATE_ROW(create_pair_role, nm[0], 4096, SHMX_PAIR_WRITER, 0)
+CREATE_ROW(create_mode_suid, nm[0], 4096, 0, 04600)
+CREATE_ROW(create_mode_sticky, nm[0], 4096, 0, 01600)
+CREATE_ROW(create_mode_high, nm[0], 4096, 0, 010600)
+
+static long create_ret_null(const char *a)
+{
+	(void)a;
+	return no_leftover(shmx_create(nm[0], 4096, 0, 0, NULL), nm[0]);
+}
+
+static long create_exists(const char *a)
+{
+	struct shmx_region *out = SENT;
+	long rc;
+
+	(void)a;
+	shmx_close(region(0));
+	rc = shmx_create(nm[0], 4096, 0, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long open_ret_null(const char *a)
+{
+	(void)a;
+	shmx_close(region(0));
+	return shmx_open(nm[0], 0, NULL);
+}
+
+#define OPEN_ROW(id, flags)                                                      \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_region *out = SENT;                                  \
+		long rc;                                                         \
+		(void)a;                                                         \
+		shmx_close(region(0));                                           \
+		rc = shmx_open(nm[0], flags, &out);                              \
+		UNTOUCHED(out);                                                  \
+		return rc;                                                       \
+	}
+
+OPEN_ROW(open_flag31, 1u << 31)
+OPEN_ROW(open_lazy, SHMX_LAZY)
+OPEN_ROW(open_unlink_on_close, SHMX_UNLINK_ON_CLOSE)
+OPEN_ROW(open_pair_role, SHMX_PAIR_READER)
+
+static long open_missing(const char *a)
+{
+	struct shmx_region *out = SENT;
+	long rc;
+
+	(void)a;
+	rc = shmx_open(nm[0], 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long map_null(const char *a)
+{
+	(void)a;
+	return shmx_map(NULL);
+}
+
+static long map_twice(const char *a)
+{
+	struct shmx_region *r = region(SHMX_MAP);
+	void *addr = shmx_addr(r);
+	long rc;
+
+	(void)a;
+	rc = shmx_map(r);
+	if (shmx_addr(r) != addr)
+		flag("mapping changed");
+	return rc;
+}
+
+static long unmap_null(const char *a)
+{
+	(void)a;
+	return shmx_unmap(NULL);
+}
+
+static long unmap_unmapped(const char *a)
+{
+	(void)a;
+	return shmx_unmap(region(0));
+}
+
+static long unmap_twice(const char *a)
+{
+	struct shmx_region *r = region(SHMX_MAP);
+
+	(void)a;
+	NEED(shmx_unmap(r) == 0);
+	return shmx_unmap(r);
+}
+
+static long close_null(const char *a)
+{
+	(void)a;
+	return shmx_close(NULL) == NULL ? 0 : 1;
+}
+
+static long unlink_missing(const char *a)
+{
+	(void)a;
+	return shmx_unlink(nm[0]);
+}
+
+static long resize_null(const char *a)
+{
+	(void)a;
+	return shmx_resize(NULL, 4096);
+}
+
+/* A failed resize changes neither the object nor the mapping. */
+static long resize_to(size_t size, struct shmx_region *r)
+{
+	struct stat st;
+	long rc = shmx_resize(r, size);
+
+	NEED(fstat(shmx_fd(r), &st) == 0);
+	if (rc < 0 && (st.st_size != SZ || shmx_size(r) != SZ))
+		flag("failed resize changed the size");
+	return rc;
+}
+
+static long resize_0(const char *a)
+{
+	(void)a;
+	return resize_to(0, region(SHMX_MAP));
+}
+
+static long resize_past_off(const char *a)
+{
+	(void)a;
+	return resize_to(OFF_PAST, region(SHMX_MAP));
+}
+
+static long resize_size_max(const char *a)
+{
+	(void)a;
+	return resize_to(SIZE_MAX, region(SHMX_MAP));
+}
+
+static long resize_rdonly(const char *a)
+{
+	(void)a;
+	return resize_to(2 * SZ, ro_region());
+}
+
+static long sync_null(const char *a)
+{
+	(void)a;
+	return shmx_sync(NULL);
+}
+
+static long sync_unmapped(const char *a)
+{
+	(void)a;
+	return shmx_sync(region(0));
+}
+
+static long addr_null(const char *a)
+{
+	(void)a;
+	return shmx_addr(NULL) == NULL ? 0 : 1;
+}
+
+static long size_null(const char *a)
+{
+	(void)a;
+	return (long)shmx_size(NULL);
+}
+
+static long name_null(const char *a)
+{
+	(void)a;
+	return shmx_name(NULL) == NULL ? 0 : 1;
+}
+
+static long fd_null(const char *a)
+{
+	(void)a;
+	return shmx_fd(NULL);
+}
+
+static long read_into(struct shmx_region *r, size_t off, void *buf, size_t len)
+{
+	unsigned char mine[64];
+	long rc;
+
+	memset(mine, 0xa5, sizeof(mine));
+	rc = shmx_read(r, off, buf == SENT ? mine : buf, len);
+	if (rc < 0 && !all_bytes(mine, sizeof(mine), 0xa5))
+		flag("buffer written by a failed read");
+	return rc;
+}
+
+static long read_null_region(const char *a)
+{
+	(void)a;
+	return read_into(NULL, 0, SENT, 64);
+}
+
+static long read_null_buf(const char *a)
+{
+	(void)a;
+	return read_into(region(SHMX_MAP), 0, NULL, 64);
+}
+
+static long read_off_past(const char *a)
+{
+	(void)a;
+	return read_into(region(SHMX_MAP), SZ + 1, SENT, 64);
+}
+
+static long read_off_max_unmapped(const char *a)
+{
+	(void)a;
+	return read_into(region(0), SIZE_MAX, SENT, 64);
+}
+
+/* A refused write leaves the region as it was (zero). */
+static long write_from(struct shmx_region *r, size_t off, const void *buf, size_t len)
+{
+	unsigned char mine[64], back[SZ];
+	long rc;
+
+	memset(mine, 0xa5, sizeof(mine));
+	rc = shmx_write(r, off, buf == SENT ? mine : buf, len);
+	if (rc < 0 && r && pread(shmx_fd(r), back, SZ, 0) == SZ && !all_bytes(back, SZ, 0))
+		flag("region written by a failed write");
+	return rc;
+}
+
+static long write_null_region(const char *a)
+{
+	(void)a;
+	return write_from(NULL, 0, SENT, 64);
+}
+
+static long write_null_buf(const char *a)
+{
+	(void)a;
+	return write_from(region(SHMX_MAP), 0, NULL, 64);
+}
+
+static long write_straddle(const char *a)
+{
+	(void)a;
+	return write_from(region(SHMX_MAP), SZ - 10, SENT, 64);
+}
+
+static long write_off_max(const char *a)
+{
+	(void)a;
+	return write_from(region(SHMX_MAP), SIZE_MAX, SENT, 1);
+}
+
+static long write_straddle_unmapped(const char *a)
+{
+	(void)a;
+	return write_from(region(0), SZ - 10, SENT, 64);
+}
+
+static long write_rdonly(const char *a)
+{
+	struct shmx_region *r = ro_region();
+
+	(void)a;
+	NEED(shmx_map(r) == 0);
+	return write_from(r, 0, SENT, 64);
+}
+
+static long stat_null_info(const char *a)
+{
+	(void)a;
+	shmx_close(region(0));
+	return shmx_stat(nm[0], NULL);
+}
+
+static long stat_missing(const char *a)
+{
+	struct shmx_info info;
+	long rc;
+
+	(void)a;
+	memset(&info, 0xa5, sizeof(info));
+	rc = shmx_stat(nm[0], &info);
+	if (!all_bytes(&info, sizeof(info), 0xa5))
+		flag("info written by a failed stat");
+	return rc;
+}
+
+static long strerror_is_unknown(int err)
+{
+	const char *s = shmx_strerror(err);
+
+	return s && !strcmp(s, "Unknown error") ? 0 : 1;
+}
+
+static long strerror_positive(const char *a)
+{
+	(void)a;
+	return strerror_is_unknown(EINVAL);
+}
+
+static long strerror_int_min(const char *a)
+{
+	(void)a;
+	return strerror_is_unknown(INT_MIN);
+}
+
+/* ---- pair ---- */
+
+#define PAIR_CREATE_ROW(id, reg, ret, flags, mode)                               \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_pair *out = SENT;                                    \
+		long rc;                                                         \
+		(void)a;                                                         \
+		rc = shmx_pair_create(reg, flags, mode, ret);                    \
+		UNTOUCHED(out);                                                  \
+		if (rc < 0 && shmx_pair_unlink(nm[0]) != -ENOENT)                \
+			flag("failed pair create left a semaphore");             \
+		return rc;                                                       \
+	}
+
+PAIR_CREATE_ROW(pcreate_null_region, NULL, &out, W, 0)
+PAIR_CREATE_ROW(pcreate_null_ret, region(SHMX_MAP), NULL, W, 0)
+PAIR_CREATE_ROW(pcreate_no_role, region(SHMX_MAP), &out, 0, 0)
+PAIR_CREATE_ROW(pcreate_both_roles, region(SHMX_MAP), &out, W | R, 0)
+PAIR_CREATE_ROW(pcreate_flag31, region(SHMX_MAP), &out, W | 1u << 31, 0)
+PAIR_CREATE_ROW(pcreate_region_flag, region(SHMX_MAP), &out, W | SHMX_MAP, 0)
+PAIR_CREATE_ROW(pcreate_mode_suid, region(SHMX_MAP), &out, W, 04600)
+PAIR_CREATE_ROW(pcreate_rdonly, ro_region(), &out, W, 0)
+
+static long pcreate_exists(const char *a)
+{
+	struct shmx_region *r = region(SHMX_MAP);
+	struct shmx_pair *p, *out = SENT;
+	long rc;
+
+	(void)a;
+	NEED(shmx_pair_create(r, W, 0, &p) == 0);
+	rc = shmx_pair_create(r, R, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+/* A region whose name leaves no room for the ".shmx-w" suffix. */
+static long pcreate_long_name(const char *a)
+{
+	const char *name = padded(SHMX_PAIR_NAME_MAX + 1);
+	struct shmx_pair *out = SENT;
+	struct shmx_region *r;
+	long rc;
+
+	(void)a;
+	NEED(shmx_create(name, SZ, SHMX_MAP, 0, &r) == 0);
+	rc = shmx_pair_create(r, W, 0, &out);
+	UNTOUCHED(out);
+	shmx_close(r);
+	shmx_unlink(name);
+	return rc;
+}
+
+static long popen_long_name(const char *a)
+{
+	const char *name = padded(SHMX_PAIR_NAME_MAX + 1);
+	struct shmx_pair *out = SENT;
+	struct shmx_region *r;
+	long rc;
+
+	(void)a;
+	NEED(shmx_create(name, SZ, SHMX_MAP, 0, &r) == 0);
+	rc = shmx_pair_open(r, R, &out);
+	UNTOUCHED(out);
+	shmx_close(r);
+	shmx_unlink(name);
+	return rc;
+}
+
+#define PAIR_OPEN_ROW(id, reg, ret, flags)                                       \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_pair *out = SENT;                                    \
+		long rc;                                                         \
+		(void)a;                                                         \
+		pair(W);                                                         \
+		rc = shmx_pair_open(reg, flags, ret);                            \
+		UNTOUCHED(out);                                                  \
+		return rc;                                                       \
+	}
+
+static struct shmx_region *opened(unsigned flags)
+{
+	struct shmx_region *r;
+
+	NEED(shmx_open(nm[0], flags, &r) == 0);
+	return r;
+}
+
+PAIR_OPEN_ROW(popen_null_region, NULL, &out, R)
+PAIR_OPEN_ROW(popen_null_ret, opened(SHMX_MAP), NULL, R)
+PAIR_OPEN_ROW(popen_no_role, opened(SHMX_MAP), &out, 0)
+PAIR_OPEN_ROW(popen_both_roles, opened(SHMX_MAP), &out, W | R)
+PAIR_OPEN_ROW(popen_flag31, opened(SHMX_MAP), &out, R | 1u << 31)
+PAIR_OPEN_ROW(popen_rdonly, opened(SHMX_RDONLY), &out, R)
+PAIR_OPEN_ROW(popen_role_taken, opened(SHMX_MAP), &out, W)
+
+static long popen_missing(const char *a)
+{
+	struct shmx_pair *out = SENT;
+	long rc;
+
+	(void)a;
+	rc = shmx_pair_open(region(SHMX_MAP), R, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long pclose_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_close(NULL) == NULL ? 0 : 1;
+}
+
+static long punlink_missing(const char *a)
+{
+	(void)a;
+	return shmx_pair_unlink(nm[0]);
+}
+
+static long pwait_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_wait(NULL, 0);
+}
+
+static long pwait_minus2(const char *a)
+{
+	(void)a;
+	return shmx_pair_wait(pair(W), -2);
+}
+
+static long pwait_int_min(const char *a)
+{
+	(void)a;
+	return shmx_pair_wait(pair(W), INT_MIN);
+}
+
+static long pwait_holding(const char *a)
+{
+	struct shmx_pair *p = pair(W);
+
+	(void)a;
+	NEED(shmx_pair_wait(p, 0) == 0);
+	return shmx_pair_wait(p, 0);
+}
+
+static long ppost_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_post(NULL);
+}
+
+static long ppost_no_turn(const char *a)
+{
+	(void)a;
+	return shmx_pair_post(pair(W));
+}
+
+static long ppost_twice(const char *a)
+{
+	struct shmx_pair *p = pair(W);
+
+	(void)a;
+	NEED(shmx_pair_wait(p, 0) == 0);
+	NEED(shmx_pair_post(p) == 0);
+	return shmx_pair_post(p);
+}
+
+/* ---- channel ---- */
+
+#define CHAN_CREATE_ROW(id, ret, cap, flags, mode)                               \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_chan *out = SENT;                                    \
+		long rc;                                                         \
+		(void)a;                                                         \
+		rc = shmx_chan_create(nm[1], cap, flags, mode, ret);             \
+		UNTOUCHED(out);                                                  \
+		return no_leftover(rc, nm[1]);                                   \
+	}
+
+CHAN_CREATE_ROW(ccreate_null_ret, NULL, CAP, P, 0)
+CHAN_CREATE_ROW(ccreate_no_role, &out, CAP, 0, 0)
+CHAN_CREATE_ROW(ccreate_both_roles, &out, CAP, P | C, 0)
+CHAN_CREATE_ROW(ccreate_spin_block, &out, CAP, P | SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK, 0)
+CHAN_CREATE_ROW(ccreate_flag31, &out, CAP, P | 1u << 31, 0)
+CHAN_CREATE_ROW(ccreate_allow_shared, &out, CAP, P | SHMX_ALLOW_SHARED, 0)
+CHAN_CREATE_ROW(ccreate_rdonly, &out, CAP, P | SHMX_RDONLY, 0)
+CHAN_CREATE_ROW(ccreate_cap0, &out, 0, P, 0)
+CHAN_CREATE_ROW(ccreate_cap32, &out, 32, P, 0)
+CHAN_CREATE_ROW(ccreate_cap63, &out, 63, P, 0)
+CHAN_CREATE_ROW(ccreate_cap96, &out, 96, P, 0)
+CHAN_CREATE_ROW(ccreate_cap_npot, &out, CAP + 8, P, 0)
+CHAN_CREATE_ROW(ccreate_cap_2to33, &out, (size_t)1 << 33, P, 0)
+CHAN_CREATE_ROW(ccreate_cap_max, &out, SIZE_MAX, P, 0)
+CHAN_CREATE_ROW(ccreate_cap_top_bit, &out, ~(SIZE_MAX >> 1), P, 0)
+CHAN_CREATE_ROW(ccreate_mode_suid, &out, CAP, P, 04600)
+
+static long ccreate_exists(const char *a)
+{
+	struct shmx_chan *out = SENT;
+	long rc;
+
+	(void)a;
+	chan(P);
+	rc = shmx_chan_create(nm[1], CAP, C, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+#define CHAN_OPEN_ROW(id, ret, flags, timeout)                                   \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_chan *out = SENT;                                    \
+		long rc;                                                         \
+		(void)a;                                                         \
+		chan(P);                                                         \
+		rc = shmx_chan_open(nm[1], flags, timeout, ret);                 \
+		UNTOUCHED(out);                                                  \
+		return rc;                                                       \
+	}
+
+CHAN_OPEN_ROW(copen_null_ret, NULL, C, 0)
+CHAN_OPEN_ROW(copen_no_role, &out, 0, 0)
+CHAN_OPEN_ROW(copen_both_roles, &out, P | C, 0)
+CHAN_OPEN_ROW(copen_spin_block, &out, C | SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK, 0)
+CHAN_OPEN_ROW(copen_flag31, &out, C | 1u << 31, 0)
+CHAN_OPEN_ROW(copen_unlink_on_close, &out, C | SHMX_UNLINK_ON_CLOSE, 0)
+CHAN_OPEN_ROW(copen_rdonly, &out, C | SHMX_RDONLY, 0)
+CHAN_OPEN_ROW(copen_minus2, &out, C, -2)
+CHAN_OPEN_ROW(copen_int_min, &out, C, INT_MIN)
+CHAN_OPEN_ROW(copen_role_taken, &out, P, 0)
+
+static long copen_missing(const char *a)
+{
+	struct shmx_chan *out = SENT;
+	long rc;
+
+	(void)a;
+	rc = shmx_chan_open(nm[1], C, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+/* A raw region of a size a channel could have, holding data, no header.
+ * (An all-zero one reads as a channel its creator has not published yet:
+ * -EAGAIN, then -ETIMEDOUT.) */
+static long copen_raw_region(const char *a)
+{
+	struct shmx_chan *out = SENT;
+	struct shmx_region *r;
+	long rc;
+
+	(void)a;
+	NEED(shmx_create(nm[1], 4096 + CAP, 0, 0, &r) == 0);
+	NEED(shmx_write(r, 0, "raw bytes", 9) == 9);
+	rc = shmx_chan_open(nm[1], C, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long cclose_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_close(NULL) == NULL ? 0 : 1;
+}
+
+static long cunlink_missing(const char *a)
+{
+	(void)a;
+	return shmx_chan_unlink(nm[1]);
+}
+
+static long csend_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_send(NULL, "x", 1, 0);
+}
+
+static long csend_null_buf(const char *a)
+{
+	(void)a;
+	return shmx_chan_send(chan(P), NULL, 1, 0);
+}
+
+static long csend_minus2(const char *a)
+{
+	(void)a;
+	return shmx_chan_send(chan(P), "x", 1, -2);
+}
+
+static long csend_consumer(const char *a)
+{
+	(void)a;
+	return shmx_chan_send(cons_of(chan(P)), "x", 1, 0);
+}
+
+static long csend_too_big(const char *a)
+{
+	static char big[CAP];
+	struct shmx_chan *c = chan(P);
+	long rc;
+
+	(void)a;
+	rc = shmx_chan_send(c, big, shmx_chan_max_msg(c) + 1, 0);
+	if (shmx_chan_pending(c) != 0)
+		flag("refused message was queued");
+	return rc;
+}
+
+static long csend_reserved(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+	void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_reserve(c, 8, &ptr, 0) == 0);
+	return shmx_chan_send(c, "x", 1, 0);
+}
+
+static long recv_into(struct shmx_chan *c, void *buf, size_t size, int timeout)
+{
+	unsigned char mine[64];
+	long rc;
+
+	memset(mine, 0xa5, sizeof(mine));
+	rc = shmx_chan_recv(c, buf == SENT ? mine : buf, size, timeout);
+	if (rc < 0 && !all_bytes(mine, sizeof(mine), 0xa5))
+		flag("buffer written by a failed recv");
+	return rc;
+}
+
+static long crecv_null(const char *a)
+{
+	(void)a;
+	return recv_into(NULL, SENT, 64, 0);
+}
+
+static long crecv_null_buf(const char *a)
+{
+	(void)a;
+	return recv_into(cons_of(chan(P)), NULL, 64, 0);
+}
+
+static long crecv_minus2(const char *a)
+{
+	(void)a;
+	return recv_into(cons_of(chan(P)), SENT, 64, -2);
+}
+
+static long crecv_producer(const char *a)
+{
+	(void)a;
+	return recv_into(chan(P), SENT, 64, 0);
+}
+
+/* Too small a buffer: the message stays for a larger one. */
+static long crecv_small(const char *a)
+{
+	struct shmx_chan *p = chan(P), *c = cons_of(p);
+	char msg[40] = "forty bytes", back[40];
+	long rc;
+
+	(void)a;
+	NEED(shmx_chan_send(p, msg, sizeof(msg), 0) == 0);
+	rc = recv_into(c, SENT, 10, 0);
+	if (shmx_chan_recv(c, back, sizeof(back), 0) != sizeof(msg) || memcmp(back, msg, 40))
+		flag("message not kept after -EMSGSIZE");
+	return rc;
+}
+
+static long crecv_peeked(const char *a)
+{
+	struct shmx_chan *p = chan(P), *c = cons_of(p);
+	const void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_send(p, "x", 1, 0) == 0);
+	NEED(shmx_chan_peek(c, &ptr, 0) == 1);
+	return recv_into(c, SENT, 64, 0);
+}
+
+static long reserve_into(struct shmx_chan *c, size_t len, void **ptr, int timeout)
+{
+	void *out = SENT;
+	long rc;
+
+	rc = shmx_chan_reserve(c, len, ptr == SENT ? &out : ptr, timeout);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long creserve_null(const char *a)
+{
+	(void)a;
+	return reserve_into(NULL, 8, SENT, 0);
+}
+
+static long creserve_null_ptr(const char *a)
+{
+	(void)a;
+	return reserve_into(chan(P), 8, NULL, 0);
+}
+
+static long creserve_minus2(const char *a)
+{
+	(void)a;
+	return reserve_into(chan(P), 8, SENT, -2);
+}
+
+static long creserve_consumer(const char *a)
+{
+	(void)a;
+	return reserve_into(cons_of(chan(P)), 8, SENT, 0);
+}
+
+static long creserve_too_big(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+
+	(void)a;
+	return reserve_into(c, shmx_chan_max_msg(c) + 1, SENT, 0);
+}
+
+static long creserve_twice(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+	void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_reserve(c, 8, &ptr, 0) == 0);
+	return reserve_into(c, 8, SENT, 0);
+}
+
+static long ccommit_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_commit(NULL, 0);
+}
+
+static long ccommit_unreserved(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+	long rc;
+
+	(void)a;
+	rc = shmx_chan_commit(c, 0);
+	if (shmx_chan_pending(c) != 0)
+		flag("a message was committed");
+	return rc;
+}
+
+static long ccommit_twice(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+	void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_reserve(c, 8, &ptr, 0) == 0);
+	NEED(shmx_chan_commit(c, 8) == 0);
+	return shmx_chan_commit(c, 8);
+}
+
+static long ccommit_consumer(const char *a)
+{
+	(void)a;
+	return shmx_chan_commit(cons_of(chan(P)), 0);
+}
+
+static long ccommit_longer(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+	void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_reserve(c, 8, &ptr, 0) == 0);
+	return shmx_chan_commit(c, 9);
+}
+
+static long peek_into(struct shmx_chan *c, const void **ptr, int timeout)
+{
+	const void *out = SENT;
+	long rc;
+
+	rc = shmx_chan_peek(c, ptr == SENT ? &out : ptr, timeout);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long cpeek_null(const char *a)
+{
+	(void)a;
+	return peek_into(NULL, SENT, 0);
+}
+
+static long cpeek_null_ptr(const char *a)
+{
+	(void)a;
+	return peek_into(cons_of(chan(P)), NULL, 0);
+}
+
+static long cpeek_minus2(const char *a)
+{
+	(void)a;
+	return peek_into(cons_of(chan(P)), SENT, -2);
+}
+
+static long cpeek_producer(const char *a)
+{
+	(void)a;
+	return peek_into(chan(P), SENT, 0);
+}
+
+static long cpeek_empty(const char *a)
+{
+	(void)a;
+	return peek_into(cons_of(chan(P)), SENT, 0);
+}
+
+static long crelease_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_release(NULL);
+}
+
+static long crelease_unpeeked(const char *a)
+{
+	struct shmx_chan *p = chan(P), *c = cons_of(p);
+	long rc;
+
+	(void)a;
+	NEED(shmx_chan_send(p, "x", 1, 0) == 0);
+	rc = shmx_chan_release(c);
+	if (shmx_chan_pending(c) != 1)
+		flag("a message was released");
+	return rc;
+}
+
+static long crelease_twice(const char *a)
+{
+	struct shmx_chan *p = chan(P), *c = cons_of(p);
+	const void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_send(p, "x", 1, 0) == 0);
+	NEED(shmx_chan_send(p, "y", 1, 0) == 0);
+	NEED(shmx_chan_peek(c, &ptr, 0) == 1);
+	NEED(shmx_chan_release(c) == 0);
+	return shmx_chan_release(c);
+}
+
+static long crelease_producer(const char *a)
+{
+	(void)a;
+	return shmx_chan_release(chan(P));
+}
+
+static long ccapacity_null(const char *a)
+{
+	(void)a;
+	return (long)shmx_chan_capacity(NULL);
+}
+
+static long cmaxmsg_null(const char *a)
+{
+	(void)a;
+	return (long)shmx_chan_max_msg(NULL);
+}
+
+static long cused_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_used(NULL);
+}
+
+static long cpending_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_pending(NULL);
+}
+
+static long cstat_into(const char *name)
+{
+	struct shmx_chan_info info;
+	long rc;
+
+	memset(&info, 0xa5, sizeof(info));
+	rc = shmx_chan_stat(name, &info);
+	if (rc < 0 && !all_bytes(&info, sizeof(info), 0xa5))
+		flag("info written by a failed stat");
+	return rc;
+}
+
+static long cstat_null_info(const char *a)
+{
+	(void)a;
+	chan(P);
+	return shmx_chan_stat(nm[1], NULL);
+}
+
+static long cstat_missing(const char *a)
+{
+	(void)a;
+	return cstat_into(nm[1]);
+}
+
+static long cstat_raw_region(const char *a)
+{
+	(void)a;
+	shmx_close(region(0));
+	return cstat_into(nm[0]);
+}
+
+/* ---- every function that takes a name, with every bad name ---- */
+
+static long n_create(const char *n)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_create(n, 4096, 0, 0, &out);
+
+	UNTOUCHED(out);
+	if (rc == 0) {
+		shmx_unlink(n);
+		shmx_close(out);
+	}
+	return rc;
+}
+
+static long n_open(const char *n)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_open(n, 0, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long n_unlink(const char *n)
+{
+	return shmx_unlink(n);
+}
+
+static long n_stat(const char *n)
+{
+	struct shmx_info info;
+	long rc;
+
+	memset(&info, 0xa5, sizeof(info));
+	rc = shmx_stat(n, &info);
+	if (rc < 0 && !all_bytes(&info, sizeof(info), 0xa5))
+		flag("info written by a failed stat");
+	return rc;
+}
+
+static long n_pair_unlink(const char *n)
+{
+	return shmx_pair_unlink(n);
+}
+
+static long n_chan_create(const char *n)
+{
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_create(n, CAP, P, 0, &out);
+
+	UNTOUCHED(out);
+	if (rc == 0) {
+		shmx_chan_unlink(n);
+		shmx_chan_close(out);
+	}
+	return rc;
+}
+
+static long n_chan_open(const char *n)
+{
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_open(n, C, 0, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long n_chan_unlink(const char *n)
+{
+	return shmx_chan_unlink(n);
+}
+
+static long n_chan_stat(const char *n)
+{
+	return cstat_into(n);
+}
+
+static const struct {
+	const char *func;
+	long (*call)(const char *name);
+} name_funcs[] = {
+	{ "shmx_create", n_create },
+	{ "shmx_open", n_open },
+	{ "shmx_unlink", n_unlink },
+	{ "shmx_stat", n_stat },
+	{ "shmx_pair_unlink", n_pair_unlink },
+	{ "shmx_chan_create", n_chan_create },
+	{ "shmx_chan_open", n_chan_open },
+	{ "shmx_chan_unlink", n_chan_unlink },
+	{ "shmx_chan_stat", n_chan_stat },
+};
+
+static char long256[SHMX_NAME_MAX + 2], slash_long256[SHMX_NAME_MAX + 3];
+static char long245[SHMX_PAIR_NAME_MAX + 2];
+
+static const struct {
+	const char *label;
+	const char *name;
+	long expect;
+} bad_names[] = {
+	{ "name NULL", NULL, -EINVAL },
+	{ "name \"\"", "", -EINVAL },
+	{ "name \"/\"", "/", -EINVAL },
+	{ "name \".\"", ".", -EINVAL },
+	{ "name \"..\"", "..", -EINVAL },
+	{ "name \"/.\"", "/.", -EINVAL },
+	{ "name \"/..\"", "/..", -EINVAL },
+	{ "name \"//x\"", "//x", -EINVAL },
+	{ "name \"/a/b\"", "/a/b", -EINVAL },
+	{ "name \"a/\"", "a/", -EINVAL },
+	{ "name \"x\\x01y\"", "x\x01y", -EINVAL },
+	{ "name \"x\\ty\"", "x\ty", -EINVAL },
+	{ "name \"x\\ny\"", "x\ny", -EINVAL },
+	{ "name \"x\\x1f\"", "x\x1f", -EINVAL },
+	{ "name \"x\\x7fy\"", "x\x7fy", -EINVAL },
+	{ "name of 256 bytes", long256, -ENAMETOOLONG },
+	{ "name \"/\" + 256 bytes", slash_long256, -ENAMETOOLONG },
+};
+
+/* ---- the table ---- */
+
+#define ROW(f, in, fn, e) { f, in, fn, e, NULL, "" }
+
+static struct row rows[] = {
+	ROW("shmx_create", "ret NULL", create_ret_null, -EINVAL),
+	ROW("shmx_create", "size 0", create_size0, -EINVAL),
+	ROW("shmx_create", "size INT64_MAX + 1 (past off_t)", create_size_past_off, -EFBIG),
+	ROW("shmx_create", "size SIZE_MAX", create_size_max, -EFBIG),
+	ROW("shmx_create", "flags bit 31 (unknown)", create_flag31, -EINVAL),
+	ROW("shmx_create", "flags bit 5 (unknown)", create_flag5, -EINVAL),
+	ROW("shmx_create", "flags SHMX_RDONLY (open only)", create_rdonly, -EINVAL),
+	ROW("shmx_create", "flags SHMX_PAIR_WRITER (not a region flag)", create_pair_role, -EINVAL),
+	ROW("shmx_create", "mode 04600 (set-user-ID)", create_mode_suid, -EINVAL),
+	ROW("shmx_create", "mode 01600 (sticky)", create_mode_sticky, -EINVAL),
+	ROW("shmx_create", "mode 010600 (file type bits)", create_mode_high, -EINVAL),
+	ROW("shmx_create", "name exists", create_exists, -EEXIST),
+	ROW("shmx_open", "ret NULL", open_ret_null, -EINVAL),
+	ROW("shmx_open", "flags bit 31 (unknown)", open_flag31, -EINVAL),
+	ROW("shmx_open", "flags SHMX_LAZY (create only)", open_lazy, -EINVAL),
+	ROW("shmx_open", "flags SHMX_UNLINK_ON_CLOSE (create only)", open_unlink_on_close, -EINVAL),
+	ROW("shmx_open", "flags SHMX_PAIR_READER (not a region flag)", open_pair_role, -EINVAL),
+	ROW("shmx_open", "no such object", open_missing, -ENOENT),
+	ROW("shmx_map", "r NULL", map_null, -EINVAL),
+	ROW("shmx_map", "handle mapped already", map_twice, -EALREADY),
+	ROW("shmx_unmap", "r NULL", unmap_null, -EINVAL),
+	ROW("shmx_unmap", "handle never mapped", unmap_unmapped, -EALREADY),
+	ROW("shmx_unmap", "handle unmapped twice", unmap_twice, -EALREADY),
+	ROW("shmx_close", "r NULL (returns NULL)", close_null, 0),
+	ROW("shmx_unlink", "no such object", unlink_missing, -ENOENT),
+	ROW("shmx_resize", "r NULL", resize_null, -EINVAL),
+	ROW("shmx_resize", "size 0", resize_0, -EINVAL),
+	ROW("shmx_resize", "size INT64_MAX + 1 (past off_t)", resize_past_off, -EFBIG),
+	ROW("shmx_resize", "size SIZE_MAX", resize_size_max, -EFBIG),
+	ROW("shmx_resize", "handle opened SHMX_RDONLY", resize_rdonly, -EBADF),
+	ROW("shmx_sync", "r NULL", sync_null, -EINVAL),
+	ROW("shmx_sync", "handle not mapped", sync_unmapped, -EINVAL),
+	ROW("shmx_addr", "r NULL (returns NULL)", addr_null, 0),
+	ROW("shmx_size", "r NULL (returns 0)", size_null, 0),
+	ROW("shmx_name", "r NULL (returns NULL)", name_null, 0),
+	ROW("shmx_fd", "r NULL", fd_null, -EBADF),
+	ROW("shmx_read", "r NULL", read_null_region, -EINVAL),
+	ROW("shmx_read", "buf NULL, len 64", read_null_buf, -EINVAL),
+	ROW("shmx_read", "off past the end (mapped)", read_off_past, -ERANGE),
+	ROW("shmx_read", "off SIZE_MAX (not mapped)", read_off_max_unmapped, -ERANGE),
+	ROW("shmx_write", "r NULL", write_null_region, -EINVAL),
+	ROW("shmx_write", "buf NULL, len 64", write_null_buf, -EINVAL),
+	ROW("shmx_write", "off + len past the end (mapped)", write_straddle, -ERANGE),
+	ROW("shmx_write", "off SIZE_MAX", write_off_max, -ERANGE),
+	ROW("shmx_write", "off + len past the end (not mapped)", write_straddle_unmapped, -ERANGE),
+	ROW("shmx_write", "handle opened SHMX_RDONLY", write_rdonly, -EBADF),
+	ROW("shmx_stat", "info NULL", stat_null_info, -EINVAL),
+	ROW("shmx_stat", "no such object", stat_missing, -ENOENT),
+	ROW("shmx_strerror", "positive err (returns \"Unknown error\")", strerror_positive, 0),
+	ROW("shmx_strerror", "INT_MIN (returns \"Unknown error\")", strerror_int_min, 0),
+
+	ROW("shmx_pair_create", "r NULL", pcreate_null_region, -EINVAL),
+	ROW("shmx_pair_create", "ret NULL", pcreate_null_ret, -EINVAL),
+	ROW("shmx_pair_create", "no role", pcreate_no_role, -EINVAL),
+	ROW("shmx_pair_create", "both roles", pcreate_both_roles, -EINVAL),
+	ROW("shmx_pair_create", "flags bit 31 (unknown)", pcreate_flag31, -EINVAL),
+	ROW("shmx_pair_create", "flags SHMX_MAP (not a pair flag)", pcreate_region_flag, -EINVAL),
+	ROW("shmx_pair_create", "mode 04600 (set-user-ID)", pcreate_mode_suid, -EINVAL),
+	ROW("shmx_pair_create", "region opened SHMX_RDONLY", pcreate_rdonly, -EBADF),
+	ROW("shmx_pair_create", "region name of 245 bytes (pair limit 244)", pcreate_long_name, -ENAMETOOLONG),
+	ROW("shmx_pair_create", "pair exists", pcreate_exists, -EEXIST),
+	ROW("shmx_pair_open", "r NULL", popen_null_region, -EINVAL),
+	ROW("shmx_pair_open", "ret NULL", popen_null_ret, -EINVAL),
+	ROW("shmx_pair_open", "no role", popen_no_role, -EINVAL),
+	ROW("shmx_pair_open", "both roles", popen_both_roles, -EINVAL),
+	ROW("shmx_pair_open", "flags bit 31 (unknown)", popen_flag31, -EINVAL),
+	ROW("shmx_pair_open", "region opened SHMX_RDONLY", popen_rdonly, -EBADF),
+	ROW("shmx_pair_open", "region name of 245 bytes (pair limit 244)", popen_long_name, -ENAMETOOLONG),
+	ROW("shmx_pair_open", "no pair on the region", popen_missing, -ENOENT),
+	ROW("shmx_pair_open", "role taken", popen_role_taken, -EBUSY),
+	ROW("shmx_pair_close", "p NULL (returns NULL)", pclose_null, 0),
+	ROW("shmx_pair_unlink", "no such pair", punlink_missing, -ENOENT),
+	ROW("shmx_pair_wait", "p NULL", pwait_null, -EINVAL),
+	ROW("shmx_pair_wait", "timeout -2", pwait_minus2, -EINVAL),
+	ROW("shmx_pair_wait", "timeout INT_MIN", pwait_int_min, -EINVAL),
+	ROW("shmx_pair_wait", "turn held already", pwait_holding, -EDEADLK),
+	ROW("shmx_pair_post", "p NULL", ppost_null, -EINVAL),
+	ROW("shmx_pair_post", "turn not held", ppost_no_turn, -EPERM),
+	ROW("shmx_pair_post", "turn posted already", ppost_twice, -EPERM),
+
+	ROW("shmx_chan_create", "ret NULL", ccreate_null_ret, -EINVAL),
+	ROW("shmx_chan_create", "no role", ccreate_no_role, -EINVAL),
+	ROW("shmx_chan_create", "both roles", ccreate_both_roles, -EINVAL),
+	ROW("shmx_chan_create", "SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK", ccreate_spin_block, -EINVAL),
+	ROW("shmx_chan_create", "flags bit 31 (unknown)", ccreate_flag31, -EINVAL),
+	ROW("shmx_chan_create", "flags SHMX_ALLOW_SHARED (open only)", ccreate_allow_shared, -EINVAL),
+	ROW("shmx_chan_create", "flags SHMX_RDONLY (not a channel flag)", ccreate_rdonly, -EINVAL),
+	ROW("shmx_chan_create", "capacity 0", ccreate_cap0, -EINVAL),
+	ROW("shmx_chan_create", "capacity 32 (power of two below 64)", ccreate_cap32, -EINVAL),
+	ROW("shmx_chan_create", "capacity 63 (not a power of two)", ccreate_cap63, -EINVAL),
+	ROW("shmx_chan_create", "capacity 96 (not a power of two)", ccreate_cap96, -EINVAL),
+	ROW("shmx_chan_create", "capacity 4104 (not a power of two)", ccreate_cap_npot, -EINVAL),
+	ROW("shmx_chan_create", "capacity 2^33 (above 2^32)", ccreate_cap_2to33, -EINVAL),
+	ROW("shmx_chan_create", "capacity SIZE_MAX", ccreate_cap_max, -EINVAL),
+	ROW("shmx_chan_create", "capacity 2^63 (power of two, too large)", ccreate_cap_top_bit, -EINVAL),
+	ROW("shmx_chan_create", "mode 04600 (set-user-ID)", ccreate_mode_suid, -EINVAL),
+	ROW("shmx_chan_create", "name exists", ccreate_exists, -EEXIST),
+	ROW("shmx_chan_open", "ret NULL", copen_null_ret, -EINVAL),
+	ROW("shmx_chan_open", "no role", copen_no_role, -EINVAL),
+	ROW("shmx_chan_open", "both roles", copen_both_roles, -EINVAL),
+	ROW("shmx_chan_open", "SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK", copen_spin_block, -EINVAL),
+	ROW("shmx_chan_open", "flags bit 31 (unknown)", copen_flag31, -EINVAL),
+	ROW("shmx_chan_open", "flags SHMX_UNLINK_ON_CLOSE (create only)", copen_unlink_on_close, -EINVAL),
+	ROW("shmx_chan_open", "flags SHMX_RDONLY (not a channel flag)", copen_rdonly, -EINVAL),
+	ROW("shmx_chan_open", "timeout -2", copen_minus2, -EINVAL),
+	ROW("shmx_chan_open", "timeout INT_MIN", copen_int_min, -EINVAL),
+	ROW("shmx_chan_open", "no such object (timeout 0)", copen_missing, -ENOENT),
+	ROW("shmx_chan_open", "a raw region holding data, not a channel", copen_raw_region, -EBADMSG),
+	ROW("shmx_chan_open", "role taken", copen_role_taken, -EBUSY),
+	ROW("shmx_chan_close", "c NULL (returns NULL)", cclose_null, 0),
+	ROW("shmx_chan_unlink", "no such object", cunlink_missing, -ENOENT),
+	ROW("shmx_chan_send", "c NULL", csend_null, -EINVAL),
+	ROW("shmx_chan_send", "buf NULL, len 1", csend_null_buf, -EINVAL),
+	ROW("shmx_chan_send", "timeout -2", csend_minus2, -EINVAL),
+	ROW("shmx_chan_send", "consumer handle", csend_consumer, -EBADF),
+	ROW("shmx_chan_send", "len max_msg + 1", csend_too_big, -EMSGSIZE),
+	ROW("shmx_chan_send", "a reservation is open", csend_reserved, -EINPROGRESS),
+	ROW("shmx_chan_recv", "c NULL", crecv_null, -EINVAL),
+	ROW("shmx_chan_recv", "buf NULL, size 64", crecv_null_buf, -EINVAL),
+	ROW("shmx_chan_recv", "timeout -2", crecv_minus2, -EINVAL),
+	ROW("shmx_chan_recv", "producer handle", crecv_producer, -EBADF),
+	ROW("shmx_chan_recv", "size below the message's length", crecv_small, -EMSGSIZE),
+	ROW("shmx_chan_recv", "a peeked message is not released", crecv_peeked, -EINPROGRESS),
+	ROW("shmx_chan_reserve", "c NULL", creserve_null, -EINVAL),
+	ROW("shmx_chan_reserve", "ptr NULL", creserve_null_ptr, -EINVAL),
+	ROW("shmx_chan_reserve", "timeout -2", creserve_minus2, -EINVAL),
+	ROW("shmx_chan_reserve", "consumer handle", creserve_consumer, -EBADF),
+	ROW("shmx_chan_reserve", "len max_msg + 1", creserve_too_big, -EMSGSIZE),
+	ROW("shmx_chan_reserve", "a reservation is open", creserve_twice, -EINPROGRESS),
+	ROW("shmx_chan_commit", "c NULL", ccommit_null, -EINVAL),
+	ROW("shmx_chan_commit", "nothing reserved", ccommit_unreserved, -EINVAL),
+	ROW("shmx_chan_commit", "committed already", ccommit_twice, -EINVAL),
+	ROW("shmx_chan_commit", "consumer handle", ccommit_consumer, -EBADF),
+	ROW("shmx_chan_commit", "len above the reserved length", ccommit_longer, -EMSGSIZE),
+	ROW("shmx_chan_peek", "c NULL", cpeek_null, -EINVAL),
+	ROW("shmx_chan_peek", "ptr NULL", cpeek_null_ptr, -EINVAL),
+	ROW("shmx_chan_peek", "timeout -2", cpeek_minus2, -EINVAL),
+	ROW("shmx_chan_peek", "producer handle", cpeek_producer, -EBADF),
+	ROW("shmx_chan_peek", "empty channel, timeout 0", cpeek_empty, -EAGAIN),
+	ROW("shmx_chan_release", "c NULL", crelease_null, -EINVAL),
+	ROW("shmx_chan_release", "nothing peeked", crelease_unpeeked, -EINVAL),
+	ROW("shmx_chan_release", "released already", crelease_twice, -EINVAL),
+	ROW("shmx_chan_release", "producer handle", crelease_producer, -EBADF),
+	ROW("shmx_chan_capacity", "c NULL (returns 0)", ccapacity_null, 0),
+	ROW("shmx_chan_max_msg", "c NULL (returns 0)", cmaxmsg_null, 0),
+	ROW("shmx_chan_used", "c NULL", cused_null, -EINVAL),
+	ROW("shmx_chan_pending", "c NULL", cpending_null, -EINVAL),
+	ROW("shmx_chan_stat", "info NULL", cstat_null_info, -EINVAL),
+	ROW("shmx_chan_stat", "no such object", cstat_missing, -ENOENT),
+	ROW("shmx_chan_stat", "a raw region, not a channel", cstat_raw_region, -EBADMSG),
+};
+
+#define N_STATIC (sizeof(rows) / sizeof(rows[0]))
+#define N_NAMES (sizeof(name_funcs) / sizeof(name_funcs[0]) * \
+		 sizeof(bad_names) / sizeof(bad_names[0]) + 1)
+
+static struct row name_rows[N_NAMES];
+
+/* ---- running one row ---- */
+
+struct verdict {
+	long rc;
+	char problem[160];
+};
+
+static void run_child(const struct row *row, int fd)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct verdict v;
+
+	/* cmocka's handlers would longjmp back into its runner in the child. */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	problem[0] = 0;
+	v.rc = row->call(row->arg);
+	memcpy(v.problem, problem, sizeof(v.problem));
+	_exit(write(fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? 0 : 91);
+}
+
+static void test_row(void **state)
+{
+	const struct row *row = *state;
+	struct verdict v;
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		run_child(row, fd[1]);
+	close(fd[1]);
+	n = read(fd[0], &v, sizeof(v));
+	close(fd[0]);
+	assert_int_equal(tu_waitpid(pid, 30000, &status), 0);
+	if (WIFSIGNALED(status))
+		fail_msg("%s crashed: signal %d (%s)", row->func, WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 90)
+		fail_msg("the row's fixture could not be built");
+	assert_int_equal(n, sizeof(v));
+	if (v.rc != row->expect)
+		fail_msg("%s: %s: returned %ld (%s), expected %ld (%s)", row->func,
+			 row->input, v.rc, v.rc < 0 ? strerrorname_np((int)-v.rc) : "-",
+			 row->expect, row->expect < 0 ? strerrorname_np((int)-row->expect) : "-");
+	if (v.problem[0])
+		fail_msg("%s: %s: %s", row->func, row->input, v.problem);
+}
+
+static int row_setup(void **state)
+{
+	(void)state;
+	nm[0] = tu_name();
+	nm[1] = tu_name();
+	return 0;
+}
+
+static void label(struct row *row)
+{
+	const char *e = row->expect < 0 ? strerrorname_np((int)-row->expect) : NULL;
+
+	snprintf(row->label, sizeof(row->label), "%s: %s -> %s%s", row->func, row->input,
+		 e ? "-" : "", e ? e : "0/NULL");
+}
+
+static size_t build_name_rows(void)
+{
+	size_t n = 0;
+
+	memset(long256, 'n', SHMX_NAME_MAX + 1);
+	slash_long256[0] = '/';
+	memset(slash_long256 + 1, 'n', SHMX_NAME_MAX + 1);
+	memset(long245, 'n', SHMX_PAIR_NAME_MAX + 1);
+	for (size_t f = 0; f < sizeof(name_funcs) / sizeof(name_funcs[0]); f++) {
+		for (size_t b = 0; b < sizeof(bad_names) / sizeof(bad_names[0]); b++) {
+			name_rows[n] = (struct row){ name_funcs[f].func, bad_names[b].label,
+						     name_funcs[f].call, bad_names[b].expect,
+						     bad_names[b].name, "" };
+			n++;
+		}
+	}
+	name_rows[n++] = (struct row){ "shmx_pair_unlink", "name of 245 bytes (pair limit 244)",
+				       n_pair_unlink, -ENAMETOOLONG, long245, "" };
+	return n;
+}
+
+int main(void)
+{
+	size_t n_names = build_name_rows(), n = 0;
+	struct CMUnitTest *tests = calloc(N_STATIC + n_names, sizeof(*tests));
+
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < N_STATIC + n_names; i++) {
+		struct row *row = i < N_STATIC ? &rows[i] : &name_rows[i - N_STATIC];
+
+		label(row);
+		tests[n++] = (struct CMUnitTest){ row->label, test_row, row_setup,
+						  tu_teardown, row };
+	}
+	return _cmocka_run_group_tests("badinput", tests, n, tu_group_setup,
+				       tu_group_teardown);
+}
