@@ -69,6 +69,7 @@ glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -n1)
 compiler=$(cc --version | head -n1)
 commit=$(git -C "$SHMX_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 timer=$(sed -n 's/.*timer \([0-9]*\) ns.*/\1/p' "$tmp/stdout.txt" | head -n1)
+ring="1 MiB"
 cmd="bench/run.sh${*:+ $*}"
 [ $quick -eq 1 ] && cmd="bench/run.sh --quick"
 
@@ -120,8 +121,13 @@ measured side by side in one run are what holds.
   calibrated once so that a window lasts the stated time. The items of one
   group (a libshmx item and its baselines) are interleaved window by window,
   in alternating order (A B C, C B A, ...), so drift of the machine hits
-  them alike. "median per op" is the median over windows of the window's
-  mean; IQR is half the inter-quartile range of the windows, in percent.
+  them alike. "median per op" is the median over windows; IQR is half the
+  inter-quartile range of the windows, in percent of the median. A window
+  of a round trip or a local item is timed in up to 32 sub-batches of at
+  least 1000 operations and counts the median of their means, so one
+  preemption by a neighbour spoils a sub-batch, not the window. A group
+  that overruns its share of the time budget stops after 3 windows or
+  more (the windows column says how many).
 - Two-process items fork a fresh child for each window; parent and child
   are pinned to two different CPUs (sched_setaffinity), the same for every
   item. Each window warms up (a tenth of its operations) before timing.
@@ -129,6 +135,8 @@ measured side by side in one run are what holds.
   gives the median; after it, up to 2000 round trips per window are timed
   one by one (CLOCK_MONOTONIC, timer cost of ${timer:-?} ns subtracted) and
   pooled for p50/p99.
+- Every libshmx wait is given a 5 s timeout (a deadline, as a careful user
+  would); the raw baselines wait without one.
 - One-way throughput: the parent sends, the child receives each message
   into its own buffer (one read per message for pipe and socket, looping
   only on short reads); the clock stops when the child acknowledges the
@@ -136,7 +144,11 @@ measured side by side in one run are what holds.
   byte of the message in place (memset), the consumer reads one word of
   every cache line in place. memcpy is one process copying between two
   buffers that stay in cache; the 256 MiB line copies 1 MiB blocks walking
-  through 256 MiB, so every block comes from memory.
+  through 256 MiB, so every block comes from memory. Stream channels use
+  a ${ring:-1 MiB} ring (4 MiB for 1 MiB messages: the smallest power of two
+  whose largest message, capacity/2 - 8, holds one), in the default
+  (adaptive) wait mode; round-trip channels a 64 KiB ring. The ring
+  capacity group shows how much the ring's size matters at 4 KiB.
 - The busy-spin floor is two processes passing a counter on one cache line
   with plain loads (no pause). The raw futex baseline always calls
   FUTEX_WAKE and sleeps in FUTEX_WAIT whenever the value is not there yet.

@@ -114,8 +114,9 @@ static struct opts {
 	const char *md;
 	const char *csv;
 	size_t ring;            /* stream channel capacity, at least 4 messages */
+	double budget_s;        /* cut windows short past this; 0: never */
 	bool quick;
-} opt = { .windows = 15, .window_ms = 80.0, .ring = MiB };
+} opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 140 };
 
 static struct ctl *ctl;
 static pid_t g_main_pid;
@@ -1133,8 +1134,40 @@ static void child_body(struct win *w)
 	_exit(err ? 1 : 0);
 }
 
+/* Time iters operations in up to SUB_MAX sub-batches of at least SUB_MIN
+ * operations; the window's figure is the median of their means, so one
+ * preemption spoils one sub-batch, not the window, while any cost that
+ * recurs within a few hundred operations is in every sub-batch. */
+#define SUB_MAX 32
+#define SUB_MIN 1000
+
+static int timed_batches(struct win *w, double *ns)
+{
+	long nsub = w->iters / SUB_MIN, per, done = 0;
+	double v[SUB_MAX];
+	uint64_t t0, t1;
+	int err;
+
+	nsub = nsub < 1 ? 1 : nsub > SUB_MAX ? SUB_MAX : nsub;
+	per = w->iters / nsub;
+	for (long k = 0; k < nsub; k++) {
+		long n = k == nsub - 1 ? w->iters - done : per;
+
+		t0 = now_ns();
+		err = w->it->parent(w, n);
+		t1 = now_ns();
+		if (err)
+			return err;
+		v[k] = (double)(t1 - t0) / (double)n;
+		done += n;
+	}
+	qsort(v, (size_t)nsub, sizeof(v[0]), cmp_double);
+	*ns = nsub & 1 ? v[nsub / 2] : (v[nsub / 2 - 1] + v[nsub / 2]) / 2;
+	return 0;
+}
+
 /* The parent's side of a round-trip window: warm up, time iters round trips
- * as a batch, then time samples round trips one by one. */
+ * in batches, then time samples round trips one by one. */
 static int rt_window(struct win *w, double *ns, struct res *r)
 {
 	const struct item *it = w->it;
@@ -1142,14 +1175,10 @@ static int rt_window(struct win *w, double *ns, struct res *r)
 	int err;
 
 	err = it->parent(w, w->warm);
+	if (!err)
+		err = timed_batches(w, ns);
 	if (err)
 		return err;
-	t0 = now_ns();
-	err = it->parent(w, w->iters);
-	t1 = now_ns();
-	if (err)
-		return err;
-	*ns = (double)(t1 - t0) / (double)w->iters;
 	for (long i = 0; i < w->samples; i++) {
 		t0 = now_ns();
 		err = it->parent(w, 1);
@@ -1186,18 +1215,9 @@ static int tput_window(struct win *w, double *ns)
 
 static int local_window(struct win *w, double *ns)
 {
-	uint64_t t0, t1;
-	int err;
+	int err = w->it->parent(w, w->warm);
 
-	err = w->it->parent(w, w->warm);
-	if (err)
-		return err;
-	t0 = now_ns();
-	err = w->it->parent(w, w->iters);
-	t1 = now_ns();
-	if (!err)
-		*ns = (double)(t1 - t0) / (double)w->iters;
-	return err;
+	return err ? err : timed_batches(w, ns);
 }
 
 static int reap_child(pid_t pid, int err)
@@ -1341,13 +1361,26 @@ static struct res *find(const char *key)
 	return NULL;
 }
 
-static void run_group(const struct group *g, struct res *rs)
+/* A loaded machine stretches fixed-count windows: past its share of the
+ * time budget a group stops after the round it is in (3 rounds at least). */
+static bool over_budget(uint64_t deadline, int rounds)
+{
+	return rounds >= 3 && opt.budget_s > 0 && now_ns() > deadline;
+}
+
+static void run_group(const struct group *g, struct res *rs, uint64_t deadline)
 {
 	for (size_t i = 0; i < g->n; i++) {
 		rs[i].it = &g->items[i];
 		if (!selected(rs[i].it))
 			continue;
-		rs[i].ns = calloc((size_t)opt.windows, sizeof(double));
+		rs[i].ns = malloc((size_t)opt.windows * sizeof(double));
+		if (!rs[i].ns) {
+			rs[i].err = -ENOMEM;
+			continue;
+		}
+		for (int w = 0; w < opt.windows; w++)
+			rs[i].ns[w] = NAN;
 		if (rs[i].it->kind == K_RT)
 			rs[i].samp = calloc((size_t)opt.windows * MAX_SAMPLES,
 					    sizeof(double));
@@ -1355,7 +1388,7 @@ static void run_group(const struct group *g, struct res *rs)
 		rs[i].ran = !rs[i].err;
 	}
 	/* ABC, CBA, ABC...: no item always runs right after the same one */
-	for (int wi = 0; wi < opt.windows; wi++) {
+	for (int wi = 0; wi < opt.windows && !over_budget(deadline, wi); wi++) {
 		for (size_t j = 0; j < g->n; j++) {
 			size_t i = (wi & 1) ? g->n - 1 - j : j;
 			struct res *r = &rs[i];
@@ -1392,6 +1425,7 @@ static void fmt_ns(char *out, size_t size, double ns)
 
 struct row {
 	char median[32], p50[32], p99[32], tput[32], rate[32], spread[32];
+	int windows;
 };
 
 static void make_row(const struct res *r, struct row *o)
@@ -1407,6 +1441,8 @@ static void make_row(const struct res *r, struct row *o)
 	snprintf(o->tput, sizeof(o->tput), "-");
 	snprintf(o->spread, sizeof(o->spread), "±%.0f%%", 50 * (hi - lo) / med);
 	snprintf(o->rate, sizeof(o->rate), "%.3g /s", NS_PER_S / med);
+	for (int w = 0; w < opt.windows; w++)
+		o->windows += isfinite(r->ns[w]);
 	if (r->it->kind == K_RT && r->nsamp) {
 		fmt_ns(o->p50, sizeof(o->p50), quantile(r->samp, r->nsamp, 0.5));
 		fmt_ns(o->p99, sizeof(o->p99), quantile(r->samp, r->nsamp, 0.99));
@@ -1424,25 +1460,26 @@ static void print_results(FILE *f, bool md)
 
 		if (md)
 			fprintf(f, "\n### %s\n\n| item | median per op | IQR | p50 | p99 "
-				"| GB/s | ops/s |\n|---|---:|---:|---:|---:|---:|---:|\n",
-				g->title);
+				"| GB/s | ops/s | windows |\n"
+				"|---|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
 		else
-			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s\n", g->title,
-				"item", "median", "IQR", "p50", "p99", "GB/s", "ops/s");
+			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s %3s\n",
+				g->title, "item", "median", "IQR", "p50", "p99", "GB/s",
+				"ops/s", "n");
 		for (size_t i = 0; i < g->n; i++) {
 			const struct res *r = &results[k + i];
 
 			if (!r->ran) {
 				if (selected(g->items + i))
-					fprintf(f, md ? "| %s | failed: %s |||||\n"
+					fprintf(f, md ? "| %s | failed: %s ||||||\n"
 						: "%-52s failed: %s\n", g->items[i].label,
 						shmx_strerror(r->err));
 				continue;
 			}
 			make_row(r, &o);
-			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s |\n"
-				: "%-52s %10s %6s %10s %10s %11s %10s\n", r->it->label,
-				o.median, o.spread, o.p50, o.p99, o.tput, o.rate);
+			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %d |\n"
+				: "%-52s %10s %6s %10s %10s %11s %10s %3d\n", r->it->label,
+				o.median, o.spread, o.p50, o.p99, o.tput, o.rate, o.windows);
 		}
 	}
 }
@@ -1564,7 +1601,7 @@ static void write_md(const char *path, double secs)
 	}
 	fprintf(f, "## Targets\n");
 	print_ratios(f, true);
-	fprintf(f, "\n## Results\n\n%d windows of about %.0f ms per item, %s; "
+	fprintf(f, "\n## Results\n\nUp to %d windows of about %.0f ms per item, %s; "
 		"run took %.0f s.\n", opt.windows, opt.window_ms,
 		g_cpu[0] >= 0 ? "the two processes pinned to two CPUs"
 			      : "unpinned (fewer than 2 CPUs)", secs);
@@ -1589,6 +1626,9 @@ static void usage(FILE *f)
 		"  -c, --csv FILE       also write one CSV line per item\n"
 		"  -r, --ring BYTES     channel capacity for the streams (default 1 MiB,\n"
 		"                       raised to 4 messages; a power of two)\n"
+		"  -b, --budget S       stop adding windows (3 at least) once a group\n"
+		"                       has used its share of S seconds (default 140,\n"
+		"                       0: no limit)\n"
 		"  -l, --list           list the item keys and exit\n"
 		"  -h, --help           this text\n",
 		15, 80.0);
@@ -1612,13 +1652,14 @@ static int parse(int argc, char **argv)
 		{ "markdown", required_argument, NULL, 'm' },
 		{ "csv", required_argument, NULL, 'c' },
 		{ "ring", required_argument, NULL, 'r' },
+		{ "budget", required_argument, NULL, 'b' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "qw:t:f:m:c:r:lh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qw:t:f:m:c:r:b:lh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			opt.quick = true;
@@ -1643,6 +1684,9 @@ static int parse(int argc, char **argv)
 		case 'r':
 			opt.ring = strtoul(optarg, NULL, 0);
 			break;
+		case 'b':
+			opt.budget_s = atof(optarg);
+			break;
 		case 'l':
 			list_items();
 			exit(0);
@@ -1656,7 +1700,7 @@ static int parse(int argc, char **argv)
 	}
 	if (optind < argc || opt.windows < 1 || opt.windows > 512 || opt.ring < 64 ||
 	    (opt.ring & (opt.ring - 1)) ||
-	    !(opt.window_ms > 0)) {
+	    !(opt.window_ms > 0) || !(opt.budget_s >= 0)) {
 		usage(stderr);
 		return -1;
 	}
@@ -1704,8 +1748,12 @@ int main(int argc, char **argv)
 		return 2;
 	t0 = now_ns();
 	for (size_t gi = 0, k = 0; gi < NGROUPS; k += groups[gi].n, gi++) {
+		/* this group's share of the budget, by item count */
+		uint64_t end = t0 + (uint64_t)(opt.budget_s * NS_PER_S *
+					       (double)(k + groups[gi].n) / (double)nresults);
+
 		fprintf(stderr, "  %s...\n", groups[gi].title);
-		run_group(&groups[gi], results + k);
+		run_group(&groups[gi], results + k, end);
 	}
 	secs = (double)(now_ns() - t0) / NS_PER_S;
 	sweep();
