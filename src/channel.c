@@ -628,6 +628,18 @@ static bool bad_flags(unsigned flags, unsigned allowed)
 	       (flags & WAITS) == WAITS;
 }
 
+/* The consumer reads a record as soon as its word is stored, a moment
+ * before the producer's head or sent counter catches up: a peer index that
+ * is a little behind ours counts as "nothing", one far off as corrupt. */
+static ssize_t distance(uint64_t ahead, uint64_t behind, uint64_t limit)
+{
+	uint64_t n = ahead - behind;
+
+	if (n <= limit)
+		return (ssize_t)n;
+	return behind - ahead <= limit ? 0 : -EBADMSG;
+}
+
 /* A producer that died between storing a record's word and its head left
  * records the consumer may already have read: continue after them. */
 static int skip_unpublished(struct shmx_chan *c)
@@ -637,12 +649,13 @@ static int skip_unpublished(struct shmx_chan *c)
 
 	while ((word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE))) {
 		if (shmx__chan_record(&c->g, c->pos, word, &adv, &len) ||
-		    c->pos + adv + REC - c->peer > c->g.capacity)
+		    (int64_t)(c->pos + adv + REC - c->peer) > (int64_t)c->g.capacity)
 			return -EBADMSG;
 		c->pos += adv;
 		c->count += len >= 0;
 	}
-	return 0;
+	/* The consumer cannot have read past the last record. */
+	return (int64_t)(c->pos - c->peer) < 0 ? -EBADMSG : 0;
 }
 
 /* Start from the published indices, which a previous holder of our role
@@ -653,7 +666,8 @@ static int take_indices(struct shmx_chan *c)
 	uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
 	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
 
-	if (head - tail > c->g.capacity || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
+	/* The consumer may be a record ahead of head (see distance()). */
+	if (distance(head, tail, c->g.capacity) < 0 || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
 		return -EBADMSG;
 	if (is_producer(c)) {
 		c->pos = head;
@@ -945,22 +959,10 @@ SHMX_EXPORT size_t shmx_chan_max_msg(const struct shmx_chan *c)
 	return c ? (size_t)c->g.max_msg : 0;
 }
 
-/* The consumer reads a record as soon as its word is stored, a moment
- * before the producer's head or sent counter catches up: a peer index that
- * is a little behind ours counts as "nothing", one far off as corrupt. */
-static ssize_t distance(uint64_t ahead, uint64_t behind, uint64_t limit)
-{
-	uint64_t n = ahead - behind;
-
-	if (n <= limit)
-		return (ssize_t)n;
-	return behind - ahead <= limit ? 0 : -EBADMSG;
-}
-
 SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
 {
 	const struct shmx__chan_hdr *h;
-	ssize_t n;
+	uint64_t peer;
 
 	if (!c)
 		return -EINVAL;
@@ -968,10 +970,14 @@ SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
 		return c->error;
 	h = c->hdr;
 	if (is_producer(c))
-		n = distance(c->pos, __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE), c->g.capacity);
+		peer = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
 	else
-		n = distance(__atomic_load_n(&h->head, __ATOMIC_ACQUIRE), c->pos, c->g.capacity);
-	return n > 0 && (n & (SHMX__CHAN_ALIGN - 1)) ? -EBADMSG : n;
+		peer = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	if (peer & (SHMX__CHAN_ALIGN - 1))
+		return -EBADMSG;
+	if (is_producer(c))
+		return distance(c->pos, peer, c->g.capacity);
+	return distance(peer, c->pos, c->g.capacity);
 }
 
 SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
@@ -1012,6 +1018,8 @@ static int stat_indices(struct shmx_region *r, const struct shmx__chan_geom *g,
 	if (err)
 		return err;
 	n = distance(head, tail, g->capacity);
+	if (n < 0 || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
+		n = -EBADMSG;
 	if (n < 0)
 		return (int)n;
 	info->used = (uint64_t)n;
