@@ -441,7 +441,8 @@ SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
 	err = reserve_space(c, len, &d, &off);
 	if (err)
 		return err;
-	err = shmx__copy(c->ring + off + REC, buf, len);
+	/* len 0 may come with buf NULL, which memcpy must not see */
+	err = len ? shmx__copy(c->ring + off + REC, buf, len) : 0;
 	if (err)
 		return fail(c, err);
 	return commit_at(c, off, len);
@@ -575,7 +576,7 @@ SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
 		return len;
 	if ((size_t)len > size)
 		return -EMSGSIZE;
-	err = shmx__copy(buf, c->ring + c->cur_off + REC, (size_t)len);
+	err = len ? shmx__copy(buf, c->ring + c->cur_off + REC, (size_t)len) : 0;
 	if (err)
 		return fail(c, err);
 	consume(c, adv);
