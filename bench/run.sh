@@ -69,7 +69,7 @@ glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -n1)
 compiler=$(cc --version | head -n1)
 commit=$(git -C "$SHMX_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 timer=$(sed -n 's/.*timer \([0-9]*\) ns.*/\1/p' "$tmp/stdout.txt" | head -n1)
-ring="1 MiB"
+ring=$(sed -n 's/.*stream ring \([0-9]*\) KiB.*/\1 KiB/p' "$tmp/stdout.txt" | head -n1)
 cmd="bench/run.sh${*:+ $*}"
 [ $quick -eq 1 ] && cmd="bench/run.sh --quick"
 
@@ -145,10 +145,15 @@ measured side by side in one run are what holds.
   every cache line in place. memcpy is one process copying between two
   buffers that stay in cache; the 256 MiB line copies 1 MiB blocks walking
   through 256 MiB, so every block comes from memory. Stream channels use
-  a ${ring:-1 MiB} ring (4 MiB for 1 MiB messages: the smallest power of two
-  whose largest message, capacity/2 - 8, holds one), in the default
+  a ${ring:-1024 KiB} ring (4 MiB for 1 MiB messages: the smallest power of
+  two whose largest message, capacity/2 - 8, holds one), in the default
   (adaptive) wait mode; round-trip channels a 64 KiB ring. The ring
   capacity group shows how much the ring's size matters at 4 KiB.
+- "plain spin ring" is a reference, not a target: the simplest SPSC ring
+  two processes can share (fixed slots of the message size in the same
+  ring size, head and tail on their own cache lines, memcpy in and out,
+  pure spinning, no checks). It shows what the two cores can move at all;
+  the "(ref)" ratios compare the channel with it.
 - The busy-spin floor is two processes passing a counter on one cache line
   with plain loads (no pause). The raw futex baseline always calls
   FUTEX_WAKE and sleeps in FUTEX_WAIT whenever the value is not there yet.

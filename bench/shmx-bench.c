@@ -70,6 +70,8 @@ struct win {
 	struct shmx_pair *pair;
 	unsigned char *buf;             /* private message buffer */
 	unsigned char *src;
+	struct ring *ring;              /* plain spin ring reference */
+	size_t ring_len;
 };
 
 struct item {
@@ -605,6 +607,86 @@ static int stream_recv(struct win *w, long n)
 	return 0;
 }
 
+/* ---- a plain spin ring with memcpy: what two cores can do at all ----
+ * Fixed slots of the message size, head and tail on their own lines, each
+ * side caching the other's index; no validation, no waiting but spinning.
+ * A reference for the channel's streams, not a target. */
+
+struct ring {
+	_Alignas(64) atomic_ulong head;
+	_Alignas(64) atomic_ulong tail;
+	_Alignas(64) unsigned char data[];
+};
+
+static size_t ring_bytes(const struct item *it)
+{
+	size_t cap = opt.ring;
+
+	while (cap < 4 * it->size)
+		cap <<= 1;
+	return cap;
+}
+
+static int ring_setup(struct win *w)
+{
+	int err = alloc_bufs(w);
+
+	if (err)
+		return err;
+	w->ring_len = sizeof(struct ring) + ring_bytes(w->it);
+	w->ring = mmap(NULL, w->ring_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w->ring == MAP_FAILED) {
+		w->ring = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+static int ring_send(struct win *w, long n)
+{
+	struct ring *r = w->ring;
+	size_t len = w->it->size, slots = ring_bytes(w->it) / len;
+	unsigned long head = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	for (long i = 0; i < n; i++, head++) {
+		while (head - w->seq >= slots) {
+			w->seq = atomic_load_explicit(&r->tail, memory_order_acquire);
+			if (g_abort)
+				return -EINTR;
+			cpu_relax();
+		}
+		memcpy(r->data + (head % slots) * len, w->src, len);
+		atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	}
+	return 0;
+}
+
+static int ring_recv(struct win *w, long n)
+{
+	struct ring *r = w->ring;
+	size_t len = w->it->size, slots = ring_bytes(w->it) / len;
+	unsigned long tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	for (long i = 0; i < n; i++, tail++) {
+		while (w->seq == tail) {
+			w->seq = atomic_load_explicit(&r->head, memory_order_acquire);
+			cpu_relax();
+		}
+		memcpy(w->buf, r->data + (tail % slots) * len, len);
+		clobber(w->buf);
+		atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+	}
+	return 0;
+}
+
+static void ring_teardown(struct win *w)
+{
+	if (w->ring)
+		munmap(w->ring, w->ring_len);
+	free_bufs(w);
+}
+
 /* ---- memcpy ---- */
 
 static int memcpy_setup(struct win *w)
@@ -1021,6 +1103,8 @@ static const struct item block_items[] = {
 	STREAM("socket-" s, "Unix socket stream " s, n, sock_setup), \
 	STREAM("pipe-" s, "pipe stream " s, n, pipe_setup), \
 	CHAN_TPUT(n, s) \
+	{ "plain-ring-" s, "plain spin ring + memcpy " s " (reference)", K_TPUT, n, 0, \
+	  ring_setup, NULL, NULL, ring_send, ring_recv, ring_teardown, 0 }, \
 	MEMCPY("memcpy-" s, "memcpy " s " (in cache)", n)
 
 static const struct item tp64_items[] = { TPUT_GROUP(64, "64B") };
@@ -1513,6 +1597,15 @@ static const struct target targets[] = {
 	{ "region create+destroy 4 KiB / raw syscall sequence", "region-shmx", NULL,
 	  "region-raw", M_TIME, true, 1.3 },
 	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1 },
+	/* no target: how close the channel is to a ring without its checks */
+	{ "(ref) channel 64 B / plain spin ring", "chan-copy-64B", "chan-zc-64B",
+	  "plain-ring-64B", M_TPUT, false, 0 },
+	{ "(ref) channel 4 KiB / plain spin ring", "chan-copy-4KiB", "chan-zc-4KiB",
+	  "plain-ring-4KiB", M_TPUT, false, 0 },
+	{ "(ref) channel 1 MiB / plain spin ring", "chan-copy-1MiB", "chan-zc-1MiB",
+	  "plain-ring-1MiB", M_TPUT, false, 0 },
+	{ "(ref) channel round trip spin / floor, p50 per op", "chan-spin", NULL, "spin",
+	  M_P50, true, 0 },
 };
 
 /* Median over windows of a's time relative to b's in the same round; for
@@ -1560,6 +1653,10 @@ static void print_ratios(FILE *f, bool md)
 		snprintf(meas, sizeof(meas), isfinite(x) ? "%.2fx%s" : "-", x, how);
 		if (isfinite(x))
 			verdict = (t->at_most ? x <= t->goal : x >= t->goal) ? "met" : "NOT met";
+		if (t->goal == 0) {
+			snprintf(goal, sizeof(goal), "-");
+			verdict = "reference";
+		}
 		fprintf(f, md ? "| %s | %s | %s | %s |\n" : "%-52s %9s %8s  %s\n", t->what,
 			meas, goal, verdict);
 	}
@@ -1738,8 +1835,9 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("shmx-bench: %d windows x ~%.0f ms per item, CPUs %d and %d, "
-	       "timer %.0f ns%s%s\n", opt.windows, opt.window_ms, g_cpu[0], g_cpu[1],
-	       g_timer_ns, BENCH_HAVE_CHAN ? "" : ", no channel items",
+	       "timer %.0f ns, stream ring %zu KiB%s%s\n", opt.windows, opt.window_ms,
+	       g_cpu[0], g_cpu[1], g_timer_ns, opt.ring / KiB,
+	       BENCH_HAVE_CHAN ? "" : ", no channel items",
 	       BENCH_HAVE_PAIR ? "" : ", no pair items");
 	for (size_t gi = 0; gi < NGROUPS; gi++)
 		nresults += groups[gi].n;
