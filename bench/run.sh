@@ -61,9 +61,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 args=(--markdown "$tmp/tables.md" --csv "$tmp/results.csv")
 [ $quick -eq 1 ] && args+=(--quick)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 say "running $bench ${args[*]} ${extra[*]:-}"
 "$bench" "${args[@]}" ${extra[@]+"${extra[@]}"} | tee "$tmp/stdout.txt"
 
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -n1)
 compiler=$(cc --version | head -n1)
@@ -114,6 +116,7 @@ measured side by side in one run are what holds.
 | compiler | $compiler |
 | libshmx | $(git -C "$SHMX_TOP" describe --always --dirty 2>/dev/null || echo "$commit") |
 | date | $(date -u '+%Y-%m-%d %H:%M UTC') |
+| load average (1, 5, 15 min) | before: $load_before; after: $load_after |
 
 ## Method
 
