@@ -51,7 +51,7 @@
 #define MiB (KiB * KiB)
 #define NS_PER_S 1000000000.0
 #define IO_TIMEOUT_MS 5000      /* any library wait in a window */
-#define WATCHDOG_S 30           /* a window that takes this long is broken */
+#define WATCHDOG_S 10           /* a window that takes this long is broken */
 #define MAX_SAMPLES 2000        /* per-op samples per round-trip window */
 #define BIG_SET (256 * MiB)     /* memcpy working set far beyond the caches */
 
@@ -1470,6 +1470,9 @@ static void run_group(const struct group *g, struct res *rs, uint64_t deadline)
 					    sizeof(double));
 		rs[i].err = calibrate(&rs[i]);
 		rs[i].ran = !rs[i].err;
+		if (rs[i].err)
+			fprintf(stderr, "shmx-bench: %s: %s\n", rs[i].it->key,
+				shmx_strerror(rs[i].err));
 	}
 	/* ABC, CBA, ABC...: no item always runs right after the same one */
 	for (int wi = 0; wi < opt.windows && !over_budget(deadline, wi); wi++) {
@@ -1482,8 +1485,12 @@ static void run_group(const struct group *g, struct res *rs, uint64_t deadline)
 				continue;
 			r->ns[wi] = NAN;
 			err = run_window(r->it, r->iters, &r->ns[wi], r);
-			if (err)
+			if (err) {
 				r->err = err;
+				r->ns[wi] = NAN;
+				fprintf(stderr, "shmx-bench: %s, window %d: %s\n", r->it->key,
+					wi + 1, shmx_strerror(err));
+			}
 		}
 	}
 }
