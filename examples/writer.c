@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -116,8 +117,34 @@ static int send_bytes(struct writer *w, const char *buf, size_t len)
 	return err;
 }
 
-/* Binary mode: whatever one read() returns becomes one message. We read
- * while holding the turn, so an interrupt can still tell the reader. */
+/* read() from stdin, but never block longer than a slice: a signal that
+ * lands just before read() would otherwise be noticed only by the next
+ * byte of input. 0 at end of input. */
+static ssize_t read_input(void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	ssize_t n;
+	int ready;
+
+	for (;;) {
+		if (stop)
+			return -EINTR;
+		ready = poll(&pfd, 1, SLICE_MS);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		if (ready <= 0)
+			continue;
+		n = read(STDIN_FILENO, buf, len);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+}
+
+/* Binary mode: whatever one read() returns becomes one message, read
+ * straight into the region. We read while holding the turn, so that an
+ * interrupt can still tell the reader. */
 static int stream(struct writer *w)
 {
 	ssize_t n;
@@ -127,13 +154,9 @@ static int stream(struct writer *w)
 		err = get_turn(w);
 		if (err)
 			return err;
-		n = read(STDIN_FILENO, w->msg->data, w->max);
-		if (n < 0 && errno == EINTR && !stop)
-			continue;
-		if (n < 0)
-			return stop ? -EINTR : -errno;
-		if (n == 0)
-			return 0;
+		n = read_input(w->msg->data, w->max);
+		if (n <= 0)
+			return (int)n;
 		err = send_msg(w, w->msg->data, (size_t)n, 0);
 		if (err)
 			return err;
@@ -143,33 +166,37 @@ static int stream(struct writer *w)
 /* --lines: one message per line (newline included), "quit" ends. */
 static int lines(struct writer *w)
 {
-	char *line = NULL;
-	size_t cap = 0;
+	static char buf[64 * 1024];
+	size_t have = 0, len;
+	char *nl;
 	ssize_t n;
-	int err = 0;
+	int err;
 
-	while (!err) {
+	for (;;) {
+		nl = memchr(buf, '\n', have);
+		if (nl || have == sizeof(buf)) {
+			/* a whole line, or a piece of one longer than buf */
+			len = nl ? (size_t)(nl - buf) + 1 : have;
+			if (nl && len == 5 && !memcmp(buf, "quit\n", 5))
+				return 0;
+			err = send_bytes(w, buf, len);
+			if (err)
+				return err;
+			memmove(buf, buf + len, have - len);
+			have -= len;
+			continue;
+		}
 		err = get_turn(w);
 		if (err)
-			break;
-		n = getline(&line, &cap, stdin);
-		if (n < 0 && stop) {
-			err = -EINTR;
-		} else if (n < 0 && ferror(stdin) && errno == EINTR) {
-			clearerr(stdin);
-			continue;
-		} else if (n < 0) {
-			err = ferror(stdin) ? -errno : 0;  /* else end of input */
-			break;
-		}
-		if (err)
-			break;
-		if (!strcmp(line, "quit\n") || !strcmp(line, "quit"))
-			break;
-		err = send_bytes(w, line, (size_t)n);
+			return err;
+		n = read_input(buf + have, sizeof(buf) - have);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)  /* end of input: a last line without newline */
+			return have == 0 || (have == 4 && !memcmp(buf, "quit", 4)) ? 0 :
+			       send_bytes(w, buf, have);
+		have += (size_t)n;
 	}
-	free(line);
-	return err;
 }
 
 static void cleanup(struct writer *w)
@@ -189,8 +216,13 @@ static int finish(struct writer *w, int err)
 		err = send_msg(w, "", 0, MSG_END);
 		if (!err)
 			err = get_turn(w);
-	} else if (err == -EINTR && w->holding) {
-		send_msg(w, "", 0, MSG_END | MSG_ABORT);
+	} else if (err == -EINTR) {
+		/* Tell the reader the stream was cut, if it hands us the turn
+		 * soon; it would otherwise see us vanish as if we had died. */
+		if (!w->holding && shmx_pair_wait(w->pair, 200) == 0)
+			w->holding = true;
+		if (w->holding)
+			send_msg(w, "", 0, MSG_END | MSG_ABORT);
 	}
 	if (err == -EOWNERDEAD)
 		fprintf(stderr, "writer: reader died (%s)\n", shmx_strerror(err));

@@ -32,6 +32,7 @@ struct shmx_pair {
 	bool owner;
 	bool seen;              /* the peer has been seen alive */
 	bool holding;           /* we have the turn */
+	bool posted;            /* we have posted at least once */
 };
 
 static int sem_names(const char *region, char *w, char *r)
@@ -314,6 +315,16 @@ static int took(struct shmx_pair *p)
 	return 0;
 }
 
+/* A peer may attach, take our turn and die between two of our looks at
+ * its slot. Only the peer waits on the semaphore we post, so if it is
+ * back at 0 after our post, the peer was there. */
+static bool taken(struct shmx_pair *p)
+{
+	int v;
+
+	return p->posted && sem_getvalue(p->post_sem, &v) == 0 && v == 0;
+}
+
 /* 0 if the peer is alive or not yet seen, -EOWNERDEAD if seen and gone. */
 static int peer_check(struct shmx_pair *p)
 {
@@ -325,7 +336,7 @@ static int peer_check(struct shmx_pair *p)
 		p->seen = true;
 		return 0;
 	}
-	if (!p->seen)
+	if (!p->seen && !taken(p))
 		return 0;
 	/* What it posted before dying is still ours to take. */
 	return sem_trywait(p->wait_sem) == 0 ? 1 : -EOWNERDEAD;
@@ -379,7 +390,9 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 	if (err)
 		return err;
 	err = shmx__neg(sem_post(p->post_sem));
-	if (!err)
+	if (!err) {
 		p->holding = false;
+		p->posted = true;
+	}
 	return err;
 }

@@ -741,6 +741,42 @@ static void test_dead_owner_forever(void **state)
 	peer_dies(&pc);
 }
 
+/* The reader attaches, takes the one turn it was given and is killed
+ * before the creator ever looked at its slot: the emptied semaphore still
+ * proves it was there, so the creator does not wait for a ghost. */
+static void test_dead_before_seen(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *rw = region(name, true);
+	struct shmx_pair *w = NULL;
+	int status;
+	int64_t t0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
+	assert_int_equal(shmx_pair_wait(w, 0), 0);
+	assert_int_equal(shmx_pair_post(w), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_region *rr = NULL;
+		struct shmx_pair *r = NULL;
+
+		if (shmx_open(name, 0, &rr) || shmx_pair_open(rr, SHMX_PAIR_READER, &r) ||
+		    shmx_pair_wait(r, 5000))
+			_exit(1);
+		kill(getpid(), SIGKILL);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	t0 = tu_now_ms();
+	assert_int_equal(shmx_pair_wait(w, 5000), -EOWNERDEAD);
+	assert_true(tu_now_ms() - t0 < 2000);
+	shmx_pair_close(w);
+	shmx_close(rw);
+}
+
 /* A clean close looks the same to the waiter: the slot is free. Turns
  * posted before it are still delivered first. */
 static void test_peer_closed(void **state)
@@ -857,6 +893,7 @@ int main(void)
 		T(test_dead_writer_timed),
 		T(test_dead_reader_forever),
 		T(test_dead_owner_forever),
+		T(test_dead_before_seen),
 		T(test_peer_closed),
 		T(test_ping_pong),
 	};
