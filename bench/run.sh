@@ -126,7 +126,7 @@ measured side by side in one run are what holds.
   in alternating order (A B C, C B A, ...), so drift of the machine hits
   them alike. "median per op" is the median over windows; IQR is half the
   inter-quartile range of the windows, in percent of the median. A window
-  of a round trip or a local item is timed in up to 32 sub-batches of at
+  of a round trip or a single-process item is timed in up to 32 sub-batches of at
   least 1000 operations and counts the median of their means, so one
   preemption by a neighbour spoils a sub-batch, not the window. A group
   that overruns its share of the time budget stops after 3 windows or
@@ -142,7 +142,11 @@ measured side by side in one run are what holds.
   would); the raw baselines wait without one.
 - One-way throughput: the parent sends, the child receives each message
   into its own buffer (one read per message for pipe and socket, looping
-  only on short reads); the clock stops when the child acknowledges the
+  only on short reads). After the warm-up the stream is in its steady
+  state, where the producer goes only as fast as the consumer takes; the
+  producer times sub-batches of at least four ring-fulls (at least 1000
+  messages) and the window counts their median. A window too short for
+  two sub-batches is timed end to end, until the child acknowledges the
   last message through shared memory. Zero-copy: the producer writes every
   byte of the message in place (memset), the consumer reads one word of
   every cache line in place. memcpy is one process copying between two

@@ -1225,9 +1225,9 @@ static void child_body(struct win *w)
 #define SUB_MAX 32
 #define SUB_MIN 1000
 
-static int timed_batches(struct win *w, double *ns)
+static int timed_batches(struct win *w, long min, double *ns)
 {
-	long nsub = w->iters / SUB_MIN, per, done = 0;
+	long nsub = w->iters / min, per, done = 0;
 	double v[SUB_MAX];
 	uint64_t t0, t1;
 	int err;
@@ -1260,7 +1260,7 @@ static int rt_window(struct win *w, double *ns, struct res *r)
 
 	err = it->parent(w, w->warm);
 	if (!err)
-		err = timed_batches(w, ns);
+		err = timed_batches(w, SUB_MIN, ns);
 	if (err)
 		return err;
 	for (long i = 0; i < w->samples; i++) {
@@ -1275,16 +1275,40 @@ static int rt_window(struct win *w, double *ns, struct res *r)
 	return 0;
 }
 
-/* Producer in the parent; the clock stops when the consumer has taken the
- * last message (it acknowledges through the control block). */
+/* Messages a stream can hold in flight: the ring (the kernel's socket and
+ * pipe buffers are smaller than the default ring). */
+static long in_flight(const struct item *it)
+{
+	size_t cap = it->ring ? it->ring : opt.ring;
+
+	while (cap < 4 * it->size)
+		cap <<= 1;
+	return (long)(cap / it->size);
+}
+
+/* Producer in the parent, consumer in the child. Past the warm-up the
+ * stream is in its steady state, where the producer can only go as fast
+ * as the consumer takes: the producer times sub-batches of at least four
+ * ring-fulls (so what the ring absorbs is within the noise), and the
+ * window counts their median. A window too short for two sub-batches is
+ * timed end to end instead: the clock stops when the consumer has taken
+ * the last message (it acknowledges through the control block). */
 static int tput_window(struct win *w, double *ns)
 {
+	long min = 4 * in_flight(w->it);
 	uint64_t t0, t1;
 	int err;
 
+	if (min < SUB_MIN)
+		min = SUB_MIN;
 	err = w->it->parent(w, w->warm);
-	if (!err)
-		err = wait_done(w->warm);
+	if (err)
+		return err;
+	if (w->iters >= 2 * min) {
+		err = timed_batches(w, min, ns);
+		return err ? err : wait_done(w->warm + w->iters);
+	}
+	err = wait_done(w->warm);
 	if (err)
 		return err;
 	t0 = now_ns();
@@ -1301,7 +1325,7 @@ static int local_window(struct win *w, double *ns)
 {
 	int err = w->it->parent(w, w->warm);
 
-	return err ? err : timed_batches(w, ns);
+	return err ? err : timed_batches(w, SUB_MIN, ns);
 }
 
 static int reap_child(pid_t pid, int err)
