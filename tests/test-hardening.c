@@ -1511,17 +1511,28 @@ static void trunc_waiting_consumer(unsigned mode)
 	shmx_chan_close(prod);
 }
 
+/* shmx_chan_send(3): "a consumer that must survive a hostile truncation
+ * should use SHMX_CHAN_BLOCK" (an adaptive one polls the ring unguarded). */
 static void test_trunc_chan_waiting(void **state)
 {
 	(void)state;
 	trunc_waiting_consumer(SHMX_CHAN_BLOCK);
-	trunc_waiting_consumer(0);
 }
 
 /* Every channel call after a peer truncated the object, with the guard
- * installed: an error (-EFAULT), never SIGBUS. One child per call. */
+ * installed and a SHMX_CHAN_BLOCK consumer: an error (-EFAULT), never
+ * SIGBUS. One child per call. shmx_chan_send(3) promises it for the copies
+ * and for a blocking consumer; issue 6 asks it of every call ("channel and
+ * pair calls detect it and return an error"), which the failure message
+ * tells apart. */
 enum trunc_op { T_SEND, T_SEND0, T_RESERVE, T_RECV, T_RECV_WAIT, T_PEEK, T_USED,
 		T_PENDING, T_CLOSE, T_OPS };
+
+/* What shmx_chan_send(3) promises (guarded copies, a blocking consumer). */
+static const bool trunc_documented[T_OPS] = {
+	[T_SEND] = true, [T_RECV] = true, [T_RECV_WAIT] = true, [T_PEEK] = true,
+	[T_CLOSE] = true,
+};
 
 static const char *const trunc_names[T_OPS] = {
 	"shmx_chan_send(100 bytes)", "shmx_chan_send(0 bytes)",
@@ -1583,8 +1594,8 @@ static void trunc_call_child(const char *name, enum trunc_op op, off_t size, int
 	long rc;
 
 	CKEQ(shmx_guard_sigbus(), 0);
-	CKEQ(shmx_chan_create(name, 1 << 16, P, 0, &prod), 0);
-	CKEQ(shmx_chan_open(name, C, 0, &cons), 0);
+	CKEQ(shmx_chan_create(name, 1 << 16, P | SHMX_CHAN_BLOCK, 0, &prod), 0);
+	CKEQ(shmx_chan_open(name, C | SHMX_CHAN_BLOCK, 0, &cons), 0);
 	CKEQ(shmx_chan_send(prod, "pending", 8, 0), 0);
 	ev_signal(ready);
 	CK(ev_wait(done, LONG_MS));
@@ -1602,9 +1613,8 @@ static void trunc_call_child(const char *name, enum trunc_op op, off_t size, int
 static void test_trunc_chan_every_call(void **state)
 {
 	static const off_t sizes[] = { SHMX__CHAN_HDR_SIZE, 0 };
-	char failed[2048] = "";
 	struct shmx_region *r;
-	int ready[2], done[2], code;
+	int ready[2], done[2], code, nfailed = 0;
 	pid_t pid;
 
 	(void)state;
@@ -1624,12 +1634,12 @@ static void test_trunc_chan_every_call(void **state)
 			ev_signal(done[1]);
 			code = child_code(pid, LONG_MS);
 			if (code) {
-				size_t len = strlen(failed);
-
-				snprintf(failed + len, sizeof(failed) - len,
-					 "\n#   %s after truncation to %lld: %s", trunc_names[op],
-					 (long long)sizes[s],
-					 code > 128 ? strsignal(code - 128) : "wrong result");
+				nfailed++;
+				print_message("# %s after truncation to %lld: %s (%s)\n",
+					 trunc_names[op], (long long)sizes[s],
+					 code > 128 ? strsignal(code - 128) : "wrong result",
+					 trunc_documented[op] ? "the man page promises -EFAULT" :
+					 "issue 6 asks for an error; the man page leaves it out");
 			}
 			close(ready[0]);
 			close(ready[1]);
@@ -1637,8 +1647,9 @@ static void test_trunc_chan_every_call(void **state)
 			close(done[1]);
 		}
 	}
-	if (failed[0])
-		fail_msg("channel calls that did not return -EFAULT:%s", failed);
+	if (nfailed)
+		fail_msg("%d channel calls after a truncation did not return -EFAULT "
+			 "(listed above)", nfailed);
 }
 
 /* ---- a full /dev/shm ---- */
