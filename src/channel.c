@@ -737,17 +737,25 @@ static void write_header(struct shmx__chan_hdr *h, uint64_t capacity)
 SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned flags,
 				 mode_t mode, struct shmx_chan **ret)
 {
+	char canon[SHMX__NAME_BUF];
 	struct shmx_region *r = NULL;
-	struct shmx_chan *c;
+	struct shmx_chan *c = NULL;
 	int err;
 
-	if (!ret || bad_flags(flags, CREATE_FLAGS))
+	if (!ret || bad_flags(flags, CREATE_FLAGS) || (mode & ~(mode_t)0777))
 		return -EINVAL;
 	if (capacity < SHMX__CHAN_MIN_CAP || (uint64_t)capacity > SHMX__CHAN_MAX_CAP ||
 	    (capacity & (capacity - 1)))
 		return -EINVAL;
-	err = shmx_create(name, SHMX__CHAN_HDR_SIZE + capacity,
-			  SHMX_POPULATE | (flags & SHMX_UNLINK_ON_CLOSE), mode, &r);
+	err = shmx__name(name, SHMX_NAME_MAX, canon);
+	if (err)
+		return err;
+	/* Built unnamed and linked in only once the header is complete: an
+	 * opener never sees a half-made channel, and a creator killed at any
+	 * point before that leaves nothing behind. */
+	err = shmx__create(canon, SHMX__CHAN_HDR_SIZE + capacity,
+			   SHMX_POPULATE | (flags & SHMX_UNLINK_ON_CLOSE),
+			   mode ? mode : 0600, &r);
 	if (err)
 		return err;
 	c = chan_new(r, flags & ~SHMX_UNLINK_ON_CLOSE);
@@ -758,7 +766,7 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 	c->g.capacity = capacity;
 	c->g.mask = capacity - 1;
 	c->g.max_msg = shmx__chan_max_msg(capacity);
-	/* The object is fresh and unpublished: nobody else can hold a slot. */
+	/* The object is fresh and unnamed: nobody else can hold a slot. */
 	err = shmx__slot_lock(shmx_fd(r), SHMX_SLOT_OWNER);
 	if (!err)
 		err = attach(c);
@@ -766,12 +774,14 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 		goto fail;
 	c->owner = true;
 	write_header(c->hdr, capacity);
+	err = shmx__publish(r, canon);
+	if (err)
+		goto fail;
 	*ret = c;
 	return 0;
 fail:
 	free(c);
-	shmx__unlink_if_same(shmx_name(r), shmx_fd(r));
-	shmx_close(r);
+	shmx__discard(r);
 	return err;
 }
 
