@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs the whole test suite twice: a normal
-# build, then the same tests built with AddressSanitizer + UBSan.
+# build, then the same tests built with AddressSanitizer + UBSan; then the
+# threaded channel test under ThreadSanitizer.
 # Ends with one line "N passed, N failed, N skipped" (TAP test cases of both
 # passes) and exits non-zero if anything failed or was left in /dev/shm.
-#   SHMX_NO_SANITIZE=1  skip the sanitizer pass
+#   SHMX_NO_SANITIZE=1  skip the sanitizer passes
 #   extra arguments go to the first `meson test` (e.g. a test name)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
@@ -31,6 +32,17 @@ if [ "${SHMX_NO_SANITIZE:-0}" != 1 ] && [ $# -eq 0 ]; then
 	SHMX_TEST_SCALE=0.1 \
 		meson test -C "$asan" --print-errorlogs --timeout-multiplier 3 "${names[@]}" || rc=1
 	logs+=("$asan/meson-logs/testlog.txt")
+
+	# ThreadSanitizer on the in-process multi-threaded channel test (the
+	# other tests fork, which TSan does not follow well).
+	tsan="$SHMX_TOP/build-tsan"
+	shmx_build "$tsan" -Db_sanitize=thread -Db_lundef=false -Dbench=false \
+		-Dbuildtype=debug -Ddefault_library=static
+	say "running the threaded channel test under TSan"
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	SHMX_TEST_FILTER=test_threads SHMX_TEST_SCALE=0.05 \
+		meson test -C "$tsan" --print-errorlogs --timeout-multiplier 3 channel || rc=1
+	logs+=("$tsan/meson-logs/testlog.txt")
 fi
 
 after=$(ls -A /dev/shm 2>/dev/null | sort)
