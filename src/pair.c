@@ -14,7 +14,6 @@
 
 #include "internal.h"
 
-#define ROLE_MASK (SHMX_PAIR_WRITER | SHMX_PAIR_READER)
 /* Liveness is polled between slices of this length: a dead peer is noticed
  * within about this long, at a cost of one fcntl per slice. */
 #define SLICE_MS 15
@@ -191,19 +190,21 @@ SHMX_EXPORT int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t m
 	if (err)
 		return err;
 	err = lock_owner(p);
-	if (!err) {
-		err = make_both(p, flags, mode ? mode : 0600, wname, rname);
-		if (err) {
-			shmx__slot_unlock(p->fd, p->slot);
-			shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
-		}
-	}
 	if (err)
-		return pair_free(p), err;
+		goto fail;
+	err = make_both(p, flags, mode ? mode : 0600, wname, rname);
+	if (err)
+		goto unlock;
 	p->owner = true;
 	p->initial = flags == SHMX_PAIR_WRITER;
 	*ret = p;
 	return 0;
+unlock:
+	shmx__slot_unlock(p->fd, p->slot);
+	shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
+fail:
+	pair_free(p);
+	return err;
 }
 
 static int open_both(struct shmx_pair *p, unsigned flags, const char *wname,
@@ -244,16 +245,20 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 	if (!err)
 		err = shmx__slot_lock(p->fd, p->slot);
 	if (err)
-		return pair_free(p), err;
+		goto fail;
 	held = shmx__slot_held(p->fd, SHMX_SLOT_OWNER);
 	if (held <= 0) {
-		shmx__slot_unlock(p->fd, p->slot);
-		pair_free(p);
-		return held < 0 ? held : -EOWNERDEAD;
+		err = held < 0 ? held : -EOWNERDEAD;
+		goto unlock;
 	}
 	p->seen = true;  /* our peer is the owner, alive right now */
 	*ret = p;
 	return 0;
+unlock:
+	shmx__slot_unlock(p->fd, p->slot);
+fail:
+	pair_free(p);
+	return err;
 }
 
 SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
