@@ -312,7 +312,8 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 }
 
 /* Wait until ready(c, need); 0 or -errno (-EAGAIN for a try). */
-static int wait_for(struct shmx_chan *c, ready_fn ready, uint64_t need, struct deadline *d)
+static int wait_for(struct shmx_chan *c, ready_fn ready, uint64_t need,
+		    struct deadline *d)
 {
 	int r;
 
@@ -424,8 +425,7 @@ static int producer_ok(struct shmx_chan *c, int timeout_ms)
 	return c->cur_len ? -EINPROGRESS : 0;
 }
 
-SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
-			       int timeout_ms)
+static int chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t off;
@@ -448,8 +448,7 @@ SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
 	return commit_at(c, off, len);
 }
 
-SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
-				  int timeout_ms)
+static int chan_reserve(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t off;
@@ -471,7 +470,7 @@ SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
 	return 0;
 }
 
-SHMX_EXPORT int shmx_chan_commit(struct shmx_chan *c, size_t len)
+static int chan_commit(struct shmx_chan *c, size_t len)
 {
 	if (!c)
 		return -EINVAL;
@@ -556,8 +555,7 @@ static int consumer_ok(struct shmx_chan *c, int timeout_ms)
 	return c->error;
 }
 
-SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
-				   int timeout_ms)
+static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t adv;
@@ -583,7 +581,7 @@ SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
 	return len;
 }
 
-SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
+static ssize_t chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t adv;
@@ -606,7 +604,7 @@ SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int ti
 	return (ssize_t)c->cur_len;
 }
 
-SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
+static int chan_release(struct shmx_chan *c)
 {
 	int err = consumer_ok(c, 0);
 
@@ -625,7 +623,8 @@ static bool bad_flags(unsigned flags, unsigned allowed)
 {
 	unsigned role = flags & ROLES;
 
-	return (flags & ~allowed) || (role != SHMX_CHAN_PRODUCER && role != SHMX_CHAN_CONSUMER) ||
+	return (flags & ~allowed) ||
+	       (role != SHMX_CHAN_PRODUCER && role != SHMX_CHAN_CONSUMER) ||
 	       (flags & WAITS) == WAITS;
 }
 
@@ -970,7 +969,7 @@ SHMX_EXPORT size_t shmx_chan_max_msg(const struct shmx_chan *c)
 	return c ? (size_t)c->g.max_msg : 0;
 }
 
-SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
+static ssize_t chan_used(const struct shmx_chan *c)
 {
 	const struct shmx__chan_hdr *h;
 	uint64_t peer;
@@ -991,7 +990,7 @@ SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
 	return distance(peer, c->pos, c->g.capacity);
 }
 
-SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
+static ssize_t chan_pending(const struct shmx_chan *c)
 {
 	const struct shmx__chan_hdr *h;
 	uint64_t limit;
@@ -1069,6 +1068,103 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 		info->holders |= held ? 1u << slot : 0;
 	}
 	return 0;
+}
+
+/* ---- the public calls that touch the ring ----
+ * A peer can truncate the object under us at any moment. Once the caller
+ * has opted in with shmx_guard_sigbus(), a SIGBUS anywhere in these calls
+ * (polling a word, storing an index, copying) becomes a sticky -EFAULT on
+ * the handle instead of killing the process. Without the guard the cost is
+ * one relaxed load. */
+
+static int chan_fault(const struct shmx_chan *c)
+{
+	if (c)
+		((struct shmx_chan *)c)->error = -EFAULT;
+	return -EFAULT;
+}
+
+SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
+			       int timeout_ms)
+{
+	int r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_send(c, buf, len, timeout_ms);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
+				  int timeout_ms)
+{
+	int r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_reserve(c, len, ptr, timeout_ms);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT int shmx_chan_commit(struct shmx_chan *c, size_t len)
+{
+	int r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_commit(c, len);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
+				   int timeout_ms)
+{
+	ssize_t r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_recv(c, buf, size, timeout_ms);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
+{
+	ssize_t r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_peek(c, ptr, timeout_ms);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
+{
+	int r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_release(c);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
+{
+	ssize_t r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_used(c);
+	SHMX__GUARD_END();
+	return r;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
+{
+	ssize_t r;
+	SHMX__GUARD_BEGIN(chan_fault(c));
+
+	r = chan_pending(c);
+	SHMX__GUARD_END();
+	return r;
 }
 
 SHMX_EXPORT int shmx_chan_stat(const char *name, struct shmx_chan_info *info)

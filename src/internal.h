@@ -4,6 +4,7 @@
 #define SHMX_INTERNAL_H
 
 #include <errno.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -64,9 +65,36 @@ bool shmx__expired(const struct timespec *dl);
 /* The earlier of dl and now + slice_ms, for waits that poll liveness. */
 void shmx__slice(const struct timespec *dl, int slice_ms, struct timespec *out);
 
-/* SIGBUS guard (region.c): run copy between guard_begin and guard_end;
- * begin returns non-zero (as -EFAULT) when a SIGBUS jumped back. */
+/* SIGBUS guard (region.c). shmx__copy: memcpy that returns -EFAULT when
+ * it faults (once shmx_guard_sigbus() was called). Guarded sections nest:
+ * enter returns the enclosing section's jump buffer, leave restores it. */
 int shmx__copy(void *dst, const void *src, size_t len);
+extern int shmx__guard_installed;
+static inline bool shmx__guard_on(void)
+{
+	return __atomic_load_n(&shmx__guard_installed, __ATOMIC_RELAXED);
+}
+sigjmp_buf *shmx__guard_enter(sigjmp_buf *jb);
+void shmx__guard_leave(sigjmp_buf *prev);
+
+/* Run the rest of a function as a guarded section when the guard is on: a
+ * SIGBUS inside it returns on_fault from the function. Pair every
+ * SHMX__GUARD_BEGIN with SHMX__GUARD_END before each return that follows. */
+#define SHMX__GUARD_BEGIN(on_fault)                                              \
+	sigjmp_buf guard_jb_, *volatile guard_prev_ = NULL;                      \
+	volatile bool guard_on_ = shmx__guard_on();                              \
+	if (guard_on_) {                                                         \
+		if (sigsetjmp(guard_jb_, 0)) {                                   \
+			shmx__guard_leave(guard_prev_);                          \
+			return (on_fault);                                       \
+		}                                                                \
+		guard_prev_ = shmx__guard_enter(&guard_jb_);                     \
+	}
+#define SHMX__GUARD_END()                                                        \
+	do {                                                                     \
+		if (guard_on_)                                                   \
+			shmx__guard_leave(guard_prev_);                          \
+	} while (0)
 
 /* ---- channel (channel.c): the shared header, ABI version 1 ----
  * Native byte order (the object never leaves the machine). The creator

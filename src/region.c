@@ -393,16 +393,16 @@ SHMX_EXPORT int shmx_fd(const struct shmx_region *r)
 
 static _Thread_local sigjmp_buf *guard_jump;
 static struct sigaction guard_prev;
-static int guard_installed;
+int shmx__guard_installed;
 
 static void guard_handler(int sig, siginfo_t *si, void *uc)
 {
 	sigjmp_buf *jb = guard_jump;
 
-	if (jb) {
-		guard_jump = NULL;
+	/* Inside a guarded section: back to its sigsetjmp, which restores the
+	 * enclosing section (if any) itself. */
+	if (jb)
 		siglongjmp(*jb, 1);
-	}
 	/* Not ours: behave as if we had never been installed. */
 	if (guard_prev.sa_flags & SA_SIGINFO) {
 		guard_prev.sa_sigaction(sig, si, uc);
@@ -426,7 +426,7 @@ SHMX_EXPORT int shmx_guard_sigbus(void)
 {
 	struct sigaction sa;
 
-	if (__atomic_exchange_n(&guard_installed, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&shmx__guard_installed, 1, __ATOMIC_ACQ_REL))
 		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = guard_handler;
@@ -435,27 +435,42 @@ SHMX_EXPORT int shmx_guard_sigbus(void)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, &sa, &guard_prev) < 0) {
-		__atomic_store_n(&guard_installed, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&shmx__guard_installed, 0, __ATOMIC_RELEASE);
 		return -errno;
 	}
 	return 0;
 }
 
+sigjmp_buf *shmx__guard_enter(sigjmp_buf *jb)
+{
+	sigjmp_buf *prev = guard_jump;
+
+	guard_jump = jb;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return prev;
+}
+
+void shmx__guard_leave(sigjmp_buf *prev)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	guard_jump = prev;
+}
+
 int shmx__copy(void *dst, const void *src, size_t len)
 {
-	sigjmp_buf jb;
+	sigjmp_buf jb, *volatile prev = NULL;
 
-	if (!__atomic_load_n(&guard_installed, __ATOMIC_RELAXED)) {
+	if (!shmx__guard_on()) {
 		memcpy(dst, src, len);
 		return 0;
 	}
-	if (sigsetjmp(jb, 0))
+	if (sigsetjmp(jb, 0)) {
+		shmx__guard_leave(prev);
 		return -EFAULT;
-	guard_jump = &jb;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	prev = shmx__guard_enter(&jb);
 	memcpy(dst, src, len);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	guard_jump = NULL;
+	shmx__guard_leave(prev);
 	return 0;
 }
 
