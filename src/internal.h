@@ -51,6 +51,9 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 int shmx__publish(struct shmx_region *r, const char *canon);
 void shmx__discard(struct shmx_region *r);
 
+/* A new open file description of r's object (for independent OFD locks). */
+int shmx__reopen(const struct shmx_region *r);
+
 /* Liveness slots: byte (SHMX__SLOT_BASE + slot) of the object, far past any
  * data so they never collide with locks a user takes on the bytes. */
 #define SHMX__SLOT_BASE ((off_t)1 << 62)

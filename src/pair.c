@@ -23,7 +23,7 @@
 struct shmx_pair {
 	sem_t *wait_sem;        /* the one we wait on: our turn */
 	sem_t *post_sem;        /* the one we post: the peer's turn */
-	int fd;                 /* dup of the region fd: carries our slot locks */
+	int fd;                 /* own open file description: our slot locks */
 	unsigned slot;          /* our role slot */
 	unsigned peer_slot;
 	off_t size;             /* object size at attach, to notice truncation */
@@ -110,8 +110,9 @@ static struct shmx_pair *pair_free(struct shmx_pair *p)
 	return NULL;
 }
 
-/* The handle, with its own reference to the region's open file description
- * (so the locks outlive a shmx_close of the region) and its size. */
+/* The handle, with an open file description of its own for the region's
+ * object (its locks outlive a shmx_close of the region and do not mix with
+ * another handle's on the same region) and the object's size. */
 static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **ret)
 {
 	struct shmx_pair *p;
@@ -122,9 +123,9 @@ static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **re
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
+	p->fd = shmx__reopen(r);
 	if (p->fd < 0 || fstat(p->fd, &st) < 0) {
-		int err = -errno;
+		int err = p->fd < 0 ? p->fd : -errno;
 
 		pair_free(p);
 		return err;

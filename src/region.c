@@ -541,6 +541,23 @@ SHMX_EXPORT ssize_t shmx_write(struct shmx_region *r, size_t off, const void *bu
 	return err ? err : (ssize_t)len;
 }
 
+/* A second open file description of r's object. OFD locks belong to the
+ * description, so a lock taken through it is independent of r's own fd and of
+ * any other handle on r (a dup() would share them). Through /proc, because
+ * the name may be gone or taken by another object by now; a dup where /proc
+ * is not mounted. */
+int shmx__reopen(const struct shmx_region *r)
+{
+	char self[64];
+	int fd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
+	fd = open(self, ((r->flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 /* ---- stat and liveness slots ---- */
 
 static int slot_lk(int fd, int cmd, short type, unsigned slot, struct flock *fl)

@@ -502,6 +502,7 @@ PAIR_CREATE_ROW(pcreate_region_flag, region(SHMX_MAP), &out, W | SHMX_MAP, 0)
 PAIR_CREATE_ROW(pcreate_mode_suid, region(SHMX_MAP), &out, W, 04600)
 PAIR_CREATE_ROW(pcreate_rdonly, ro_region(), &out, W, 0)
 
+/* A live pair: its owner holds the owner slot. */
 static long pcreate_exists(const char *a)
 {
 	struct shmx_region *r = region(SHMX_MAP);
@@ -511,6 +512,21 @@ static long pcreate_exists(const char *a)
 	(void)a;
 	NEED(shmx_pair_create(r, W, 0, &p) == 0);
 	rc = shmx_pair_create(r, R, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+/* A pair whose owner has gone: the semaphore names are still taken. */
+static long pcreate_stale(const char *a)
+{
+	struct shmx_region *r = region(SHMX_MAP);
+	struct shmx_pair *p, *out = SENT;
+	long rc;
+
+	(void)a;
+	NEED(shmx_pair_create(r, W, 0, &p) == 0);
+	shmx_pair_close(p);
+	rc = shmx_pair_create(r, W, 0, &out);
 	UNTOUCHED(out);
 	return rc;
 }
@@ -1278,7 +1294,8 @@ static struct row rows[] = {
 	ROW("shmx_pair_create", "mode 04600 (set-user-ID)", pcreate_mode_suid, -EINVAL),
 	ROW("shmx_pair_create", "region opened SHMX_RDONLY", pcreate_rdonly, -EBADF),
 	ROW("shmx_pair_create", "region name of 245 bytes (pair limit 244)", pcreate_long_name, -ENAMETOOLONG),
-	ROW("shmx_pair_create", "pair exists", pcreate_exists, -EEXIST),
+	ROW("shmx_pair_create", "live pair on the region", pcreate_exists, -EBUSY),
+	ROW("shmx_pair_create", "stale pair on the region", pcreate_stale, -EEXIST),
 	ROW("shmx_pair_open", "r NULL", popen_null_region, -EINVAL),
 	ROW("shmx_pair_open", "ret NULL", popen_null_ret, -EINVAL),
 	ROW("shmx_pair_open", "no role", popen_no_role, -EINVAL),

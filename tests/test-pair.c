@@ -140,6 +140,32 @@ static void test_outlives_region_handle(void **state)
 	assert_int_equal(holders(name), 0);
 }
 
+/* Both roles on one region handle: each pair handle has its own open file
+ * description, so the roles' locks do not mix (with a shared one, the
+ * opener would take the owner's lock for its own and call it dead). */
+static void test_two_roles_one_region(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *rw = region(name, true);
+	struct shmx_pair *w = NULL, *r = NULL, *w2 = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
+	assert_int_equal(shmx_pair_open(rw, SHMX_PAIR_READER, &r), 0);
+	assert_int_equal(shmx_pair_open(rw, SHMX_PAIR_WRITER, &w2), -EBUSY);
+	assert_int_equal(shmx_pair_wait(w, 0), 0);
+	assert_int_equal(shmx_pair_post(w), 0);
+	assert_int_equal(shmx_pair_wait(r, 1000), 0);
+	assert_int_equal(shmx_pair_post(r), 0);
+	assert_int_equal(shmx_pair_wait(w, 1000), 0);
+	/* the reader leaves: its lock goes, the writer's stays */
+	shmx_pair_close(r);
+	assert_int_equal(holders(name), (1u << SHMX_SLOT_OWNER) | (1u << SHMX_SLOT_WRITER));
+	shmx_pair_close(w);
+	assert_int_equal(holders(name), 0);
+	shmx_close(rw);
+}
+
 static void test_unlink(void **state)
 {
 	const char *name = tu_name();
@@ -873,6 +899,7 @@ int main(void)
 		T(test_handoff),
 		T(test_reader_creates),
 		T(test_outlives_region_handle),
+		T(test_two_roles_one_region),
 		T(test_unlink),
 		T(test_bad_args),
 		T(test_rdonly_region),
