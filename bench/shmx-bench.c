@@ -31,6 +31,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -72,6 +73,8 @@ struct win {
 	unsigned char *src;
 	struct ring *ring;              /* plain spin ring reference */
 	size_t ring_len;
+	pid_t child;
+	long subs, preempted;
 };
 
 struct item {
@@ -96,6 +99,7 @@ struct res {
 	double *ns;             /* per window, ns per op; NAN when it failed */
 	double *samp;           /* per-op round trips, pooled over windows */
 	long nsamp;
+	long subs, preempted;   /* sub-batches timed, and how many were hit */
 	int err;
 	bool ran;
 };
@@ -1222,14 +1226,50 @@ static void child_body(struct win *w)
  * operations; the window's figure is the median of their means, so one
  * preemption spoils one sub-batch, not the window, while any cost that
  * recurs within a few hundred operations is in every sub-batch. */
-#define SUB_MAX 32
+#define SUB_MAX 256
 #define SUB_MIN 1000
 
+/* Involuntary context switches of this process and of the window's child:
+ * when they move, a neighbour took one of our CPUs. */
+static long preemptions(pid_t child)
+{
+	char path[64], buf[2048], *p;
+	struct rusage ru;
+	long n = 0;
+	ssize_t k;
+	int fd;
+
+	if (!getrusage(RUSAGE_SELF, &ru))
+		n = ru.ru_nivcsw;
+	if (child <= 0)
+		return n;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)child);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return n;
+	k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[k > 0 ? k : 0] = 0;
+	p = strstr(buf, "nonvoluntary_ctxt_switches:");
+	return p ? n + atol(p + sizeof("nonvoluntary_ctxt_switches:") - 1) : n;
+}
+
+static double median_of(double *v, long n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Sub-batches during which either process was preempted are left out, as
+ * long as 3 were not: they measure the neighbours, and they pull every
+ * ratio towards 1. Voluntary sleeps (a blocking wait) are not preemptions
+ * and stay in. */
 static int timed_batches(struct win *w, long min, double *ns)
 {
-	long nsub = w->iters / min, per, done = 0;
-	double v[SUB_MAX];
+	long nsub = w->iters / min, per, done = 0, nclean = 0;
+	double all[SUB_MAX], clean[SUB_MAX];
 	uint64_t t0, t1;
+	long c0, c1;
 	int err;
 
 	nsub = nsub < 1 ? 1 : nsub > SUB_MAX ? SUB_MAX : nsub;
@@ -1237,16 +1277,24 @@ static int timed_batches(struct win *w, long min, double *ns)
 	for (long k = 0; k < nsub; k++) {
 		long n = k == nsub - 1 ? w->iters - done : per;
 
+		c0 = preemptions(w->child);
 		t0 = now_ns();
 		err = w->it->parent(w, n);
 		t1 = now_ns();
+		c1 = preemptions(w->child);
 		if (err)
 			return err;
-		v[k] = (double)(t1 - t0) / (double)n;
+		all[k] = (double)(t1 - t0) / (double)n;
+		if (c1 == c0)
+			clean[nclean++] = all[k];
 		done += n;
 	}
-	qsort(v, (size_t)nsub, sizeof(v[0]), cmp_double);
-	*ns = nsub & 1 ? v[nsub / 2] : (v[nsub / 2 - 1] + v[nsub / 2]) / 2;
+	w->subs += nsub;
+	w->preempted += nsub - nclean;
+	if (nclean >= 3)
+		*ns = median_of(clean, nclean);
+	else
+		*ns = median_of(all, nsub);
 	return 0;
 }
 
@@ -1356,6 +1404,7 @@ static int forked_window(struct win *w, double *ns, struct res *r)
 	if (pid == 0)
 		child_body(w);
 	g_child = pid;
+	w->child = pid;
 	alarm(WATCHDOG_S);
 	err = wait_ready();
 	if (!err && it->start)
@@ -1396,6 +1445,10 @@ static int run_window(const struct item *it, long iters, double *ns, struct res 
 		err = local_window(&w, ns);
 	else
 		err = forked_window(&w, ns, r);
+	if (r) {
+		r->subs += w.subs;
+		r->preempted += w.preempted;
+	}
 out:
 	block_signals(true, &old);
 	if (it->teardown)
@@ -1539,7 +1592,7 @@ static void fmt_ns(char *out, size_t size, double ns)
 }
 
 struct row {
-	char median[32], p50[32], p99[32], tput[32], rate[32], spread[32];
+	char median[32], p50[32], p99[32], tput[32], rate[32], spread[32], hit[16];
 	int windows;
 };
 
@@ -1558,6 +1611,10 @@ static void make_row(const struct res *r, struct row *o)
 	snprintf(o->rate, sizeof(o->rate), "%.3g /s", NS_PER_S / med);
 	for (int w = 0; w < opt.windows; w++)
 		o->windows += isfinite(r->ns[w]);
+	snprintf(o->hit, sizeof(o->hit), "-");
+	if (r->subs)
+		snprintf(o->hit, sizeof(o->hit), "%.0f%%",
+			 100.0 * (double)r->preempted / (double)r->subs);
 	if (r->it->kind == K_RT && r->nsamp) {
 		fmt_ns(o->p50, sizeof(o->p50), quantile(r->samp, r->nsamp, 0.5));
 		fmt_ns(o->p99, sizeof(o->p99), quantile(r->samp, r->nsamp, 0.99));
@@ -1575,26 +1632,27 @@ static void print_results(FILE *f, bool md)
 
 		if (md)
 			fprintf(f, "\n### %s\n\n| item | median per op | IQR | p50 | p99 "
-				"| GB/s | ops/s | windows |\n"
-				"|---|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
+				"| GB/s | ops/s | windows | preempted |\n"
+				"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
 		else
-			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s %3s\n",
+			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s %3s %5s\n",
 				g->title, "item", "median", "IQR", "p50", "p99", "GB/s",
-				"ops/s", "n");
+				"ops/s", "n", "hit");
 		for (size_t i = 0; i < g->n; i++) {
 			const struct res *r = &results[k + i];
 
 			if (!r->ran) {
 				if (selected(g->items + i))
-					fprintf(f, md ? "| %s | failed: %s ||||||\n"
+					fprintf(f, md ? "| %s | failed: %s |||||||\n"
 						: "%-52s failed: %s\n", g->items[i].label,
 						shmx_strerror(r->err));
 				continue;
 			}
 			make_row(r, &o);
-			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %d |\n"
-				: "%-52s %10s %6s %10s %10s %11s %10s %3d\n", r->it->label,
-				o.median, o.spread, o.p50, o.p99, o.tput, o.rate, o.windows);
+			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %d | %s |\n"
+				: "%-52s %10s %6s %10s %10s %11s %10s %3d %5s\n",
+				r->it->label, o.median, o.spread, o.p50, o.p99, o.tput,
+				o.rate, o.windows, o.hit);
 		}
 	}
 }
