@@ -126,9 +126,12 @@ measured side by side in one run are what holds.
   in alternating order (A B C, C B A, ...), so drift of the machine hits
   them alike. "median per op" is the median over windows; IQR is half the
   inter-quartile range of the windows, in percent of the median. A window
-  of a round trip or a single-process item is timed in up to 32 sub-batches of at
-  least 1000 operations and counts the median of their means, so one
-  preemption by a neighbour spoils a sub-batch, not the window. A group
+  of a round trip or a single-process item is timed in up to 256
+  sub-batches of at least 1000 operations and counts the median of their
+  means, leaving out the sub-batches during which either process was
+  preempted (its involuntary context-switch count moved; "preempted" says
+  how many were) as long as 3 were not: a neighbour taking our CPU
+  measures the neighbour, and pulls every ratio towards 1. A group
   that overruns its share of the time budget stops after 3 windows or
   more (the windows column says how many).
 - Two-process items fork a fresh child for each window; parent and child
@@ -162,7 +165,11 @@ measured side by side in one run are what holds.
   pure spinning, no checks). It shows what the two cores can move at all;
   the "(ref)" ratios compare the channel with it.
 - The busy-spin floor is two processes passing a counter on one cache line
-  with plain loads (no pause). The raw futex baseline always calls
+  with plain loads (no pause). On this VM it is bimodal: about 60-70 ns
+  when the host runs the two vCPUs on nearby cores, 300 ns and more when
+  it does not, and the host can switch within a run. A fixed software cost
+  weighs twice as much against the low floor: read the spin ratio with the
+  floor's figure next to it. The raw futex baseline always calls
   FUTEX_WAKE and sleeps in FUTEX_WAIT whenever the value is not there yet.
   The raw sem_open pair is two named semaphores with sem_post/sem_wait,
   set up like the libshmx pair ("may write" starts at 1).
