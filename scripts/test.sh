@@ -24,8 +24,10 @@ if [ "${SHMX_NO_SANITIZE:-0}" != 1 ] && [ $# -eq 0 ]; then
 	asan="$SHMX_TOP/build-asan"
 	shmx_build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbench=false -Dbuildtype=debug
-	# The install test re-builds the tree itself: once, above, is enough.
-	mapfile -t names < <(meson test -C "$asan" --list 2>/dev/null | grep -v '^install$')
+	# The install test re-builds the tree itself: once, above, is enough;
+	# valgrind cannot run programs built with ASan.
+	mapfile -t names < <(meson test -C "$asan" --list 2>/dev/null |
+		grep -vE '^(install|valgrind-examples)$')
 	say "running the test suite under ASan+UBSan"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
