@@ -26,7 +26,7 @@ if [ "${SHMX_NO_SANITIZE:-0}" != 1 ] && [ $# -eq 0 ]; then
 		-Dbench=false -Dbuildtype=debug
 	# The install test re-builds the tree itself: once, above, is enough;
 	# valgrind cannot run programs built with ASan.
-	mapfile -t names < <(meson test -C "$asan" --list 2>/dev/null |
+	mapfile -t names < <(meson test -C "$asan" --list --no-rebuild 2>/dev/null |
 		grep -vE '^(install|valgrind-examples)$')
 	say "running the test suite under ASan+UBSan"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
