@@ -126,10 +126,10 @@ measured side by side in one run are what holds.
   in alternating order (A B C, C B A, ...), so drift of the machine hits
   them alike. "median per op" is the median over windows; IQR is half the
   inter-quartile range of the windows, in percent of the median. A window
-  of a round trip or a single-process item is timed in up to 256
-  sub-batches of at least 1000 operations and counts the median of their
+  of a round trip or a single-process item is timed in up to 128
+  sub-batches of at least 100 operations and counts the median of their
   means, leaving out the sub-batches during which either process was
-  preempted (its involuntary context-switch count moved; "preempted" says
+  preempted (its involuntary context-switch count moved; "left out" says
   how many were) as long as 3 were not: a neighbour taking our CPU
   measures the neighbour, and pulls every ratio towards 1. A group
   that overruns its share of the time budget stops after 3 windows or
@@ -147,8 +147,8 @@ measured side by side in one run are what holds.
   into its own buffer (one read per message for pipe and socket, looping
   only on short reads). After the warm-up the stream is in its steady
   state, where the producer goes only as fast as the consumer takes; the
-  producer times sub-batches of at least four ring-fulls (at least 1000
-  messages) and the window counts their median. A window too short for
+  producer times sub-batches of at least four ring-fulls (at least 64
+  messages) and the window counts their median, as above. A window too short for
   two sub-batches is timed end to end, until the child acknowledges the
   last message through shared memory. Zero-copy: the producer writes every
   byte of the message in place (memset), the consumer reads one word of

@@ -99,7 +99,7 @@ struct res {
 	double *ns;             /* per window, ns per op; NAN when it failed */
 	double *samp;           /* per-op round trips, pooled over windows */
 	long nsamp;
-	long subs, preempted;   /* sub-batches timed, and how many were hit */
+	long subs, preempted;   /* sub-batches timed, and how many were left out */
 	int err;
 	bool ran;
 };
@@ -122,7 +122,7 @@ static struct opts {
 	size_t ring;            /* stream channel capacity, at least 4 messages */
 	double budget_s;        /* cut windows short past this; 0: never */
 	bool quick;
-} opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 140 };
+} opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 120 };
 
 static struct ctl *ctl;
 static pid_t g_main_pid;
@@ -1222,12 +1222,12 @@ static void child_body(struct win *w)
 	_exit(err ? 1 : 0);
 }
 
-/* Time iters operations in up to SUB_MAX sub-batches of at least SUB_MIN
+/* Time iters operations in up to SUB_MAX sub-batches of at least min
  * operations; the window's figure is the median of their means, so one
  * preemption spoils one sub-batch, not the window, while any cost that
- * recurs within a few hundred operations is in every sub-batch. */
-#define SUB_MAX 256
-#define SUB_MIN 1000
+ * recurs within a hundred operations is in every sub-batch. */
+#define SUB_MAX 128
+#define SUB_MIN 100
 
 /* Involuntary context switches of this process and of the window's child:
  * when they move, a neighbour took one of our CPUs. */
@@ -1290,11 +1290,12 @@ static int timed_batches(struct win *w, long min, double *ns)
 		done += n;
 	}
 	w->subs += nsub;
-	w->preempted += nsub - nclean;
-	if (nclean >= 3)
+	if (nclean >= 3) {
+		w->preempted += nsub - nclean;
 		*ns = median_of(clean, nclean);
-	else
+	} else {
 		*ns = median_of(all, nsub);
+	}
 	return 0;
 }
 
@@ -1347,8 +1348,8 @@ static int tput_window(struct win *w, double *ns)
 	uint64_t t0, t1;
 	int err;
 
-	if (min < SUB_MIN)
-		min = SUB_MIN;
+	if (min < 64)
+		min = 64;
 	err = w->it->parent(w, w->warm);
 	if (err)
 		return err;
@@ -1632,12 +1633,12 @@ static void print_results(FILE *f, bool md)
 
 		if (md)
 			fprintf(f, "\n### %s\n\n| item | median per op | IQR | p50 | p99 "
-				"| GB/s | ops/s | windows | preempted |\n"
+				"| GB/s | ops/s | windows | left out |\n"
 				"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
 		else
 			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s %3s %5s\n",
 				g->title, "item", "median", "IQR", "p50", "p99", "GB/s",
-				"ops/s", "n", "hit");
+				"ops/s", "n", "out");
 		for (size_t i = 0; i < g->n; i++) {
 			const struct res *r = &results[k + i];
 
@@ -1813,7 +1814,7 @@ static void usage(FILE *f)
 		"  -r, --ring BYTES     channel capacity for the streams (default 1 MiB,\n"
 		"                       raised to 4 messages; a power of two)\n"
 		"  -b, --budget S       stop adding windows (3 at least) once a group\n"
-		"                       has used its share of S seconds (default 140,\n"
+		"                       has used its share of S seconds (default 120,\n"
 		"                       0: no limit)\n"
 		"  -l, --list           list the item keys and exit\n"
 		"  -h, --help           this text\n",
