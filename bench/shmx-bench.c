@@ -41,12 +41,6 @@
 
 #include "shmx.h"
 
-#ifndef BENCH_HAVE_CHAN
-#define BENCH_HAVE_CHAN 1
-#endif
-#ifndef BENCH_HAVE_PAIR
-#define BENCH_HAVE_PAIR 1
-#endif
 
 #define KiB ((size_t)1024)
 #define MiB (KiB * KiB)
@@ -819,7 +813,6 @@ static void region_teardown(struct win *w)
 	shm_unlink(w->name[0]);
 }
 
-#if BENCH_HAVE_PAIR
 /* ---- the libshmx pair: writer in the parent, reader in the child ---- */
 
 static int pair_setup(struct win *w)
@@ -889,9 +882,7 @@ static void pair_teardown(struct win *w)
 	shmx_pair_unlink(w->name[0]);
 	shmx_unlink(w->name[0]);
 }
-#endif
 
-#if BENCH_HAVE_CHAN
 /* ---- the libshmx channel ---- */
 
 /* Small rings for round trips; for streams room for several messages. */
@@ -1048,7 +1039,6 @@ static void chan_teardown(struct win *w)
 	}
 	free_bufs(w);
 }
-#endif
 
 /* ---- the items ---- */
 
@@ -1067,18 +1057,14 @@ static void chan_teardown(struct win *w)
 static const struct item rt_items[] = {
 	RT("spin", "busy-spin floor (shared cache line)", NULL, NULL, NULL,
 	   spin_parent, spin_child, NULL),
-#if BENCH_HAVE_CHAN
 	CHAN_RT("chan-spin", "shmx channel 8 B, SHMX_CHAN_SPIN", SHMX_CHAN_SPIN),
-#endif
 };
 
 static const struct item block_items[] = {
 	RT("futex", "raw futex ping-pong", NULL, NULL, NULL, futex_parent,
 	   futex_child, NULL),
-#if BENCH_HAVE_CHAN
 	CHAN_RT("chan-block", "shmx channel 8 B, SHMX_CHAN_BLOCK", SHMX_CHAN_BLOCK),
 	CHAN_RT("chan-adaptive", "shmx channel 8 B, default (adaptive)", 0),
-#endif
 	RT("pipe", "pipe ping-pong 8 B", pipe_setup, NULL, NULL, fd_parent,
 	   fd_child, fd_teardown),
 	RT("socket", "Unix socket ping-pong 8 B", sock_setup, NULL, NULL, fd_parent,
@@ -1087,21 +1073,15 @@ static const struct item block_items[] = {
 	   fd_child, fd_teardown),
 	RT("sem", "raw sem_open pair", sem_setup, sem_attach, sem_start, sem_parent,
 	   sem_child, sem_teardown),
-#if BENCH_HAVE_PAIR
 	RT("pair", "shmx pair wait/post", pair_setup, pair_attach, pair_start,
 	   pair_parent, pair_child, pair_teardown),
-#endif
 };
 
-#if BENCH_HAVE_CHAN
 #define CHAN_TPUT(n, s) \
 	CHAN_TP("chan-copy-" s, "shmx channel send/recv " s, n, chan_send_copy, \
 		chan_recv_copy), \
 	CHAN_TP("chan-zc-" s, "shmx channel reserve/commit + peek/release " s, n, \
 		chan_send_zc, chan_recv_zc),
-#else
-#define CHAN_TPUT(n, s)
-#endif
 
 #define TPUT_GROUP(n, s) \
 	STREAM("socket-" s, "Unix socket stream " s, n, sock_setup), \
@@ -1120,7 +1100,6 @@ static const struct item tp1m_items[] = {
 	  big_setup, NULL, NULL, big_run, NULL, NULL, 0 },
 };
 
-#if BENCH_HAVE_CHAN
 /* How much the ring's size matters to a 4 KiB stream on this machine. */
 #define RING(n, s) \
 	{ "ring-copy-" s, "4 KiB send/recv, " s " ring", K_TPUT, 4 * KiB, 0, chan_setup, \
@@ -1132,7 +1111,6 @@ static const struct item ring_items[] = {
 	RING(64 * KiB, "64KiB"), RING(256 * KiB, "256KiB"), RING(4 * MiB, "4MiB"),
 	RING(16 * MiB, "16MiB"),
 };
-#endif
 
 static const struct item region_items[] = {
 	{ "region-shmx", "shmx_create(4 KiB) + shmx_close + shmx_unlink", K_LOCAL, 0, 0,
@@ -1157,10 +1135,8 @@ static const struct group groups[] = {
 	GROUP("One-way throughput, 4 KiB", tp4k_items),
 	GROUP("One-way throughput, 64 KiB", tp64k_items),
 	GROUP("One-way throughput, 1 MiB", tp1m_items),
-#if BENCH_HAVE_CHAN
 	GROUP("Channel ring capacity, 4 KiB messages (default ring in the 4 KiB group)",
 	      ring_items),
-#endif
 	GROUP("Region create + destroy, 4 KiB", region_items),
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -1925,10 +1901,8 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("shmx-bench: %d windows x ~%.0f ms per item, CPUs %d and %d, "
-	       "timer %.0f ns, stream ring %zu KiB%s%s\n", opt.windows, opt.window_ms,
-	       g_cpu[0], g_cpu[1], g_timer_ns, opt.ring / KiB,
-	       BENCH_HAVE_CHAN ? "" : ", no channel items",
-	       BENCH_HAVE_PAIR ? "" : ", no pair items");
+	       "timer %.0f ns, stream ring %zu KiB\n", opt.windows, opt.window_ms,
+	       g_cpu[0], g_cpu[1], g_timer_ns, opt.ring / KiB);
 	for (size_t gi = 0; gi < NGROUPS; gi++)
 		nresults += groups[gi].n;
 	results = calloc(nresults, sizeof(*results));
