@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Build the benchmark if needed, run it, and write docs/PERFORMANCE.md:
 # machine, date, method, the measured table and the target ratios (and a
-# plot when gnuplot is installed). Takes about a minute; --quick a few
+# plot when gnuplot is installed). Takes 1.5-2 minutes; --quick a few
 # seconds. Never fails on a time: figures are reported, not asserted.
 set -euo pipefail
 
@@ -11,7 +11,7 @@ usage() {
 usage: bench/run.sh [--quick] [--output FILE] [-- shmx-bench options...]
 
 Builds bench/shmx-bench (release, in build-bench/), runs it and writes the
-report. The full run (about a minute, under 3) writes docs/PERFORMANCE.md;
+report. The full run (1.5 to 2 minutes, under 3) writes docs/PERFORMANCE.md;
 --quick (a few seconds) writes build-bench/PERFORMANCE-quick.md unless
 --output says otherwise. Options after -- go to shmx-bench itself
 (see: build-bench/bench/shmx-bench --help).
