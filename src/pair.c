@@ -266,8 +266,9 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 {
 	if (!p)
 		return NULL;
-	/* The fd shares its open file description (and so its locks) with
-	 * the region handle: closing it alone would release nothing. */
+	/* Unlock explicitly: a child forked meanwhile shares this open file
+	 * description, and closing our descriptor alone would leave the
+	 * locks to it. */
 	shmx__slot_unlock(p->fd, p->slot);
 	if (p->owner)
 		shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
@@ -361,7 +362,7 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 		if (err)
 			return err > 0 ? took(p) : err;
 		if (shmx__expired(&dl))
-			return -ETIMEDOUT;
+			return timeout_ms ? -ETIMEDOUT : -EAGAIN;
 		shmx__slice(&dl, SLICE_MS, &until);
 		if (sem_clockwait(p->wait_sem, CLOCK_MONOTONIC, &until) == 0)
 			return took(p);
