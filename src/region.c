@@ -190,7 +190,7 @@ int shmx__publish(struct shmx_region *r, const char *canon)
 	return 0;
 }
 
-/* Undo shmx__create_hidden() after a failure. */
+/* Undo shmx__create() after a failure (published or not). */
 void shmx__discard(struct shmx_region *r)
 {
 	if (!r)
