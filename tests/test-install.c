@@ -428,6 +428,29 @@ static void test_consumer_shared(void **state)
 	}
 }
 
+/* The README's usage example compiles with the command in its first line
+ * and runs (under a test name instead of "/hello"): the README stays true. */
+static void test_readme_example(void **state)
+{
+	const char *name = tu_name();
+	char *out;
+
+	(void)state;
+	need_install();
+	free(must("extracting the README's C example",
+		  "awk '/^```c$/{f=1;next} /^```$/{f=0} f' '%s/README.md' | "
+		  "sed 's|\"/hello\"|\"%s\"|g' > readme-example.c && "
+		  "grep -q shmx_create readme-example.c", src, name));
+	free(must("building the README's example",
+		  "cc -std=c11 -Wall -Wextra -Werror -o readme-example readme-example.c "
+		  "$(pkg-config --cflags --libs libshmx)"));
+	out = must("running the README's example",
+		   "LD_LIBRARY_PATH='%s/lib' ./readme-example", prefix);
+	free(out);
+	if (exists("/dev/shm%s", name))
+		fail_msg("the README's example left %s in /dev/shm", name);
+}
+
 /* pkg-config --static adds Libs.private (-lrt -pthread); -static makes the
  * linker take libshmx.a, and the binary must not need any libshmx.so. */
 static void test_consumer_static(void **state)
@@ -621,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_installed_tree),
 		cmocka_unit_test_teardown(test_consumer_shared, tu_teardown),
 		cmocka_unit_test_teardown(test_consumer_static, tu_teardown),
+		cmocka_unit_test_teardown(test_readme_example, tu_teardown),
 		cmocka_unit_test_teardown(test_subproject, tu_teardown),
 		cmocka_unit_test(test_header_c99),
 		cmocka_unit_test(test_header_cxx),
