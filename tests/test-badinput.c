@@ -65,18 +65,10 @@ static bool all_bytes(const void *p, size_t n, unsigned char v)
 	return true;
 }
 
-static bool exists(const char *name)
-{
-	char path[600];
-
-	snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
-	return access(path, F_OK) == 0;
-}
-
 /* A failed create must not leave the name behind. */
 static long no_leftover(long rc, const char *name)
 {
-	if (rc < 0 && name && strlen(name) < 300 && exists(name))
+	if (rc < 0 && name && strlen(name) < 300 && tu_exists(name))
 		flag("failed create left the name in /dev/shm");
 	return rc;
 }

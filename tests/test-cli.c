@@ -85,27 +85,12 @@ static int shmx_nobody_in(const void *in, size_t in_len, ...)
 
 #define shmx_nobody(...) shmx_nobody_in(NULL, 0, __VA_ARGS__, NULL)
 
-/* Multi-line text as TAP comments. */
-static void print_comment(const char *label, const char *text)
-{
-	const char *nl;
-
-	print_message("# %s:\n", label);
-	for (; *text; text = nl + 1) {
-		nl = strchr(text, '\n');
-		if (!nl) {
-			print_message("#   %s\n", text);
-			break;
-		}
-		print_message("#   %.*s\n", (int)(nl - text), text);
-	}
-}
-
+/* The last run's exit status and output, as TAP comments. */
 static void dump_result(void)
 {
 	print_message("# exit %d\n", R.exit_code);
-	print_comment("stdout", R.out);
-	print_comment("stderr", R.err);
+	tu_print_lines("stdout", R.out);
+	tu_print_lines("stderr", R.err);
 }
 
 #define assert_out_has(s)                                                        \
@@ -127,21 +112,6 @@ static void dump_result(void)
 			dump_result();                                           \
 		assert_int_equal(R.exit_code, (code));                           \
 	} while (0)
-
-static bool exists(const char *name)
-{
-	struct shmx_info info;
-
-	return shmx_stat(name, &info) == 0;
-}
-
-static bool sem_file_exists(const char *sem)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s", sem + 1);
-	return access(path, F_OK) == 0;
-}
 
 static void make_region(const char *name, size_t size, const void *data, size_t len)
 {
@@ -275,7 +245,7 @@ static void test_usage_errors(void **state)
 	assert_int_equal(shmx("write", name, "extra"), 2);
 	assert_int_equal(shmx("help", "ls", "extra"), 2);
 	/* nothing was created by any of it */
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 static void test_missing_and_bad_names(void **state)
@@ -367,7 +337,7 @@ static void test_create_no_space(void **state)
 	 * fails now, cleanly, and leaves no name behind */
 	assert_int_equal(shmx("create", name, "64T"), 1);
 	assert_err_has(": No space left on device");
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 static void test_create_bad_size(void **state)
@@ -400,7 +370,7 @@ static void test_create_bad_size(void **state)
 		assert_err_has("shmx: create: size too large");
 	}
 	assert_string_equal(R.out, "");
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 static void test_create_bad_mode(void **state)
@@ -417,7 +387,7 @@ static void test_create_bad_mode(void **state)
 		assert_err_has("shmx: create: invalid mode");
 		assert_string_equal(R.out, "");
 	}
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 /* ---- cat ---- */
@@ -628,19 +598,19 @@ static void test_rm_several(void **state)
 	snprintf(want, sizeof(want), "shmx: rm %s: No such file or directory\n", missing);
 	assert_string_equal(R.err, want);
 	assert_string_equal(R.out, "");
-	assert_false(exists(a));
-	assert_false(exists(b));
-	assert_false(exists(c));
-	assert_false(exists(pair));
-	assert_false(sem_file_exists(sw));
-	assert_false(sem_file_exists(sr));
-	assert_false(sem_file_exists(ow));
-	assert_false(sem_file_exists(plain));
+	assert_false(tu_exists(a));
+	assert_false(tu_exists(b));
+	assert_false(tu_exists(c));
+	assert_false(tu_exists(pair));
+	assert_false(tu_sem_exists(sw, ""));
+	assert_false(tu_sem_exists(sr, ""));
+	assert_false(tu_sem_exists(ow, ""));
+	assert_false(tu_sem_exists(plain, ""));
 
 	make_region(a, 4096, NULL, 0);
 	assert_int_equal(shmx("rm", a), 0);
 	assert_string_equal(R.err, "");
-	assert_false(exists(a));
+	assert_false(tu_exists(a));
 	assert_int_equal(shmx("rm", a, b), 1);
 	assert_err_has(a);
 	assert_err_has(b);
@@ -888,8 +858,8 @@ static void test_gc(void **state)
 	assert_int_equal(shmx("gc", "-n"), 0);
 	snprintf(want, sizeof(want), "would remove stale pair %s\n", stale);
 	assert_out_has(want);
-	assert_true(exists(stale) && sem_file_exists(sw) && sem_file_exists(sr));
-	assert_true(sem_file_exists(ow) && sem_file_exists(orr));
+	assert_true(tu_exists(stale) && tu_sem_exists(sw, "") && tu_sem_exists(sr, ""));
+	assert_true(tu_sem_exists(ow, "") && tu_sem_exists(orr, ""));
 
 	assert_int_equal(shmx("gc", pat + 1), 0);
 	snprintf(want, sizeof(want), "removed stale pair %s\n", stale);
@@ -897,17 +867,17 @@ static void test_gc(void **state)
 	snprintf(want, sizeof(want), "removed orphaned semaphores of pair %s\n", orphan);
 	assert_out_has(want);
 	assert_out_has("gc: removed 2 stale objects, kept 1 live, 0 unknown, 0 failed\n");
-	assert_false(exists(stale));
-	assert_false(sem_file_exists(sw));
-	assert_false(sem_file_exists(sr));
-	assert_false(sem_file_exists(ow));
-	assert_false(sem_file_exists(orr));
+	assert_false(tu_exists(stale));
+	assert_false(tu_sem_exists(sw, ""));
+	assert_false(tu_sem_exists(sr, ""));
+	assert_false(tu_sem_exists(ow, ""));
+	assert_false(tu_sem_exists(orr, ""));
 	/* the live pair and the other programs' objects are all still there */
-	assert_true(exists(live));
+	assert_true(tu_exists(live));
 	snprintf(sw, sizeof(sw), "%s.shmx-w", live);
-	assert_true(sem_file_exists(sw));
-	assert_true(exists(plain));
-	assert_true(sem_file_exists(plainsem));
+	assert_true(tu_sem_exists(sw, ""));
+	assert_true(tu_exists(plain));
+	assert_true(tu_sem_exists(plainsem, ""));
 
 	/* a second run finds nothing more of ours */
 	assert_int_equal(shmx("gc", pat), 0);
@@ -947,9 +917,9 @@ static void test_stat_pair(void **state)
 	assert_out_has("Holders:    none\n");
 	/* rm takes the semaphores with it */
 	assert_int_equal(shmx("rm", name), 0);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	snprintf(want, sizeof(want), "%s.shmx-w", name);
-	assert_false(sem_file_exists(want));
+	assert_false(tu_sem_exists(want, ""));
 }
 
 /* ---- channels ---- */
@@ -1009,11 +979,11 @@ static void test_channel(void **state)
 	snprintf(want, sizeof(want), "removed stale channel %s\n", stale);
 	assert_out_has(want);
 	assert_out_lacks(live);
-	assert_false(exists(stale));
-	assert_true(exists(live));
+	assert_false(tu_exists(stale));
+	assert_true(tu_exists(live));
 	shmx_chan_close(c);
 	assert_int_equal(shmx("rm", live), 0);
-	assert_false(exists(live));
+	assert_false(tu_exists(live));
 }
 
 /* ---- ls ---- */
@@ -1104,7 +1074,7 @@ static void assert_json(const char *s)
 	const char *end = js_value(s);
 
 	if (!end || *js_ws(end)) {
-		print_comment("not JSON", s);
+		tu_print_lines("not JSON", s);
 		fail_msg("output is not well-formed JSON");
 	}
 }
@@ -1129,7 +1099,7 @@ static char *python_json(const char *section, const char *prefix)
 
 	assert_int_equal(tu_run(argv, R.out, R.out_len, RUN_MS, &py), 0);
 	if (py.exit_code != 0)
-		print_comment("python", py.err);
+		tu_print_lines("python", py.err);
 	assert_int_equal(py.exit_code, 0);
 	out = strdup(py.out);
 	tu_result_free(&py);
@@ -1197,7 +1167,7 @@ static void test_ls(void **state)
 		/* one line each, in whatever order the names sort */
 		for (const char *p = got; *p; p++)
 			lines += *p == '\n';
-		print_comment("python saw", got);
+		tu_print_lines("python saw", got);
 		assert_int_equal(lines, 4);
 		snprintf(want, sizeof(want), "%s region 12345 0640 False None -\n", a);
 		assert_non_null(strstr(got, want));

@@ -122,24 +122,6 @@ static void crash_child(enum stage s, child_fn fn, const char *name)
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 }
 
-static bool exists(const char *name)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/dev/shm%s", name);
-	return lstat(path, &st) == 0;
-}
-
-static bool sem_exists(const char *name, const char *suffix)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s%s", name + 1, suffix);
-	return lstat(path, &st) == 0;
-}
-
 /* `shmx gc` restricted to this name (other tests may have stale objects of
  * their own on purpose); returns its exit code, output in *out. */
 static int run_gc(const char *name, char **out)
@@ -176,7 +158,7 @@ static void check_region_gone_and_fresh(const char *name)
 {
 	struct shmx_region *r = NULL;
 
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	assert_int_equal(shmx_open(name, 0, &r), -ENOENT);
 	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
 	shmx_close(r);
@@ -219,7 +201,7 @@ static void test_region_crash_steady(void **state)
 	shmx_close(r);
 	assert_int_equal(run_gc(name, &out), 0);
 	free(out);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 	assert_int_equal(shmx_unlink(name), 0);
 	check_region_gone_and_fresh(name);
 }
@@ -243,9 +225,9 @@ static void check_pair_fresh(const char *name)
 	struct shmx_region *r = NULL;
 	struct shmx_pair *p = NULL;
 
-	assert_false(exists(name));
-	assert_false(sem_exists(name, ".shmx-w"));
-	assert_false(sem_exists(name, ".shmx-r"));
+	assert_false(tu_exists(name));
+	assert_false(tu_sem_exists(name, ".shmx-w"));
+	assert_false(tu_sem_exists(name, ".shmx-r"));
 	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
 	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
 	assert_int_equal(shmx_pair_wait(p, 0), 0);
@@ -276,9 +258,9 @@ static void test_pair_crash_between_semaphores(void **state)
 	(void)state;
 	sem_creates = 0;
 	crash_child(AT_SECOND_SEM, make_pair, name);
-	assert_true(exists(name));
-	assert_true(sem_exists(name, ".shmx-w"));
-	assert_false(sem_exists(name, ".shmx-r"));
+	assert_true(tu_exists(name));
+	assert_true(tu_sem_exists(name, ".shmx-w"));
+	assert_false(tu_sem_exists(name, ".shmx-r"));
 	assert_int_equal(shmx_open(name, 0, &r), 0);
 	t0 = tu_now_ms();
 	assert_int_equal(shmx_pair_open(r, SHMX_PAIR_READER, &p), -ENOENT);
@@ -329,7 +311,7 @@ static void check_chan_fresh(const char *name)
 	struct shmx_chan *c = NULL, *d = NULL;
 	char buf[8];
 
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	assert_int_equal(shmx_chan_create(name, 1 << 16, SHMX_CHAN_PRODUCER, 0, &c), 0);
 	assert_int_equal(shmx_chan_open(name, SHMX_CHAN_CONSUMER, 1000, &d), 0);
 	assert_int_equal(shmx_chan_send(c, "fresh", 5, 1000), 0);
@@ -346,7 +328,7 @@ static void test_chan_crash_before_reserve(void **state)
 
 	(void)state;
 	crash_child(AT_RESERVE, make_chan, name);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	check_chan_fresh(name);
 }
 
@@ -359,7 +341,7 @@ static void test_chan_crash_before_publish(void **state)
 	(void)state;
 	crash_child(AT_PUBLISH, make_chan, name);
 	/* the header was complete but never linked in: nothing to see */
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	t0 = tu_now_ms();
 	/* an opener waits for the name until its deadline, then says so */
 	assert_int_equal(shmx_chan_open(name, SHMX_CHAN_CONSUMER, 300, &c), -ENOENT);

@@ -164,20 +164,6 @@ static bool ev_wait(int fd, int ms)
 
 /* ---- what a process holds ---- */
 
-static int count_fds(void)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n - 1;   /* the directory's own descriptor */
-}
-
 static int count_shm_maps(void)
 {
 	char line[4096];
@@ -198,7 +184,7 @@ struct snap {
 
 static struct snap snapshot(void)
 {
-	struct snap s = { count_fds(), count_shm_maps(), tu_devshm_count(prefix) };
+	struct snap s = { tu_count_fds(), count_shm_maps(), tu_devshm_count(prefix) };
 
 	return s;
 }
@@ -217,14 +203,6 @@ static bool shm_exists(const char *name)
 	char path[600];
 
 	snprintf(path, sizeof(path), "/dev/shm/%s", name + 1);
-	return access(path, F_OK) == 0;
-}
-
-static bool sem_exists(const char *name, const char *suffix)
-{
-	char path[600];
-
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s%s", name + 1, suffix);
 	return access(path, F_OK) == 0;
 }
 
@@ -635,8 +613,8 @@ static void still_there(const struct objs *o)
 	char buf[16];
 
 	assert_true(shm_exists(o->region));
-	assert_true(sem_exists(o->region, ".shmx-w"));
-	assert_true(sem_exists(o->region, ".shmx-r"));
+	assert_true(tu_sem_exists(o->region, ".shmx-w"));
+	assert_true(tu_sem_exists(o->region, ".shmx-r"));
 	assert_true(shm_exists(o->chan));
 	assert_int_equal(shmx_read(o->r, 4000, buf, 6), 6);
 	assert_memory_equal(buf, "intact", 6);
@@ -882,7 +860,7 @@ static void test_planted_semaphores(void **state)
 			same_file(pl.path, &pl.st);
 			same_file(target, &tst);
 			/* no half pair: the other semaphore is not left behind */
-			assert_false(sem_exists(name, w ? ".shmx-w" : ".shmx-r"));
+			assert_false(tu_sem_exists(name, w ? ".shmx-w" : ".shmx-r"));
 			shmx_close(r);
 		}
 	}
@@ -1107,7 +1085,7 @@ static void test_unprivileged(void **state)
 		tu_skip("cannot drop to uid/gid 65534");
 	expect_code(code, "unprivileged");
 	assert_true(shm_exists(priv) && shm_exists(open_region) && shm_exists(chan));
-	assert_true(sem_exists(open_region, ".shmx-w") && sem_exists(open_region, ".shmx-r"));
+	assert_true(tu_sem_exists(open_region, ".shmx-w") && tu_sem_exists(open_region, ".shmx-r"));
 	shmx_chan_close(c);
 	shmx_pair_close(p);
 	shmx_close(r2);

@@ -51,27 +51,12 @@ static void pattern(unsigned char *p, size_t n, unsigned seed)
 		p[i] = (unsigned char)(i * 131 + seed + (i >> 8));
 }
 
-static void print_comment(const char *label, const char *text)
-{
-	const char *nl;
-
-	print_message("# %s:\n", label);
-	for (; *text; text = nl + 1) {
-		nl = strchr(text, '\n');
-		if (!nl) {
-			print_message("#   %s\n", text);
-			break;
-		}
-		print_message("#   %.*s\n", (int)(nl - text), text);
-	}
-}
-
 static void run_ok(char *const argv[], const void *in, size_t in_len, struct tu_result *res)
 {
 	assert_int_equal(tu_run(argv, in, in_len, RUN_MS, res), 0);
 	if (res->exit_code != 0) {
 		print_message("# %s exited %d\n", argv[0], res->exit_code);
-		print_comment("stderr", res->err);
+		tu_print_lines("stderr", res->err);
 	}
 	assert_int_equal(res->exit_code, 0);
 }
@@ -110,13 +95,6 @@ static void shmx_tool(struct tu_result *res, const void *in, size_t in_len,
 			 (char *)c, (char *)d, NULL };
 
 	run_ok(argv, in, in_len, res);
-}
-
-static bool exists(const char *name)
-{
-	struct shmx_info info;
-
-	return shmx_stat(name, &info) == 0;
 }
 
 /* A libshmx region holding data (size bytes, all written). */
@@ -213,7 +191,7 @@ static void test_libshmx_to_python(void **state)
 	assert_null(strstr(res.err, "leaked"));
 	tu_result_free(&res);
 	/* Python's attach did not unlink it: still there, still the same */
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 	check_mapped(name, data, SIZE);
 }
 
@@ -230,7 +208,7 @@ static void test_libshmx_to_plain(void **state)
 	assert_int_equal(res.out_len, SIZE);
 	assert_memory_equal(res.out, data, SIZE);
 	tu_result_free(&res);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 }
 
 /* ---- others -> libshmx and shmx ---- */
@@ -306,7 +284,7 @@ static void test_shmx_write_to_python_and_plain(void **state)
 	assert_int_equal(res.out_len, 3000);
 	assert_memory_equal(res.out, data, 3000);
 	tu_result_free(&res);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 }
 
 /* Python writes into an object libshmx made and still has mapped: the
@@ -334,7 +312,7 @@ static void test_python_writes_into_libshmx_mapping(void **state)
 	tu_result_free(&res);
 	assert_memory_equal((char *)shmx_addr(r) + 100, "from python", 11);
 	shmx_close(r);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 }
 
 int main(void)

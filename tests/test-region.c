@@ -56,13 +56,6 @@ static char *shm_path(const char *name)
 	return buf;
 }
 
-static int exists(const char *name)
-{
-	struct stat st;
-
-	return lstat(shm_path(name), &st) == 0;
-}
-
 static void fill(void *p, size_t n, unsigned seed)
 {
 	unsigned char *b = p;
@@ -97,9 +90,9 @@ static void test_create_defaults(void **state)
 	r = shmx_close(r);
 	assert_null(r);
 	/* closing never unlinks */
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 	assert_int_equal(shmx_unlink(name), 0);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 static void test_create_lazy_reserves_nothing(void **state)
@@ -126,7 +119,7 @@ static void test_create_name_forms(void **state)
 	assert_int_equal(shmx_create(name + 1, 4096, 0, 0, &r), 0);
 	assert_string_equal(shmx_name(r), name);
 	shmx_close(r);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 }
 
 static void test_create_map_and_populate(void **state)
@@ -174,7 +167,7 @@ static void test_create_errors(void **state)
 	assert_int_equal(shmx_create(longname, 4096, 0, 0, &r), -ENAMETOOLONG);
 	/* nothing written on failure, nothing created */
 	assert_ptr_equal(r, (struct shmx_region *)0x1);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 static void test_create_exists_untouched(void **state)
@@ -255,7 +248,7 @@ static void test_create_enospc_larger_than_devshm(void **state)
 	total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 	assert_int_equal(shmx_create(name, total + (1 << 20), 0, 0, &r), -ENOSPC);
 	assert_ptr_equal(r, (struct shmx_region *)0x1);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 }
 
 /* A tmpfs of 1 MiB mounted over /dev/shm in a private mount namespace: a
@@ -285,7 +278,7 @@ static void test_create_enospc_small_tmpfs(void **state)
 			_exit(1);
 		if (shmx_create("/shmx-test-full-b", 512 << 10, 0, 0, &b) != -ENOSPC)
 			_exit(2);
-		if (exists("/shmx-test-full-b"))
+		if (tu_exists("/shmx-test-full-b"))
 			_exit(3);
 		/* the reservation stays: the first object is fully writable */
 		if (shmx_map(a) != 0)
@@ -327,10 +320,10 @@ static void test_create_failure_leaves_nothing(void **state)
 	(void)state;
 	fallocate_error = ENOSPC;
 	assert_int_equal(shmx_create(name, 65536, 0, 0, &r), -ENOSPC);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	fallocate_error = EIO;
 	assert_int_equal(shmx_create(name, 65536, SHMX_MAP, 0, &r), -EIO);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	assert_null(r);
 	fallocate_error = 0;
 }
@@ -481,16 +474,16 @@ static void test_close_and_unlink(void **state)
 	/* an attacher's close never unlinks */
 	assert_int_equal(shmx_open(name, 0, &o), 0);
 	assert_null(shmx_close(o));
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 	assert_null(shmx_close(r));
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	/* UNLINK_ON_CLOSE removes only the object it created, not a newer one
 	 * that took the name meanwhile */
 	assert_int_equal(shmx_create(name2, 4096, SHMX_UNLINK_ON_CLOSE, 0, &r), 0);
 	assert_int_equal(shmx_unlink(name2), 0);
 	assert_int_equal(shmx_create(name2, 4096, 0, 0, &o), 0);
 	shmx_close(r);
-	assert_true(exists(name2));
+	assert_true(tu_exists(name2));
 	shmx_close(o);
 	/* unlink errors */
 	assert_int_equal(shmx_unlink(name), -ENOENT);
@@ -789,11 +782,11 @@ static void test_hidden_create(void **state)
 
 	(void)state;
 	assert_int_equal(shmx__create(name, 4096, SHMX_MAP, 0640, &r), 0);
-	assert_false(exists(name));
+	assert_false(tu_exists(name));
 	memset(shmx_addr(r), 7, 4096);
 	assert_int_equal(shmx__publish(r, name), 0);
 	assert_string_equal(shmx_name(r), name);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 	assert_int_equal(lstat(shm_path(name), &(struct stat){ 0 }), 0);
 	shmx_close(r);
 	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
@@ -805,7 +798,7 @@ static void test_hidden_create(void **state)
 	assert_int_equal(shmx_create(taken, 100, 0, 0, &t), 0);
 	assert_int_equal(shmx__publish(r, taken), -EEXIST);
 	shmx__discard(r);
-	assert_true(exists(taken));
+	assert_true(tu_exists(taken));
 	assert_int_equal(shmx_size(t), 100);
 	shmx_close(t);
 	/* large sizes fail fast, before reserving anything */
@@ -832,7 +825,7 @@ static void test_hidden_create(void **state)
 		assert_true(n > 0);
 		kill(pid, SIGKILL);
 		assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-		assert_false(exists(child_name));
+		assert_false(tu_exists(child_name));
 	}
 	close(p[0]);
 	(void)c;
@@ -963,7 +956,7 @@ static void test_unprivileged(void **state)
 		return;
 	}
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 	shmx_close(r);
 }
 
@@ -1013,7 +1006,7 @@ static void test_exec_reader(void **state)
 	tu_result_free(&res);
 	shmx_close(r);
 	/* the exec'd attacher did not unlink */
-	assert_true(exists(name));
+	assert_true(tu_exists(name));
 }
 
 /* An exec'd child inherits no libshmx descriptor (all are O_CLOEXEC). */
@@ -1054,23 +1047,11 @@ static void test_strerror_and_version(void **state)
 }
 
 /* 10,000 create/open/close cycles leak no descriptor and no mapping. */
-static int count_fds(void)
-{
-	char path[64];
-	int n = 0;
-
-	for (int fd = 0; fd < 4096; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n += access(path, F_OK) == 0;
-	}
-	return n;
-}
-
 static void test_no_leaks(void **state)
 {
 	const char *name = tu_name();
 	struct shmx_region *r = NULL, *o = NULL;
-	int fds = count_fds();
+	int fds = tu_count_fds();
 
 	(void)state;
 	for (int i = 0; i < 10000; i++) {
@@ -1080,7 +1061,7 @@ static void test_no_leaks(void **state)
 		assert_int_equal(shmx_unlink(name), 0);
 		r = shmx_close(r);
 	}
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 }
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <semaphore.h>
 #include <time.h>
@@ -85,6 +86,56 @@ int tu_devshm_count(const char *prefix)
 	}
 	closedir(d);
 	return n;
+}
+
+static bool lexists(const char *dir_prefix, const char *name, const char *suffix)
+{
+	char path[1024];
+	struct stat st;
+
+	if (name[0] == '/')
+		name++;
+	snprintf(path, sizeof(path), "/dev/shm/%s%s%s", dir_prefix, name, suffix);
+	return lstat(path, &st) == 0;
+}
+
+bool tu_exists(const char *name)
+{
+	return lexists("", name, "");
+}
+
+bool tu_sem_exists(const char *name, const char *suffix)
+{
+	return lexists("sem.", name, suffix);
+}
+
+int tu_count_fds(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1;   /* the directory's own descriptor */
+}
+
+void tu_print_lines(const char *label, const char *text)
+{
+	const char *nl;
+
+	print_message("# %s:\n", label);
+	for (; *text; text = nl + 1) {
+		nl = strchr(text, '\n');
+		if (!nl) {
+			print_message("#   %s\n", text);
+			break;
+		}
+		print_message("#   %.*s\n", (int)(nl - text), text);
+	}
 }
 
 static char my_prefix[64];

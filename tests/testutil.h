@@ -31,6 +31,15 @@ int tu_group_teardown(void **state);
 /* Per-test teardown: tu_cleanup(). */
 int tu_teardown(void **state);
 
+/* Whether /dev/shm holds name ("/x" or "x"), of any file type. */
+bool tu_exists(const char *name);
+/* Whether the semaphore name + suffix exists (/dev/shm/sem.<name><suffix>). */
+bool tu_sem_exists(const char *name, const char *suffix);
+/* Descriptors open in this process now. */
+int tu_count_fds(void);
+/* Print text (several lines) as TAP comments under a label. */
+void tu_print_lines(const char *label, const char *text);
+
 /* Path of a built file: $SHMX_BUILD_ROOT/rel (tools/shmx, examples/writer). */
 const char *tu_build_path(const char *rel);
 /* Path of a source file: $SHMX_SOURCE_ROOT/rel. */
