@@ -721,7 +721,7 @@ static struct shmx_chan *chan_new(struct shmx_region *r, unsigned flags)
 	return c;
 }
 
-static void write_header(struct shmx__chan_hdr *h, uint64_t capacity)
+void shmx__chan_write_header(struct shmx__chan_hdr *h, uint64_t capacity)
 {
 	h->abi = SHMX__CHAN_ABI;
 	h->header_size = SHMX__CHAN_HDR_SIZE;
@@ -772,7 +772,7 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 	if (err)
 		goto fail;
 	c->owner = true;
-	write_header(c->hdr, capacity);
+	shmx__chan_write_header(c->hdr, capacity);
 	err = shmx__publish(r, canon);
 	if (err)
 		goto fail;

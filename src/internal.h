@@ -175,6 +175,8 @@ struct shmx__chan_geom {
 	uint64_t max_msg;
 };
 
+/* Write every identity field of a fresh header, the magic last (release). */
+void shmx__chan_write_header(struct shmx__chan_hdr *h, uint64_t capacity);
 /* The largest message for a ring of capacity bytes. */
 uint64_t shmx__chan_max_msg(uint64_t capacity);
 /* Check a private copy of a header against the object's size: 0 and *g,

@@ -19,17 +19,6 @@
 
 #define CAP 4096u
 
-static void valid_identity(struct shmx__chan_hdr *h)
-{
-	h->magic = SHMX__CHAN_MAGIC;
-	h->abi = SHMX__CHAN_ABI;
-	h->header_size = SHMX__CHAN_HDR_SIZE;
-	h->capacity = CAP;
-	h->max_msg = shmx__chan_max_msg(CAP);
-	h->consumers = 1;
-	h->flags = 0;
-}
-
 static void consume(const char *name)
 {
 	struct shmx_chan *c = NULL;
@@ -88,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= n;
 	memcpy((char *)h + SHMX__CHAN_HDR_SIZE, data, size < CAP ? size : CAP);
 	if (ctl & 1)
-		valid_identity(h);
+		shmx__chan_write_header(h, CAP);
 	/* the owner (and maybe the producer) is another open file description
 	 * of ours: alive as far as the consumer can tell */
 	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
