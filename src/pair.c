@@ -176,6 +176,15 @@ static int make_both(struct shmx_pair *p, unsigned flags, mode_t mode,
 	return 0;
 }
 
+/* What create and open share: the semaphore names and a fresh handle. */
+static int pair_start(struct shmx_region *r, unsigned flags, char *wname, char *rname,
+		      struct shmx_pair **ret)
+{
+	int err = sem_names(r->name, wname, rname);
+
+	return err ? err : pair_new(r, flags, ret);
+}
+
 SHMX_EXPORT int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t mode,
 				 struct shmx_pair **ret)
 {
@@ -185,9 +194,7 @@ SHMX_EXPORT int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t m
 
 	if (!r || !ret || bad_role(flags) || (mode & ~(mode_t)0777))
 		return -EINVAL;
-	err = sem_names(r->name, wname, rname);
-	if (!err)
-		err = pair_new(r, flags, &p);
+	err = pair_start(r, flags, wname, rname, &p);
 	if (err)
 		return err;
 	err = lock_owner(p);
@@ -237,9 +244,7 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 
 	if (!r || !ret || bad_role(flags))
 		return -EINVAL;
-	err = sem_names(r->name, wname, rname);
-	if (!err)
-		err = pair_new(r, flags, &p);
+	err = pair_start(r, flags, wname, rname, &p);
 	if (err)
 		return err;
 	err = open_both(p, flags, wname, rname);
