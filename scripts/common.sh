@@ -23,6 +23,7 @@ shmx_missing_packages() {
 		clang) command -v clang >/dev/null || pkgs+=(clang) ;;
 		valgrind) command -v valgrind >/dev/null || pkgs+=(valgrind) ;;
 		setpriv) command -v setpriv >/dev/null || pkgs+=(util-linux) ;;
+		spin) command -v spin >/dev/null || pkgs+=(spin) ;;
 		esac
 	done
 	printf '%s\n' "${pkgs[@]}"

@@ -9,7 +9,7 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-shmx_install_deps python3 setpriv valgrind
+shmx_install_deps python3 setpriv valgrind spin
 shmx_build "$SHMX_BUILD"
 
 before=$(ls -A /dev/shm 2>/dev/null | sort)

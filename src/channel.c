@@ -786,14 +786,13 @@ fail:
 
 static int canon_size(const char *name, off_t *size)
 {
-	char canon[SHMX__NAME_BUF], path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	char canon[SHMX__NAME_BUF], path[SHMX__PATH_BUF];
 	struct stat st;
 	int err = shmx__name(name, SHMX_NAME_MAX, canon);
 
 	if (err)
 		return err;
-	strcpy(path, "/dev/shm");
-	strcat(path, canon);
+	shmx__path(canon, false, path);
 	if (lstat(path, &st) < 0)
 		return -errno;
 	*size = st.st_size;
@@ -859,7 +858,7 @@ static int read_header(struct shmx_chan *c)
 	if (magic != SHMX__CHAN_MAGIC)
 		return -EBADMSG;
 	/* One private copy: the peer may change the shared one at any time. */
-	err = shmx__copy(&copy, c->hdr, sizeof(copy));
+	err = shmx__copy(&copy, c->hdr, sizeof(copy), c->hdr);
 	if (err)
 		return err;
 	return shmx__chan_validate(&copy, c->map_size, &c->g);
@@ -1079,19 +1078,22 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 
 static int chan_fault(const struct shmx_chan *c)
 {
-	if (c)
-		((struct shmx_chan *)c)->error = -EFAULT;
+	((struct shmx_chan *)c)->error = -EFAULT;
 	return -EFAULT;
 }
+
+/* r = expr, as a guarded section over c's whole mapping. */
+#define ON_RING(r, c, expr) \
+	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
 
 SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
 			       int timeout_ms)
 {
 	int r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_send(c, buf, len, timeout_ms);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_send(c, buf, len, timeout_ms));
 	return r;
 }
 
@@ -1099,20 +1101,20 @@ SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
 				  int timeout_ms)
 {
 	int r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_reserve(c, len, ptr, timeout_ms);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_reserve(c, len, ptr, timeout_ms));
 	return r;
 }
 
 SHMX_EXPORT int shmx_chan_commit(struct shmx_chan *c, size_t len)
 {
 	int r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_commit(c, len);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_commit(c, len));
 	return r;
 }
 
@@ -1120,50 +1122,50 @@ SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
 				   int timeout_ms)
 {
 	ssize_t r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_recv(c, buf, size, timeout_ms);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_recv(c, buf, size, timeout_ms));
 	return r;
 }
 
 SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
 {
 	ssize_t r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_peek(c, ptr, timeout_ms);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_peek(c, ptr, timeout_ms));
 	return r;
 }
 
 SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
 {
 	int r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_release(c);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_release(c));
 	return r;
 }
 
 SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
 {
 	ssize_t r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_used(c);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_used(c));
 	return r;
 }
 
 SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
 {
 	ssize_t r;
-	SHMX__GUARD_BEGIN(chan_fault(c));
 
-	r = chan_pending(c);
-	SHMX__GUARD_END();
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_pending(c));
 	return r;
 }
 

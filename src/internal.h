@@ -35,6 +35,11 @@ static inline int shmx__neg(int r)
  * SHMX__NAME_BUF bytes); max is the longest allowed length after the '/'. */
 int shmx__name(const char *name, size_t max, char *out);
 
+/* name.c: the file behind a canonical name in /dev/shm, "/dev/shm/x", or
+ * with sem, glibc's file for the semaphore named canon, "/dev/shm/sem.x". */
+#define SHMX__PATH_BUF (sizeof("/dev/shm/sem.") + SHMX__NAME_BUF + 8)
+void shmx__path(const char *canon, bool sem, char *out);
+
 /* region.c */
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret);
@@ -51,7 +56,8 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 int shmx__publish(struct shmx_region *r, const char *canon);
 void shmx__discard(struct shmx_region *r);
 
-/* A new open file description of r's object (for independent OFD locks). */
+/* liveness.c: a new open file description of r's object (for independent
+ * OFD locks), and the liveness slots. */
 int shmx__reopen(const struct shmx_region *r);
 
 /* Liveness slots: byte (SHMX__SLOT_BASE + slot) of the object, far past any
@@ -61,43 +67,39 @@ int shmx__slot_lock(int fd, unsigned slot);   /* 0, -EBUSY if held elsewhere */
 int shmx__slot_unlock(int fd, unsigned slot);
 int shmx__slot_held(int fd, unsigned slot);   /* 1 held, 0 free, -errno */
 
-/* Deadlines on CLOCK_MONOTONIC. */
+/* deadline.c: deadlines on CLOCK_MONOTONIC. */
 int shmx__deadline(int timeout_ms, struct timespec *dl); /* -EINVAL if < -1 */
 bool shmx__forever(const struct timespec *dl);
 bool shmx__expired(const struct timespec *dl);
 /* The earlier of dl and now + slice_ms, for waits that poll liveness. */
 void shmx__slice(const struct timespec *dl, int slice_ms, struct timespec *out);
 
-/* SIGBUS guard (region.c). shmx__copy: memcpy that returns -EFAULT when
- * it faults (once shmx_guard_sigbus() was called). Guarded sections nest:
- * enter returns the enclosing section's jump buffer, leave restores it. */
-int shmx__copy(void *dst, const void *src, size_t len);
-extern int shmx__guard_installed;
+/* SIGBUS guard (guard.c). A guarded section covers one shared mapping: a
+ * kernel fault (not a sent SIGBUS) at an address inside it jumps back to
+ * the section's start; anything else goes to the previous disposition.
+ * Sections nest (a call inside a call). */
+struct shmx__guard {
+	sigjmp_buf jb;
+	const char *lo;                 /* the mapping the section touches */
+	size_t len;
+	struct shmx__guard *prev;       /* the enclosing section */
+};
+extern int shmx__guard_state;           /* 2 once shmx_guard_sigbus() ran */
 static inline bool shmx__guard_on(void)
 {
-	return __atomic_load_n(&shmx__guard_installed, __ATOMIC_RELAXED);
+	return __atomic_load_n(&shmx__guard_state, __ATOMIC_RELAXED) == 2;
 }
-sigjmp_buf *shmx__guard_enter(sigjmp_buf *jb);
-void shmx__guard_leave(sigjmp_buf *prev);
+void shmx__guard_enter(struct shmx__guard *g, const void *lo, size_t len);
+void shmx__guard_leave(struct shmx__guard *g);
 
-/* Run the rest of a function as a guarded section when the guard is on: a
- * SIGBUS inside it returns on_fault from the function. Pair every
- * SHMX__GUARD_BEGIN with SHMX__GUARD_END before each return that follows. */
-#define SHMX__GUARD_BEGIN(on_fault)                                              \
-	sigjmp_buf guard_jb_, *volatile guard_prev_ = NULL;                      \
-	volatile bool guard_on_ = shmx__guard_on();                              \
-	if (guard_on_) {                                                         \
-		if (sigsetjmp(guard_jb_, 0)) {                                   \
-			shmx__guard_leave(guard_prev_);                          \
-			return (on_fault);                                       \
-		}                                                                \
-		guard_prev_ = shmx__guard_enter(&guard_jb_);                     \
-	}
-#define SHMX__GUARD_END()                                                        \
-	do {                                                                     \
-		if (guard_on_)                                                   \
-			shmx__guard_leave(guard_prev_);                          \
-	} while (0)
+/* res = expr, evaluated as a guarded section over [lo, lo + len) when the
+ * guard is on; res = on_fault if a truncation fault hit that range. Every
+ * path through it leaves the section: no hidden return. */
+#define SHMX__GUARDED(res, lo, len, expr, on_fault)                              	do {                                                                     		struct shmx__guard guard_;                                       		if (!shmx__guard_on()) {                                         			(res) = (expr);                                          		} else if (sigsetjmp(guard_.jb, 0) == 0) {                       			shmx__guard_enter(&guard_, (lo), (len));                 			(res) = (expr);                                          			shmx__guard_leave(&guard_);                              		} else {                                                         			shmx__guard_leave(&guard_);                              			(res) = (on_fault);                                      		}                                                                	} while (0)
+
+/* memcpy of len bytes where shared (dst or src) is in a shared mapping:
+ * -EFAULT instead of a SIGBUS when the guard is on. */
+int shmx__copy(void *dst, const void *src, size_t len, const void *shared);
 
 /* ---- channel (channel.c): the shared header, ABI version 1 ----
  * Native byte order (the object never leaves the machine). The creator

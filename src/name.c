@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Object names: one check that every layer shares, and the canonical form. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -29,4 +30,10 @@ int shmx__name(const char *name, size_t max, char *out)
 	out[0] = '/';
 	memcpy(out + 1, name, len + 1);
 	return 0;
+}
+
+/* The one place that spells the /dev/shm layout (glibc's and musl's). */
+void shmx__path(const char *canon, bool sem, char *out)
+{
+	snprintf(out, SHMX__PATH_BUF, "/dev/shm/%s%s", sem ? "sem." : "", canon + 1);
 }

@@ -56,10 +56,10 @@ static bool bad_role(unsigned flags)
  * /dev/shm/sem.x; open that without following links and fchmod it. */
 static int fix_mode(const char *sem, mode_t mode)
 {
-	char path[sizeof("/dev/shm/sem.") + SEM_BUF];
+	char path[SHMX__PATH_BUF];
 	int fd, err;
 
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s", sem + 1);
+	shmx__path(sem, true, path);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;

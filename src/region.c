@@ -4,8 +4,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +17,6 @@
 #define CREATE_FLAGS (SHMX_MAP | SHMX_POPULATE | SHMX_LAZY | SHMX_UNLINK_ON_CLOSE)
 #define OPEN_FLAGS   (SHMX_RDONLY | SHMX_MAP | SHMX_POPULATE)
 #define OFF_MAX      ((uint64_t)INT64_MAX)
-
-SHMX_EXPORT const char *shmx_version(void)
-{
-	return SHMX_VERSION_STRING;
-}
 
 /* posix_fallocate returns the error instead of setting errno, and tmpfs may
  * be interrupted by a signal while it allocates a large range. */
@@ -48,12 +41,12 @@ static int check_size(size_t size)
 
 void shmx__unlink_if_same(const char *canon, int fd)
 {
-	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	char path[SHMX__PATH_BUF];
 	struct stat a, b;
 
 	/* Someone may have replaced our half-made object by now: only remove
 	 * the name if it still leads to the inode we created. */
-	snprintf(path, sizeof(path), "/dev/shm%s", canon);
+	shmx__path(canon, false, path);
 	if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
 		shm_unlink(canon);
@@ -133,15 +126,10 @@ static int open_hidden(void)
 	return open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
 }
 
-static void path_of(const char *canon, char *path, size_t len)
-{
-	snprintf(path, len, "/dev/shm%s", canon);
-}
-
 int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 		 struct shmx_region **ret)
 {
-	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	char path[SHMX__PATH_BUF];
 	struct stat st;
 	bool hidden;
 	int fd, err;
@@ -149,7 +137,7 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 	/* Fail fast: the link decides in the end, but an existing name should
 	 * not cost a large reservation first (small ones are cheaper than the
 	 * extra lookup). */
-	path_of(canon, path, sizeof(path));
+	shmx__path(canon, false, path);
 	if (size >= (1u << 20) && lstat(path, &st) == 0)
 		return -EEXIST;
 	fd = open_hidden();
@@ -171,11 +159,11 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 
 int shmx__publish(struct shmx_region *r, const char *canon)
 {
-	char path[sizeof("/dev/shm") + SHMX__NAME_BUF], self[64];
+	char path[SHMX__PATH_BUF], self[64];
 
 	if (r->name[0])         /* created named: nothing to do */
 		return 0;
-	path_of(canon, path, sizeof(path));
+	shmx__path(canon, false, path);
 	/* linkat fails with EEXIST if the name exists: O_EXCL semantics.
 	 * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10; the
 	 * /proc route works everywhere /proc is mounted, a little slower. */
@@ -389,91 +377,6 @@ SHMX_EXPORT int shmx_fd(const struct shmx_region *r)
 	return r ? r->fd : -EBADF;
 }
 
-/* ---- guarded copies ---- */
-
-static _Thread_local sigjmp_buf *guard_jump;
-static struct sigaction guard_prev;
-int shmx__guard_installed;
-
-static void guard_handler(int sig, siginfo_t *si, void *uc)
-{
-	sigjmp_buf *jb = guard_jump;
-
-	/* Inside a guarded section: back to its sigsetjmp, which restores the
-	 * enclosing section (if any) itself. */
-	if (jb)
-		siglongjmp(*jb, 1);
-	/* Not ours: behave as if we had never been installed. */
-	if (guard_prev.sa_flags & SA_SIGINFO) {
-		guard_prev.sa_sigaction(sig, si, uc);
-	} else if (guard_prev.sa_handler == SIG_IGN) {
-		/* A fault cannot be ignored: die of it as the kernel would.
-		 * A SIGBUS sent by kill() (si_code <= 0) stays ignored. */
-		if (si->si_code > 0)
-			signal(sig, SIG_DFL);
-	} else if (guard_prev.sa_handler == SIG_DFL) {
-		/* A fault re-executes on return and kills us with the default
-		 * action, core dump included; a sent signal needs a raise. */
-		signal(sig, SIG_DFL);
-		if (si->si_code <= 0)
-			raise(sig);
-	} else {
-		guard_prev.sa_handler(sig);
-	}
-}
-
-SHMX_EXPORT int shmx_guard_sigbus(void)
-{
-	struct sigaction sa;
-
-	if (__atomic_exchange_n(&shmx__guard_installed, 1, __ATOMIC_ACQ_REL))
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = guard_handler;
-	/* NODEFER: we leave the handler by siglongjmp without restoring the
-	 * mask, so SIGBUS must not stay blocked afterwards. */
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, &guard_prev) < 0) {
-		__atomic_store_n(&shmx__guard_installed, 0, __ATOMIC_RELEASE);
-		return -errno;
-	}
-	return 0;
-}
-
-sigjmp_buf *shmx__guard_enter(sigjmp_buf *jb)
-{
-	sigjmp_buf *prev = guard_jump;
-
-	guard_jump = jb;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	return prev;
-}
-
-void shmx__guard_leave(sigjmp_buf *prev)
-{
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	guard_jump = prev;
-}
-
-int shmx__copy(void *dst, const void *src, size_t len)
-{
-	sigjmp_buf jb, *volatile prev = NULL;
-
-	if (!shmx__guard_on()) {
-		memcpy(dst, src, len);
-		return 0;
-	}
-	if (sigsetjmp(jb, 0)) {
-		shmx__guard_leave(prev);
-		return -EFAULT;
-	}
-	prev = shmx__guard_enter(&jb);
-	memcpy(dst, src, len);
-	shmx__guard_leave(prev);
-	return 0;
-}
-
 static int current_size(const struct shmx_region *r, size_t *size)
 {
 	struct stat st;
@@ -510,7 +413,7 @@ SHMX_EXPORT ssize_t shmx_read(const struct shmx_region *r, size_t off, void *buf
 		n = pread(r->fd, buf, len, (off_t)off);
 		return n < 0 ? -errno : n;
 	}
-	err = shmx__copy(buf, (const char *)r->addr + off, len);
+	err = shmx__copy(buf, (const char *)r->addr + off, len, (const char *)r->addr + off);
 	return err ? err : (ssize_t)len;
 }
 
@@ -537,61 +440,11 @@ SHMX_EXPORT ssize_t shmx_write(struct shmx_region *r, size_t off, const void *bu
 		n = pwrite(r->fd, buf, len, (off_t)off);
 		return n < 0 ? -errno : n;
 	}
-	err = shmx__copy((char *)r->addr + off, buf, len);
+	err = shmx__copy((char *)r->addr + off, buf, len, (char *)r->addr + off);
 	return err ? err : (ssize_t)len;
 }
 
-/* A second open file description of r's object. OFD locks belong to the
- * description, so a lock taken through it is independent of r's own fd and of
- * any other handle on r (a dup() would share them). Through /proc, because
- * the name may be gone or taken by another object by now; a dup where /proc
- * is not mounted. */
-int shmx__reopen(const struct shmx_region *r)
-{
-	char self[64];
-	int fd;
-
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
-	fd = open(self, ((r->flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
-	return fd < 0 ? -errno : fd;
-}
-
-/* ---- stat and liveness slots ---- */
-
-static int slot_lk(int fd, int cmd, short type, unsigned slot, struct flock *fl)
-{
-	memset(fl, 0, sizeof(*fl));
-	fl->l_type = type;
-	fl->l_whence = SEEK_SET;
-	fl->l_start = SHMX__SLOT_BASE + (off_t)slot;
-	fl->l_len = 1;
-	return shmx__neg(fcntl(fd, cmd, fl));
-}
-
-int shmx__slot_lock(int fd, unsigned slot)
-{
-	struct flock fl;
-	int err = slot_lk(fd, F_OFD_SETLK, F_WRLCK, slot, &fl);
-
-	return (err == -EAGAIN || err == -EACCES) ? -EBUSY : err;
-}
-
-int shmx__slot_unlock(int fd, unsigned slot)
-{
-	struct flock fl;
-
-	return slot_lk(fd, F_OFD_SETLK, F_UNLCK, slot, &fl);
-}
-
-int shmx__slot_held(int fd, unsigned slot)
-{
-	struct flock fl;
-	int err = slot_lk(fd, F_OFD_GETLK, F_WRLCK, slot, &fl);
-
-	return err < 0 ? err : fl.l_type != F_UNLCK;
-}
+/* ---- stat ---- */
 
 static void fill_info(const struct stat *st, struct shmx_info *info)
 {
@@ -607,10 +460,10 @@ static void fill_info(const struct stat *st, struct shmx_info *info)
 
 static int stat_unreadable(const char *canon, struct shmx_info *info)
 {
-	char path[sizeof("/dev/shm") + SHMX__NAME_BUF];
+	char path[SHMX__PATH_BUF];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/dev/shm%s", canon);
+	shmx__path(canon, false, path);
 	if (lstat(path, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
@@ -654,89 +507,3 @@ SHMX_EXPORT int shmx_stat(const char *name, struct shmx_info *info)
 	return err;
 }
 
-/* ---- deadlines ---- */
-
-static void ts_add_ms(struct timespec *ts, long ms)
-{
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-static int ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-int shmx__deadline(int timeout_ms, struct timespec *dl)
-{
-	if (timeout_ms < -1)
-		return -EINVAL;
-	if (timeout_ms == -1) {
-		dl->tv_sec = -1;
-		dl->tv_nsec = 0;
-		return 0;
-	}
-	clock_gettime(CLOCK_MONOTONIC, dl);
-	ts_add_ms(dl, timeout_ms);
-	return 0;
-}
-
-bool shmx__forever(const struct timespec *dl)
-{
-	return dl->tv_sec == -1;
-}
-
-bool shmx__expired(const struct timespec *dl)
-{
-	struct timespec now;
-
-	if (shmx__forever(dl))
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return !ts_before(&now, dl);
-}
-
-void shmx__slice(const struct timespec *dl, int slice_ms, struct timespec *out)
-{
-	clock_gettime(CLOCK_MONOTONIC, out);
-	ts_add_ms(out, slice_ms);
-	if (!shmx__forever(dl) && ts_before(dl, out))
-		*out = *dl;
-}
-
-/* ---- errors ---- */
-
-SHMX_EXPORT const char *shmx_strerror(int err)
-{
-	switch (err) {
-	case 0:
-		return "Success";
-	case -EOWNERDEAD:
-		return "Peer process died";
-	case -EPIPE:
-		return "Peer closed the channel";
-	case -EMEDIUMTYPE:
-		return "Not a shared-memory object (not a regular file)";
-	case -ENODATA:
-		return "Shared-memory object is empty (size 0)";
-	case -EBADMSG:
-		return "Not a libshmx channel, or its header is corrupt";
-	case -EPROTONOSUPPORT:
-		return "Unsupported libshmx format version";
-	case -ERANGE:
-		return "Offset or length past the end of the object";
-	case -EALREADY:
-		return "Already in the requested state";
-	case -EBUSY:
-		return "Role already taken by another process";
-	case -EFAULT:
-		return "Shared object truncated by another process";
-	}
-	if (err < 0 && err > -4096)
-		return strerror(-err);
-	return "Unknown error";
-}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* The SIGBUS guard: once the caller opts in with shmx_guard_sigbus(), a
+ * fault from a peer's truncation inside a guarded section (a libshmx call
+ * touching a shared mapping) becomes -EFAULT instead of killing the
+ * process. Every other SIGBUS goes to the previous disposition, with that
+ * disposition's own flags and mask, exactly as if libshmx were absent
+ * (shmx_guard_sigbus(3)). */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* initial-exec: the handler reads this, and a dlopen'ed libshmx with the
+ * default (global-dynamic) model could call __tls_get_addr there, which
+ * may allocate. glibc keeps static TLS room for a pointer of a dlopen'ed
+ * library. */
+static __thread struct shmx__guard *guard_top
+	__attribute__((tls_model("initial-exec")));
+static struct sigaction guard_prev;
+
+/* 0 not installed, 1 being installed, 2 installed. */
+int shmx__guard_state;
+
+/* The kernel's codes for a failed access; kill()/sigqueue()/tgkill() give
+ * si_code <= 0 and are never a truncation. */
+static bool is_fault(const siginfo_t *si)
+{
+	return si->si_code == BUS_ADRERR || si->si_code == BUS_OBJERR;
+}
+
+static bool in_section(const struct shmx__guard *g, const void *addr)
+{
+	const char *a = addr;
+
+	return a >= g->lo && (size_t)(a - g->lo) < g->len;
+}
+
+/* Run the previous disposition as the kernel would have. */
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction prev = guard_prev;
+	sigset_t mask, old;
+
+	if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
+		/* A fault cannot be ignored (the kernel kills a process that
+		 * ignores or blocks it): restore the default, and returning
+		 * re-executes the access, which then kills us with SIGBUS, core
+		 * dump included. A sent SIGBUS is ignored or, by default, kills. */
+		if (prev.sa_handler == SIG_IGN && si->si_code <= 0)
+			return;
+		signal(sig, SIG_DFL);
+		if (si->si_code <= 0)
+			raise(sig);
+		return;
+	}
+	/* One-shot handler: from now on the default applies, as it would
+	 * after the kernel delivered it once. We stay installed for libshmx's
+	 * own sections. */
+	if (prev.sa_flags & SA_RESETHAND) {
+		guard_prev.sa_handler = SIG_DFL;
+		guard_prev.sa_flags = 0;
+		sigemptyset(&guard_prev.sa_mask);
+	}
+	mask = prev.sa_mask;
+	if (!(prev.sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (prev.sa_flags & SA_SIGINFO)
+		prev.sa_sigaction(sig, si, uc);
+	else
+		prev.sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct shmx__guard *g;
+
+	/* The innermost section whose mapping holds the address takes the
+	 * fault; its sigsetjmp restores the sections around it. */
+	if (is_fault(si))
+		for (g = guard_top; g; g = g->prev)
+			if (in_section(g, si->si_addr))
+				siglongjmp(g->jb, 1);
+	chain(sig, si, uc);
+}
+
+static int install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	/* NODEFER: we leave the handler by siglongjmp without restoring the
+	 * mask, so SIGBUS must not stay blocked afterwards. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return shmx__neg(sigaction(SIGBUS, &sa, &guard_prev));
+}
+
+/* Once per process. A caller that finds another thread installing waits
+ * until the handler really is in place: returning 0 earlier would let it
+ * touch a mapping unprotected. */
+SHMX_EXPORT int shmx_guard_sigbus(void)
+{
+	int expect = 0, err;
+
+	if (__atomic_compare_exchange_n(&shmx__guard_state, &expect, 1, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		err = install();
+		__atomic_store_n(&shmx__guard_state, err ? 0 : 2, __ATOMIC_RELEASE);
+		return err;
+	}
+	while ((expect = __atomic_load_n(&shmx__guard_state, __ATOMIC_ACQUIRE)) == 1)
+		sched_yield();
+	return expect == 2 ? 0 : shmx_guard_sigbus();
+}
+
+void shmx__guard_enter(struct shmx__guard *g, const void *lo, size_t len)
+{
+	g->lo = lo;
+	g->len = len;
+	g->prev = guard_top;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	guard_top = g;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void shmx__guard_leave(struct shmx__guard *g)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	guard_top = g->prev;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+int shmx__copy(void *dst, const void *src, size_t len, const void *shared)
+{
+	int err = 0;
+
+	SHMX__GUARDED(err, shared, len, (memcpy(dst, src, len), 0), -EFAULT);
+	return err;
+}
