@@ -41,7 +41,7 @@ export SHMX_BUILD=${SHMX_BUILD_BENCH:-$(cd "$(dirname "$0")/.." && pwd)/build-be
 source "$(dirname "$0")/../scripts/common.sh"
 cd "$SHMX_TOP"
 
-shmx_install_deps
+shmx_deps bench
 # Only the library and the benchmark: nothing else has to build for this.
 shmx_build "$SHMX_BUILD" --buildtype=release -Dtests=false -Dexamples=false \
 	-Dtools=false -Dman=false -Dbench=true

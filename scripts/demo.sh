@@ -5,7 +5,7 @@
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
 
-shmx_install_deps
+shmx_deps build
 shmx_build "$SHMX_BUILD"
 
 ex=$SHMX_BUILD/examples
@@ -13,14 +13,15 @@ name=/shmx-demo-$$                  # unique per run
 out=$(mktemp) err=$(mktemp)
 reader=""
 
+shmx=$SHMX_BUILD/tools/shmx
 leftovers() {
-	ls -A /dev/shm 2>/dev/null | grep -E "^(sem\.)?${name#/}(\.shmx-[wr])?\$" || true
+	ls -A /dev/shm 2>/dev/null | grep -F "${name#/}" || true
 }
 cleanup() {
 	[ -n "$reader" ] && kill "$reader" 2>/dev/null
 	rm -f "$out" "$err"
-	# only if a run went wrong: the writer normally removes these itself
-	rm -f "/dev/shm/${name#/}" "/dev/shm/sem.${name#/}.shmx-w" "/dev/shm/sem.${name#/}.shmx-r"
+	# only if a run went wrong: the writer normally removes all of it itself
+	[ -z "$(leftovers)" ] || "$shmx" rm "$name" >/dev/null 2>&1
 }
 trap cleanup EXIT
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The one place that installs what libshmx's scripts need, with apt-get, as
+# root or through sudo; a second run installs nothing.
+#   scripts/deps.sh [GROUP...]     (also sourced: shmx_deps GROUP...)
+# Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
+# included), test (python3, setpriv, valgrind, spin), fuzz (clang and its
+# libFuzzer runtime), bench (nothing more yet).
+
+shmx_say() { printf '==> %s\n' "$*" >&2; }
+shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian package for each thing a group needs, checked by a command that
+# fails when it is missing.
+shmx_missing() {
+	local pkgs=()
+	command -v meson >/dev/null || pkgs+=(meson)
+	command -v ninja >/dev/null || pkgs+=(ninja-build)
+	command -v pkg-config >/dev/null || pkgs+=(pkg-config)
+	command -v cc >/dev/null || pkgs+=(gcc)
+	command -v c++ >/dev/null || pkgs+=(g++)
+	pkg-config --exists cmocka 2>/dev/null || pkgs+=(libcmocka-dev)
+	for group in "$@"; do
+		case "$group" in
+		build | bench) ;;
+		test)
+			command -v python3 >/dev/null || pkgs+=(python3)
+			command -v setpriv >/dev/null || pkgs+=(util-linux)
+			command -v valgrind >/dev/null || pkgs+=(valgrind)
+			command -v spin >/dev/null || pkgs+=(spin)
+			;;
+		fuzz)
+			command -v clang >/dev/null || pkgs+=(clang)
+			echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}' |
+				clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null ||
+				pkgs+=(libclang-rt-dev)
+			;;
+		*) shmx_die "scripts/deps.sh: unknown group '$group'" ;;
+		esac
+	done
+	printf '%s\n' "${pkgs[@]}" | sort -u
+}
+
+# shmx_apt PKG...: apt-get install them.
+shmx_apt() {
+	local pkgs="$*" sudo=""
+	[ -n "${pkgs//[[:space:]]/}" ] || return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null ||
+			shmx_die "missing packages: $pkgs (install them, or run as root)"
+		sudo="sudo"
+	fi
+	command -v apt-get >/dev/null ||
+		shmx_die "missing packages: $pkgs (no apt-get here: install them by hand)"
+	shmx_say "installing: $pkgs"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq >/dev/null || shmx_die "apt-get update failed"
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null ||
+		shmx_die "apt-get install $pkgs failed"
+}
+
+shmx_deps() {
+	# shellcheck disable=SC2046
+	shmx_apt $(shmx_missing "$@")
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	case "${1:-}" in
+	-h | --help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	esac
+	shmx_deps "$@"
+fi
