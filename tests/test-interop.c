@@ -3,8 +3,8 @@
  * Interop with programs nobody here wrote: Python's
  * multiprocessing.shared_memory and a plain shm_open/mmap C program
  * (tests/plain-shm.c). A libshmx region is raw bytes with no header, so each
- * side must see exactly what the other wrote, through the library (issue 2)
- * and through the shmx tool (issue 4).
+ * side must see exactly what the other wrote, through the library and
+ * through the shmx tool (shmx(7): a region is raw bytes).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +23,7 @@
  * Attach to an existing object, print size bytes from offset off.
  * Python < 3.13 registers even an attacher with its resource tracker,
  * which unlinks the object when this process exits (CPython gh-82300):
- * unregister right after attaching (DESIGN.md, "Known traps").
+ * unregister right after attaching (shmx(7), NOTES).
  */
 static const char py_read[] =
 	"import sys\n"
