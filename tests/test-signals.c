@@ -38,6 +38,7 @@
 #define RACE_THREADS 4
 #define RACE_TRIALS 40
 #define INSTALL_DELAY_NS 20000000L /* widens the install window to 20 ms */
+#define ALT_STACK ((size_t)1 << 20)
 #define GOT_EFAULT 4            /* child exit code: the call returned -EFAULT */
 
 /* ---- children ---- */
@@ -156,7 +157,7 @@ static int ev_count(int fd)
 /* ---- the previous disposition: a handler that records what it got ---- */
 
 static volatile sig_atomic_t hits;
-static volatile int last_sig, last_code, last_uc, mask_usr1, mask_bus;
+static volatile int last_sig, last_code, last_uc, mask_usr1, mask_bus, on_alt;
 static void *volatile last_addr;
 static int ack_fd = -1;         /* a byte per call, for the parent */
 static int fix_fd = -1;         /* restore this object's size: the fault ends */
@@ -166,9 +167,11 @@ static volatile long nested_ret;
 static void record(int sig)
 {
 	sigset_t now;
+	stack_t ss;
 
 	hits++;
 	last_sig = sig;
+	on_alt = sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
 	sigprocmask(SIG_BLOCK, NULL, &now);
 	mask_usr1 = sigismember(&now, SIGUSR1);
 	mask_bus = sigismember(&now, SIGBUS);
@@ -700,6 +703,105 @@ static void test_previous_resethand_runs_once_then_kills(void **state)
 	close(ack[0]);
 }
 
+/* SA_ONSTACK: the handler runs on the thread's alternate stack. */
+static void test_previous_handler_runs_on_its_stack(void **state)
+{
+	const char *name = tu_name();
+	pid_t pid;
+
+	(void)state;
+	pid = fork_child();
+	if (pid == 0) {
+		stack_t ss = { .ss_sp = malloc(ALT_STACK), .ss_size = ALT_STACK };
+		char *map;
+
+		CK(ss.ss_sp);
+		CKEQ(sigaltstack(&ss, NULL), 0);
+		install_prev(SA_SIGINFO | SA_ONSTACK);
+		CKEQ(shmx_guard_sigbus(), 0);
+		map = truncated_map(name, NULL);
+		touch(&map[0]);
+		CKEQ(hits, 1);
+		CKEQ(on_alt, 1);
+		_exit(0);
+	}
+	expect_pass(pid, "SA_ONSTACK handler");
+}
+
+/* Wait until pid sleeps (in the one blocking call it makes). */
+static void wait_sleeping(pid_t pid)
+{
+	char path[64], stat[512], *p;
+	int64_t end = tu_now_ms() + LONG_MS;
+	bool asleep = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	while (!asleep && tu_now_ms() < end) {
+		f = fopen(path, "re");
+		assert_non_null(f);
+		p = fgets(stat, sizeof(stat), f) ? strrchr(stat, ')') : NULL;
+		asleep = p && p[1] == ' ' && p[2] == 'S';
+		fclose(f);
+		sched_yield();
+	}
+	assert_true(asleep);
+}
+
+/* A SIGBUS sent while the application sleeps in read(): the read restarts
+ * or fails with EINTR as the previous disposition decides (SA_RESTART; an
+ * ignored signal interrupts nothing). */
+static void sent_during_read(int flags, bool restarts, const char *what)
+{
+	int ready[2], data[2];
+	pid_t pid;
+
+	ev_init(ready);
+	ev_init(data);
+	pid = fork_child();
+	if (pid == 0) {
+		char c;
+		ssize_t n;
+
+		if (flags < 0)
+			signal(SIGBUS, SIG_IGN);
+		else
+			install_prev(SA_SIGINFO | flags);
+		CKEQ(shmx_guard_sigbus(), 0);
+		ev_signal(ready[1]);
+		n = read(data[0], &c, 1);
+		if (restarts)
+			CKEQ(n, 1);
+		else
+			CK(n < 0 && errno == EINTR);
+		CKEQ(hits, flags < 0 ? 0 : 1);
+		_exit(0);
+	}
+	assert_true(ev_wait(ready[0], LONG_MS));
+	wait_sleeping(pid);
+	assert_int_equal(kill(pid, SIGBUS), 0);
+	wait_taken(pid);
+	ev_signal(data[1]);
+	expect_pass(pid, what);
+	close(ready[0]);
+	close(ready[1]);
+	close(data[0]);
+	close(data[1]);
+}
+
+static void test_sent_sigbus_restarts_as_previous_handler_asked(void **state)
+{
+	(void)state;
+	sent_during_read(SA_RESTART, true, "SA_RESTART handler, read restarts");
+	sent_during_read(0, false, "handler without SA_RESTART, read fails with EINTR");
+}
+
+static void test_ignored_sent_sigbus_interrupts_nothing(void **state)
+{
+	(void)state;
+	sent_during_read(-1, true, "SIGBUS ignored, read restarts");
+}
+
 /* A fault cannot be ignored: the kernel kills, and so must the guard. */
 static void fault_kills(sighandler_t disp, const char *what)
 {
@@ -887,6 +989,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_previous_handler_runs_with_its_mask, tu_teardown),
 		cmocka_unit_test_teardown(test_previous_resethand_runs_once_then_kills,
 					  tu_teardown),
+		cmocka_unit_test_teardown(test_previous_handler_runs_on_its_stack, tu_teardown),
+		cmocka_unit_test(test_sent_sigbus_restarts_as_previous_handler_asked),
+		cmocka_unit_test(test_ignored_sent_sigbus_interrupts_nothing),
 		cmocka_unit_test_teardown(test_ignored_fault_kills, tu_teardown),
 		cmocka_unit_test_teardown(test_default_fault_kills, tu_teardown),
 		cmocka_unit_test(test_concurrent_install_returns_after_handler),
