@@ -87,15 +87,32 @@ static void guard_handler(int sig, siginfo_t *si, void *uc)
 	chain(sig, si, uc);
 }
 
+/* The kernel applies two flags before any handler runs, so chain() cannot:
+ * on which stack the handler runs (SA_ONSTACK), and whether the system
+ * call a sent SIGBUS interrupted restarts (SA_RESTART). The guard takes
+ * the previous handler's. An ignored signal never interrupted anything:
+ * restart. */
+static int carried_flags(const struct sigaction *prev)
+{
+	if (prev->sa_handler == SIG_IGN)
+		return SA_RESTART;
+	if (prev->sa_handler == SIG_DFL)
+		return 0;
+	return prev->sa_flags & (SA_ONSTACK | SA_RESTART);
+}
+
 static int install(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, prev;
+	int err = shmx__neg(sigaction(SIGBUS, NULL, &prev));
 
+	if (err)
+		return err;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = guard_handler;
 	/* NODEFER: we leave the handler by siglongjmp without restoring the
 	 * mask, so SIGBUS must not stay blocked afterwards. */
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | carried_flags(&prev);
 	sigemptyset(&sa.sa_mask);
 	return shmx__neg(sigaction(SIGBUS, &sa, &guard_prev));
 }

@@ -627,75 +627,6 @@ static void test_read_write(void **state)
 	shmx_close(r);
 }
 
-/* ---- SIGBUS guard ---- */
-
-static void test_guard_sigbus(void **state)
-{
-	const char *name = tu_name();
-	pid_t pid;
-	int st;
-
-	(void)state;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_region *r = NULL;
-		char buf[64];
-
-		signal(SIGBUS, SIG_DFL);
-		if (shmx_create(name, 8192, SHMX_MAP, 0, &r) != 0)
-			_exit(10);
-		if (shmx_guard_sigbus() != 0 || shmx_guard_sigbus() != 0)
-			_exit(11);
-		/* a peer truncates the object under our mapping */
-		if (ftruncate(shmx_fd(r), 0) != 0)
-			_exit(12);
-		if (shmx_read(r, 5000, buf, sizeof(buf)) != -EFAULT)
-			_exit(13);
-		if (shmx_write(r, 0, buf, sizeof(buf)) != -EFAULT)
-			_exit(14);
-		/* the guard is reusable after a fault */
-		if (shmx_read(r, 100, buf, sizeof(buf)) != -EFAULT)
-			_exit(15);
-		/* a fault outside libshmx's copies still kills, as SIGBUS */
-		buf[0] = *(volatile char *)shmx_addr(r);
-		_exit(16);
-	}
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	if (WIFEXITED(st))
-		fail_msg("child exited %d instead of dying of SIGBUS", WEXITSTATUS(st));
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGBUS);
-}
-
-/* Without the guard, the copy faults: it is opt-in, never silent. */
-static void test_no_guard_sigbus_kills(void **state)
-{
-	const char *name = tu_name();
-	pid_t pid;
-	int st;
-
-	(void)state;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_region *r = NULL;
-		char buf[64];
-
-		signal(SIGBUS, SIG_DFL);
-		if (shmx_create(name, 8192, SHMX_MAP, 0, &r) != 0)
-			_exit(10);
-		if (ftruncate(shmx_fd(r), 0) != 0)
-			_exit(12);
-		shmx_read(r, 5000, buf, sizeof(buf));
-		_exit(13);
-	}
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGBUS);
-}
-
-
 /* A peer shrank the object: growing reserves from the real end, so the
  * whole new size is backed. */
 static void test_resize_after_peer_shrink(void **state)
@@ -736,39 +667,6 @@ static void test_open_socket(void **state)
 	assert_null(r);
 	close(s);
 }
-
-/* SIGBUS sent with kill() is not a fault: with SIGBUS ignored before the
- * guard, the process lives on and the guard still works. */
-static void test_guard_sent_sigbus(void **state)
-{
-	const char *name = tu_name();
-	pid_t pid;
-	int st;
-
-	(void)state;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_region *r = NULL;
-		char buf[16];
-
-		signal(SIGBUS, SIG_IGN);
-		if (shmx_guard_sigbus() != 0)
-			_exit(10);
-		kill(getpid(), SIGBUS);
-		if (shmx_create(name, 8192, SHMX_MAP, 0, &r) != 0)
-			_exit(11);
-		if (ftruncate(shmx_fd(r), 0) != 0)
-			_exit(12);
-		if (shmx_read(r, 100, buf, sizeof(buf)) != -EFAULT)
-			_exit(13);
-		_exit(0);
-	}
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-}
-
 
 /* The two-step create behind every create: invisible until published,
  * nothing left if the creator dies first, -EEXIST at publish. */
@@ -1091,11 +989,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_sync, tu_teardown),
 		cmocka_unit_test(test_accessors_null),
 		cmocka_unit_test_teardown(test_read_write, tu_teardown),
-		cmocka_unit_test_teardown(test_guard_sigbus, tu_teardown),
-		cmocka_unit_test_teardown(test_no_guard_sigbus_kills, tu_teardown),
 		cmocka_unit_test_teardown(test_resize_after_peer_shrink, tu_teardown),
 		cmocka_unit_test_teardown(test_open_socket, tu_teardown),
-		cmocka_unit_test_teardown(test_guard_sent_sigbus, tu_teardown),
 		cmocka_unit_test_teardown(test_hidden_create, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
