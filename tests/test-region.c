@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -46,6 +51,22 @@ int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
 		return e;
 	}
 	return __real_posix_fallocate64(fd, off, len);
+}
+
+/* --wrap=linkat: as on a kernel before 6.10 (AT_EMPTY_PATH refused with
+ * ENOENT without CAP_DAC_READ_SEARCH) with no /proc mounted. */
+int __real_linkat(int olddir, const char *old, int newdir, const char *new, int flags);
+int __wrap_linkat(int olddir, const char *old, int newdir, const char *new, int flags);
+static bool linkat_old_kernel_no_proc;
+
+int __wrap_linkat(int olddir, const char *old, int newdir, const char *new, int flags)
+{
+	if (linkat_old_kernel_no_proc &&
+	    ((flags & AT_EMPTY_PATH) || !strncmp(old, "/proc/", strlen("/proc/")))) {
+		errno = ENOENT;
+		return -1;
+	}
+	return __real_linkat(olddir, old, newdir, new, flags);
 }
 
 static char *shm_path(const char *name)
@@ -906,6 +927,145 @@ static void test_hidden_create(void **state)
 	(void)c;
 }
 
+/* Where an unnamed object cannot be given a name, creates still work:
+ * a region and a channel with their exact mode whatever the umask, a
+ * failed create leaves no name, a taken name stays untouched. Returns 0,
+ * or the number of the step that failed (it runs in children too). */
+static int create_where_unnamed_cannot_be_linked(const char *region, const char *chan)
+{
+	struct shmx_chan *c = NULL, *cc = NULL;
+	struct shmx_region *r = NULL;
+	mode_t old = umask(077);
+	char msg[8] = "";
+	struct stat st;
+	int step = 0;
+
+	if (++step && shmx_create(region, 8192, SHMX_MAP, 0644, &r))
+		goto out;
+	if (++step && (fstat(shmx_fd(r), &st) || (st.st_mode & 07777) != 0644 ||
+		       st.st_size != 8192 || lstat(shm_path(region), &st)))
+		goto out;
+	if (++step && shmx_create(region, 4096, 0, 0, &(struct shmx_region *){ 0 }) != -EEXIST)
+		goto out;
+	if (++step && (lstat(shm_path(region), &st) || st.st_size != 8192))
+		goto out;
+	if (++step && shmx_chan_create(chan, 4096, SHMX_CHAN_PRODUCER, 0640, &c))
+		goto out;
+	if (++step && (lstat(shm_path(chan), &st) || (st.st_mode & 07777) != 0640))
+		goto out;
+	if (++step && (shmx_chan_open(chan, SHMX_CHAN_CONSUMER, 1000, &cc) ||
+		       shmx_chan_send(c, "hi", 3, 1000) || shmx_chan_recv(cc, msg, 8, 1000) != 3 ||
+		       strcmp(msg, "hi")))
+		goto out;
+	step = 0;
+out:
+	shmx_chan_close(cc);
+	shmx_chan_close(c);
+	shmx_close(r);
+	umask(old);
+	return step;
+}
+
+static void test_create_where_unnamed_cannot_be_linked(void **state)
+{
+	const char *region = tu_name(), *chan = tu_name(), *failed = tu_name();
+	struct shmx_region *r = NULL;
+	int step;
+
+	(void)state;
+	linkat_old_kernel_no_proc = true;
+	step = create_where_unnamed_cannot_be_linked(region, chan);
+	/* a create that fails part-way takes its name away again */
+	fallocate_error = ENOSPC;
+	assert_int_equal(shmx_create(failed, 65536, 0, 0, &r), -ENOSPC);
+	fallocate_error = 0;
+	linkat_old_kernel_no_proc = false;
+	if (step)
+		fail_msg("step %d failed", step);
+	assert_false(tu_exists(failed));
+	assert_null(r);
+}
+
+/* seccomp: linkat with AT_EMPTY_PATH fails with ENOENT, as before Linux
+ * 6.10 for a process without CAP_DAC_READ_SEARCH. */
+static int refuse_empty_path_links(void)
+{
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef TEST_AUDIT_ARCH
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_linkat, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* flags, the low word of the fifth argument (little-endian) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOENT),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+	return -1;
+#endif
+}
+
+/* Both routes really closed: AT_EMPTY_PATH refused, no /proc/self/fd. */
+static bool unnamed_cannot_be_linked(void)
+{
+	int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
+	bool closed;
+
+	closed = fd >= 0 && linkat(fd, "", AT_FDCWD, "/dev/shm", AT_EMPTY_PATH) < 0 &&
+		 errno == ENOENT && access("/proc/self/fd", F_OK) < 0;
+	if (fd >= 0)
+		close(fd);
+	return closed;
+}
+
+/* The same for real, as in a container or chroot without /proc on a
+ * kernel before 6.10: a child in its own mount namespace unmounts /proc
+ * and has linkat(AT_EMPTY_PATH) refused by the kernel (seccomp). */
+static void test_create_without_proc_on_old_kernel(void **state)
+{
+	const char *region = tu_name(), *chan = tu_name();
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    umount2("/proc", MNT_DETACH) || refuse_empty_path_links())
+			_exit(77);
+		if (!unnamed_cannot_be_linked())
+			_exit(78);
+		_exit(create_where_unnamed_cannot_be_linked(region, chan));
+	}
+	assert_int_equal(tu_waitpid(pid, 30000, &st), 0);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		tu_skip("cannot unmount /proc in a mount namespace or install seccomp here");
+		return;
+	}
+	if (WEXITSTATUS(st) == 78)
+		fail_msg("the child could still link an unnamed file");
+	if (WEXITSTATUS(st))
+		fail_msg("step %d failed", WEXITSTATUS(st));
+	assert_true(tu_exists(region));
+	assert_true(tu_exists(chan));
+}
+
 /* ---- stat ---- */
 
 static void test_stat(void **state)
@@ -1174,6 +1334,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_open_socket, tu_teardown),
 		cmocka_unit_test_teardown(test_guard_sent_sigbus, tu_teardown),
 		cmocka_unit_test_teardown(test_hidden_create, tu_teardown),
+		cmocka_unit_test_teardown(test_create_where_unnamed_cannot_be_linked, tu_teardown),
+		cmocka_unit_test_teardown(test_create_without_proc_on_old_kernel, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
 		cmocka_unit_test_teardown(test_unprivileged, tu_teardown),
