@@ -833,6 +833,64 @@ static void test_open_socket(void **state)
 	close(s);
 }
 
+/* The ERRORS entry ".B NAME" of docs/man/page, up to the next entry:
+ * malloc'd, or NULL if the page has none. */
+static char *man_error_entry(const char *page, const char *errname)
+{
+	char path[PATH_MAX], key[64], *text = NULL, *start, *end, *entry;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "docs/man/%s", page);
+	f = fopen(tu_source_path(path), "re");
+	assert_non_null(f);
+	assert_true(getdelim(&text, &len, 0, f) > 0);
+	fclose(f);
+	snprintf(key, sizeof(key), ".TP\n.B %s\n", errname);
+	start = strstr(text, key);
+	if (!start) {
+		free(text);
+		return NULL;
+	}
+	start += strlen(key);
+	end = strstr(start, "\n.TP\n");
+	entry = strndup(start, end ? (size_t)(end - start) : strlen(start));
+	free(text);
+	return entry;
+}
+
+/* What the pages promise for a socket planted in /dev/shm is what the
+ * calls return. */
+static void test_man_pages_name_the_socket_error(void **state)
+{
+	static const char *const pages[] = { "shmx_open.3", "shmx_stat.3" };
+	const char *name = tu_name();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct shmx_region *r = NULL;
+	struct shmx_info info;
+	int s, got[2];
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/dev/shm%s", name);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	got[0] = shmx_open(name, 0, &r);
+	got[1] = shmx_stat(name, &info);
+	close(s);
+	for (size_t i = 0; i < 2; i++) {
+		char *entry = man_error_entry(pages[i], strerrorname_np(-got[i]));
+
+		if (!entry || !strstr(entry, "socket"))
+			fail_msg("%s: no %s entry that names a socket", pages[i],
+				 strerrorname_np(-got[i]));
+		free(entry);
+		entry = man_error_entry(pages[i], "ENXIO");
+		if (entry)
+			fail_msg("%s lists ENXIO, which no call returns", pages[i]);
+	}
+}
+
 /* SIGBUS sent with kill() is not a fault: with SIGBUS ignored before the
  * guard, the process lives on and the guard still works. */
 static void test_guard_sent_sigbus(void **state)
@@ -1332,6 +1390,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_no_guard_sigbus_kills, tu_teardown),
 		cmocka_unit_test_teardown(test_resize_after_peer_shrink, tu_teardown),
 		cmocka_unit_test_teardown(test_open_socket, tu_teardown),
+		cmocka_unit_test_teardown(test_man_pages_name_the_socket_error, tu_teardown),
 		cmocka_unit_test_teardown(test_guard_sent_sigbus, tu_teardown),
 		cmocka_unit_test_teardown(test_hidden_create, tu_teardown),
 		cmocka_unit_test_teardown(test_create_where_unnamed_cannot_be_linked, tu_teardown),
