@@ -173,7 +173,9 @@ static int teardown(void **state)
 
 /* ---- help, version, usage ---- */
 
-static const char *const commands[] = { "ls", "stat", "create", "rm", "gc", "cat", "write" };
+static const char *const commands[] = {
+	"ls", "stat", "create", "rm", "gc", "cat", "write", "help",
+};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void test_help_and_version(void **state)
@@ -256,6 +258,7 @@ static void test_missing_and_bad_names(void **state)
 {
 	static const char *const needs_name[] = { "stat", "create", "rm", "cat", "write" };
 	static const char *const bad[] = { "", "/", "a/b", "/a/b", "..", "/.", "tab\there" };
+	const char *good = tu_name();
 	char longname[300];
 
 	(void)state;
@@ -275,10 +278,17 @@ static void test_missing_and_bad_names(void **state)
 		assert_err_has("invalid object name");
 		assert_int_equal(shmx("cat", bad[i]), 2);
 		assert_int_equal(shmx("stat", bad[i]), 2);
-		/* rm goes on over its names, so a bad one is a failure, not usage */
-		assert_int_equal(shmx("rm", bad[i]), 1);
-		assert_err_has("Invalid object name");
+		assert_int_equal(shmx("rm", bad[i]), 2);
+		assert_err_has("shmx: rm: invalid object name");
 	}
+	/* a malformed name anywhere: nothing is removed */
+	make_region(good, 4096, NULL, 0);
+	assert_int_equal(shmx("rm", good, "a/b"), 2);
+	assert_true(tu_exists(good));
+	/* glibc's semaphore files are not object names (shmx(7), Names) */
+	assert_int_equal(shmx("create", "/sem.x", "4096"), 2);
+	assert_err_has("invalid object name '/sem.x'");
+	assert_int_equal(shmx("stat", "sem.x"), 2);
 	memset(longname, 'a', 256);
 	longname[256] = 0;
 	assert_int_equal(shmx("create", longname, "4096"), 2);
@@ -363,8 +373,11 @@ static void test_create_bad_size(void **state)
 		assert_int_equal(shmx("create", "--", name, garbage[i]), 2);
 		assert_err_has("shmx: create: invalid size");
 	}
+	/* without "--" too: a negative number is an operand, not an option */
 	assert_int_equal(shmx("create", name, "-1"), 2);
-	assert_err_has("shmx: create: unknown option '-1'");
+	assert_err_has("shmx: create: invalid size '-1'");
+	assert_int_equal(shmx("create", name, "-5K", "--lazy"), 2);
+	assert_err_has("shmx: create: invalid size '-5K'");
 	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
 		assert_int_equal(shmx("create", name, zero[i]), 2);
 		assert_err_has("above 0");
@@ -658,6 +671,73 @@ static void test_stat(void **state)
 	assert_int_equal(shmx("stat", name), 1);
 	snprintf(want, sizeof(want), "shmx: stat %s: No such file or directory\n", name);
 	assert_string_equal(R.err, want);
+}
+
+/* The creator's mapping is of the object built unnamed: /proc/PID/maps
+ * shows it as "/dev/shm/#INODE (deleted)", so stat matches the device and
+ * inode, not the path. */
+static void test_stat_lists_the_creator(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	char want[128];
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0600, &r), 0);
+	assert_int_equal(shmx("stat", name), 0);
+	snprintf(want, sizeof(want), "Mapped by:  %d (test-cli)\n", (int)getpid());
+	assert_out_has(want);
+	shmx_close(r);
+}
+
+/* Names are shown escaped in every message, as ls shows them: a name
+ * cannot drive the terminal. */
+static void assert_no_raw_bytes(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f || *p >= 0x80) {
+			dump_result();
+			fail_msg("raw byte 0x%02x in the output", *p);
+		}
+	}
+}
+
+static void test_messages_escape_names(void **state)
+{
+	const char *base = tu_name();
+	char odd[300], esc[300], want[400];
+
+	(void)state;
+	/* 0x9b is the one-byte CSI of 8-bit terminals; invalid UTF-8 alone */
+	snprintf(odd, sizeof(odd), "%s-\x9b" "2J", base);
+	snprintf(esc, sizeof(esc), "%s-\\x9b" "2J", base);
+	remember(extra_shm, odd);
+	assert_int_equal(shmx("cat", odd), 1);
+	snprintf(want, sizeof(want), "shmx: cat %s: No such file or directory\n", esc);
+	assert_string_equal(R.err, want);
+	assert_int_equal(shmx("create", odd, "4096"), 0);
+	snprintf(want, sizeof(want), "created %s: 4096 bytes, mode 0600\n", esc);
+	assert_string_equal(R.out, want);
+	assert_int_equal(shmx_stdin("x", 1, "write", odd), 0);
+	assert_no_raw_bytes(R.out);
+	assert_int_equal(shmx("create", odd, "4096"), 1);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("rm", odd), 0);
+	assert_int_equal(shmx("rm", odd), 1);
+	assert_err_has(esc);
+	assert_no_raw_bytes(R.err);
+	/* control bytes: invalid names, options, commands, sizes */
+	assert_int_equal(shmx("cat", "x\x1b]0;pwned\x07"), 2);
+	assert_err_has("'x\\x1b]0;pwned\\x07'");
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("ls", "--\x1b[2J"), 2);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("\x1b[2J"), 2);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("create", base, "4\x1b[2J"), 2);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("cat", base, "extra\x9b"), 2);
+	assert_no_raw_bytes(R.err);
 }
 
 /* ---- permissions ---- */
@@ -1235,6 +1315,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_write_large, teardown),
 		cmocka_unit_test_teardown(test_rm_several, teardown),
 		cmocka_unit_test_teardown(test_stat, teardown),
+		cmocka_unit_test_teardown(test_stat_lists_the_creator, teardown),
+		cmocka_unit_test_teardown(test_messages_escape_names, teardown),
 		cmocka_unit_test_teardown(test_permission_denied, teardown),
 		cmocka_unit_test_teardown(test_gc, teardown),
 		cmocka_unit_test_teardown(test_gc_usage, teardown),
