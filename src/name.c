@@ -6,10 +6,16 @@
 
 #include "internal.h"
 
+/* glibc keeps semaphore "/x" as the file /dev/shm/sem.x: an object named
+ * "sem.x" would be that semaphore's file (a pair's, even), so the prefix is
+ * not ours to take. */
+#define SEM_FILE_PREFIX "sem."
+
 /* Accepts "foo" and "/foo" (glibc and Python both do), returns "/foo".
  * Rejected: empty, "/", "." and ".." (they would name /dev/shm itself or its
- * parent), any further '/', control bytes. Length is checked after the
- * leading '/', against max (NAME_MAX for shm, less for derived names). */
+ * parent), any further '/', control bytes, glibc's semaphore files. Length
+ * is checked after the leading '/', against max (NAME_MAX for shm, less for
+ * derived names). */
 int shmx__name(const char *name, size_t max, char *out)
 {
 	const char *p;
@@ -21,6 +27,8 @@ int shmx__name(const char *name, size_t max, char *out)
 		name++;
 	len = strlen(name);
 	if (len == 0 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	if (!strncmp(name, SEM_FILE_PREFIX, strlen(SEM_FILE_PREFIX)))
 		return -EINVAL;
 	for (p = name; *p; p++)
 		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)

@@ -17,6 +17,7 @@
 #define CREATE_FLAGS (SHMX_MAP | SHMX_POPULATE | SHMX_LAZY | SHMX_UNLINK_ON_CLOSE)
 #define OPEN_FLAGS   (SHMX_RDONLY | SHMX_MAP | SHMX_POPULATE)
 #define OFF_MAX      ((uint64_t)INT64_MAX)
+#define SHM_DIR      "/dev/shm"
 
 /* posix_fallocate returns the error instead of setting errno, and tmpfs may
  * be interrupted by a signal while it allocates a large range. */
@@ -118,12 +119,46 @@ static int init_fd(int fd, size_t size, unsigned flags, mode_t mode)
 	return err;
 }
 
+/* Give the unnamed object behind fd the name path. linkat fails with
+ * EEXIST if the name exists: O_EXCL semantics. AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH before Linux 6.10 (ENOENT without it); the
+ * /proc/self/fd route works wherever /proc is mounted. */
+static int link_hidden(int fd, const char *path)
+{
+	char self[64];
+
+	if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EPERM)
+		return -errno;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return shmx__neg(linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW));
+}
+
+/* Whether link_hidden() can name fd at all. Aimed at SHM_DIR itself, which
+ * exists, it fails with EEXIST once a route accepted fd, and with ENOENT
+ * when none does (an older kernel without the capability, and no /proc:
+ * a container, a chroot). Nothing is created either way. */
+static bool can_publish(int fd)
+{
+	return link_hidden(fd, SHM_DIR) == -EEXIST;
+}
+
 /* An unnamed file in /dev/shm (O_TMPFILE): whatever happens before
  * shmx__publish() links it in, even kill -9, leaves nothing behind. -1 when
- * the kernel or filesystem cannot do it. */
+ * the kernel or file system cannot make one, or this process could not name
+ * it afterwards; the caller then builds under the name. Asked on every
+ * create, not cached: capabilities and mounts change, and one failing
+ * syscall is little next to a create. */
 static int open_hidden(void)
 {
-	return open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
+	int fd = open(SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
+
+	if (fd >= 0 && !can_publish(fd)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
@@ -159,21 +194,15 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 
 int shmx__publish(struct shmx_region *r, const char *canon)
 {
-	char path[SHMX__PATH_BUF], self[64];
+	char path[SHMX__PATH_BUF];
+	int err;
 
 	if (r->name[0])         /* created named: nothing to do */
 		return 0;
 	shmx__path(canon, false, path);
-	/* linkat fails with EEXIST if the name exists: O_EXCL semantics.
-	 * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10; the
-	 * /proc route works everywhere /proc is mounted, a little slower. */
-	if (linkat(r->fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0) {
-		if (errno != ENOENT && errno != EPERM)
-			return -errno;
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
-		if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
-			return -errno;
-	}
+	err = link_hidden(r->fd, path);
+	if (err)
+		return err;
 	strcpy(r->name, canon);
 	return 0;
 }

@@ -1217,6 +1217,8 @@ static const struct {
 	{ "name \"x\\ny\"", "x\ny", -EINVAL },
 	{ "name \"x\\x1f\"", "x\x1f", -EINVAL },
 	{ "name \"x\\x7fy\"", "x\x7fy", -EINVAL },
+	{ "name \"sem.x\" (glibc's semaphore files)", "sem.x", -EINVAL },
+	{ "name \"/sem.x\" (glibc's semaphore files)", "/sem.x", -EINVAL },
 	{ "name of 256 bytes", long256, -ENAMETOOLONG },
 	{ "name \"/\" + 256 bytes", slash_long256, -ENAMETOOLONG },
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The shmx tool, end to end: each command exec'd as a user would run it,
- * its output and exit status checked, error cases included (issue 4).
+ * its output and exit status checked, error cases included.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,9 +31,10 @@ static struct tu_result R;      /* the last run */
 static char extra_sem[4][300], extra_shm[4][300];
 static int sysv_id = -1;
 
-/* Run argv (NULL-terminated) as a command, prefixed by pre (may be NULL):
- * result in R, returns the exit code. */
-static int run_v(const char *const *pre, const void *in, size_t in_len, va_list ap)
+/* Run prog with the arguments in ap (NULL-terminated), prefixed by pre (may
+ * be NULL): result in R, returns the exit code. */
+static int run_v(const char *const *pre, const char *prog, const void *in, size_t in_len,
+		 va_list ap)
 {
 	char *argv[MAX_ARGS];
 	const char *a;
@@ -42,7 +43,7 @@ static int run_v(const char *const *pre, const void *in, size_t in_len, va_list 
 	tu_result_free(&R);
 	for (; pre && *pre; pre++)
 		argv[n++] = (char *)*pre;
-	argv[n++] = (char *)tu_build_path("tools/shmx");
+	argv[n++] = (char *)prog;
 	while ((a = va_arg(ap, const char *))) {
 		assert_true(n < MAX_ARGS - 1);
 		argv[n++] = (char *)a;
@@ -60,7 +61,7 @@ static int shmx_in(const void *in, size_t in_len, ...)
 	int rc;
 
 	va_start(ap, in_len);
-	rc = run_v(NULL, in, in_len, ap);
+	rc = run_v(NULL, tu_build_path("tools/shmx"), in, in_len, ap);
 	va_end(ap);
 	return rc;
 }
@@ -71,14 +72,17 @@ static int shmx_in(const void *in, size_t in_len, ...)
 static const char *const as_nobody[] = {
 	"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NULL,
 };
+/* The tool as uid 65534 runs it: a copy it can reach (tu_copy_for_others). */
+static const char *nobody_shmx;
 
 static int shmx_nobody_in(const void *in, size_t in_len, ...)
 {
 	va_list ap;
 	int rc;
 
+	assert_non_null(nobody_shmx);
 	va_start(ap, in_len);
-	rc = run_v(as_nobody, in, in_len, ap);
+	rc = run_v(as_nobody, nobody_shmx, in, in_len, ap);
 	va_end(ap);
 	return rc;
 }
@@ -169,7 +173,9 @@ static int teardown(void **state)
 
 /* ---- help, version, usage ---- */
 
-static const char *const commands[] = { "ls", "stat", "create", "rm", "gc", "cat", "write" };
+static const char *const commands[] = {
+	"ls", "stat", "create", "rm", "gc", "cat", "write", "help",
+};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void test_help_and_version(void **state)
@@ -252,6 +258,7 @@ static void test_missing_and_bad_names(void **state)
 {
 	static const char *const needs_name[] = { "stat", "create", "rm", "cat", "write" };
 	static const char *const bad[] = { "", "/", "a/b", "/a/b", "..", "/.", "tab\there" };
+	const char *good = tu_name();
 	char longname[300];
 
 	(void)state;
@@ -271,10 +278,17 @@ static void test_missing_and_bad_names(void **state)
 		assert_err_has("invalid object name");
 		assert_int_equal(shmx("cat", bad[i]), 2);
 		assert_int_equal(shmx("stat", bad[i]), 2);
-		/* rm goes on over its names, so a bad one is a failure, not usage */
-		assert_int_equal(shmx("rm", bad[i]), 1);
-		assert_err_has("Invalid object name");
+		assert_int_equal(shmx("rm", bad[i]), 2);
+		assert_err_has("shmx: rm: invalid object name");
 	}
+	/* a malformed name anywhere: nothing is removed */
+	make_region(good, 4096, NULL, 0);
+	assert_int_equal(shmx("rm", good, "a/b"), 2);
+	assert_true(tu_exists(good));
+	/* glibc's semaphore files are not object names (shmx(7), Names) */
+	assert_int_equal(shmx("create", "/sem.x", "4096"), 2);
+	assert_err_has("invalid object name '/sem.x'");
+	assert_int_equal(shmx("stat", "sem.x"), 2);
 	memset(longname, 'a', 256);
 	longname[256] = 0;
 	assert_int_equal(shmx("create", longname, "4096"), 2);
@@ -359,8 +373,11 @@ static void test_create_bad_size(void **state)
 		assert_int_equal(shmx("create", "--", name, garbage[i]), 2);
 		assert_err_has("shmx: create: invalid size");
 	}
+	/* without "--" too: a negative number is an operand, not an option */
 	assert_int_equal(shmx("create", name, "-1"), 2);
-	assert_err_has("shmx: create: unknown option '-1'");
+	assert_err_has("shmx: create: invalid size '-1'");
+	assert_int_equal(shmx("create", name, "-5K", "--lazy"), 2);
+	assert_err_has("shmx: create: invalid size '-5K'");
 	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
 		assert_int_equal(shmx("create", name, zero[i]), 2);
 		assert_err_has("above 0");
@@ -656,6 +673,73 @@ static void test_stat(void **state)
 	assert_string_equal(R.err, want);
 }
 
+/* The creator's mapping is of the object built unnamed: /proc/PID/maps
+ * shows it as "/dev/shm/#INODE (deleted)", so stat matches the device and
+ * inode, not the path. */
+static void test_stat_lists_the_creator(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	char want[128];
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0600, &r), 0);
+	assert_int_equal(shmx("stat", name), 0);
+	snprintf(want, sizeof(want), "Mapped by:  %d (test-cli)\n", (int)getpid());
+	assert_out_has(want);
+	shmx_close(r);
+}
+
+/* Names are shown escaped in every message, as ls shows them: a name
+ * cannot drive the terminal. */
+static void assert_no_raw_bytes(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f || *p >= 0x80) {
+			dump_result();
+			fail_msg("raw byte 0x%02x in the output", *p);
+		}
+	}
+}
+
+static void test_messages_escape_names(void **state)
+{
+	const char *base = tu_name();
+	char odd[300], esc[300], want[400];
+
+	(void)state;
+	/* 0x9b is the one-byte CSI of 8-bit terminals; invalid UTF-8 alone */
+	snprintf(odd, sizeof(odd), "%s-\x9b" "2J", base);
+	snprintf(esc, sizeof(esc), "%s-\\x9b" "2J", base);
+	remember(extra_shm, odd);
+	assert_int_equal(shmx("cat", odd), 1);
+	snprintf(want, sizeof(want), "shmx: cat %s: No such file or directory\n", esc);
+	assert_string_equal(R.err, want);
+	assert_int_equal(shmx("create", odd, "4096"), 0);
+	snprintf(want, sizeof(want), "created %s: 4096 bytes, mode 0600\n", esc);
+	assert_string_equal(R.out, want);
+	assert_int_equal(shmx_stdin("x", 1, "write", odd), 0);
+	assert_no_raw_bytes(R.out);
+	assert_int_equal(shmx("create", odd, "4096"), 1);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("rm", odd), 0);
+	assert_int_equal(shmx("rm", odd), 1);
+	assert_err_has(esc);
+	assert_no_raw_bytes(R.err);
+	/* control bytes: invalid names, options, commands, sizes */
+	assert_int_equal(shmx("cat", "x\x1b]0;pwned\x07"), 2);
+	assert_err_has("'x\\x1b]0;pwned\\x07'");
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("ls", "--\x1b[2J"), 2);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("\x1b[2J"), 2);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("create", base, "4\x1b[2J"), 2);
+	assert_no_raw_bytes(R.err);
+	assert_int_equal(shmx("cat", base, "extra\x9b"), 2);
+	assert_no_raw_bytes(R.err);
+}
+
 /* ---- permissions ---- */
 
 static void test_permission_denied(void **state)
@@ -667,6 +751,11 @@ static void test_permission_denied(void **state)
 	(void)state;
 	if (!tu_can_drop_privileges()) {
 		tu_skip("not root, or setpriv cannot drop to uid 65534");
+		return;
+	}
+	nobody_shmx = tu_copy_for_others("tools/shmx");
+	if (!nobody_shmx) {
+		tu_skip("cannot copy the tool where uid 65534 can run it");
 		return;
 	}
 	pattern(data, sizeof(data));
@@ -1226,6 +1315,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_write_large, teardown),
 		cmocka_unit_test_teardown(test_rm_several, teardown),
 		cmocka_unit_test_teardown(test_stat, teardown),
+		cmocka_unit_test_teardown(test_stat_lists_the_creator, teardown),
+		cmocka_unit_test_teardown(test_messages_escape_names, teardown),
 		cmocka_unit_test_teardown(test_permission_denied, teardown),
 		cmocka_unit_test_teardown(test_gc, teardown),
 		cmocka_unit_test_teardown(test_gc_usage, teardown),

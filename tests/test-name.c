@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Name validation and canonical form (DESIGN.md, "Names"). */
+/* Name validation and canonical form (shmx(7), Names). */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +65,29 @@ static void test_lengths(void **state)
 	assert_int_equal(shmx__name(name, SHMX__SEM_NAME_MAX, out), -ENAMETOOLONG);
 }
 
+/* glibc keeps semaphore "/x" as the file /dev/shm/sem.x: an object whose
+ * name begins with "sem." would be some semaphore's file (a pair's, even),
+ * so no layer takes such a name. Only that exact prefix is glibc's. */
+static void test_semaphore_namespace_refused(void **state)
+{
+	static const char *const bad[] = {
+		"sem.x", "/sem.x", "sem.", "/sem.", "/sem.a.shmx-w", "sem.sem.x",
+	};
+	static const char *const good[] = {
+		"sem", "/sem", "semx", "/sem-x", "sem_x", "xsem.y", "/x.sem.y", "SEM.x", "/Sem.x",
+	};
+	char out[SHMX__NAME_BUF];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		assert_int_equal(shmx__name(bad[i], SHMX_NAME_MAX, out), -EINVAL);
+		assert_int_equal(out[0], 'x');
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(shmx__name(good[i], SHMX_NAME_MAX, out), 0);
+}
+
 /* The real kernel agrees: the longest accepted name can be created. */
 static void test_longest_name_works(void **state)
 {
@@ -87,6 +110,7 @@ int main(void)
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_rejected),
 		cmocka_unit_test(test_lengths),
+		cmocka_unit_test(test_semaphore_namespace_refused),
 		cmocka_unit_test_teardown(test_longest_name_works, tu_teardown),
 	};
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Regions against the real /dev/shm: every function's success path and the
- * errors its man page lists, plus the create/open contracts of DESIGN.md. */
+ * errors its man page lists, plus the create/open contracts of shmx(7). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -46,6 +51,22 @@ int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
 		return e;
 	}
 	return __real_posix_fallocate64(fd, off, len);
+}
+
+/* --wrap=linkat: as on a kernel before 6.10 (AT_EMPTY_PATH refused with
+ * ENOENT without CAP_DAC_READ_SEARCH) with no /proc mounted. */
+int __real_linkat(int olddir, const char *old, int newdir, const char *new, int flags);
+int __wrap_linkat(int olddir, const char *old, int newdir, const char *new, int flags);
+static bool linkat_old_kernel_no_proc;
+
+int __wrap_linkat(int olddir, const char *old, int newdir, const char *new, int flags)
+{
+	if (linkat_old_kernel_no_proc &&
+	    ((flags & AT_EMPTY_PATH) || !strncmp(old, "/proc/", strlen("/proc/")))) {
+		errno = ENOENT;
+		return -1;
+	}
+	return __real_linkat(olddir, old, newdir, new, flags);
 }
 
 static char *shm_path(const char *name)
@@ -120,6 +141,81 @@ static void test_create_name_forms(void **state)
 	assert_string_equal(shmx_name(r), name);
 	shmx_close(r);
 	assert_true(tu_exists(name));
+}
+
+/* glibc keeps semaphore "/x" as /dev/shm/sem.x, so a region called
+ * "/sem.X.shmx-w" would be the file of pair X's semaphore: it would make
+ * shmx_pair_create() on X fail, and shmx_pair_unlink("/X") remove it. No
+ * region or channel takes a name in that namespace (shmx(7), Names). */
+static void test_semaphore_file_names_refused(void **state)
+{
+	const char *x = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+	struct shmx_chan *c = NULL;
+	struct shmx_pair *p = NULL;
+	struct shmx_info info;
+	char sem[300];
+
+	(void)state;
+	snprintf(sem, sizeof(sem), "/sem.%s.shmx-w", x + 1);
+	assert_int_equal(shmx_create(sem, 4096, 0, 0, &o), -EINVAL);
+	assert_int_equal(shmx_create(sem + 1, 4096, 0, 0, &o), -EINVAL);
+	assert_int_equal(shmx_chan_create(sem, 4096, SHMX_CHAN_PRODUCER, 0, &c), -EINVAL);
+	assert_null(o);
+	assert_null(c);
+	assert_false(tu_sem_exists(x, ".shmx-w"));
+	/* so the pair's semaphore file is the pair's alone */
+	assert_int_equal(shmx_create(x, 4096, 0, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
+	assert_true(tu_sem_exists(x, ".shmx-w"));
+	/* and the region calls do not reach it under its file name */
+	assert_int_equal(shmx_open(sem, SHMX_RDONLY, &o), -EINVAL);
+	assert_int_equal(shmx_stat(sem, &info), -EINVAL);
+	assert_int_equal(shmx_unlink(sem), -EINVAL);
+	assert_int_equal(shmx_chan_unlink(sem + 1), -EINVAL);
+	assert_true(tu_sem_exists(x, ".shmx-w"));
+	shmx_pair_close(p);
+	shmx_close(r);
+}
+
+/* Only the prefix "sem." is glibc's: names that merely start with "sem",
+ * or hold "sem." further on, are ordinary. */
+static const char *const near_sem[][2] = {
+	{ "/sem", "" }, { "/sem-", "" }, { "/x", "sem.y" }, { "/SEM.", "" },
+};
+#define N_NEAR_SEM (sizeof(near_sem) / sizeof(near_sem[0]))
+static char near_sem_base[64];
+
+static const char *near_sem_name(size_t i)
+{
+	static char name[300];
+
+	snprintf(name, sizeof(name), "%s%s%s", near_sem[i][0], near_sem_base + 1,
+		 near_sem[i][1]);
+	return name;
+}
+
+static int near_sem_teardown(void **state)
+{
+	for (size_t i = 0; i < N_NEAR_SEM && near_sem_base[0]; i++)
+		shm_unlink(near_sem_name(i));
+	return tu_teardown(state);
+}
+
+static void test_names_near_semaphore_prefix_work(void **state)
+{
+	struct shmx_region *r = NULL;
+	const char *name;
+
+	(void)state;
+	snprintf(near_sem_base, sizeof(near_sem_base), "%s", tu_name());
+	for (size_t i = 0; i < N_NEAR_SEM; i++) {
+		name = near_sem_name(i);
+		assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+		assert_true(tu_exists(name));
+		r = shmx_close(r);
+		assert_int_equal(shmx_unlink(name), 0);
+	}
 }
 
 static void test_create_map_and_populate(void **state)
@@ -668,6 +764,64 @@ static void test_open_socket(void **state)
 	close(s);
 }
 
+/* The ERRORS entry ".B NAME" of docs/man/page, up to the next entry:
+ * malloc'd, or NULL if the page has none. */
+static char *man_error_entry(const char *page, const char *errname)
+{
+	char path[PATH_MAX], key[64], *text = NULL, *start, *end, *entry;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "docs/man/%s", page);
+	f = fopen(tu_source_path(path), "re");
+	assert_non_null(f);
+	assert_true(getdelim(&text, &len, 0, f) > 0);
+	fclose(f);
+	snprintf(key, sizeof(key), ".TP\n.B %s\n", errname);
+	start = strstr(text, key);
+	if (!start) {
+		free(text);
+		return NULL;
+	}
+	start += strlen(key);
+	end = strstr(start, "\n.TP\n");
+	entry = strndup(start, end ? (size_t)(end - start) : strlen(start));
+	free(text);
+	return entry;
+}
+
+/* What the pages promise for a socket planted in /dev/shm is what the
+ * calls return. */
+static void test_man_pages_name_the_socket_error(void **state)
+{
+	static const char *const pages[] = { "shmx_open.3", "shmx_stat.3" };
+	const char *name = tu_name();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct shmx_region *r = NULL;
+	struct shmx_info info;
+	int s, got[2];
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/dev/shm%s", name);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	got[0] = shmx_open(name, 0, &r);
+	got[1] = shmx_stat(name, &info);
+	close(s);
+	for (size_t i = 0; i < 2; i++) {
+		char *entry = man_error_entry(pages[i], strerrorname_np(-got[i]));
+
+		if (!entry || !strstr(entry, "socket"))
+			fail_msg("%s: no %s entry that names a socket", pages[i],
+				 strerrorname_np(-got[i]));
+		free(entry);
+		entry = man_error_entry(pages[i], "ENXIO");
+		if (entry)
+			fail_msg("%s lists ENXIO, which no call returns", pages[i]);
+	}
+}
+
 /* The two-step create behind every create: invisible until published,
  * nothing left if the creator dies first, -EEXIST at publish. */
 static void test_hidden_create(void **state)
@@ -727,6 +881,145 @@ static void test_hidden_create(void **state)
 	}
 	close(p[0]);
 	(void)c;
+}
+
+/* Where an unnamed object cannot be given a name, creates still work:
+ * a region and a channel with their exact mode whatever the umask, a
+ * failed create leaves no name, a taken name stays untouched. Returns 0,
+ * or the number of the step that failed (it runs in children too). */
+static int create_where_unnamed_cannot_be_linked(const char *region, const char *chan)
+{
+	struct shmx_chan *c = NULL, *cc = NULL;
+	struct shmx_region *r = NULL;
+	mode_t old = umask(077);
+	char msg[8] = "";
+	struct stat st;
+	int step = 0;
+
+	if (++step && shmx_create(region, 8192, SHMX_MAP, 0644, &r))
+		goto out;
+	if (++step && (fstat(shmx_fd(r), &st) || (st.st_mode & 07777) != 0644 ||
+		       st.st_size != 8192 || lstat(shm_path(region), &st)))
+		goto out;
+	if (++step && shmx_create(region, 4096, 0, 0, &(struct shmx_region *){ 0 }) != -EEXIST)
+		goto out;
+	if (++step && (lstat(shm_path(region), &st) || st.st_size != 8192))
+		goto out;
+	if (++step && shmx_chan_create(chan, 4096, SHMX_CHAN_PRODUCER, 0640, &c))
+		goto out;
+	if (++step && (lstat(shm_path(chan), &st) || (st.st_mode & 07777) != 0640))
+		goto out;
+	if (++step && (shmx_chan_open(chan, SHMX_CHAN_CONSUMER, 1000, &cc) ||
+		       shmx_chan_send(c, "hi", 3, 1000) || shmx_chan_recv(cc, msg, 8, 1000) != 3 ||
+		       strcmp(msg, "hi")))
+		goto out;
+	step = 0;
+out:
+	shmx_chan_close(cc);
+	shmx_chan_close(c);
+	shmx_close(r);
+	umask(old);
+	return step;
+}
+
+static void test_create_where_unnamed_cannot_be_linked(void **state)
+{
+	const char *region = tu_name(), *chan = tu_name(), *failed = tu_name();
+	struct shmx_region *r = NULL;
+	int step;
+
+	(void)state;
+	linkat_old_kernel_no_proc = true;
+	step = create_where_unnamed_cannot_be_linked(region, chan);
+	/* a create that fails part-way takes its name away again */
+	fallocate_error = ENOSPC;
+	assert_int_equal(shmx_create(failed, 65536, 0, 0, &r), -ENOSPC);
+	fallocate_error = 0;
+	linkat_old_kernel_no_proc = false;
+	if (step)
+		fail_msg("step %d failed", step);
+	assert_false(tu_exists(failed));
+	assert_null(r);
+}
+
+/* seccomp: linkat with AT_EMPTY_PATH fails with ENOENT, as before Linux
+ * 6.10 for a process without CAP_DAC_READ_SEARCH. */
+static int refuse_empty_path_links(void)
+{
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef TEST_AUDIT_ARCH
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_linkat, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* flags, the low word of the fifth argument (little-endian) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOENT),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+	return -1;
+#endif
+}
+
+/* Both routes really closed: AT_EMPTY_PATH refused, no /proc/self/fd. */
+static bool unnamed_cannot_be_linked(void)
+{
+	int fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
+	bool closed;
+
+	closed = fd >= 0 && linkat(fd, "", AT_FDCWD, "/dev/shm", AT_EMPTY_PATH) < 0 &&
+		 errno == ENOENT && access("/proc/self/fd", F_OK) < 0;
+	if (fd >= 0)
+		close(fd);
+	return closed;
+}
+
+/* The same for real, as in a container or chroot without /proc on a
+ * kernel before 6.10: a child in its own mount namespace unmounts /proc
+ * and has linkat(AT_EMPTY_PATH) refused by the kernel (seccomp). */
+static void test_create_without_proc_on_old_kernel(void **state)
+{
+	const char *region = tu_name(), *chan = tu_name();
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    umount2("/proc", MNT_DETACH) || refuse_empty_path_links())
+			_exit(77);
+		if (!unnamed_cannot_be_linked())
+			_exit(78);
+		_exit(create_where_unnamed_cannot_be_linked(region, chan));
+	}
+	assert_int_equal(tu_waitpid(pid, 30000, &st), 0);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		tu_skip("cannot unmount /proc in a mount namespace or install seccomp here");
+		return;
+	}
+	if (WEXITSTATUS(st) == 78)
+		fail_msg("the child could still link an unnamed file");
+	if (WEXITSTATUS(st))
+		fail_msg("step %d failed", WEXITSTATUS(st));
+	assert_true(tu_exists(region));
+	assert_true(tu_exists(chan));
 }
 
 /* ---- stat ---- */
@@ -969,6 +1262,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_create_lazy_reserves_nothing, tu_teardown),
 		cmocka_unit_test_teardown(test_create_name_forms, tu_teardown),
 		cmocka_unit_test_teardown(test_create_map_and_populate, tu_teardown),
+		cmocka_unit_test_teardown(test_semaphore_file_names_refused, tu_teardown),
+		cmocka_unit_test_teardown(test_names_near_semaphore_prefix_work, near_sem_teardown),
 		cmocka_unit_test_teardown(test_create_errors, tu_teardown),
 		cmocka_unit_test_teardown(test_create_exists_untouched, tu_teardown),
 		cmocka_unit_test_teardown(test_create_planted, tu_teardown),
@@ -991,7 +1286,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_read_write, tu_teardown),
 		cmocka_unit_test_teardown(test_resize_after_peer_shrink, tu_teardown),
 		cmocka_unit_test_teardown(test_open_socket, tu_teardown),
+		cmocka_unit_test_teardown(test_man_pages_name_the_socket_error, tu_teardown),
 		cmocka_unit_test_teardown(test_hidden_create, tu_teardown),
+		cmocka_unit_test_teardown(test_create_where_unnamed_cannot_be_linked, tu_teardown),
+		cmocka_unit_test_teardown(test_create_without_proc_on_old_kernel, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
 		cmocka_unit_test_teardown(test_unprivileged, tu_teardown),

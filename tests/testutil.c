@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -139,6 +140,7 @@ void tu_print_lines(const char *label, const char *text)
 }
 
 static char my_prefix[64];
+static void remove_copies(void);
 
 int tu_group_setup(void **state)
 {
@@ -153,6 +155,7 @@ int tu_group_teardown(void **state)
 
 	(void)state;
 	tu_cleanup();
+	remove_copies();
 	left = tu_devshm_count(my_prefix);
 	if (left) {
 		fprintf(stderr, "# %d objects of this test left in /dev/shm\n", left);
@@ -387,4 +390,98 @@ bool tu_have_python(void)
 			 "import multiprocessing.shared_memory", NULL };
 
 	return run_ok(argv);
+}
+
+/* ---- copies of built programs that other users can run ---- */
+
+/* The library a shared build loads: meson links the build tree's programs
+ * with RUNPATH $ORIGIN/../src, so the copy keeps that layout. */
+#define LIBSHMX_SHARED "src/libshmx.so.0"
+#define MAX_COPIES 16
+
+static char copy_root[64];
+static char *copies[MAX_COPIES];        /* files and directories, in order */
+static int n_copies;
+
+static bool remember_copy(const char *path)
+{
+	if (n_copies == MAX_COPIES || !(copies[n_copies] = strdup(path)))
+		return false;
+	n_copies++;
+	return true;
+}
+
+static void remove_copies(void)
+{
+	while (n_copies > 0) {
+		char *p = copies[--n_copies];
+
+		if (unlink(p) < 0)
+			rmdir(p);
+		free(p);
+	}
+	copy_root[0] = 0;
+}
+
+/* Copy from to to (following links, as the loader does), with mode. */
+static bool copy_file(const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1;
+	char buf[65536];
+	bool ok = in >= 0;
+	ssize_t n = 0;
+
+	if (ok) {
+		out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		ok = out >= 0 && remember_copy(to);
+	}
+	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
+		ok = write(out, buf, (size_t)n) == n;
+	ok = ok && n == 0 && fchmod(out, mode) == 0;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ok;
+}
+
+/* copy_root/rel, its directories created 0755 on the way. */
+static bool copy_built(const char *rel, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", copy_root, rel);
+	if (lstat(path, &st) == 0)
+		return true;
+	for (char *s = strchr(path + strlen(copy_root) + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		if (lstat(path, &st) < 0 && (mkdir(path, 0755) < 0 || !remember_copy(path)))
+			return false;
+		*s = '/';
+	}
+	return copy_file(tu_build_path(rel), path, mode);
+}
+
+const char *tu_copy_for_others(const char *rel)
+{
+	static char path[PATH_MAX];
+
+	if (!copy_root[0]) {
+		snprintf(copy_root, sizeof(copy_root), "/tmp/" TU_PREFIX "XXXXXX");
+		if (!mkdtemp(copy_root) || !remember_copy(copy_root) ||
+		    chmod(copy_root, 0755) < 0) {
+			print_message("# cannot make a directory under /tmp: %s\n",
+				      strerror(errno));
+			copy_root[0] = 0;
+			return NULL;
+		}
+	}
+	if ((access(tu_build_path(LIBSHMX_SHARED), F_OK) == 0 &&
+	     !copy_built(LIBSHMX_SHARED, 0644)) || !copy_built(rel, 0755)) {
+		print_message("# cannot copy %s to %s: %s\n", rel, copy_root, strerror(errno));
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", copy_root, rel);
+	return path;
 }

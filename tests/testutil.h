@@ -65,6 +65,12 @@ void tu_result_free(struct tu_result *res);
 /* Start argv with pipes; any of in/out/err may be NULL (then /dev/null). */
 pid_t tu_spawn(char *const argv[], int *in, int *out, int *err);
 
+/* A copy of the built program rel (tools/shmx) that any user can run, for a
+ * test that execs it as another user: the checkout may be where that user
+ * cannot go (under /root). NULL (and a TAP comment) if it cannot be made.
+ * Removed by tu_group_teardown(). */
+const char *tu_copy_for_others(const char *rel);
+
 /* true if setpriv can drop to uid/gid 65534 here (we are root). */
 bool tu_can_drop_privileges(void);
 /* true if python3 with multiprocessing.shared_memory runs. */

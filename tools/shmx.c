@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@
 
 #define DEV_SHM "/dev/shm"
 #define SEM_PREFIX "sem."
+/* Bytes of an argument a message shows, escaped (4 bytes per odd byte). */
+#define SHOWN_BUF 1100
 #define PAIR_W ".shmx-w"
 #define PAIR_R ".shmx-r"
 /* "/" + NAME_MAX + NUL, and a little room */
@@ -48,6 +51,8 @@ struct command {
 };
 
 static const struct command *cmd;       /* the one running, for messages */
+
+static const char *shown(const char *s);
 
 /* ---- messages ---- */
 
@@ -72,7 +77,7 @@ static int usage_error(const char *fmt, ...)
 /* "shmx: rm /foo: No such file or directory" */
 static int op_error(const char *name, int err)
 {
-	fprintf(stderr, "shmx: %s %s: %s\n", cmd->name, name, shmx_strerror(err));
+	fprintf(stderr, "shmx: %s %s: %s\n", cmd->name, shown(name), shmx_strerror(err));
 	return EXIT_FAIL;
 }
 
@@ -83,7 +88,7 @@ static int op_errorf(const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "shmx: %s %s: ", cmd->name, name);
+	fprintf(stderr, "shmx: %s %s: ", cmd->name, shown(name));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -93,15 +98,23 @@ static int op_errorf(const char *name, const char *fmt, ...)
 
 /* ---- names ---- */
 
+static bool sem_file_name(const char *in)
+{
+	const char *p = in[0] == '/' ? in + 1 : in;
+
+	return !strncmp(p, SEM_PREFIX, strlen(SEM_PREFIX));
+}
+
 /* The rules of shmx(7): "foo" and "/foo" are the same object; empty, ".",
- * "..", a second '/' and control bytes are refused. Checked here so that a
- * malformed name is a usage error, not a failed operation. */
+ * "..", a second '/', control bytes and glibc's semaphore files ("sem.x")
+ * are refused. Checked here so that a malformed name is a usage error, not
+ * a failed operation. */
 static int canon_name(const char *in, char out[NAME_BUF])
 {
 	const char *p = in[0] == '/' ? in + 1 : in;
 	size_t len = strlen(p);
 
-	if (!len || !strcmp(p, ".") || !strcmp(p, ".."))
+	if (!len || !strcmp(p, ".") || !strcmp(p, "..") || sem_file_name(in))
 		return -EINVAL;
 	for (const char *q = p; *q; q++)
 		if (*q == '/' || (unsigned char)*q < 0x20 || *q == 0x7f)
@@ -119,9 +132,12 @@ static int name_arg(const char *in, char out[NAME_BUF])
 
 	if (err == -ENAMETOOLONG)
 		return usage_error("name too long (at most %d bytes): '%.40s...'",
-				   SHMX_NAME_MAX, in);
+				   SHMX_NAME_MAX, shown(in));
+	if (err && sem_file_name(in))
+		return usage_error("invalid object name '%s': names beginning with '"
+				   SEM_PREFIX "' are semaphore files", shown(in));
 	if (err)
-		return usage_error("invalid object name '%s'", in);
+		return usage_error("invalid object name '%s'", shown(in));
 	return 0;
 }
 
@@ -180,6 +196,25 @@ static void put_name(FILE *f, const char *s)
 			fwrite(s, 1, n, f);
 		}
 	}
+}
+
+/* s as put_name() shows it, for messages; up to SHOWN_BUF bytes of it. A
+ * few buffers in turn, so that one message can show several. */
+static const char *shown(const char *s)
+{
+	static char bufs[4][SHOWN_BUF];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+	FILE *f;
+
+	/* the last byte stays NUL whatever fmemopen does when full */
+	memset(b, 0, SHOWN_BUF);
+	f = fmemopen(b, SHOWN_BUF - 1, "w");
+	if (!f)
+		return "?";
+	put_name(f, s);
+	fclose(f);
+	return b;
 }
 
 /* JSON strings must be UTF-8: a byte that is not becomes U+FFFD (and
@@ -266,9 +301,10 @@ static int size_arg(const char *what, const char *s, bool allow_zero, uint64_t *
 	int err = parse_size(s, allow_zero, out);
 
 	if (err == -ERANGE)
-		return usage_error("%s too large: '%s'", what, s);
+		return usage_error("%s too large: '%s'", what, shown(s));
 	if (err)
-		return usage_error("invalid %s '%s' (%s: 4096, 64K, 1M, 2G ...)", what, s,
+		return usage_error("invalid %s '%s' (%s: 4096, 64K, 1M, 2G ...)", what,
+				   shown(s),
 				   allow_zero ? "a number of bytes" : "a number of bytes above 0");
 	return 0;
 }
@@ -523,26 +559,63 @@ static bool is_libshmx(const struct entry *e)
 
 static int show_help(const struct command *c);
 
+/* Operands met so far, kept in argv[1...]: slots already parsed. */
+static int n_operands;
+
 static void opt_reset(void)
 {
 	optind = 0;     /* glibc: full re-initialisation */
 	opterr = 0;     /* our own messages */
+	n_operands = 0;
+}
+
+/* "-1", "-5K": an operand (a size, a name), never an option; none of our
+ * options is a digit. */
+static bool negative_number(const char *s)
+{
+	return s[0] == '-' && isdigit((unsigned char)s[1]);
+}
+
+/* The options have ended: the operands met so far go right before those
+ * after "--", so argv[optind...] holds them all in order, as after GNU
+ * getopt's own permutation. */
+static void operands_last(char **argv)
+{
+	memmove(argv + optind - n_operands, argv + 1, (size_t)n_operands * sizeof(*argv));
+	optind -= n_operands;
 }
 
 /* getopt_long; returns the option, -1 at the end, or '?' after a usage
- * error has been printed. */
+ * error has been printed. getopt would read a negative number as options,
+ * so operands are taken in order here ("-" leads shorts: getopt returns
+ * them as 1) and put at the end of argv once the options end. */
 static int next_opt(int argc, char **argv, const char *shorts,
 		    const struct option *longs)
 {
-	int c = getopt_long(argc, argv, shorts, longs, NULL);
+	char in_order[32], opt[3] = { '-', 0, 0 };
+	int c, i;
 
-	if (c == '?') {
-		if (optopt)
-			usage_error("unknown option '-%c'", optopt);
-		else
-			usage_error("unknown option '%s'", argv[optind - 1]);
+	snprintf(in_order, sizeof(in_order), "-%s", shorts);
+	for (;;) {
+		i = optind ? optind : 1;
+		if (i < argc && negative_number(argv[i])) {
+			argv[1 + n_operands++] = argv[i];
+			optind = i + 1;
+			continue;
+		}
+		c = getopt_long(argc, argv, in_order, longs, NULL);
+		if (c != 1)
+			break;
+		argv[1 + n_operands++] = optarg;
+	}
+	if (c == -1) {
+		operands_last(argv);
+	} else if (c == '?') {
+		opt[1] = (char)optopt;
+		usage_error("unknown option '%s'",
+			    shown(optopt ? opt : argv[optind - 1]));
 	} else if (c == ':') {
-		usage_error("option '%s' needs a value", argv[optind - 1]);
+		usage_error("option '%s' needs a value", shown(argv[optind - 1]));
 		c = '?';
 	}
 	return c;
@@ -766,7 +839,7 @@ static int cmd_ls(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return usage_error("unexpected argument '%s'", shown(argv[optind]));
 	if (sysv)
 		return ls_sysv(json, bytes);
 	err = scan(&l);
@@ -784,19 +857,19 @@ static int cmd_ls(int argc, char **argv)
 
 /* ---- shmx stat ---- */
 
-/* Does /proc/PID/maps (an open file) have a line for path with inode ino? */
-static bool maps_has(FILE *f, const char *path, ino_t ino)
+/* Does /proc/PID/maps (an open file) map the file st describes? By device
+ * and inode, not path: a creator maps the object it built unnamed, which
+ * maps shows as "/dev/shm/#INODE (deleted)" even once it has a name. */
+static bool maps_has(FILE *f, const struct stat *st)
 {
-	char line[4352];
 	unsigned long long inode;
-	int off;
+	unsigned maj, min;
+	char line[4352];
 
 	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		off = -1;
-		if (sscanf(line, "%*s %*s %*s %*s %llu %n", &inode, &off) < 1 || off < 0)
-			continue;
-		if (inode == (unsigned long long)ino && !strcmp(line + off, path))
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
+		    inode == (unsigned long long)st->st_ino && maj == major(st->st_dev) &&
+		    min == minor(st->st_dev))
 			return true;
 	}
 	return false;
@@ -820,9 +893,9 @@ static void print_comm(const char *pid, bool first)
 	printf(")\n");
 }
 
-/* Processes mapping the object (path under /dev/shm, same inode), from
- * /proc/PID/maps. Only the processes we may inspect are seen. */
-static void mapped_by(const char *path, ino_t ino)
+/* Processes mapping the object st describes, from /proc/PID/maps. Only
+ * the processes we may inspect are seen. */
+static void mapped_by(const struct stat *st)
 {
 	struct dirent *de;
 	char file[300];
@@ -841,7 +914,7 @@ static void mapped_by(const char *path, ino_t ino)
 		f = fopen(file, "re");
 		if (!f)
 			continue;
-		hit = maps_has(f, path, ino);
+		hit = maps_has(f, st);
 		fclose(f);
 		if (hit)
 			print_comm(de->d_name, !found++);
@@ -933,7 +1006,7 @@ static int stat_sem(const char *name, int region_err)
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return op_error(name, region_err);
 	print_common(name, "semaphore", &st);
-	mapped_by(path, st.st_ino);
+	mapped_by(&st);
 	return 0;
 }
 
@@ -970,12 +1043,12 @@ static int stat_one(const char *name)
 		printf("%-12s%s\n", "State:", state_text(info.holders));
 	print_holders(info.holders);
 	if (pair)
-		printf("%-12s%s%s%s, %s%s%s\n", "Semaphores:", name, PAIR_W,
-		       sem_exists(name, PAIR_W) ? "" : " (missing)", name, PAIR_R,
+		printf("%-12s%s%s%s, %s%s%s\n", "Semaphores:", shown(name), PAIR_W,
+		       sem_exists(name, PAIR_W) ? "" : " (missing)", shown(name), PAIR_R,
 		       sem_exists(name, PAIR_R) ? "" : " (missing)");
 	if (chan)
 		print_chan(&ci);
-	mapped_by(path, st.st_ino);
+	mapped_by(&st);
 	return 0;
 }
 
@@ -1040,7 +1113,7 @@ static int cmd_create(int argc, char **argv)
 		case 'm':
 			if (parse_mode(optarg, &mode))
 				return usage_error("invalid mode '%s' (octal, 0001 to 0777)",
-						   optarg);
+						   shown(optarg));
 			break;
 		default: return EXIT_USAGE;
 		}
@@ -1050,7 +1123,7 @@ static int cmd_create(int argc, char **argv)
 	if (optind + 1 >= argc)
 		return usage_error("missing size");
 	if (optind + 2 < argc)
-		return usage_error("unexpected argument '%s'", argv[optind + 2]);
+		return usage_error("unexpected argument '%s'", shown(argv[optind + 2]));
 	if (name_arg(argv[optind], name) ||
 	    size_arg("size", argv[optind + 1], false, &size))
 		return EXIT_USAGE;
@@ -1062,8 +1135,8 @@ static int cmd_create(int argc, char **argv)
 	if (err)
 		return op_error(name, err);
 	shmx_close(r);
-	printf("created %s: %" PRIu64 " bytes, mode %04o%s\n", name, size, (unsigned)mode,
-	       (flags & SHMX_LAZY) ? ", pages not reserved" : "");
+	printf("created %s: %" PRIu64 " bytes, mode %04o%s\n", shown(name), size,
+	       (unsigned)mode, (flags & SHMX_LAZY) ? ", pages not reserved" : "");
 	return 0;
 }
 
@@ -1105,15 +1178,13 @@ static int cmd_rm(int argc, char **argv)
 		return c == 'h' ? show_help(cmd) : EXIT_USAGE;
 	if (optind >= argc)
 		return usage_error("missing object name");
+	/* A malformed name is a usage error: nothing is removed. */
+	for (int i = optind; i < argc; i++)
+		if (name_arg(argv[i], name))
+			return EXIT_USAGE;
 	/* Keep going over the names: one failure does not stop the rest. */
 	for (int i = optind; i < argc; i++) {
-		err = canon_name(argv[i], name);
-		if (err) {
-			fprintf(stderr, "shmx: rm %s: %s\n", argv[i],
-				err == -EINVAL ? "Invalid object name" : shmx_strerror(err));
-			rc = EXIT_FAIL;
-			continue;
-		}
+		canon_name(argv[i], name);
 		err = rm_one(name);
 		if (err)
 			rc = op_error(name, err);
@@ -1398,7 +1469,7 @@ static int cmd_cat(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("missing object name");
 	if (optind + 1 < argc)
-		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
 	if (name_arg(argv[optind], name))
 		return EXIT_USAGE;
 	err = shmx_open(name, SHMX_RDONLY, &r);
@@ -1483,7 +1554,7 @@ static int write_data(const char *name, struct shmx_region *r, uint64_t off)
 	free(buf);
 	if (n < 0)
 		return op_error(name, (int)n);
-	printf("wrote %zd bytes to %s at offset %" PRIu64 "\n", n, name, off);
+	printf("wrote %zd bytes to %s at offset %" PRIu64 "\n", n, shown(name), off);
 	return 0;
 }
 
@@ -1511,7 +1582,7 @@ static int cmd_write(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("missing object name");
 	if (optind + 1 < argc)
-		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
 	if (name_arg(argv[optind], name))
 		return EXIT_USAGE;
 	err = shmx_open(name, 0, &r);
@@ -1602,15 +1673,20 @@ static int main_help(void)
 
 static int cmd_help(int argc, char **argv)
 {
+	static const struct option longs[] = { HELP_OPT, END_OPT };
 	const struct command *c;
+	int o;
 
-	if (argc < 2)
+	opt_reset();
+	while ((o = next_opt(argc, argv, ":h", longs)) != -1)
+		return o == 'h' ? show_help(cmd) : EXIT_USAGE;
+	if (optind >= argc)
 		return main_help();
-	if (argc > 2)
-		return usage_error("unexpected argument '%s'", argv[2]);
-	c = find_command(argv[1]);
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
+	c = find_command(argv[optind]);
 	if (!c)
-		return usage_error("unknown command '%s'", argv[1]);
+		return usage_error("unknown command '%s'", shown(argv[optind]));
 	return show_help(c);
 }
 
@@ -1628,7 +1704,8 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd) {
-		fprintf(stderr, "shmx: unknown command '%s'\nTry 'shmx --help'.\n", argv[1]);
+		fprintf(stderr, "shmx: unknown command '%s'\nTry 'shmx --help'.\n",
+			shown(argv[1]));
 		return EXIT_USAGE;
 	}
 	return cmd->run(argc - 1, argv + 1);
