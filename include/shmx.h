@@ -55,6 +55,11 @@ const char *shmx_version(void);
 
 struct shmx_region;
 
+/* The canonical form "/name" of a region or channel name into buf (size
+ * bytes, SHMX_NAME_MAX + 2 always fit): its length, -EINVAL for a name the
+ * rules of shmx(7) refuse, -ENAMETOOLONG, -ERANGE when buf is too small. */
+int shmx_name_canon(const char *name, char *buf, size_t size);
+
 /* Create a new object (O_EXCL: never adopts an existing one) of size bytes,
  * mode exactly as given (0 means 0600) regardless of umask, pages reserved
  * unless SHMX_LAZY. On failure no name is left behind. */

@@ -45,3 +45,21 @@ void shmx__path(const char *canon, bool sem, char *out)
 {
 	snprintf(out, SHMX__PATH_BUF, "/dev/shm/%s%s", sem ? "sem." : "", canon + 1);
 }
+
+SHMX_EXPORT int shmx_name_canon(const char *name, char *buf, size_t size)
+{
+	char canon[SHMX__NAME_BUF];
+	size_t len;
+	int err;
+
+	if (!buf)
+		return -EINVAL;
+	err = shmx__name(name, SHMX_NAME_MAX, canon);
+	if (err)
+		return err;
+	len = strlen(canon);
+	if (len >= size)
+		return -ERANGE;
+	memcpy(buf, canon, len + 1);
+	return (int)len;
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* What is there: the files of /dev/shm classified (region, pair, channel,
+ * semaphore; alive, stale, orphan) and the System V segment list. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "shmx-tool.h"
+
+const char *const kind_str[] = { "region", "pair", "channel", "semaphore" };
+const char *const state_str[] = { "-", "alive", "stale", "unknown", "orphan" };
+
+/* ---- what is in /dev/shm ---- */
+
+static int by_name(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (int)x->kind - (int)y->kind;
+}
+
+static struct entry *find_region(const struct list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].kind != K_SEM && !strcmp(l->e[i].name, name))
+			return &l->e[i];
+	return NULL;
+}
+
+/* glibc keeps semaphore "/x" as the file "sem.x" of sizeof(sem_t) bytes; a
+ * region named "/sem.x" of another size stays a region. */
+static bool is_sem_file(const char *file, const struct stat *st)
+{
+	return !strncmp(file, SEM_PREFIX, strlen(SEM_PREFIX)) &&
+	       file[strlen(SEM_PREFIX)] && st->st_size == (off_t)sizeof(sem_t);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a > b && !strcmp(s + a - b, suf);
+}
+
+static int add_file(struct list *l, const char *file)
+{
+	char path[sizeof(DEV_SHM) + NAME_BUF];
+	struct entry *e, *ne;
+	struct stat st;
+
+	if (strlen(file) + 1 >= NAME_BUF)
+		return 0;
+	snprintf(path, sizeof(path), DEV_SHM "/%s", file);
+	/* Gone since readdir, or not an object (a directory, a symlink). */
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	ne = realloc(l->e, (l->n + 1) * sizeof(*l->e));
+	if (!ne)
+		return -ENOMEM;
+	l->e = ne;
+	e = &l->e[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = is_sem_file(file, &st) ? K_SEM : K_REGION;
+	snprintf(e->name, sizeof(e->name), "/%s",
+		 e->kind == K_SEM ? file + strlen(SEM_PREFIX) : file);
+	e->size = (uint64_t)st.st_size;
+	e->mode = st.st_mode & 07777;
+	e->uid = st.st_uid;
+	e->gid = st.st_gid;
+	e->mtime = st.st_mtim;
+	return 0;
+}
+
+enum state owner_state(uint32_t holders)
+{
+	if (holders & SHMX_HOLDERS_UNKNOWN)
+		return S_UNKNOWN;
+	return (holders & (1u << SHMX_SLOT_OWNER)) ? S_ALIVE : S_STALE;
+}
+
+static void classify_region(struct entry *e)
+{
+	struct shmx_info info;
+
+	if (shmx_stat(e->name, &info))
+		return;
+	e->size = info.size;
+	e->mode = info.mode;
+	e->uid = info.uid;
+	e->gid = info.gid;
+	e->mtime = info.mtime;
+	e->holders = info.holders;
+	if (!shmx_chan_stat(e->name, &e->chan)) {
+		e->kind = K_CHANNEL;
+		e->chan_ok = true;
+		e->state = owner_state(e->chan.holders);
+	}
+}
+
+/* A region carrying semaphore "/x.shmx-w" or "/x.shmx-r" is a pair; a
+ * region whose header decodes is a channel. Anything else belongs to some
+ * other program and is only described, never judged. */
+static void classify(struct list *l)
+{
+	struct entry *e, *r;
+	size_t i, cut;
+
+	for (i = 0; i < l->n; i++)
+		if (l->e[i].kind == K_REGION)
+			classify_region(&l->e[i]);
+	for (i = 0; i < l->n; i++) {
+		e = &l->e[i];
+		if (e->kind != K_SEM ||
+		    !(has_suffix(e->name, PAIR_W) || has_suffix(e->name, PAIR_R)))
+			continue;
+		cut = strlen(e->name) - strlen(PAIR_W);
+		memcpy(e->pair, e->name, cut);
+		e->pair[cut] = 0;
+		r = find_region(l, e->pair);
+		if (!r) {
+			e->state = S_ORPHAN;
+		} else if (r->kind == K_REGION) {
+			r->kind = K_PAIR;
+			r->state = owner_state(r->holders);
+		}
+	}
+	for (i = 0; i < l->n; i++) {
+		e = &l->e[i];
+		if (e->pair[0] && e->state != S_ORPHAN)
+			e->state = find_region(l, e->pair)->state;
+	}
+}
+
+int scan(struct list *l)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	memset(l, 0, sizeof(*l));
+	d = opendir(DEV_SHM);
+	if (!d)
+		return -errno;
+	while (!err && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			err = add_file(l, de->d_name);
+	}
+	if (!err && errno)
+		err = -errno;
+	closedir(d);
+	if (err) {
+		free(l->e);
+		return err;
+	}
+	if (l->n)
+		qsort(l->e, l->n, sizeof(*l->e), by_name);
+	classify(l);
+	return 0;
+}
+
+bool is_libshmx(const struct entry *e)
+{
+	return e->kind == K_PAIR || e->kind == K_CHANNEL || e->pair[0];
+}
+
+int sysv_read(struct sysv **out, size_t *n)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	struct sysv s, *v = NULL, *nv;
+	char line[512];
+
+	*n = 0;
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;    /* the header line */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lld %lld %o %lld %lld %lld %lld %u %u", &s.key, &s.id,
+			   &s.perms, &s.size, &s.cpid, &s.lpid, &s.nattch, &s.uid,
+			   &s.gid) != 9)
+			continue;
+		nv = realloc(v, (*n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			fclose(f);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[(*n)++] = s;
+	}
+	fclose(f);
+	*out = v;
+	return 0;
+}
+
+const char *sysv_status(unsigned perms)
+{
+	/* SHM_DEST (01000): removed, lives until the last detach; SHM_LOCKED */
+	if (perms & 01000)
+		return (perms & 02000) ? "dest locked" : "dest";
+	return (perms & 02000) ? "locked" : "";
+}
+
+bool sem_exists(const char *name, const char *suffix)
+{
+	char path[sizeof(DEV_SHM) + 2 * NAME_BUF];
+	struct stat st;
+
+	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s%s", name + 1, suffix);
+	return lstat(path, &st) == 0;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* shmx ls: list what /dev/shm holds (or the System V segments), as text
+ * or JSON. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <inttypes.h>
+
+#include "shmx-tool.h"
+
+static void ls_text_entry(const struct entry *e, bool bytes, int wsize, int wuser)
+{
+	char sz[24], ub[32], tb[32];
+
+	time_local(&e->mtime, tb);
+	printf("%-9s %-7s %*s %04o %-*s %-16s ", kind_str[e->kind], state_str[e->state],
+	       wsize, size_str(e->size, bytes, sz), (unsigned)e->mode, wuser,
+	       user_name(e->uid, ub), tb);
+	put_name(stdout, e->name);
+	if (e->pair[0]) {
+		fputs(e->state == S_ORPHAN ? "  (of missing pair " : "  (of pair ", stdout);
+		put_name(stdout, e->pair);
+		fputc(')', stdout);
+	}
+	fputc('\n', stdout);
+}
+
+static void ls_text(const struct list *l, bool bytes)
+{
+	char sz[24], ub[32];
+	int wsize = 4, wuser = 5, w;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		w = (int)strlen(size_str(l->e[i].size, bytes, sz));
+		wsize = w > wsize ? w : wsize;
+		w = (int)strlen(user_name(l->e[i].uid, ub));
+		wuser = w > wuser ? w : wuser;
+	}
+	printf("%-9s %-7s %*s %-4s %-*s %-16s %s\n", "KIND", "STATE", wsize, "SIZE",
+	       "MODE", wuser, "OWNER", "MODIFIED", "NAME");
+	for (i = 0; i < l->n; i++)
+		ls_text_entry(&l->e[i], bytes, wsize, wuser);
+}
+
+static void ls_json_entry(const struct entry *e)
+{
+	char ub[32], gb[32], tb[48];
+
+	time_iso(&e->mtime, tb);
+	putchar('{');
+	json_name(stdout, "name", e->name);
+	printf(",\"kind\":\"%s\",\"size\":%" PRIu64 ",\"mode\":\"%04o\"", kind_str[e->kind],
+	       e->size, (unsigned)e->mode);
+	printf(",\"uid\":%u,\"user\":", (unsigned)e->uid);
+	json_str(stdout, user_name(e->uid, ub));
+	printf(",\"gid\":%u,\"group\":", (unsigned)e->gid);
+	json_str(stdout, group_name(e->gid, gb));
+	printf(",\"mtime\":\"%s\",\"mtime_epoch\":%lld", tb, (long long)e->mtime.tv_sec);
+	printf(",\"libshmx\":%s,\"state\":", is_libshmx(e) ? "true" : "false");
+	if (e->state == S_NONE)
+		fputs("null", stdout);
+	else
+		printf("\"%s\"", state_str[e->state]);
+	if (e->pair[0]) {
+		putchar(',');
+		json_name(stdout, "pair", e->pair);
+	}
+	if (e->chan_ok)
+		printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64, e->chan.capacity,
+		       e->chan.used);
+	putchar('}');
+}
+
+static void ls_json(const struct list *l)
+{
+	fputs("{\"objects\":[", stdout);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i ? ",\n" : "\n", stdout);
+		ls_json_entry(&l->e[i]);
+	}
+	fputs("\n]}\n", stdout);
+}
+
+static void sysv_json(const struct sysv *s, bool first)
+{
+	char ub[32];
+
+	printf("%s\n{\"key\":\"0x%08x\",\"id\":%lld,\"uid\":%u,\"owner\":", first ? "" : ",",
+	       (unsigned)s->key, s->id, s->uid);
+	json_str(stdout, user_name(s->uid, ub));
+	printf(",\"gid\":%u,\"mode\":\"%04o\",\"size\":%lld,\"attached\":%lld,"
+	       "\"cpid\":%lld,\"lpid\":%lld,\"status\":\"%s\"}",
+	       s->gid, s->perms & 0777, s->size, s->nattch, s->cpid, s->lpid,
+	       sysv_status(s->perms));
+}
+
+static int ls_sysv(bool json, bool bytes)
+{
+	struct sysv *v = NULL;
+	char ub[32], sz[24];
+	size_t n, i;
+	int err;
+
+	err = sysv_read(&v, &n);
+	if (err) {
+		fprintf(stderr, "shmx: ls: /proc/sysvipc/shm: %s\n", shmx_strerror(err));
+		return EXIT_FAIL;
+	}
+	if (json)
+		fputs("{\"sysv\":[", stdout);
+	else
+		printf("%-10s %-10s %-10s %-5s %10s %-6s %s\n", "KEY", "SHMID", "OWNER",
+		       "PERMS", "SIZE", "NATTCH", "STATUS");
+	for (i = 0; i < n; i++) {
+		const struct sysv *s = &v[i];
+
+		if (json)
+			sysv_json(s, i == 0);
+		else
+			printf("0x%08x %-10lld %-10s %-5o %10s %-6lld %s\n", (unsigned)s->key,
+			       s->id, user_name(s->uid, ub), s->perms & 0777,
+			       size_str((uint64_t)s->size, bytes, sz), s->nattch,
+			       sysv_status(s->perms));
+	}
+	if (json)
+		fputs("\n]}\n", stdout);
+	free(v);
+	return 0;
+}
+
+static int ls_run(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		HELP_OPT, { "bytes", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' }, { "sysv", no_argument, NULL, 's' },
+		END_OPT,
+	};
+	bool bytes = false, json = false, sysv = false;
+	struct list l;
+	int c, err;
+
+	opt_reset();
+	while ((c = next_opt(argc, argv, ":hb", longs)) != -1) {
+		switch (c) {
+		case 'h': return show_help(cmd);
+		case 'b': bytes = true; break;
+		case 'j': json = true; break;
+		case 's': sysv = true; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", shown(argv[optind]));
+	if (sysv)
+		return ls_sysv(json, bytes);
+	err = scan(&l);
+	if (err) {
+		fprintf(stderr, "shmx: ls: " DEV_SHM ": %s\n", shmx_strerror(err));
+		return EXIT_FAIL;
+	}
+	if (json)
+		ls_json(&l);
+	else
+		ls_text(&l, bytes);
+	free(l.e);
+	return 0;
+}
+
+const struct command cmd_ls = {
+	.name = "ls",
+	.run = ls_run,
+	.synopsis = "ls [-b|--bytes] [--json] [--sysv]",
+	.help =
+		"List every POSIX shared-memory object and named semaphore in /dev/shm:\n"
+		"kind (region, semaphore, pair, channel), state of libshmx objects (alive:\n"
+		"their owner holds its lock; stale: the owner is gone; orphan: semaphores\n"
+		"of a pair whose region is gone), size, mode, owner, modification time.\n"
+		"\n"
+		"  -b, --bytes   exact sizes in bytes instead of 4.0K, 1.5M, ...\n"
+		"      --json    one JSON document {\"objects\": [...]} for scripts\n"
+		"      --sysv    System V segments (/proc/sysvipc/shm) instead, like ipcs -m\n",
+};

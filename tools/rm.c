@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* shmx rm: remove objects by name, a pair's semaphores with its region. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <semaphore.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "shmx-tool.h"
+
+static int rm_one(const char *name)
+{
+	struct shmx_chan_info ci;
+	bool sems;
+	int err, e2;
+
+	sems = sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R);
+	if (!shmx_chan_stat(name, &ci))
+		err = shmx_chan_unlink(name);
+	else
+		err = shmx_unlink(name);
+	/* The region goes first: should its semaphores then resist, they are
+	 * an orphaned pair, which gc recognises. */
+	if (sems && (!err || err == -ENOENT)) {
+		e2 = shmx_pair_unlink(name);
+		return e2 == -ENOENT ? err : e2;
+	}
+	if (err != -ENOENT)
+		return err;
+	/* No region: a plain named semaphore, as ls shows it. */
+	if (sem_unlink(name) == 0)
+		return 0;
+	return errno == ENOENT ? err : -errno;
+}
+
+static int rm_run(int argc, char **argv)
+{
+	static const struct option longs[] = { HELP_OPT, END_OPT };
+	char name[NAME_BUF];
+	int c, err, rc = 0;
+
+	opt_reset();
+	while ((c = next_opt(argc, argv, ":h", longs)) != -1)
+		return c == 'h' ? show_help(cmd) : EXIT_USAGE;
+	if (optind >= argc)
+		return usage_error("missing object name");
+	/* A malformed name is a usage error: nothing is removed. */
+	for (int i = optind; i < argc; i++)
+		if (name_arg(argv[i], name))
+			return EXIT_USAGE;
+	/* Keep going over the names: one failure does not stop the rest. */
+	for (int i = optind; i < argc; i++) {
+		canon_name(argv[i], name);
+		err = rm_one(name);
+		if (err)
+			rc = op_error(name, err);
+	}
+	return rc;
+}
+
+const struct command cmd_rm = {
+	.name = "rm",
+	.run = rm_run,
+	.synopsis = "rm NAME...",
+	.help =
+		"Remove objects by name: a region, a libshmx pair (its semaphores too) or\n"
+		"channel, or a named semaphore. Goes on past a failure; exit 1 if any failed.\n",
+};

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* What the shmx commands share: the command struct that each command file
+ * ends with, and the helpers of util.c and devshm.c. Not installed. */
+#ifndef SHMX_TOOL_H
+#define SHMX_TOOL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <shmx.h>
+
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+#define DEV_SHM    "/dev/shm"
+#define SEM_PREFIX "sem."
+#define PAIR_W     ".shmx-w"
+#define PAIR_R     ".shmx-r"
+/* "/" + NAME_MAX + NUL, and a little room */
+#define NAME_BUF   272
+/* Bytes of an argument a message shows, escaped (4 bytes per odd byte). */
+#define SHOWN_BUF  1100
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;   /* "stat NAME...": the usage line */
+	const char *help;       /* what it does, and its options */
+};
+
+extern const struct command cmd_ls, cmd_stat, cmd_create, cmd_rm, cmd_gc, cmd_cat,
+	cmd_write, cmd_send, cmd_recv;
+extern const struct command *cmd;       /* the one running, for messages */
+
+/* main.c: "Usage: shmx SYNOPSIS" and the help text; 0 */
+int show_help(const struct command *c);
+
+/* ---- util.c: messages (to stderr; they return the exit status) ---- */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "shmx: rm /foo: No such file or directory" */
+int op_error(const char *name, int err);
+int op_errorf(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- util.c: names ---- */
+/* The library's rules (shmx_name_canon(3)): 0 and "/x" in out, or -errno. */
+int canon_name(const char *in, char out[NAME_BUF]);
+/* canon_name(), or a usage error (exit status 2) saying what is wrong. */
+int name_arg(const char *in, char out[NAME_BUF]);
+/* A name as ls shows it: printable UTF-8 as is, other bytes escaped. */
+void put_name(FILE *f, const char *s);
+/* put_name() into one of a few static buffers, for messages. */
+const char *shown(const char *s);
+void json_str(FILE *f, const char *s);
+/* "key":"name" plus the exact bytes in hex when they are not UTF-8 */
+void json_name(FILE *f, const char *key, const char *name);
+
+/* ---- util.c: numbers and their text ---- */
+/* "4096", "64K", "1M", "2G", "1KiB": 0, or a usage error (exit status 2). */
+int size_arg(const char *what, const char *s, bool allow_zero, uint64_t *out);
+/* "-1" or a count of milliseconds up to INT_MAX: 0, or a usage error. */
+int timeout_arg(const char *s, int *out);
+const char *human(uint64_t v, char buf[24]);
+const char *size_str(uint64_t v, bool bytes, char buf[24]);
+const char *user_name(uid_t uid, char buf[32]);
+const char *group_name(gid_t gid, char buf[32]);
+const char *rwx(mode_t m, char buf[11]);
+void time_local(const struct timespec *ts, char buf[32]);
+void time_iso(const struct timespec *ts, char buf[48]);
+
+/* ---- util.c: options ---- */
+#define HELP_OPT { "help", no_argument, NULL, 'h' }
+#define END_OPT  { NULL, 0, NULL, 0 }
+void opt_reset(void);
+/* getopt_long, except that a negative number is an operand; returns the
+ * option, -1 at the end (operands then at argv[optind...]), or '?' after a
+ * usage error has been printed. */
+struct option;
+int next_opt(int argc, char **argv, const char *shorts, const struct option *longs);
+
+/* ---- devshm.c: what /dev/shm and the System V table hold ---- */
+enum kind { K_REGION, K_PAIR, K_CHANNEL, K_SEM };
+enum state { S_NONE, S_ALIVE, S_STALE, S_UNKNOWN, S_ORPHAN };
+
+extern const char *const kind_str[];   /* by enum kind */
+extern const char *const state_str[];  /* by enum state */
+
+struct entry {
+	char name[NAME_BUF];    /* "/x"; a semaphore's is the name sem_open takes */
+	char pair[NAME_BUF];    /* pair semaphore: its region's name, else "" */
+	enum kind kind;
+	enum state state;
+	uint64_t size;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	uint32_t holders;
+	bool chan_ok;
+	struct shmx_chan_info chan;
+};
+
+struct list {
+	struct entry *e;
+	size_t n;
+};
+
+
+/* System V segments as /proc/sysvipc/shm shows them: key shmid perms size
+ * cpid lpid nattch uid gid ... (perms in octal). */
+struct sysv {
+	long long key, id, size, cpid, lpid, nattch;
+	unsigned perms, uid, gid;
+};
+
+/* Every file of /dev/shm, classified; free(l->e) afterwards. */
+int scan(struct list *l);
+enum state owner_state(uint32_t holders);
+bool is_libshmx(const struct entry *e);
+/* Whether glibc's file of semaphore name + suffix exists. */
+bool sem_exists(const char *name, const char *suffix);
+int sysv_read(struct sysv **out, size_t *n);
+const char *sysv_status(unsigned perms);
+
+/* ---- stream.c: what shmx send and shmx recv share ---- */
+#define STREAM_SLICE_MS 100     /* how often a wait looks at the stop flag */
+/* Pair mode: the frame at the start of the region. */
+struct stream_frame {
+	uint32_t len;           /* bytes of data that follow */
+	uint32_t flags;
+	unsigned char data[];
+};
+#define STREAM_END   1u         /* no more frames */
+#define STREAM_ABORT 2u         /* ... because the sender was interrupted */
+
+extern volatile sig_atomic_t stream_stop;       /* the signal that stopped us */
+void stream_signals(void);
+int64_t stream_now_ms(void);
+void stream_nap(void);                          /* 10 ms, for polling loops */
+ssize_t stream_read(void *buf, size_t len);
+ssize_t stream_read_line(char *buf, size_t len);
+int stream_write(const void *buf, size_t len);
+bool stream_is_quit(const char *line, size_t len);
+int stream_report(const char *who, const char *peer, const char *name, int timeout_ms,
+		  int err);
+
+#endif
