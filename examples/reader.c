@@ -8,6 +8,7 @@
  *
  *   ./reader /chat                     (start it before or after the writer)
  */
+#define _POSIX_C_SOURCE 200809L    /* strnlen, nanosleep */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
