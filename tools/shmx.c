@@ -37,6 +37,7 @@
 #define SEM_PREFIX "sem."
 #define PAIR_W ".shmx-w"
 #define PAIR_R ".shmx-r"
+#define PAIR_P ".shmx-p"        /* the pair's control object, a region file */
 /* "/" + NAME_MAX + NUL, and a little room */
 #define NAME_BUF 272
 
@@ -450,9 +451,18 @@ static void classify_region(struct entry *e)
 	}
 }
 
-/* A region carrying semaphore "/x.shmx-w" or "/x.shmx-r" is a pair; a
- * region whose header decodes is a channel. Anything else belongs to some
- * other program and is only described, never judged. */
+/* Semaphore "/x.shmx-w" or "/x.shmx-r", or the control object "/x.shmx-p":
+ * part of the pair of region "/x". */
+static bool is_pair_part(const struct entry *e)
+{
+	if (e->kind == K_SEM)
+		return has_suffix(e->name, PAIR_W) || has_suffix(e->name, PAIR_R);
+	return e->kind == K_REGION && has_suffix(e->name, PAIR_P);
+}
+
+/* A region carrying pair parts is a pair; a region whose header decodes is
+ * a channel. Anything else belongs to some other program and is only
+ * described, never judged. */
 static void classify(struct list *l)
 {
 	struct entry *e, *r;
@@ -463,8 +473,7 @@ static void classify(struct list *l)
 			classify_region(&l->e[i]);
 	for (i = 0; i < l->n; i++) {
 		e = &l->e[i];
-		if (e->kind != K_SEM ||
-		    !(has_suffix(e->name, PAIR_W) || has_suffix(e->name, PAIR_R)))
+		if (!is_pair_part(e))
 			continue;
 		cut = strlen(e->name) - strlen(PAIR_W);
 		memcpy(e->pair, e->name, cut);
@@ -1069,13 +1078,23 @@ static int cmd_create(int argc, char **argv)
 
 /* ---- shmx rm ---- */
 
+/* The pair's control object "/x.shmx-p" (a file without the "sem." prefix). */
+static bool ctl_exists(const char *name)
+{
+	char path[sizeof(DEV_SHM) + 2 * NAME_BUF];
+	struct stat st;
+
+	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, name);
+	return lstat(path, &st) == 0;
+}
+
 static int rm_one(const char *name)
 {
 	struct shmx_chan_info ci;
 	bool sems;
 	int err, e2;
 
-	sems = sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R);
+	sems = sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R) || ctl_exists(name);
 	if (!shmx_chan_stat(name, &ci))
 		err = shmx_chan_unlink(name);
 	else
@@ -1139,7 +1158,7 @@ static bool still_stale(const struct entry *e)
 {
 	struct shmx_info info;
 
-	if (e->kind == K_SEM)
+	if (e->pair[0])
 		return shmx_stat(e->pair, &info) == -ENOENT;
 	return !shmx_stat(e->name, &info) && owner_state(info.holders) == S_STALE;
 }
@@ -1148,7 +1167,7 @@ static int gc_remove(const struct entry *e)
 {
 	int err, e2;
 
-	if (e->kind == K_SEM)
+	if (e->pair[0])
 		return shmx_pair_unlink(e->pair);
 	if (e->kind == K_CHANNEL)
 		return shmx_chan_unlink(e->name);
@@ -1175,7 +1194,7 @@ struct gc_count {
 
 static void gc_entry(const struct entry *e, bool dry, struct gc_count *n)
 {
-	const char *name = e->kind == K_SEM ? e->pair : e->name;
+	const char *name = e->pair[0] ? e->pair : e->name;
 	int err;
 
 	if (e->state == S_UNKNOWN) {
@@ -1204,7 +1223,7 @@ static void gc_entry(const struct entry *e, bool dry, struct gc_count *n)
 /* One line per orphaned pair, whichever of its semaphores is left. */
 static bool seen_orphan(const struct list *l, size_t i)
 {
-	if (l->e[i].kind != K_SEM)
+	if (!l->e[i].pair[0])
 		return false;
 	for (size_t j = 0; j < i; j++)
 		if (l->e[j].state == S_ORPHAN && !strcmp(l->e[j].pair, l->e[i].pair))
@@ -1227,10 +1246,10 @@ static int gc_run(char **pats, int npats, bool dry)
 		const struct entry *e = &l.e[i];
 
 		/* Only libshmx objects; a pair's semaphores go with its region. */
-		if (!is_libshmx(e) || (e->kind == K_SEM && e->state != S_ORPHAN) ||
+		if (!is_libshmx(e) || (e->pair[0] && e->state != S_ORPHAN) ||
 		    seen_orphan(&l, i))
 			continue;
-		if (matches(e->kind == K_SEM ? e->pair : e->name, pats, npats))
+		if (matches(e->pair[0] ? e->pair : e->name, pats, npats))
 			gc_entry(e, dry, &n);
 	}
 	free(l.e);
