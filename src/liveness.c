@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -44,20 +45,44 @@ int shmx__slot_held(int fd, unsigned slot)
 }
 
 
+/* Where /proc is not mounted: the object by its name, if the name still
+ * leads to it (it may be gone, or taken by another object by now). */
+static int reopen_by_name(const struct shmx_region *r, int oflag)
+{
+	char path[SHMX__PATH_BUF];
+	struct stat a, b;
+	int fd;
+
+	if (!r->name[0])
+		return -ESTALE;
+	shmx__path(r->name, false, path);
+	fd = open(path, oflag | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? -ESTALE : -errno;
+	if (fstat(fd, &a) < 0 || fstat(r->fd, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 /* A second open file description of r's object. OFD locks belong to the
  * description, so a lock taken through it is independent of r's own fd and of
- * any other handle on r (a dup() would share them). Through /proc, because
- * the name may be gone or taken by another object by now; a dup where /proc
- * is not mounted. */
+ * any other handle on r. Never a dup(): it shares the description and so its
+ * locks, and one role would then take (and release) another's. Through /proc,
+ * else by name; -ESTALE when neither leads to r's object. */
 int shmx__reopen(const struct shmx_region *r)
 {
+	int oflag = ((r->flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	char self[64];
 	int fd;
 
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
-	fd = open(self, ((r->flags & SHMX_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
-	return fd < 0 ? -errno : fd;
+	fd = open(self, oflag);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT)
+		return -errno;
+	return reopen_by_name(r, oflag);
 }
-

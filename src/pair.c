@@ -1,40 +1,90 @@
 /* SPDX-License-Identifier: MIT */
 /* The semaphore pair: the classic two-semaphore handoff ("writer may write"
  * starts at 1, "reader may read" starts at 0), made safe. Every wait has a
- * deadline, and a waiter notices a dead peer through the liveness slots of
- * the region (OFD locks the kernel drops when a process dies). */
+ * deadline; a small control object "<region>.shmx-p" records where the
+ * turn is and whether each role is attached or closed, so a turn held by a
+ * process that dies or closes comes back (shmx(7), "The turn").
+ * The turn protocol is model-checked in tests/spin/pair.pml. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 /* Liveness is polled between slices of this length: a dead peer is noticed
- * within about this long, at a cost of one fcntl per slice. */
+ * within about this long, at a cost of a few fcntl calls per slice. */
 #define SLICE_MS 15
-/* "/name" + ".shmx-w" + NUL */
-#define SEM_BUF (SHMX__NAME_BUF + 8)
+/* "/sem." + name + ".shmx-w" + NUL */
+#define SEM_BUF (SHMX__NAME_BUF + 12)
 
-struct shmx_pair {
-	sem_t *wait_sem;        /* the one we wait on: our turn */
-	sem_t *post_sem;        /* the one we post: the peer's turn */
-	int fd;                 /* own open file description: our slot locks */
-	unsigned slot;          /* our role slot */
-	unsigned peer_slot;
-	off_t size;             /* object size at attach, to notice truncation */
-	unsigned initial;       /* tokens we own at start (writer creator: 1) */
-	bool owner;
-	bool seen;              /* the peer has been seen alive */
-	bool holding;           /* we have the turn */
-	bool posted;            /* we have posted at least once */
+/* ---- the control object, ABI 1 (native byte order, never leaves the
+ * machine). Every field after the identity is read and written only under
+ * the control lock: an OFD lock on byte CTL_LOCK of the object, which the
+ * kernel frees when its holder dies. ---- */
+#define CTL_MAGIC UINT64_C(0x52494150584d4853) /* "SHMXPAIR" */
+#define CTL_ABI   1u
+#define CTL_LOCK  0
+/* turn: where the one turn of the pair is */
+enum turn { IN_W = 1, IN_R = 2, W_HOLD = 3, R_HOLD = 4 };
+/* state[role]: attach generation << GEN_SHIFT | ATTACHED or CLOSED */
+#define ATTACHED  1u
+#define CLOSED    2u
+#define GEN_SHIFT 8
+
+struct ctl {
+	uint64_t magic;         /* 0: release-stored last */
+	uint32_t abi;           /* 8 */
+	uint32_t turn;          /* 12: enum turn */
+	uint32_t state[2];      /* 16: writer, reader */
+	int32_t pid[2];         /* 24: last attached (display only) */
+	uint8_t pad[64 - 32];
+};
+_Static_assert(sizeof(struct ctl) == 64, "control object size");
+_Static_assert(offsetof(struct ctl, turn) == 12, "turn");
+_Static_assert(offsetof(struct ctl, state) == 16, "state");
+_Static_assert(offsetof(struct ctl, pid) == 24, "pid");
+
+enum { W, R };                  /* roles, and indexes of sem[] */
+
+struct pair_names {
+	char sem[2][SEM_BUF];   /* "/sem.x.shmx-w", "/sem.x.shmx-r" */
+	char ctl[SEM_BUF];      /* "/x.shmx-p" */
 };
 
-static int sem_names(const char *region, char *w, char *r)
+struct shmx_pair {
+	struct shmx_region *sem[2];     /* files of "may write", "may read" */
+	struct shmx_region *ctl;        /* own open file description */
+	int fd;                 /* the region, own open file description */
+	int role;               /* W or R: we wait on sem[role] */
+	off_t size;             /* region size at attach, to notice truncation */
+	uint32_t gen;           /* our attach generation */
+	bool owner;
+	bool holding;           /* we have the turn */
+};
+
+static sem_t *own_sem(const struct shmx_pair *p)
+{
+	return p->sem[p->role]->addr;
+}
+
+static sem_t *peer_sem(const struct shmx_pair *p)
+{
+	return p->sem[!p->role]->addr;
+}
+
+static struct ctl *ctl_of(const struct shmx_pair *p)
+{
+	return p->ctl->addr;
+}
+
+static int make_names(const char *region, struct pair_names *n)
 {
 	char canon[SHMX__NAME_BUF];
 	int err;
@@ -42,8 +92,9 @@ static int sem_names(const char *region, char *w, char *r)
 	err = shmx__name(region, SHMX_PAIR_NAME_MAX, canon);
 	if (err)
 		return err;
-	snprintf(w, SEM_BUF, "%s.shmx-w", canon);
-	snprintf(r, SEM_BUF, "%s.shmx-r", canon);
+	snprintf(n->sem[W], SEM_BUF, "/sem.%s.shmx-w", canon + 1);
+	snprintf(n->sem[R], SEM_BUF, "/sem.%s.shmx-r", canon + 1);
+	snprintf(n->ctl, SEM_BUF, "%s.shmx-p", canon);
 	return 0;
 }
 
@@ -52,49 +103,185 @@ static bool bad_role(unsigned flags)
 	return flags != SHMX_PAIR_WRITER && flags != SHMX_PAIR_READER;
 }
 
-/* sem_open's mode goes through the umask. glibc keeps "/x" as
- * /dev/shm/sem.x; open that without following links and fchmod it. */
-static int fix_mode(const char *sem, mode_t mode)
-{
-	char path[SHMX__PATH_BUF];
-	int fd, err;
+/* ---- the control lock ---- */
 
-	shmx__path(sem, true, path);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	err = shmx__neg(fchmod(fd, mode));
-	close(fd);
+static int ctl_lk(const struct shmx_pair *p, short type)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET, .l_start = CTL_LOCK, .l_len = 1,
+	};
+	int err;
+
+	do
+		err = shmx__neg(fcntl(p->ctl->fd, F_OFD_SETLKW, &fl));
+	while (err == -EINTR);
 	return err;
 }
 
-/* O_EXCL: glibc's open-existing path adopts any file at the name, so a
- * planted sem.NAME must fail the create, never be used. */
-static int sem_make(const char *name, unsigned value, mode_t mode, sem_t **ret)
+static int ctl_lock(const struct shmx_pair *p)
 {
-	sem_t *s;
-	int err;
+	return ctl_lk(p, F_WRLCK);
+}
 
-	s = sem_open(name, O_CREAT | O_EXCL, mode, value);
-	if (s == SEM_FAILED)
-		return -errno;
-	err = fix_mode(name, mode);
+static void ctl_unlock(const struct shmx_pair *p)
+{
+	ctl_lk(p, F_UNLCK);
+}
+
+static uint32_t ld(const uint32_t *w)
+{
+	return __atomic_load_n(w, __ATOMIC_ACQUIRE);
+}
+
+static void st(uint32_t *w, uint32_t v)
+{
+	__atomic_store_n(w, v, __ATOMIC_RELEASE);
+}
+
+/* Under the control lock: give our role back a turn lost in its hands.
+ * Only role X takes from semaphore X, and we are role X and not inside a
+ * take: so "X holds it" while we do not hold it means a predecessor died
+ * holding it, and "it is in X" with X at 0 means a predecessor died
+ * between its sem_wait and marking the hold, or the peer died between
+ * marking the post and its sem_post. Either way it goes to X again. */
+static void recover(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t in = p->role == W ? IN_W : IN_R;
+	uint32_t hold = p->role == W ? W_HOLD : R_HOLD;
+	uint32_t t = ld(&c->turn);
+	int v;
+
+	if (p->holding)
+		return;
+	if (t == hold)
+		st(&c->turn, in);
+	else if (t != in || sem_getvalue(own_sem(p), &v) || v != 0)
+		return;
+	sem_post(own_sem(p));
+}
+
+static int peer_slot(const struct shmx_pair *p)
+{
+	return p->role == W ? SHMX_SLOT_READER : SHMX_SLOT_WRITER;
+}
+
+static int own_slot(const struct shmx_pair *p)
+{
+	return p->role == W ? SHMX_SLOT_WRITER : SHMX_SLOT_READER;
+}
+
+/* Under the control lock: 0 if the peer is alive or has never come,
+ * -EPIPE if it closed, -EOWNERDEAD if it died. Attach sets ATTACHED after
+ * taking the slot and close sets CLOSED before freeing it, so a free slot
+ * with ATTACHED can only be a death. */
+static int peer_gone(const struct shmx_pair *p)
+{
+	uint32_t s = ld(&ctl_of(p)->state[!p->role]);
+	int held = shmx__slot_held(p->fd, peer_slot(p));
+
+	if (held)
+		return held < 0 ? held : 0;
+	if (s & CLOSED)
+		return -EPIPE;
+	return (s & ATTACHED) ? -EOWNERDEAD : 0;
+}
+
+/* ---- objects: built completely, then linked in; opened only after
+ * checking that they are what we built ---- */
+
+static int publish(struct shmx_region *o, const char *canon, struct shmx_region **ret)
+{
+	int err = shmx__publish(o, canon);
+
 	if (err) {
-		sem_close(s);
-		sem_unlink(name);
+		shmx__discard(o);
 		return err;
 	}
-	*ret = s;
+	*ret = o;
 	return 0;
 }
 
-static int sem_get(const char *name, sem_t **ret)
+/* Like glibc's and musl's sem_open: a complete sem_t in an unnamed file of
+ * the exact mode, then linked in (-EEXIST if the name exists). */
+static int make_sem(const char *canon, unsigned value, mode_t mode,
+		    struct shmx_region **ret)
 {
-	sem_t *s = sem_open(name, 0);
+	struct shmx_region *o;
+	int err;
 
-	if (s == SEM_FAILED)
-		return -errno;
-	*ret = s;
+	err = shmx__create(canon, sizeof(sem_t), SHMX_MAP | SHMX_LAZY, mode, &o);
+	if (err)
+		return err;
+	if (sem_init(o->addr, 1, value) < 0) {
+		err = -errno;
+		shmx__discard(o);
+		return err;
+	}
+	return publish(o, canon, ret);
+}
+
+static int make_ctl(const char *canon, mode_t mode, struct shmx_region **ret)
+{
+	struct shmx_region *o;
+	struct ctl *c;
+	int err;
+
+	err = shmx__create(canon, sizeof(*c), SHMX_MAP | SHMX_LAZY, mode, &o);
+	if (err)
+		return err;
+	c = o->addr;
+	c->abi = CTL_ABI;
+	c->turn = IN_W;
+	__atomic_store_n(&c->magic, CTL_MAGIC, __ATOMIC_RELEASE);
+	return publish(o, canon, ret);
+}
+
+/* Open a file of ours by path, never following a link nor blocking on a
+ * FIFO, and check it before it is mapped: a file of another type or size
+ * would fault (SIGBUS) or mean something else. */
+static int open_file(const char *canon, off_t size, uid_t uid, struct shmx_region **ret)
+{
+	char path[SHMX__PATH_BUF];
+	struct stat s;
+	int fd, err;
+
+	shmx__path(canon, false, path);
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return (errno == ELOOP || errno == ENXIO || errno == EISDIR) ? -EBADMSG
+									       : -errno;
+	err = shmx__neg(fstat(fd, &s));
+	if (!err && (!S_ISREG(s.st_mode) || s.st_size != size))
+		err = -EBADMSG;
+	if (!err && s.st_uid != uid && s.st_uid != geteuid())
+		err = -EPERM;
+	if (!err)
+		err = shmx__region_from_fd(fd, canon, SHMX_MAP, ret);
+	if (err)
+		close(fd);
+	return err;
+}
+
+static int open_ctl(const char *canon, uid_t uid, struct shmx_region **ret)
+{
+	struct shmx_region *o;
+	struct ctl *c;
+	int err;
+
+	err = open_file(canon, sizeof(*c), uid, &o);
+	if (err)
+		return err;
+	c = o->addr;
+	if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != CTL_MAGIC)
+		err = -EBADMSG;
+	else if (c->abi != CTL_ABI)
+		err = -EPROTONOSUPPORT;
+	if (err) {
+		shmx_close(o);
+		return err;
+	}
+	*ret = o;
 	return 0;
 }
 
@@ -102,10 +289,9 @@ static struct shmx_pair *pair_free(struct shmx_pair *p)
 {
 	if (p->fd >= 0)
 		close(p->fd);
-	if (p->wait_sem)
-		sem_close(p->wait_sem);
-	if (p->post_sem)
-		sem_close(p->post_sem);
+	shmx_close(p->sem[W]);
+	shmx_close(p->sem[R]);
+	shmx_close(p->ctl);
 	free(p);
 	return NULL;
 }
@@ -116,7 +302,7 @@ static struct shmx_pair *pair_free(struct shmx_pair *p)
 static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **ret)
 {
 	struct shmx_pair *p;
-	struct stat st;
+	struct stat s;
 
 	if (r->flags & SHMX_RDONLY)
 		return -EBADF;  /* OFD write locks need a writable fd */
@@ -124,24 +310,42 @@ static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **re
 	if (!p)
 		return -ENOMEM;
 	p->fd = shmx__reopen(r);
-	if (p->fd < 0 || fstat(p->fd, &st) < 0) {
+	if (p->fd < 0 || fstat(p->fd, &s) < 0) {
 		int err = p->fd < 0 ? p->fd : -errno;
 
 		pair_free(p);
 		return err;
 	}
-	p->size = st.st_size;
-	p->slot = flags == SHMX_PAIR_WRITER ? SHMX_SLOT_WRITER : SHMX_SLOT_READER;
-	p->peer_slot = flags == SHMX_PAIR_WRITER ? SHMX_SLOT_READER : SHMX_SLOT_WRITER;
+	p->size = s.st_size;
+	p->role = flags == SHMX_PAIR_WRITER ? W : R;
 	*ret = p;
 	return 0;
 }
 
-/* Which semaphore is ours: the writer waits on "may write" (w). */
-static void assign(struct shmx_pair *p, unsigned flags, sem_t *w, sem_t *r)
+/* What create and open share: the names and a fresh handle. */
+static int pair_start(struct shmx_region *r, unsigned flags, struct pair_names *n,
+		      struct shmx_pair **ret)
 {
-	p->wait_sem = flags == SHMX_PAIR_WRITER ? w : r;
-	p->post_sem = flags == SHMX_PAIR_WRITER ? r : w;
+	int err = make_names(r->name, n);
+
+	return err ? err : pair_new(r, flags, ret);
+}
+
+/* Take our role in the control object, and any turn a predecessor in our
+ * role lost. Our slot is held already. */
+static int attach(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+	int err = ctl_lock(p);
+
+	if (err)
+		return err;
+	p->gen = (ld(&c->state[p->role]) >> GEN_SHIFT) + 1;
+	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
+	__atomic_store_n(&c->pid[p->role], (int32_t)getpid(), __ATOMIC_RELAXED);
+	recover(p);
+	ctl_unlock(p);
+	return 0;
 }
 
 static int lock_owner(struct shmx_pair *p)
@@ -150,131 +354,144 @@ static int lock_owner(struct shmx_pair *p)
 
 	if (err)
 		return err;
-	err = shmx__slot_lock(p->fd, p->slot);
+	err = shmx__slot_lock(p->fd, own_slot(p));
 	if (err)
 		shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
 	return err;
 }
 
-static int make_both(struct shmx_pair *p, unsigned flags, mode_t mode,
-		     const char *wname, const char *rname)
+static void discard_all(struct shmx_pair *p)
 {
-	sem_t *w = NULL, *r = NULL;
-	int err;
-
-	err = sem_make(wname, 1, mode, &w);
-	if (err)
-		return err;
-	err = sem_make(rname, 0, mode, &r);
-	if (err) {
-		/* No half pair: the first one goes too. */
-		sem_close(w);
-		sem_unlink(wname);
-		return err;
-	}
-	assign(p, flags, w, r);
-	return 0;
+	shmx__discard(p->ctl);
+	shmx__discard(p->sem[R]);
+	shmx__discard(p->sem[W]);
+	p->ctl = p->sem[R] = p->sem[W] = NULL;
 }
 
-/* What create and open share: the semaphore names and a fresh handle. */
-static int pair_start(struct shmx_region *r, unsigned flags, char *wname, char *rname,
-		      struct shmx_pair **ret)
+/* The control object goes last: an opener that finds it finds a whole
+ * pair, and until then gets -ENOENT (retry). No half pair is left after a
+ * failure. */
+static int make_all(struct shmx_pair *p, mode_t mode, const struct pair_names *n)
 {
-	int err = sem_names(r->name, wname, rname);
+	int err;
 
-	return err ? err : pair_new(r, flags, ret);
+	err = make_sem(n->sem[W], 1, mode, &p->sem[W]);
+	if (!err)
+		err = make_sem(n->sem[R], 0, mode, &p->sem[R]);
+	if (!err)
+		err = make_ctl(n->ctl, mode, &p->ctl);
+	if (!err)
+		err = attach(p);
+	if (err)
+		discard_all(p);
+	return err;
 }
 
 SHMX_EXPORT int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t mode,
 				 struct shmx_pair **ret)
 {
-	char wname[SEM_BUF], rname[SEM_BUF];
+	struct pair_names n;
 	struct shmx_pair *p;
 	int err;
 
 	if (!r || !ret || bad_role(flags) || (mode & ~(mode_t)0777))
 		return -EINVAL;
-	err = pair_start(r, flags, wname, rname, &p);
+	err = pair_start(r, flags, &n, &p);
 	if (err)
 		return err;
 	err = lock_owner(p);
 	if (err)
 		goto fail;
-	err = make_both(p, flags, mode ? mode : 0600, wname, rname);
+	err = make_all(p, mode ? mode : 0600, &n);
 	if (err)
 		goto unlock;
 	p->owner = true;
-	p->initial = flags == SHMX_PAIR_WRITER;
 	*ret = p;
 	return 0;
 unlock:
-	shmx__slot_unlock(p->fd, p->slot);
+	shmx__slot_unlock(p->fd, own_slot(p));
 	shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
 fail:
 	pair_free(p);
 	return err;
 }
 
-static int open_both(struct shmx_pair *p, unsigned flags, const char *wname,
-		     const char *rname)
+/* Files of the region's owner, or of the caller (who may have made them
+ * for a region created by someone else). */
+static int open_all(struct shmx_pair *p, const struct pair_names *n)
 {
-	sem_t *w = NULL, *r = NULL;
+	struct stat s;
 	int err;
 
-	err = sem_get(wname, &w);
-	if (err)
-		return err;
-	err = sem_get(rname, &r);
-	if (err) {
-		sem_close(w);
-		return err;
-	}
-	assign(p, flags, w, r);
-	return 0;
+	if (fstat(p->fd, &s) < 0)
+		return -errno;
+	err = open_ctl(n->ctl, s.st_uid, &p->ctl);
+	if (!err)
+		err = open_file(n->sem[W], sizeof(sem_t), s.st_uid, &p->sem[W]);
+	if (!err)
+		err = open_file(n->sem[R], sizeof(sem_t), s.st_uid, &p->sem[R]);
+	return err;
 }
 
-/* The semaphores first: while the creator is still building the pair an
- * opener gets -ENOENT (retry), not a misleading dead owner. */
+/* The control object first: while the creator is still building the pair
+ * an opener gets -ENOENT (retry), not a misleading dead owner. */
 SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 			       struct shmx_pair **ret)
 {
-	char wname[SEM_BUF], rname[SEM_BUF];
+	struct pair_names n;
 	struct shmx_pair *p;
 	int err, held;
 
 	if (!r || !ret || bad_role(flags))
 		return -EINVAL;
-	err = pair_start(r, flags, wname, rname, &p);
+	err = pair_start(r, flags, &n, &p);
 	if (err)
 		return err;
-	err = open_both(p, flags, wname, rname);
+	err = open_all(p, &n);
 	if (!err)
-		err = shmx__slot_lock(p->fd, p->slot);
+		err = shmx__slot_lock(p->fd, own_slot(p));
 	if (err)
-		goto fail;
+		goto fail;      /* our slot is not ours: never unlock it */
 	held = shmx__slot_held(p->fd, SHMX_SLOT_OWNER);
-	if (held <= 0) {
-		err = held < 0 ? held : -EOWNERDEAD;
+	err = held < 0 ? held : held == 0 ? -EOWNERDEAD : attach(p);
+	if (err)
 		goto unlock;
-	}
-	p->seen = true;  /* our peer is the owner, alive right now */
 	*ret = p;
 	return 0;
 unlock:
-	shmx__slot_unlock(p->fd, p->slot);
+	shmx__slot_unlock(p->fd, own_slot(p));
 fail:
 	pair_free(p);
 	return err;
+}
+
+/* A turn we hold goes back to our role's semaphore, where a successor in
+ * our role finds it; then the peer is told we closed (-EPIPE, not
+ * -EOWNERDEAD). */
+static void leave(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+
+	if (ctl_lock(p))
+		return; /* the peer will see a death: the best we can do */
+	if (p->holding) {
+		st(&c->turn, p->role == W ? IN_W : IN_R);
+		sem_post(own_sem(p));
+		p->holding = false;
+	}
+	st(&c->state[p->role], p->gen << GEN_SHIFT | CLOSED);
+	ctl_unlock(p);
 }
 
 SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 {
 	if (!p)
 		return NULL;
+	leave(p);
 	/* Unlock explicitly: a child forked meanwhile shares this open file
 	 * description, and closing our descriptor alone would leave the
 	 * locks to it. */
-	shmx__slot_unlock(p->fd, p->slot);
+	shmx__slot_unlock(p->fd, own_slot(p));
 	if (p->owner)
 		shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
 	return pair_free(p);
@@ -282,76 +499,65 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 
 SHMX_EXPORT int shmx_pair_unlink(const char *name)
 {
-	char wname[SEM_BUF], rname[SEM_BUF];
-	int err, ew, er;
+	struct pair_names n;
+	int err, res = -ENOENT;
+	const char *all[3];
 
-	err = sem_names(name, wname, rname);
+	err = make_names(name, &n);
 	if (err)
 		return err;
-	ew = shmx__neg(sem_unlink(wname));
-	er = shmx__neg(sem_unlink(rname));
-	if (ew == -ENOENT && er == -ENOENT)
-		return -ENOENT;
-	if (ew && ew != -ENOENT)
-		return ew;
-	if (er && er != -ENOENT)
-		return er;
-	return 0;
+	all[0] = n.sem[W];
+	all[1] = n.sem[R];
+	all[2] = n.ctl;
+	for (int i = 0; i < 3; i++) {
+		err = shmx__neg(shm_unlink(all[i]));
+		if (err == -ENOENT)
+			continue;
+		if (res == -ENOENT || (res == 0 && err))
+			res = err;
+	}
+	return res;
 }
 
 static int check_size(const struct shmx_pair *p)
 {
-	struct stat st;
+	struct stat s;
 
-	if (fstat(p->fd, &st) < 0)
+	if (fstat(p->fd, &s) < 0)
 		return -errno;
-	return st.st_size < p->size ? -EFAULT : 0;
+	return s.st_size < p->size ? -EFAULT : 0;
 }
 
-/* We hold a token now. A token the peer posted proves it was there; only
- * the writer-creator starts with one of its own. */
+/* Our sem_wait succeeded: mark the hold. Until then a death leaves "in
+ * our semaphore, which is 0": recover() gives it back. */
 static int took(struct shmx_pair *p)
 {
 	int err = check_size(p);
 
+	if (!err)
+		err = ctl_lock(p);
 	if (err) {
 		/* Give the turn back: the caller must not touch the region. */
-		sem_post(p->wait_sem);
+		sem_post(own_sem(p));
 		return err;
 	}
-	if (p->initial)
-		p->initial--;
-	else
-		p->seen = true;
+	st(&ctl_of(p)->turn, p->role == W ? W_HOLD : R_HOLD);
+	ctl_unlock(p);
 	p->holding = true;
 	return 0;
 }
 
-/* A peer may attach, take our turn and die between two of our looks at
- * its slot. Only the peer waits on the semaphore we post, so if it is
- * back at 0 after our post, the peer was there. */
-static bool taken(struct shmx_pair *p)
+/* Lost turns of our role come back; then how the peer is. */
+static int check(struct shmx_pair *p)
 {
-	int v;
+	int err = ctl_lock(p);
 
-	return p->posted && sem_getvalue(p->post_sem, &v) == 0 && v == 0;
-}
-
-/* 0 if the peer is alive or not yet seen, -EOWNERDEAD if seen and gone. */
-static int peer_check(struct shmx_pair *p)
-{
-	int held = shmx__slot_held(p->fd, p->peer_slot);
-
-	if (held < 0)
-		return held;
-	if (held) {
-		p->seen = true;
-		return 0;
-	}
-	if (!p->seen && !taken(p))
-		return 0;
-	/* What it posted before dying is still ours to take. */
-	return sem_trywait(p->wait_sem) == 0 ? 1 : -EOWNERDEAD;
+	if (err)
+		return err;
+	recover(p);
+	err = peer_gone(p);
+	ctl_unlock(p);
+	return err;
 }
 
 static int wait_slow(struct shmx_pair *p, int timeout_ms)
@@ -361,15 +567,19 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 
 	shmx__deadline(timeout_ms, &dl);
 	for (;;) {
-		err = peer_check(p);
+		err = check(p);
 		if (!err)
 			err = check_size(p);
+		/* A turn posted (or recovered) before the peer left is
+		 * still handed out first. */
+		if (err != -EFAULT && sem_trywait(own_sem(p)) == 0)
+			return took(p);
 		if (err)
-			return err > 0 ? took(p) : err;
+			return err;
 		if (shmx__expired(&dl))
 			return timeout_ms ? -ETIMEDOUT : -EAGAIN;
 		shmx__slice(&dl, SLICE_MS, &until);
-		if (sem_clockwait(p->wait_sem, CLOCK_MONOTONIC, &until) == 0)
+		if (sem_clockwait(own_sem(p), CLOCK_MONOTONIC, &until) == 0)
 			return took(p);
 		if (errno != ETIMEDOUT && errno != EINTR)
 			return -errno;
@@ -383,13 +593,16 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 	if (p->holding)
 		return -EDEADLK;  /* the peer waits for the turn we hold */
 	/* Fast path: a token is there, no clock, no liveness check. */
-	if (sem_trywait(p->wait_sem) == 0)
+	if (sem_trywait(own_sem(p)) == 0)
 		return took(p);
 	if (errno != EAGAIN && errno != EINTR)
 		return -errno;
 	return wait_slow(p, timeout_ms);
 }
 
+/* Marking the post and the sem_post are one step under the control lock;
+ * a death between them leaves "in the peer's semaphore, which is 0", and
+ * the peer's recover() delivers it. */
 SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 {
 	int err;
@@ -399,12 +612,16 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 	if (!p->holding)
 		return -EPERM;  /* posting a turn we do not have breaks the count */
 	err = check_size(p);
+	if (!err)
+		err = ctl_lock(p);
 	if (err)
 		return err;
-	err = shmx__neg(sem_post(p->post_sem));
-	if (!err) {
+	st(&ctl_of(p)->turn, p->role == W ? IN_R : IN_W);
+	err = shmx__neg(sem_post(peer_sem(p)));
+	if (err)
+		st(&ctl_of(p)->turn, p->role == W ? W_HOLD : R_HOLD);
+	else
 		p->holding = false;
-		p->posted = true;
-	}
+	ctl_unlock(p);
 	return err;
 }

@@ -50,6 +50,9 @@ static int unlink_derived(const char *name)
 		snprintf(buf, sizeof(buf), "%s%s", name, sem_suffix[i]);
 		found += sem_unlink(buf) == 0;
 	}
+	/* the pair's control object */
+	snprintf(buf, sizeof(buf), "%s.shmx-p", name);
+	found += shm_unlink(buf) == 0;
 	return found;
 }
 

@@ -103,9 +103,18 @@ static void classify_region(struct entry *e)
 	}
 }
 
-/* A region carrying semaphore "/x.shmx-w" or "/x.shmx-r" is a pair; a
- * region whose header decodes is a channel. Anything else belongs to some
- * other program and is only described, never judged. */
+/* Semaphore "/x.shmx-w" or "/x.shmx-r", or the control object "/x.shmx-p":
+ * part of the pair of region "/x". */
+static bool is_pair_part(const struct entry *e)
+{
+	if (e->kind == K_SEM)
+		return has_suffix(e->name, PAIR_W) || has_suffix(e->name, PAIR_R);
+	return e->kind == K_REGION && has_suffix(e->name, PAIR_P);
+}
+
+/* A region carrying pair parts is a pair; a region whose header decodes is
+ * a channel. Anything else belongs to some other program and is only
+ * described, never judged. */
 static void classify(struct list *l)
 {
 	struct entry *e, *r;
@@ -116,8 +125,7 @@ static void classify(struct list *l)
 			classify_region(&l->e[i]);
 	for (i = 0; i < l->n; i++) {
 		e = &l->e[i];
-		if (e->kind != K_SEM ||
-		    !(has_suffix(e->name, PAIR_W) || has_suffix(e->name, PAIR_R)))
+		if (!is_pair_part(e))
 			continue;
 		cut = strlen(e->name) - strlen(PAIR_W);
 		memcpy(e->pair, e->name, cut);

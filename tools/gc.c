@@ -27,7 +27,7 @@ static bool still_stale(const struct entry *e)
 {
 	struct shmx_info info;
 
-	if (e->kind == K_SEM)
+	if (e->pair[0])
 		return shmx_stat(e->pair, &info) == -ENOENT;
 	return !shmx_stat(e->name, &info) && owner_state(info.holders) == S_STALE;
 }
@@ -36,7 +36,7 @@ static int gc_remove(const struct entry *e)
 {
 	int err, e2;
 
-	if (e->kind == K_SEM)
+	if (e->pair[0])
 		return shmx_pair_unlink(e->pair);
 	if (e->kind == K_CHANNEL)
 		return shmx_chan_unlink(e->name);
@@ -63,7 +63,7 @@ struct gc_count {
 
 static void gc_entry(const struct entry *e, bool dry, struct gc_count *n)
 {
-	const char *name = e->kind == K_SEM ? e->pair : e->name;
+	const char *name = e->pair[0] ? e->pair : e->name;
 	int err;
 
 	if (e->state == S_UNKNOWN) {
@@ -92,7 +92,7 @@ static void gc_entry(const struct entry *e, bool dry, struct gc_count *n)
 /* One line per orphaned pair, whichever of its semaphores is left. */
 static bool seen_orphan(const struct list *l, size_t i)
 {
-	if (l->e[i].kind != K_SEM)
+	if (!l->e[i].pair[0])
 		return false;
 	for (size_t j = 0; j < i; j++)
 		if (l->e[j].state == S_ORPHAN && !strcmp(l->e[j].pair, l->e[i].pair))
@@ -115,10 +115,10 @@ static int gc_pass(char **pats, int npats, bool dry)
 		const struct entry *e = &l.e[i];
 
 		/* Only libshmx objects; a pair's semaphores go with its region. */
-		if (!is_libshmx(e) || (e->kind == K_SEM && e->state != S_ORPHAN) ||
+		if (!is_libshmx(e) || (e->pair[0] && e->state != S_ORPHAN) ||
 		    seen_orphan(&l, i))
 			continue;
-		if (matches(e->kind == K_SEM ? e->pair : e->name, pats, npats))
+		if (matches(e->pair[0] ? e->pair : e->name, pats, npats))
 			gc_entry(e, dry, &n);
 	}
 	free(l.e);

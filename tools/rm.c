@@ -10,13 +10,23 @@
 
 #include "shmx-tool.h"
 
+/* The pair's control object "/x.shmx-p" (a file without the "sem." prefix). */
+static bool ctl_exists(const char *name)
+{
+	char path[sizeof(DEV_SHM) + 2 * NAME_BUF];
+	struct stat st;
+
+	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, name);
+	return lstat(path, &st) == 0;
+}
+
 static int rm_one(const char *name)
 {
 	struct shmx_chan_info ci;
 	bool sems;
 	int err, e2;
 
-	sems = sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R);
+	sems = sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R) || ctl_exists(name);
 	if (!shmx_chan_stat(name, &ci))
 		err = shmx_chan_unlink(name);
 	else

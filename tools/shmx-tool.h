@@ -21,6 +21,7 @@
 #define SEM_PREFIX "sem."
 #define PAIR_W     ".shmx-w"
 #define PAIR_R     ".shmx-r"
+#define PAIR_P     ".shmx-p"        /* the pair's control object, a region file */
 /* "/" + NAME_MAX + NUL, and a little room */
 #define NAME_BUF   272
 /* Bytes of an argument a message shows, escaped (4 bytes per odd byte). */

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: MIT */
+/* The semaphore pair never loses its turn: a participant killed -9 or
+ * closing at any point of a turn gives the turn back, the survivor is told
+ * which (-EOWNERDEAD or -EPIPE), and a replacement carries on with every
+ * message intact. Also: liveness whoever created the pair, exact modes
+ * under any umask for a normal user, semaphore files checked before use,
+ * and the liveness locks on a description of their own without /proc. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define NOBODY   65534
+#define WAIT_MS  2000   /* any single turn; far above what one takes */
+#define WARM     3      /* turns before the victim's event */
+#define MORE     1000   /* turns a replacement must complete afterwards */
+#define TARGET   (WARM + 2 + MORE)
+
+/* ---- the data: the writer writes seq, the reader acknowledges it ---- */
+
+struct box {
+	volatile uint64_t seq;  /* last message written */
+	volatile uint64_t ack;  /* last message read */
+};
+
+struct side {
+	struct shmx_region *r;
+	struct shmx_pair *p;
+	bool writer;
+	bool first;     /* a replacement's first turn may see a leftover */
+};
+
+static struct box *box_of(const struct side *s)
+{
+	return shmx_addr(s->r);
+}
+
+/* The data part of one turn (the caller holds it): 0, or -1 if a message
+ * was lost or repeated. A replacement writer may find its predecessor's
+ * half-done message (seq one ahead): it is rewritten. A replacement reader
+ * may be offered again the message its predecessor died holding. */
+static int use_turn(struct side *s)
+{
+	struct box *b = box_of(s);
+	uint64_t seq = b->seq, ack = b->ack;
+	bool first = s->first;
+
+	s->first = false;
+	if (s->writer) {
+		if (seq != ack && !(first && seq == ack + 1))
+			return -1;
+		b->seq = ack + 1;
+		return 0;
+	}
+	if (seq != ack + 1 && !(first && seq == ack))
+		return -1;
+	b->ack = seq;
+	return 0;
+}
+
+/* One full turn: wait, data, post. */
+static int turn(struct side *s)
+{
+	int err = shmx_pair_wait(s->p, WAIT_MS);
+
+	if (err)
+		return err;
+	if (use_turn(s))
+		return -EBADMSG;
+	return shmx_pair_post(s->p);
+}
+
+/* Turns until the last message is through (the writer ends holding). */
+static int run_to_end(struct side *s)
+{
+	for (;;) {
+		int err = shmx_pair_wait(s->p, WAIT_MS);
+
+		if (err)
+			return err;
+		if (s->writer && box_of(s)->ack >= TARGET)
+			return 0;
+		if (use_turn(s))
+			return -EBADMSG;
+		err = shmx_pair_post(s->p);
+		if (err)
+			return err;
+		if (!s->writer && box_of(s)->ack >= TARGET)
+			return 0;
+	}
+}
+
+/* ---- the victim, a child process ---- */
+
+enum point { WAITING, HOLDING, AFTER_WRITE, AFTER_POST };
+
+struct scenario {
+	bool victim_writer;
+	enum point at;
+	bool close;     /* shmx_pair_close() instead of kill -9 */
+};
+
+static void say(int fd, char c)
+{
+	(void)!write(fd, &c, 1);
+}
+
+static void expect(int fd, char want)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char c = 0;
+
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	assert_int_equal(read(fd, &c, 1), 1);
+	assert_int_equal(c, want);
+}
+
+static struct side attach_child(const char *name, bool writer)
+{
+	struct side s = { .writer = writer, .first = true };
+	unsigned role = writer ? SHMX_PAIR_WRITER : SHMX_PAIR_READER;
+
+	if (shmx_open(name, SHMX_MAP, &s.r) || shmx_pair_open(s.r, role, &s.p))
+		_exit(20);
+	return s;
+}
+
+/* WARM turns, then the event at sc->at: report 'S' there, then die by
+ * SIGKILL (the parent sends it) or close and exit. */
+static void victim(const char *name, const struct scenario *sc, int out)
+{
+	struct side s = attach_child(name, sc->victim_writer);
+
+	s.first = false;
+	for (int i = 0; i < WARM; i++)
+		if (turn(&s))
+			_exit(21);
+	if (sc->at != WAITING && shmx_pair_wait(s.p, WAIT_MS))
+		_exit(22);
+	if (sc->at >= AFTER_WRITE && use_turn(&s))
+		_exit(23);
+	if (sc->at == AFTER_POST && shmx_pair_post(s.p))
+		_exit(24);
+	if (sc->close) {
+		shmx_pair_close(s.p);
+		say(out, 'S');
+		_exit(0);
+	}
+	say(out, 'S');
+	for (;;)
+		pause();
+}
+
+static void replacement(const char *name, bool writer, int out)
+{
+	struct side s = attach_child(name, writer);
+	int err;
+
+	say(out, 'A');
+	err = run_to_end(&s);
+	if (err)
+		_exit(err == -EBADMSG ? 30 : 31);
+	_exit(0);
+}
+
+static pid_t fork_child(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	return pid;
+}
+
+/* The victim is gone for good (killed and reaped, or closed and exited). */
+static void victim_ends(pid_t pid, const struct scenario *sc)
+{
+	int status;
+
+	if (!sc->close)
+		kill(pid, SIGKILL);
+	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
+	if (sc->close)
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	else
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* The survivor (this process) owns the pair, in the other role; it waits
+ * until it holds the victim's last warm-up post. */
+static void survivor_warm(struct side *s)
+{
+	for (;;) {
+		struct box *b;
+
+		assert_int_equal(shmx_pair_wait(s->p, WAIT_MS), 0);
+		b = box_of(s);
+		if ((s->writer ? b->ack : b->seq) == WARM)
+			return;
+		assert_int_equal(use_turn(s), 0);
+		assert_int_equal(shmx_pair_post(s->p), 0);
+	}
+}
+
+static void survivor_turn(struct side *s)
+{
+	assert_int_equal(use_turn(s), 0);
+	assert_int_equal(shmx_pair_post(s->p), 0);
+}
+
+static void scenario_run(const struct scenario *sc)
+{
+	const char *name = tu_name();
+	struct side s = { .writer = !sc->victim_writer };
+	int fds[2], status, want = sc->close ? -EPIPE : -EOWNERDEAD;
+	pid_t v, a;
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &s.r), 0);
+	assert_int_equal(shmx_pair_create(s.r, s.writer ? SHMX_PAIR_WRITER : SHMX_PAIR_READER,
+					  0, &s.p), 0);
+	v = fork_child();
+	if (v == 0)
+		victim(name, sc, fds[1]);
+	survivor_warm(&s);
+	if (sc->at != WAITING)
+		survivor_turn(&s);
+	expect(fds[0], 'S');
+	victim_ends(v, sc);
+	if (sc->at == WAITING)
+		survivor_turn(&s);
+	if (sc->at == AFTER_POST) {
+		/* what the victim posted before it went is delivered first */
+		assert_int_equal(shmx_pair_wait(s.p, WAIT_MS), 0);
+		survivor_turn(&s);
+	}
+	assert_int_equal(shmx_pair_wait(s.p, WAIT_MS), want);
+	assert_int_equal(shmx_pair_wait(s.p, 0), want);
+	a = fork_child();
+	if (a == 0)
+		replacement(name, sc->victim_writer, fds[1]);
+	expect(fds[0], 'A');
+	assert_int_equal(run_to_end(&s), 0);
+	assert_int_equal(tu_waitpid(a, 20000, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(box_of(&s)->seq == TARGET && box_of(&s)->ack == TARGET);
+	close(fds[0]);
+	close(fds[1]);
+	shmx_pair_close(s.p);
+	shmx_close(s.r);
+}
+
+#define SCENARIO(fn, w, pt, cl)                                                  \
+	static void fn(void **state)                                             \
+	{                                                                        \
+		const struct scenario sc = { w, pt, cl };                        \
+		(void)state;                                                     \
+		scenario_run(&sc);                                               \
+	}
+
+SCENARIO(test_killed_writer_waiting_turn_comes_back, true, WAITING, false)
+SCENARIO(test_killed_writer_holding_turn_comes_back, true, HOLDING, false)
+SCENARIO(test_killed_writer_after_write_turn_comes_back, true, AFTER_WRITE, false)
+SCENARIO(test_killed_writer_after_post_turn_delivered, true, AFTER_POST, false)
+SCENARIO(test_killed_reader_waiting_turn_comes_back, false, WAITING, false)
+SCENARIO(test_killed_reader_holding_turn_comes_back, false, HOLDING, false)
+SCENARIO(test_killed_reader_after_write_turn_comes_back, false, AFTER_WRITE, false)
+SCENARIO(test_killed_reader_after_post_turn_delivered, false, AFTER_POST, false)
+SCENARIO(test_closed_writer_waiting_peer_gets_epipe, true, WAITING, true)
+SCENARIO(test_closed_writer_holding_turn_comes_back, true, HOLDING, true)
+SCENARIO(test_closed_writer_after_write_turn_comes_back, true, AFTER_WRITE, true)
+SCENARIO(test_closed_writer_after_post_turn_delivered, true, AFTER_POST, true)
+SCENARIO(test_closed_reader_waiting_peer_gets_epipe, false, WAITING, true)
+SCENARIO(test_closed_reader_holding_turn_comes_back, false, HOLDING, true)
+SCENARIO(test_closed_reader_after_write_turn_comes_back, false, AFTER_WRITE, true)
+SCENARIO(test_closed_reader_after_post_turn_delivered, false, AFTER_POST, true)
+
+/* ---- liveness does not depend on who created the pair ---- */
+
+/* The reader creates; a writer opens and is killed before it ever posts.
+ * The reader's wait(-1) must end (in a child, so a hang has a deadline). */
+static void test_reader_creator_sees_writer_die_before_posting(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
+	int fds[2], status;
+	pid_t w, waiter;
+
+	(void)state;
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_READER, 0, &p), 0);
+	w = fork_child();
+	if (w == 0) {
+		attach_child(name, true);
+		say(fds[1], 'O');
+		for (;;)
+			pause();
+	}
+	expect(fds[0], 'O');
+	kill(w, SIGKILL);
+	assert_int_equal(tu_waitpid(w, 10000, &status), 0);
+	waiter = fork_child();
+	if (waiter == 0)
+		_exit(shmx_pair_wait(p, -1) == -EOWNERDEAD ? 0 : 1);
+	assert_int_equal(tu_waitpid(waiter, 5000, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(fds[0]);
+	close(fds[1]);
+	shmx_pair_close(p);
+	shmx_close(r);
+}
+
+/* ---- exact modes for a normal user under any umask ---- */
+
+static mode_t file_mode(const char *prefix, const char *name, const char *suffix)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm/%s%s%s", prefix, name + 1, suffix);
+	if (lstat(path, &st) < 0)
+		return (mode_t)-1;
+	return st.st_mode & 07777;
+}
+
+static int drop_privileges(void)
+{
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return -1;
+	return 0;
+}
+
+/* In the child: create as nobody under umask u, check every file. */
+static int mode_child(const char *name, mode_t u, mode_t want)
+{
+	static const char *const files[][2] = {
+		{ "sem.", ".shmx-w" }, { "sem.", ".shmx-r" }, { "", ".shmx-p" },
+	};
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL, *q = NULL;
+
+	if (drop_privileges())
+		return 2;
+	umask(u);
+	if (shmx_create(name, 4096, 0, 0600, &r))
+		return 3;
+	if (shmx_pair_create(r, SHMX_PAIR_WRITER, want, &p))
+		return 4;
+	for (size_t i = 0; i < 3; i++)
+		if (file_mode(files[i][0], name, files[i][1]) != want)
+			return 5 + (int)i;
+	/* and the pair works for its owner, if the mode lets it write */
+	if ((want & 0200) && (shmx_pair_open(r, SHMX_PAIR_READER, &q) || shmx_pair_wait(p, 0) ||
+	    shmx_pair_post(p) || shmx_pair_wait(q, 0)))
+		return 9;
+	return 0;
+}
+
+static void mode_case(mode_t u, mode_t want)
+{
+	const char *name = tu_name();
+	int status;
+	pid_t pid = fork_child();
+
+	if (pid == 0)
+		_exit(mode_child(name, u, want));
+	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_exact_mode_as_normal_user_any_umask(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip("needs root to become uid %d", NOBODY);
+	mode_case(0477, 0600);
+	mode_case(0777, 0600);
+	mode_case(0477, 0644);
+	mode_case(0777, 0400);
+}
+
+/* ---- semaphore files are checked before use ---- */
+
+static void replace_sem(const char *name, char which, int kind)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-%c", name + 1, which);
+	assert_int_equal(unlink(path), 0);
+	if (kind == 0) {                /* empty regular file */
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	} else if (kind == 1) {         /* FIFO */
+		assert_int_equal(mkfifo(path, 0600), 0);
+	} else {                        /* symlink to a good semaphore */
+		char other[512];
+
+		snprintf(other, sizeof(other), "sem.%s.shmx-%c", name + 1,
+			 which == 'w' ? 'r' : 'w');
+		assert_int_equal(symlink(other, path), 0);
+	}
+}
+
+static void bad_sem_case(char which, int kind)
+{
+	const char *name = tu_name();
+	struct shmx_region *a = NULL, *b = NULL;
+	struct shmx_pair *w = NULL, *r = (struct shmx_pair *)0x1;
+
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
+	assert_int_equal(shmx_open(name, 0, &b), 0);
+	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
+	replace_sem(name, which, kind);
+	/* never a SIGBUS in sem_trywait later: refused now */
+	assert_int_equal(shmx_pair_open(b, SHMX_PAIR_READER, &r), -EBADMSG);
+	assert_ptr_equal(r, (struct shmx_pair *)0x1);
+	shmx_pair_close(w);
+	shmx_close(a);
+	shmx_close(b);
+}
+
+static void test_empty_semaphore_file_is_refused(void **state)
+{
+	(void)state;
+	bad_sem_case('w', 0);
+	bad_sem_case('r', 0);
+}
+
+static void test_fifo_or_symlink_semaphore_is_refused(void **state)
+{
+	(void)state;
+	bad_sem_case('w', 1);
+	bad_sem_case('r', 2);
+}
+
+/* A semaphore file of someone else (neither the region's owner nor us). */
+static void test_foreign_semaphore_file_is_refused(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *a = NULL;
+	struct shmx_pair *w = NULL, *r = NULL;
+	char path[512];
+
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip("needs root to chown");
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
+	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-r", name + 1);
+	assert_int_equal(chown(path, NOBODY, NOBODY), 0);
+	assert_int_equal(shmx_pair_open(a, SHMX_PAIR_READER, &r), -EPERM);
+	shmx_pair_close(w);
+	shmx_close(a);
+}
+
+/* ---- liveness locks on a description of their own, without /proc ---- */
+
+static int hide_proc(void)
+{
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    umount2("/proc", MNT_DETACH))
+		return -1;
+	return access("/proc/self/fd", F_OK) == 0 ? -1 : 0;
+}
+
+static uint32_t holders(const char *name)
+{
+	struct shmx_info info;
+
+	return shmx_stat(name, &info) ? 0 : info.holders;
+}
+
+#define ALL_SLOTS ((1u << SHMX_SLOT_OWNER) | (1u << SHMX_SLOT_WRITER) | \
+		   (1u << SHMX_SLOT_READER))
+
+static int noproc_child(const char *name)
+{
+	struct shmx_region *r = NULL;
+	struct shmx_pair *w = NULL, *rd = NULL, *x = NULL;
+
+	if (hide_proc())
+		return 2;
+	if (shmx_create(name, 4096, SHMX_MAP, 0, &r) ||
+	    shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &w))
+		return 3;
+	/* both roles on one region handle: independent locks */
+	if (shmx_pair_open(r, SHMX_PAIR_READER, &rd))
+		return 4;
+	/* a failed open takes nothing from the live writer */
+	if (shmx_pair_open(r, SHMX_PAIR_WRITER, &x) != -EBUSY)
+		return 5;
+	if (holders(name) != ALL_SLOTS)
+		return 6;
+	if (shmx_pair_wait(w, 0) || shmx_pair_post(w) || shmx_pair_wait(rd, 0) ||
+	    shmx_pair_post(rd) || shmx_pair_wait(w, 0))
+		return 7;
+	/* the name gone: no way back to the object, a clear error */
+	if (shmx_pair_close(rd) || shmx_unlink(name) ||
+	    shmx_pair_open(r, SHMX_PAIR_READER, &x) != -ESTALE)
+		return 8;
+	return 0;
+}
+
+static void test_own_locks_without_proc(void **state)
+{
+	const char *name = tu_name();
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip("needs root to unmount /proc in a mount namespace");
+	pid = fork_child();
+	if (pid == 0)
+		_exit(noproc_child(name));
+	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+#define T(f) cmocka_unit_test_teardown(f, tu_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_killed_writer_waiting_turn_comes_back),
+		T(test_killed_writer_holding_turn_comes_back),
+		T(test_killed_writer_after_write_turn_comes_back),
+		T(test_killed_writer_after_post_turn_delivered),
+		T(test_killed_reader_waiting_turn_comes_back),
+		T(test_killed_reader_holding_turn_comes_back),
+		T(test_killed_reader_after_write_turn_comes_back),
+		T(test_killed_reader_after_post_turn_delivered),
+		T(test_closed_writer_waiting_peer_gets_epipe),
+		T(test_closed_writer_holding_turn_comes_back),
+		T(test_closed_writer_after_write_turn_comes_back),
+		T(test_closed_writer_after_post_turn_delivered),
+		T(test_closed_reader_waiting_peer_gets_epipe),
+		T(test_closed_reader_holding_turn_comes_back),
+		T(test_closed_reader_after_write_turn_comes_back),
+		T(test_closed_reader_after_post_turn_delivered),
+		T(test_reader_creator_sees_writer_die_before_posting),
+		T(test_exact_mode_as_normal_user_any_umask),
+		T(test_empty_semaphore_file_is_refused),
+		T(test_fifo_or_symlink_semaphore_is_refused),
+		T(test_foreign_semaphore_file_is_refused),
+		T(test_own_locks_without_proc),
+	};
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
