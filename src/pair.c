@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -31,6 +33,9 @@
 #define CTL_MAGIC UINT64_C(0x52494150584d4853) /* "SHMXPAIR" */
 #define CTL_ABI   1u
 #define CTL_LOCK  0
+#define CTL_SPINS 64            /* yields before the lock is polled by naps */
+#define CTL_NAP_NS 100000L
+#define CLOSE_MS  1000          /* close gives up marking itself after this */
 /* turn: where the one turn of the pair is */
 enum turn { IN_W = 1, IN_R = 2, W_HOLD = 3, R_HOLD = 4 };
 /* state[role]: attach generation << GEN_SHIFT | ATTACHED or CLOSED */
@@ -110,17 +115,31 @@ static int ctl_lk(const struct shmx_pair *p, short type)
 	struct flock fl = {
 		.l_type = type, .l_whence = SEEK_SET, .l_start = CTL_LOCK, .l_len = 1,
 	};
-	int err;
 
-	do
-		err = shmx__neg(fcntl(p->ctl->fd, F_OFD_SETLKW, &fl));
-	while (err == -EINTR);
-	return err;
+	return shmx__neg(fcntl(p->ctl->fd, F_OFD_SETLK, &fl));
 }
 
-static int ctl_lock(const struct shmx_pair *p)
+/* The lock is held for a few instructions by a live process, and freed by
+ * the kernel when its holder dies, so it is polled rather than waited for
+ * with F_OFD_SETLKW: a holder that is stopped (SIGSTOP, a debugger) must
+ * not keep a caller past its deadline (dl NULL: no deadline). */
+static int ctl_lock(const struct shmx_pair *p, const struct timespec *dl)
 {
-	return ctl_lk(p, F_WRLCK);
+	const struct timespec nap = { 0, CTL_NAP_NS };
+	unsigned tries;
+	int err;
+
+	for (tries = 0;; tries++) {
+		err = ctl_lk(p, F_WRLCK);
+		if (err != -EAGAIN && err != -EACCES && err != -EINTR)
+			return err;
+		if (dl && shmx__expired(dl))
+			return -ETIMEDOUT;
+		if (tries < CTL_SPINS)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
+	}
 }
 
 static void ctl_unlock(const struct shmx_pair *p)
@@ -336,7 +355,7 @@ static int pair_start(struct shmx_region *r, unsigned flags, struct pair_names *
 static int attach(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
-	int err = ctl_lock(p);
+	int err = ctl_lock(p, NULL);
 
 	if (err)
 		return err;
@@ -471,8 +490,10 @@ fail:
 static void leave(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
+	struct timespec dl;
 
-	if (ctl_lock(p))
+	shmx__deadline(CLOSE_MS, &dl);
+	if (ctl_lock(p, &dl))
 		return; /* the peer will see a death: the best we can do */
 	if (p->holding) {
 		st(&c->turn, p->role == W ? IN_W : IN_R);
@@ -530,12 +551,12 @@ static int check_size(const struct shmx_pair *p)
 
 /* Our sem_wait succeeded: mark the hold. Until then a death leaves "in
  * our semaphore, which is 0": recover() gives it back. */
-static int took(struct shmx_pair *p)
+static int took(struct shmx_pair *p, const struct timespec *dl)
 {
 	int err = check_size(p);
 
 	if (!err)
-		err = ctl_lock(p);
+		err = ctl_lock(p, dl);
 	if (err) {
 		/* Give the turn back: the caller must not touch the region. */
 		sem_post(own_sem(p));
@@ -547,10 +568,22 @@ static int took(struct shmx_pair *p)
 	return 0;
 }
 
-/* Lost turns of our role come back; then how the peer is. */
-static int check(struct shmx_pair *p)
+static int took_now(struct shmx_pair *p, int timeout_ms)
 {
-	int err = ctl_lock(p);
+	struct timespec dl;
+	int err;
+
+	if (timeout_ms < 0)
+		return took(p, NULL);
+	shmx__deadline(timeout_ms, &dl);
+	err = took(p, &dl);
+	return err == -ETIMEDOUT && !timeout_ms ? -EAGAIN : err;
+}
+
+/* Lost turns of our role come back; then how the peer is. */
+static int check(struct shmx_pair *p, const struct timespec *dl)
+{
+	int err = ctl_lock(p, dl);
 
 	if (err)
 		return err;
@@ -563,24 +596,25 @@ static int check(struct shmx_pair *p)
 static int wait_slow(struct shmx_pair *p, int timeout_ms)
 {
 	struct timespec dl, until;
+	bool forever = timeout_ms < 0;
 	int err;
 
 	shmx__deadline(timeout_ms, &dl);
 	for (;;) {
-		err = check(p);
+		err = check(p, forever ? NULL : &dl);
 		if (!err)
 			err = check_size(p);
 		/* A turn posted (or recovered) before the peer left is
 		 * still handed out first. */
 		if (err != -EFAULT && sem_trywait(own_sem(p)) == 0)
-			return took(p);
+			return took(p, forever ? NULL : &dl);
 		if (err)
-			return err;
+			return err == -ETIMEDOUT && !timeout_ms ? -EAGAIN : err;
 		if (shmx__expired(&dl))
 			return timeout_ms ? -ETIMEDOUT : -EAGAIN;
 		shmx__slice(&dl, SLICE_MS, &until);
 		if (sem_clockwait(own_sem(p), CLOCK_MONOTONIC, &until) == 0)
-			return took(p);
+			return took(p, forever ? NULL : &dl);
 		if (errno != ETIMEDOUT && errno != EINTR)
 			return -errno;
 	}
@@ -592,9 +626,10 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 		return -EINVAL;
 	if (p->holding)
 		return -EDEADLK;  /* the peer waits for the turn we hold */
-	/* Fast path: a token is there, no clock, no liveness check. */
+	/* Fast path: a token is there, no liveness check; a clock only in
+	 * case the control lock is busy. */
 	if (sem_trywait(own_sem(p)) == 0)
-		return took(p);
+		return took_now(p, timeout_ms);
 	if (errno != EAGAIN && errno != EINTR)
 		return -errno;
 	return wait_slow(p, timeout_ms);
@@ -613,7 +648,7 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 		return -EPERM;  /* posting a turn we do not have breaks the count */
 	err = check_size(p);
 	if (!err)
-		err = ctl_lock(p);
+		err = ctl_lock(p, NULL);
 	if (err)
 		return err;
 	st(&ctl_of(p)->turn, p->role == W ? IN_R : IN_W);

@@ -537,6 +537,80 @@ static void test_own_locks_without_proc(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- a peer stopped inside the control section ---- */
+
+/* Hold the control object's lock (byte 0) as a peer stopped right inside
+ * its few-instruction section would, until killed. */
+static pid_t hold_ctl_lock(const char *name)
+{
+	char path[512], c;
+	int pfd[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/dev/shm%s.shmx-p", name);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
+			_exit(1);
+		(void)!write(pfd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	return pid;
+}
+
+/* Waits with a deadline keep it although the lock never comes: the turn
+ * is there (the writer creator's), only the marking is blocked. In a child,
+ * so that a wait that never returns is a failure, not a hung suite. */
+static int stopped_child(struct shmx_pair *p)
+{
+	int64_t t0 = tu_now_ms();
+
+	if (shmx_pair_wait(p, 200) != -ETIMEDOUT)
+		return 1;
+	if (tu_now_ms() - t0 > 1500)
+		return 2;
+	if (shmx_pair_wait(p, 0) != -EAGAIN)
+		return 3;
+	return 0;
+}
+
+static void test_stopped_lock_holder_keeps_no_wait_past_its_deadline(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	struct shmx_pair *p;
+	pid_t holder, pid;
+	int st, err;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
+	holder = hold_ctl_lock(name);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(stopped_child(p));
+	err = tu_waitpid(pid, 5000, &st);
+	kill(holder, SIGKILL);
+	assert_int_equal(tu_waitpid(holder, 5000, NULL), 0);
+	assert_int_equal(err, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* the lock is free again: the turn that was given back is taken */
+	assert_int_equal(shmx_pair_wait(p, 1000), 0);
+	shmx_pair_close(p);
+	shmx_close(r);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -564,6 +638,7 @@ int main(void)
 		T(test_fifo_or_symlink_semaphore_is_refused),
 		T(test_foreign_semaphore_file_is_refused),
 		T(test_own_locks_without_proc),
+		T(test_stopped_lock_holder_keeps_no_wait_past_its_deadline),
 	};
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
