@@ -42,8 +42,6 @@ struct shmx_chan {
 	uint64_t pos;           /* ours: producer head / consumer tail */
 	uint64_t peer;          /* last validated peer index */
 	uint64_t count;         /* messages we committed / released */
-	uint64_t kicked;        /* consumer: tail when we last checked for a sleeper */
-	uint64_t batch;         /* consumer: check for a sleeper this often */
 	uint64_t cur_off;       /* ring offset of the reserved/peeked record */
 	uint64_t cur_adv;       /* consumer: peeked record's size, 0 if none */
 	uint64_t cur_len;       /* reserved (+1, 0 if none) / peeked length */
@@ -88,6 +86,32 @@ static inline bool is_producer(const struct shmx_chan *c)
 static int fail(struct shmx_chan *c, int err)
 {
 	c->error = err;
+	return err;
+}
+
+/* A peer can truncate the object under us at any moment. Once the caller
+ * has opted in with shmx_guard_sigbus(), a SIGBUS anywhere in a section
+ * (polling a word, storing an index, copying) becomes a sticky -EFAULT on
+ * the handle instead of killing the process. Without the guard the cost is
+ * one relaxed load. Every access to the mapping, from open to close, is
+ * inside one. */
+static int chan_fault(const struct shmx_chan *c)
+{
+	((struct shmx_chan *)c)->error = -EFAULT;
+	return -EFAULT;
+}
+
+/* r = expr, as a guarded section over c's whole mapping. */
+#define ON_RING(r, c, expr) \
+	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
+
+/* fn(c) as a guarded section, in a frame of its own: the caller's locals
+ * live across no sigsetjmp. */
+static int on_ring(struct shmx_chan *c, int (*fn)(struct shmx_chan *c))
+{
+	int err;
+
+	ON_RING(err, c, fn(c));
 	return err;
 }
 
@@ -177,8 +201,18 @@ static __attribute__((noinline)) void kick_slow(uint32_t *waiting, uint32_t *seq
 		bump(seq);
 }
 
-/* After publishing an index. The fence pairs with the one in sleep_loop():
- * either we see the sleeper's flag or it sees our index. */
+/* After publishing an index (the producer's record word and head, the
+ * consumer's tail): store, full fence, load the peer's "asleep" flag. The
+ * sleeper does the mirror image in sleep_loop(): store its flag, full fence,
+ * load our index. The two fences are sequentially consistent, so they are
+ * ordered one way or the other in C11's single total order S: if ours comes
+ * first, the sleeper's load after its fence sees our index and it does not
+ * sleep; if its fence comes first, our load after ours sees its flag and we
+ * wake it. No interleaving loses both (Dekker). Without either fence a
+ * store may still sit in its CPU's store buffer while the load after it is
+ * served, also on x86: both sides miss each other and the sleeper waits for
+ * its slice to run out. tests/spin/chan.pml models this, store buffers
+ * included, and catches the fence missing on either side. */
 static inline void kick(uint32_t *waiting, uint32_t *seq)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -299,6 +333,10 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 			break;
 		shmx__slice(&d->ts, SLICE_MS, &slice);
 		r = futex_wait(seq, s, &slice);
+		if (r == -EFAULT) {     /* the word's page was truncated away */
+			r = fail(c, r);
+			break;
+		}
 		if (r && r != -ETIMEDOUT && r != -EAGAIN && r != -EINTR)
 			break;
 		/* Woken: the index moved. Timed out: look at the peer (and
@@ -348,8 +386,10 @@ static int space_ready(struct shmx_chan *c, uint64_t need)
 	return c->pos + need + REC - tail <= c->g.capacity;
 }
 
-/* The ring looks full: tell the consumer, which otherwise checks for a
- * sleeping producer only once a quarter ring. */
+/* The ring looks full: say so. Consumers of this release look at
+ * space_waiting after every tail store (kick()); consumers of earlier
+ * releases fenced and looked only when they saw space_wanted, so it is
+ * still set for them (the format is shared, docs/channel-format.md). */
 static int wait_for_space(struct shmx_chan *c, uint64_t need, struct deadline *d)
 {
 	uint32_t *wanted = &c->hdr->space_wanted;
@@ -495,17 +535,13 @@ static int data_ready(struct shmx_chan *c, uint64_t need)
 	return __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE) != 0;
 }
 
-/* After a tail store: wake a producer that sleeps for space. The fence in
- * kick() is what costs, so it is paid once a quarter ring, when the
- * producer says it wants space, and before we wait ourselves. */
-static void kick_producer(struct shmx_chan *c)
-{
-	c->kicked = c->pos;
-	kick(&c->hdr->space_waiting, &c->hdr->space_seq);
-}
-
 /* Our tail is stored after every message (a store to our own cache line,
- * which the producer reads only when the ring looks full). */
+ * which the producer reads only when the ring looks full), then kick()
+ * wakes a producer asleep for space. Its fence is paid on every message,
+ * as the producer pays it on every commit: a cheaper test first (of
+ * space_wanted, or once in a while) is a load that can overtake our tail
+ * store, and then a producer that went to sleep just then stays asleep
+ * for a whole slice although there is room (see kick()). */
 static void consume(struct shmx_chan *c, uint64_t adv)
 {
 	struct shmx__chan_hdr *h = c->hdr;
@@ -514,9 +550,7 @@ static void consume(struct shmx_chan *c, uint64_t adv)
 	c->count++;
 	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
-	if (unlikely(c->pos - c->kicked >= c->batch ||
-		     __atomic_load_n(&h->space_wanted, __ATOMIC_RELAXED)))
-		kick_producer(c);
+	kick(&h->space_waiting, &h->space_seq);
 }
 
 /* Find the next message record (skipping padding): its payload length, its
@@ -530,8 +564,6 @@ static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 	for (;;) {
 		word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
 		if (!word) {
-			if (c->kicked != c->pos)
-				kick_producer(c);
 			err = wait_for(c, data_ready, 0, d);
 			if (err)
 				return err;
@@ -675,9 +707,26 @@ static int take_indices(struct shmx_chan *c)
 		c->count = __atomic_load_n(&h->sent, __ATOMIC_RELAXED);
 		return skip_unpublished(c);
 	} else {
-		c->pos = c->kicked = c->peer = tail;
+		c->pos = c->peer = tail;
 		c->count = __atomic_load_n(&h->received, __ATOMIC_RELAXED);
 	}
+	return 0;
+}
+
+/* The header's part of attaching: our indices, then "attached". */
+static int attach_shared(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
+	int32_t *pid = is_producer(c) ? &h->producer_pid : &h->consumer_pid;
+	uint32_t gen;
+	int err = take_indices(c);
+
+	if (err)
+		return err;
+	gen = (__atomic_load_n(state, __ATOMIC_RELAXED) >> 8) + 1;
+	__atomic_store_n(pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -685,26 +734,16 @@ static int take_indices(struct shmx_chan *c)
  * then knows we attached, and takes our free slot for a death. */
 static int attach(struct shmx_chan *c)
 {
-	struct shmx__chan_hdr *h = c->hdr;
 	unsigned slot = is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER;
-	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
-	int32_t *pid = is_producer(c) ? &h->producer_pid : &h->consumer_pid;
 	int fd = shmx_fd(c->region), err;
-	uint32_t gen;
 
 	err = shmx__slot_lock(fd, slot);
 	if (err)
 		return err;
-	c->batch = c->g.capacity / 4;
-	err = take_indices(c);
-	if (err) {
+	err = on_ring(c, attach_shared);
+	if (err)
 		shmx__slot_unlock(fd, slot);
-		return err;
-	}
-	gen = (__atomic_load_n(state, __ATOMIC_RELAXED) >> 8) + 1;
-	__atomic_store_n(pid, (int32_t)getpid(), __ATOMIC_RELAXED);
-	__atomic_store_n(state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
-	return 0;
+	return err;
 }
 
 static struct shmx_chan *chan_new(struct shmx_region *r, unsigned flags)
@@ -733,6 +772,12 @@ void shmx__chan_write_header(struct shmx__chan_hdr *h, uint64_t capacity)
 	__atomic_store_n(&h->magic, SHMX__CHAN_MAGIC, __ATOMIC_RELEASE);
 }
 
+static int write_header(struct shmx_chan *c)
+{
+	shmx__chan_write_header(c->hdr, c->g.capacity);
+	return 0;
+}
+
 SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned flags,
 				 mode_t mode, struct shmx_chan **ret)
 {
@@ -751,10 +796,12 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 		return err;
 	/* Built unnamed and linked in only once the header is complete: an
 	 * opener never sees a half-made channel, and a creator killed at any
-	 * point before that leaves nothing behind. */
+	 * point before that leaves nothing behind. Where the object has to be
+	 * built under its name (no O_TMPFILE), it keeps mode 0 until then:
+	 * that is how an opener tells it from a finished object that is not a
+	 * channel (unpublished()). */
 	err = shmx__create(canon, SHMX__CHAN_HDR_SIZE + capacity,
-			   SHMX_POPULATE | (flags & SHMX_UNLINK_ON_CLOSE),
-			   mode ? mode : 0600, &r);
+			   SHMX_POPULATE | (flags & SHMX_UNLINK_ON_CLOSE), 0, &r);
 	if (err)
 		return err;
 	c = chan_new(r, flags & ~SHMX_UNLINK_ON_CLOSE);
@@ -772,8 +819,12 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 	if (err)
 		goto fail;
 	c->owner = true;
-	shmx__chan_write_header(c->hdr, capacity);
-	err = shmx__publish(r, canon);
+	/* Named (the fallback), the object is visible: the guard covers us. */
+	err = on_ring(c, write_header);
+	if (!err)
+		err = shmx__neg(fchmod(shmx_fd(r), mode ? mode : 0600));
+	if (!err)
+		err = shmx__publish(r, canon);
 	if (err)
 		goto fail;
 	*ret = c;
@@ -784,31 +835,31 @@ fail:
 	return err;
 }
 
-static int canon_size(const char *name, off_t *size)
+/* Mode 0 is "not published yet": a channel's creator keeps its object at
+ * mode 0 until the header is complete (shmx_chan_create()), and a
+ * published channel never has mode 0 (0 means 0600 to create). Anything
+ * else whose header is not a channel's is not one: -EBADMSG at once, so
+ * open and stat agree, and an open with no timeout does not wait for a
+ * header that nobody will write. */
+static bool unpublished(mode_t mode)
+{
+	return (mode & 07777) == 0;
+}
+
+/* err from opening name, where shm_open() refused (EACCES) or the object
+ * was empty (ENODATA): -ENODATA for a channel being created, -EBADMSG for
+ * an empty object that is not one. */
+static int classify(const char *name, int err)
 {
 	char canon[SHMX__NAME_BUF], path[SHMX__PATH_BUF];
 	struct stat st;
-	int err = shmx__name(name, SHMX_NAME_MAX, canon);
 
-	if (err)
+	if ((err != -EACCES && err != -ENODATA) || shmx__name(name, SHMX_NAME_MAX, canon))
 		return err;
 	shmx__path(canon, false, path);
-	if (lstat(path, &st) < 0)
-		return -errno;
-	*size = st.st_size;
-	return 0;
-}
-
-/* shmx_open(), except that an object its creator has not finished sizing
- * (mode 0 until fchmod, size 0 until ftruncate) reads as -ENODATA. */
-static int open_region(const char *name, struct shmx_region **r)
-{
-	off_t size;
-	int err = shmx_open(name, 0, r);
-
-	if (err == -EACCES && canon_size(name, &size) == 0 && size == 0)
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unpublished(st.st_mode))
 		return -ENODATA;
-	return err;
+	return err == -ENODATA ? -EBADMSG : err;
 }
 
 /* A formatted object that anyone but us can write is under someone else's
@@ -820,10 +871,11 @@ static int check_object(struct shmx_region *r, unsigned flags)
 
 	if (fstat(shmx_fd(r), &st) < 0)
 		return -errno;
+	if (unpublished(st.st_mode))
+		return -ENODATA;
 	if (!(flags & SHMX_ALLOW_SHARED) &&
 	    ((st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_uid != geteuid()))
 		return -EACCES;
-	/* The size is final once non-zero (ftruncate precedes the header). */
 	if ((uint64_t)st.st_size < SHMX__CHAN_HDR_SIZE + SHMX__CHAN_MIN_CAP)
 		return -EBADMSG;
 	cap = (uint64_t)st.st_size - SHMX__CHAN_HDR_SIZE;
@@ -832,75 +884,83 @@ static int check_object(struct shmx_region *r, unsigned flags)
 	return 0;
 }
 
-static int map_region(struct shmx_region *r, unsigned flags)
+/* shmx_open() and the checks that need no mapping. The mapping is lazy:
+ * nothing is allocated before the header is known to be a channel's. */
+static int open_region(const char *name, unsigned flags, struct shmx_region **r)
 {
-	int err = check_object(r, flags);
+	int err = classify(name, shmx_open(name, 0, r));
 
-	if (!err)
-		err = shmx_map(r);
-#ifdef MADV_POPULATE_WRITE
-	/* Fault the ring in now rather than on the first lap; best effort. */
-	if (!err)
-		(void)madvise(shmx_addr(r), shmx_size(r), MADV_POPULATE_WRITE);
-#endif
+	if (err)
+		return err;
+	err = check_object(*r, flags);
+	/* Truncated to nothing since: no channel (any more). */
+	if (!err && (err = shmx_map(*r)) == -ENODATA)
+		err = -EBADMSG;
+	if (err)
+		*r = shmx_close(*r);
 	return err;
 }
 
-/* The header as published: -EAGAIN while the creator has not published. */
+/* The header, copied once with pread(): a read(2) of a truncated object is
+ * short, never a SIGBUS. Validated against the size we mapped. */
 static int read_header(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr copy;
-	uint64_t magic = __atomic_load_n(&c->hdr->magic, __ATOMIC_ACQUIRE);
-	int err;
+	ssize_t n = pread(shmx_fd(c->region), &copy, sizeof(copy), 0);
 
-	if (magic == 0)
-		return -EAGAIN;
-	if (magic != SHMX__CHAN_MAGIC)
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(copy))
 		return -EBADMSG;
-	/* One private copy: the peer may change the shared one at any time. */
-	err = shmx__copy(&copy, c->hdr, sizeof(copy), c->hdr);
-	if (err)
-		return err;
 	return shmx__chan_validate(&copy, c->map_size, &c->g);
 }
 
-static int try_open(const char *name, unsigned flags, struct shmx_region **r,
-		    struct shmx_chan **ret)
+/* Fault the ring in now rather than on the first lap; best effort. A
+ * truncated range fails with EFAULT here, never a SIGBUS. */
+static void populate(struct shmx_chan *c)
 {
-	struct shmx_chan *c;
-	int err;
+#ifdef MADV_POPULATE_WRITE
+	(void)madvise(c->hdr, c->map_size, MADV_POPULATE_WRITE);
+#else
+	(void)c;
+#endif
+}
 
-	if (!*r) {
-		err = open_region(name, r);
-		if (!err && (err = map_region(*r, flags)))
-			*r = shmx_close(*r);
-		if (err)
-			return err;
-	}
-	c = chan_new(*r, flags & ~SHMX_ALLOW_SHARED);
-	if (!c)
+static int try_open(const char *name, unsigned flags, struct shmx_chan **ret)
+{
+	struct shmx_region *r;
+	struct shmx_chan *c;
+	int err = open_region(name, flags, &r);
+
+	if (err)
+		return err;
+	c = chan_new(r, flags & ~SHMX_ALLOW_SHARED);
+	if (!c) {
+		shmx_close(r);
 		return -ENOMEM;
+	}
 	err = read_header(c);
 	if (!err)
 		err = attach(c);
 	if (err) {
+		shmx_close(r);
 		free(c);
 		return err;
 	}
+	populate(c);
 	*ret = c;
 	return 0;
 }
 
 static bool retryable(int err)
 {
-	return err == -ENOENT || err == -ENODATA || err == -EAGAIN;
+	return err == -ENOENT || err == -ENODATA;
 }
 
 SHMX_EXPORT int shmx_chan_open(const char *name, unsigned flags, int timeout_ms,
 			       struct shmx_chan **ret)
 {
 	const struct timespec pause = { 0, OPEN_POLL_NS };
-	struct shmx_region *r = NULL;
 	struct timespec dl;
 	int err;
 
@@ -910,42 +970,53 @@ SHMX_EXPORT int shmx_chan_open(const char *name, unsigned flags, int timeout_ms,
 	if (err)
 		return err;
 	for (;;) {
-		err = try_open(name, flags, &r, ret);
+		err = try_open(name, flags, ret);
 		if (!retryable(err) || shmx__expired(&dl))
 			break;
 		nanosleep(&pause, NULL);
 	}
-	if (err)
-		shmx_close(r);
 	/* Present but never published within the timeout. */
-	if (err == -EAGAIN && timeout_ms != 0)
-		err = -ETIMEDOUT;
 	if (err == -ENODATA)
 		err = timeout_ms ? -ETIMEDOUT : -EAGAIN;
 	return err;
 }
 
-static void leave(struct shmx_chan *c)
+static int mark_closed(struct shmx_chan *c)
 {
-	struct shmx__chan_hdr *h = c->hdr;
-	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
-	int fd = shmx_fd(c->region);
+	uint32_t *state = is_producer(c) ? &c->hdr->prod_state : &c->hdr->cons_state;
 
 	__atomic_fetch_or(state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int wake_peer(struct shmx_chan *c)
+{
+	bump(is_producer(c) ? &c->hdr->data_seq : &c->hdr->space_seq);
+	return 0;
+}
+
+/* "Closed" before the slot goes, so the peer reads a close, not a death;
+ * the slots go whatever happens to the mapping. The header is written only
+ * in guarded sections (a truncation between any check and the write would
+ * SIGBUS), and not at all once the handle has seen a fault; without the
+ * guard, a size check is the best we can do. */
+SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
+{
+	int fd, err = 0;
+
+	if (!c)
+		return NULL;
+	fd = shmx_fd(c->region);
+	if (c->error == -EFAULT || (!shmx__guard_on() && truncated(c)))
+		err = -EFAULT;
+	if (!err)
+		err = on_ring(c, mark_closed);
 	shmx__slot_unlock(fd, is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER);
 	if (c->owner)
 		shmx__slot_unlock(fd, SHMX_SLOT_OWNER);
 	/* The peer may sleep up to a slice before it looks at our slot. */
-	bump(is_producer(c) ? &h->data_seq : &h->space_seq);
-}
-
-SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
-{
-	if (!c)
-		return NULL;
-	/* A truncated header would SIGBUS: then just let the locks go. */
-	if (c->error != -EFAULT && !truncated(c))
-		leave(c);
+	if (!err)
+		on_ring(c, wake_peer);
 	shmx_close(c->region);
 	free(c);
 	return NULL;
@@ -1009,7 +1080,10 @@ static int read_u64(struct shmx_region *r, size_t off, uint64_t *v)
 {
 	ssize_t n = shmx_read(r, off, v, sizeof(*v));
 
-	return n == (ssize_t)sizeof(*v) ? 0 : n < 0 ? (int)n : -EBADMSG;
+	/* Short, or past the end (-ERANGE): truncated since we checked. */
+	if (n == (ssize_t)sizeof(*v))
+		return 0;
+	return n < 0 && n != -ERANGE ? (int)n : -EBADMSG;
 }
 
 /* Indices one at a time, tail first: head only grows, so head >= tail
@@ -1045,6 +1119,8 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 
 	if (fstat(shmx_fd(r), &st) < 0)
 		return -errno;
+	if (unpublished(st.st_mode))
+		return -EAGAIN;
 	if (shmx_read(r, 0, &h, sizeof(h)) != (ssize_t)sizeof(h))
 		return -EBADMSG;
 	err = shmx__chan_validate(&h, (uint64_t)st.st_size, &g);
@@ -1069,22 +1145,7 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 	return 0;
 }
 
-/* ---- the public calls that touch the ring ----
- * A peer can truncate the object under us at any moment. Once the caller
- * has opted in with shmx_guard_sigbus(), a SIGBUS anywhere in these calls
- * (polling a word, storing an index, copying) becomes a sticky -EFAULT on
- * the handle instead of killing the process. Without the guard the cost is
- * one relaxed load. */
-
-static int chan_fault(const struct shmx_chan *c)
-{
-	((struct shmx_chan *)c)->error = -EFAULT;
-	return -EFAULT;
-}
-
-/* r = expr, as a guarded section over c's whole mapping. */
-#define ON_RING(r, c, expr) \
-	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
+/* ---- the public calls that touch the ring (each one guarded section) ---- */
 
 SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
 			       int timeout_ms)
@@ -1177,9 +1238,9 @@ SHMX_EXPORT int shmx_chan_stat(const char *name, struct shmx_chan_info *info)
 
 	if (!info)
 		return -EINVAL;
-	err = shmx_open(name, SHMX_RDONLY, &r);
+	err = classify(name, shmx_open(name, SHMX_RDONLY, &r));
 	if (err)
-		return err == -ENODATA ? -EBADMSG : err;
+		return err == -ENODATA ? -EAGAIN : err;
 	memset(&tmp, 0, sizeof(tmp));
 	err = stat_fill(r, &tmp);
 	shmx_close(r);

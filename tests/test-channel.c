@@ -741,12 +741,48 @@ static void publish_by_hand(void *base, uint64_t cap)
 	__atomic_store_n(&h->magic, SHMX__CHAN_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* The named fallback of creation (no O_TMPFILE): the object is visible
+ * under its name, mode 0, while its creator writes the header; the mode it
+ * gets afterwards is the publication. Returns the descriptor. */
+static int half_made(const char *name, uint64_t cap, void **base)
+{
+	int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(SHMX__CHAN_HDR_SIZE + cap)), 0);
+	*base = mmap(NULL, SHMX__CHAN_HDR_SIZE + cap, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     fd, 0);
+	assert_true(*base != MAP_FAILED);
+	return fd;
+}
+
+/* shmx_chan_open(name, flags, timeout) in a child, which must be done
+ * within deadline_ms: its result, or -ETIMEDOUT if it hung. */
+static int open_in_child(const char *name, unsigned flags, int timeout, int deadline_ms)
+{
+	struct shmx_chan *c;
+	int status, err;
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		err = shmx_chan_open(name, flags, timeout, &c);
+		if (!err)
+			shmx_chan_close(c);
+		_exit(-err);
+	}
+	if (tu_waitpid(pid, deadline_ms, &status))
+		return -ETIMEDOUT;
+	assert_true(WIFEXITED(status));
+	return -WEXITSTATUS(status);
+}
+
 static void test_open_waits(void **state)
 {
 	const char *name = tu_name(), *name2 = tu_name();
-	struct shmx_region *r;
+	struct shmx_chan_info info;
 	struct shmx_chan *c;
-	int ev[2];
+	void *base;
+	int ev[2], fd;
 	pid_t pid;
 
 	(void)state;
@@ -762,8 +798,8 @@ static void test_open_waits(void **state)
 	wait_ok(pid);
 	c = shmx_chan_close(c);
 
-	/* 2. it exists, sized, but the header is published late */
-	assert_int_equal(shmx_create(name2, SHMX__CHAN_HDR_SIZE + 1024, SHMX_MAP, 0, &r), 0);
+	/* 2. it exists, sized, mode 0: its creator publishes late */
+	fd = half_made(name2, 1024, &base);
 	pid = fork_child();
 	if (pid == 0) {
 		signal_event(ev[1]);
@@ -771,18 +807,71 @@ static void test_open_waits(void **state)
 	}
 	wait_event(ev[0]);
 	usleep(50000); /* make "late" likely; correctness does not depend on it */
-	publish_by_hand(shmx_addr(r), 1024);
+	publish_by_hand(base, 1024);
+	assert_int_equal(fchmod(fd, 0600), 0);
 	wait_ok(pid);
 
-	/* 3. never published: times out (and the try says "not yet") */
-	memset(shmx_addr(r), 0, 64);
+	/* 3. never published: times out (and a try, or stat, says "not yet") */
+	memset(base, 0, 64);
+	assert_int_equal(fchmod(fd, 0), 0);
 	int64_t t0 = tu_now_ms();
 	assert_int_equal(shmx_chan_open(name2, P, 200, &c), -ETIMEDOUT);
 	assert_true(tu_now_ms() - t0 >= 200);
 	assert_int_equal(shmx_chan_open(name2, P, 0, &c), -EAGAIN);
-	r = shmx_close(r);
+	assert_int_equal(shmx_chan_stat(name2, &info), -EAGAIN);
+	munmap(base, SHMX__CHAN_HDR_SIZE + 1024);
+	close(fd);
 	close(ev[0]);
 	close(ev[1]);
+}
+
+/* An object its creator finished (mode not 0) whose header is all zero is
+ * not a channel, now: open refuses it at once, as stat does, instead of
+ * waiting for a magic that no creator will write. */
+static void test_open_all_zero_is_not_a_channel(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan_info info;
+	struct shmx_region *r;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, SHMX__CHAN_HDR_SIZE + 1024, 0, 0, &r), 0);
+	assert_int_equal(shmx_chan_stat(name, &info), -EBADMSG);
+	assert_int_equal(open_in_child(name, C, -1, 5000), -EBADMSG);
+	assert_int_equal(open_in_child(name, P, 0, 5000), -EBADMSG);
+	r = shmx_close(r);
+}
+
+/* A large sparse object that is not a channel: open reads and checks the
+ * header before it faults a single page of the ring in. */
+static void test_open_validates_before_populating(void **state)
+{
+	static const size_t big = SHMX__CHAN_HDR_SIZE + ((size_t)256 << 20);
+	const char *name = tu_name();
+	char junk[SHMX__CHAN_HDR_SIZE];
+	struct stat st;
+	int64_t t0;
+	int fd;
+
+	(void)state;
+	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)big), 0);
+	/* a header that is not one: the header page and nothing more */
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	assert_int_equal(open_in_child(name, C, -1, 5000), -EBADMSG);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 <= SHMX__CHAN_HDR_SIZE);
+	/* all zero again, and nothing allocated: still nothing afterwards */
+	assert_int_equal(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				   SHMX__CHAN_HDR_SIZE), 0);
+	t0 = tu_now_ms();
+	assert_int_equal(open_in_child(name, C, -1, 5000), -EBADMSG);
+	assert_true(tu_now_ms() - t0 < 2000);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_blocks, 0);
+	close(fd);
 }
 
 static void test_open_not_a_channel(void **state)
@@ -899,6 +988,64 @@ static void test_truncated(void **state)
 	close(ev[1]);
 }
 
+/* ---- wake-ups ---- */
+
+#define WAKE_SLOW_MS 10 /* a lost wake-up waits out the 15 ms sleep slice */
+
+/* A consumer that takes exactly one message per request, then stops. */
+static void take_one_per_request(const char *name, int req)
+{
+	struct shmx_chan *rx;
+	char buf[64];
+
+	if (shmx_chan_open(name, C | SHMX_CHAN_BLOCK, LONG_MS, &rx))
+		_exit(2);
+	while (got_event(req))
+		if (shmx_chan_recv(rx, buf, sizeof(buf), LONG_MS) < 0)
+			_exit(3);
+	_exit(0);
+}
+
+/* A producer asleep on a full ring is woken by the one recv that frees
+ * room, not by its sleep slice running out: the consumer's tail store and
+ * its look at the producer's "asleep" flag are ordered by a full fence
+ * (shmx(7)). Counts the blocked sends that took a slice or more. */
+static void test_blocked_send_woken_by_one_recv(void **state)
+{
+	const char *name = tu_name();
+	long trials = scaled(1000) / 2, i, slow = 0;
+	struct shmx_chan *tx;
+	char msg[56] = { 0 };  /* 64-byte records tile the ring */
+	int req[2], rc;
+	int64_t t0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(req), 0);
+	assert_int_equal(shmx_chan_create(name, 1024, P | SHMX_CHAN_BLOCK, 0, &tx), 0);
+	pid = fork_child();
+	if (pid == 0)
+		take_one_per_request(name, req[0]);
+	while ((rc = shmx_chan_send(tx, msg, sizeof(msg), 0)) == 0)
+		;
+	assert_int_equal(rc, -EAGAIN);
+	for (i = 0; i < trials; i++) {
+		signal_event(req[1]);
+		t0 = tu_now_ms();
+		assert_int_equal(shmx_chan_send(tx, msg, sizeof(msg), LONG_MS), 0);
+		slow += tu_now_ms() - t0 >= WAKE_SLOW_MS;
+	}
+	print_message("# %ld of %ld blocked sends took >= %d ms\n", slow, trials,
+		      WAKE_SLOW_MS);
+	close(req[1]);
+	wait_ok(pid);
+	close(req[0]);
+	tx = shmx_chan_close(tx);
+	/* A scheduler hiccup on a loaded machine may cost one; a lost wake-up
+	 * costs them all. */
+	assert_true(slow * 100 <= trials);
+}
+
 /* ---- two threads on one object (ThreadSanitizer runs this one) ---- */
 
 struct thread_arg {
@@ -972,12 +1119,15 @@ int main(void)
 		cmocka_unit_test_teardown(test_clean_close, tu_teardown),
 		cmocka_unit_test_teardown(test_open_waits, tu_teardown),
 		cmocka_unit_test_teardown(test_open_not_a_channel, tu_teardown),
+		cmocka_unit_test_teardown(test_open_all_zero_is_not_a_channel, tu_teardown),
+		cmocka_unit_test_teardown(test_open_validates_before_populating, tu_teardown),
 		cmocka_unit_test_teardown(test_allow_shared, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_truncated, tu_teardown),
 		cmocka_unit_test_teardown(test_producer_killed, tu_teardown),
 		cmocka_unit_test_teardown(test_producer_killed_mid_message, tu_teardown),
 		cmocka_unit_test_teardown(test_consumer_killed, tu_teardown),
+		cmocka_unit_test_teardown(test_blocked_send_woken_by_one_recv, tu_teardown),
 		cmocka_unit_test_teardown(test_threads, tu_teardown),
 		cmocka_unit_test_teardown(test_stream, tu_teardown),
 	};

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -1144,7 +1145,7 @@ static void fill_ring(struct shmx_chan *c)
 static void storm_deadlines_child(const char *n[4], bool restart)
 {
 	static const unsigned modes[] = { 0, SHMX_CHAN_BLOCK, SHMX_CHAN_SPIN };
-	struct shmx_region *r, *r2, *raw;
+	struct shmx_region *r, *r2;
 	struct shmx_pair *w, *rd;
 	struct shmx_chan *prod, *cons, *c;
 	const void *cp;
@@ -1172,8 +1173,11 @@ static void storm_deadlines_child(const char *n[4], bool restart)
 		shmx_chan_close(prod);
 		CKEQ(shmx_chan_unlink(n[1]), 0);
 	}
-	/* present, never published: the opener waits out its deadline */
-	CKEQ(shmx_create(n[2], 4096 + 4096, 0, 0, &raw), 0);
+	/* present, never published (a creator's mode 0, shmx_chan_open(3)): the
+	 * opener waits out its deadline */
+	int fd = shm_open(n[2], O_CREAT | O_EXCL | O_RDWR, 0);
+	CK(fd >= 0);
+	CKEQ(ftruncate(fd, 4096 + 4096), 0);
 	CK_DEADLINE(shmx_chan_open(n[2], C, DEADLINE_MS, &c), -ETIMEDOUT);
 	fprintf(stderr, "# %d SIGALRMs (%s SA_RESTART) during the waits\n", (int)alarms,
 		restart ? "with" : "without");

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* The channel's sleep/wake pairing (src/channel.c: sleep_loop(), kick(),
+ * commit_at(), consume(), wait_for_space()) on a machine with store
+ * buffers: x86-TSO. Promela is sequentially consistent by itself, so every
+ * plain store of the producer and the consumer goes into its own FIFO
+ * store buffer, which a flusher process drains into memory one entry at a
+ * time, whenever it likes. A load sees the newest entry of its own buffer
+ * for that location, else memory. A full fence waits for the own buffer
+ * to drain; a read-modify-write (exchange, fetch_add) drains it and acts
+ * on memory atomically, as a locked instruction does.
+ *
+ * A ring of one message. The producer sends two: the second waits for the
+ * space the consumer frees. The consumer receives one or two (chosen
+ * nondeterministically), then stops calling, as an application may: a
+ * producer asleep for space must be woken by the recv that freed it. Both
+ * wait in SHMX_CHAN_BLOCK mode, and the futex wait has no timeout here: the
+ * 15 ms slice that would paper over a lost wake-up is left out, so a lost
+ * wake-up is a process blocked for good, an invalid end state.
+ *
+ * Checks (tests/spin/check.sh): safety (no invalid end state, assertions),
+ * and the ltl claims below under weak fairness.
+ * MISSING_FENCE puts back the consumer of before: after its tail store it
+ * loaded space_wanted with no fence in between, and fenced and looked at
+ * space_waiting only when it saw space_wanted set (or once a quarter ring,
+ * which a consumer that takes one message never reaches; not modelled),
+ * and kicked the producer before waiting for data itself. */
+
+#define P 0             /* process numbers: the producer, the consumer */
+#define C 1
+
+#define NMSG 2          /* messages the producer sends */
+#define CAP  1          /* messages the ring holds */
+#define BUF  4          /* store buffer entries */
+
+/* shared locations: the header words of src/internal.h */
+#define TAIL  0         /* tail: messages released (consumer) */
+#define WORD  1         /* record word and head: messages published (producer) */
+#define DSEQ  2         /* data_seq */
+#define DWAIT 3         /* data_waiting */
+#define SSEQ  4         /* space_seq */
+#define SWAIT 5         /* space_waiting */
+#define SWANT 6         /* space_wanted */
+#define NLOC  7
+
+typedef sbuf {
+	byte loc[BUF];
+	byte val[BUF];
+	byte n
+};
+
+byte mem[NLOC];
+sbuf sb[2];
+bit asleep[2];          /* in FUTEX_WAIT, not woken yet */
+bit pdone, cdone;
+
+/* plain store: into the own buffer */
+inline STORE(p, l, v) {
+	atomic {
+		assert(sb[p].n < BUF);
+		sb[p].loc[sb[p].n] = l;
+		sb[p].val[sb[p].n] = v;
+		sb[p].n++
+	}
+}
+
+/* plain load: the newest own buffered store to l, else memory */
+inline LOAD(p, l, r) {
+	atomic {
+		r = mem[l];
+		i = 0;
+		do
+		:: i < sb[p].n ->
+			if
+			:: sb[p].loc[i] == l -> r = sb[p].val[i]
+			:: else
+			fi;
+			i++
+		:: else -> break
+		od;
+		i = 0
+	}
+}
+
+/* full fence (__atomic_thread_fence(__ATOMIC_SEQ_CST)): drained */
+inline FENCE(p) {
+	sb[p].n == 0
+}
+
+inline XCHG(p, l, v, r) {
+	atomic { sb[p].n == 0 -> r = mem[l]; mem[l] = v }
+}
+
+inline FETCH_ADD(p, l) {
+	atomic { sb[p].n == 0 -> mem[l]++ }
+}
+
+/* FUTEX_WAIT: the kernel compares and queues atomically (hash bucket
+ * lock); no timeout. FUTEX_WAKE: the one process that can sleep on that
+ * word. */
+inline FUTEX_WAIT(p, l, s) {
+	atomic {
+		if
+		:: mem[l] == s -> asleep[p] = 1
+		:: else
+		fi
+	};
+	asleep[p] == 0
+}
+
+inline FUTEX_WAKE(q) {
+	asleep[q] = 0
+}
+
+/* kick(): fence, look at the sleeper's flag; kick_slow(): clear it, bump
+ * the sequence word, wake. */
+inline KICK(p, waitloc, seqloc, q) {
+	FENCE(p);
+	LOAD(p, waitloc, w);
+	if
+	:: w ->
+		XCHG(p, waitloc, 0, w);
+		if
+		:: w -> FETCH_ADD(p, seqloc); FUTEX_WAKE(q)
+		:: else
+		fi
+	:: else
+	fi
+}
+
+/* sleep_loop() until ready (a condition on v, loaded from lookloc):
+ * settle (a fresh look), read the sequence word, say "asleep", fence, look
+ * again, sleep; woken: look again. */
+inline SLEEP_UNTIL(p, seqloc, waitloc, lookloc, v, ready) {
+	do
+	:: LOAD(p, lookloc, v);
+		if
+		:: ready -> break
+		:: else
+		fi;
+		LOAD(p, seqloc, s);
+		STORE(p, waitloc, 1);
+		FENCE(p);
+		LOAD(p, lookloc, v);
+		if
+		:: ready -> break
+		:: else
+		fi;
+		FUTEX_WAIT(p, seqloc, s);
+		LOAD(p, lookloc, v);
+		if
+		:: ready -> break
+		:: else
+		fi
+	od;
+	LOAD(p, waitloc, w);
+	if
+	:: w -> STORE(p, waitloc, 0)
+	:: else
+	fi
+}
+
+proctype flusher(byte p)
+{
+	byte k;
+
+end:	do
+	:: atomic {
+		sb[p].n > 0 ->
+		mem[sb[p].loc[0]] = sb[p].val[0];
+		k = 1;
+		do
+		:: k < sb[p].n ->
+			sb[p].loc[k - 1] = sb[p].loc[k];
+			sb[p].val[k - 1] = sb[p].val[k];
+			k++
+		:: else -> break
+		od;
+		sb[p].n--;
+		k = 0
+	}
+	od
+}
+
+proctype producer()
+{
+	byte pos, peer, t, s, w, i;
+
+	do
+	:: pos == NMSG -> break
+	:: else ->
+		/* reserve_space(): the cached tail first, then a fresh one */
+		if
+		:: pos - peer >= CAP ->
+			LOAD(P, TAIL, t);
+			peer = t;
+			if
+			:: pos - peer >= CAP ->
+				STORE(P, SWANT, 1);
+				SLEEP_UNTIL(P, SSEQ, SWAIT, TAIL, t, (pos - t < CAP));
+				peer = t;
+				STORE(P, SWANT, 0)
+			:: else
+			fi
+		:: else
+		fi;
+		/* commit_at(): the record word (and head), then kick() */
+		pos++;
+		STORE(P, WORD, pos);
+		KICK(P, DWAIT, DSEQ, C)
+	od;
+	pdone = 1
+}
+
+proctype consumer()
+{
+	byte pos, n, wd, s, w, i;
+#ifdef MISSING_FENCE
+	byte kicked, want;
+#endif
+
+	if
+	:: n = 1
+	:: n = NMSG
+	fi;
+	do
+	:: pos == n -> break
+	:: else ->
+		/* next_msg(): the word at our position, else wait */
+		LOAD(C, WORD, wd);
+		if
+		:: wd <= pos ->
+#ifdef MISSING_FENCE
+			if
+			:: kicked != pos -> kicked = pos; KICK(C, SWAIT, SSEQ, P)
+			:: else
+			fi;
+#endif
+			SLEEP_UNTIL(C, DSEQ, DWAIT, WORD, wd, (wd > pos))
+		:: else
+		fi;
+		assert(wd == pos + 1);
+		/* consume(): the tail, then wake a producer asleep for space */
+		pos++;
+		STORE(C, TAIL, pos);
+#ifdef MISSING_FENCE
+		LOAD(C, SWANT, want);
+		if
+		:: want -> kicked = pos; KICK(C, SWAIT, SSEQ, P)
+		:: else
+		fi
+#else
+		KICK(C, SWAIT, SSEQ, P)
+#endif
+	od;
+	cdone = 1
+}
+
+init
+{
+	atomic {
+		run flusher(P);
+		run flusher(C);
+		run producer();
+		run consumer()
+	}
+}
+
+/* Every sleep ends, and both sides finish. */
+#define psleeps (asleep[P] == 1)
+#define csleeps (asleep[C] == 1)
+ltl sleeps_end { [] ((psleeps -> <> !psleeps) && (csleeps -> <> !csleeps)) }
+ltl both_finish { <> (pdone && cdone) }
