@@ -152,8 +152,32 @@ static int wait_readable(int sock, int timeout_ms, const struct timespec *dl)
 	}
 }
 
-/* One message carrying exactly one descriptor, or -EBADMSG (any
- * descriptor that did arrive is closed). */
+/* The descriptors in a received message's SCM_RIGHTS blocks: the one, or
+ * -EBADMSG after closing them all (CMSG_SPACE's padding holds a second). */
+static int take_fd(struct msghdr *msg)
+{
+	struct cmsghdr *c;
+	int fd = -1, n = 0, one;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (n++)
+				close(one);
+			else
+				fd = one;
+		}
+	}
+	if (n == 1 && !(msg->msg_flags & MSG_CTRUNC))
+		return fd;
+	if (n)
+		close(fd);
+	return -EBADMSG;
+}
+
+/* One message carrying exactly one descriptor. */
 static int recv_fd(int sock)
 {
 	char byte;
@@ -161,9 +185,7 @@ static int recv_fd(int sock)
 	union fd_cmsg u;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
 	ssize_t n;
-	int fd = -1;
 
 	memset(&u, 0, sizeof(u));
 	do
@@ -173,15 +195,7 @@ static int recv_fd(int sock)
 		return -errno;
 	if (n == 0)
 		return -EPIPE;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	if (fd >= 0 && !(msg.msg_flags & MSG_CTRUNC))
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -EBADMSG;
+	return take_fd(&msg);
 }
 
 /* Seals first, size second: once shrinking is sealed the size we then see
