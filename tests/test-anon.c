@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,6 +68,52 @@ static void test_lazy_create_reserves_nothing(void **state)
 	assert_int_equal(st.st_size, BIG);
 	assert_true(st.st_blocks * 512 < BIG);
 	shmx_close(r);
+}
+
+/* Out of descriptors: -EMFILE from create and from fstat's new open file
+ * description; out of address space: -ENOMEM, and nothing is left open. */
+static int limited_child(void)
+{
+	struct shmx_region *r = NULL, *big = NULL;
+	struct rlimit rl;
+	int fds, fill[64], n = 0;
+
+	if (shmx_anon_create(SZ, 0, &r))
+		return 9;
+	fds = tu_count_fds();
+	rl.rlim_cur = rl.rlim_max = (rlim_t)fds + 8;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return 9;
+	/* every number below the limit taken, holes included */
+	while (n < 64 && (fill[n] = dup(0)) >= 0)
+		n++;
+	if (shmx_anon_create(SZ, 0, &big) != -EMFILE)
+		return 1;
+	if (shmx_fstat(r, &(struct shmx_info){ 0 }) != -EMFILE)
+		return 2;
+	while (n > 0)
+		close(fill[--n]);
+	rl.rlim_cur = rl.rlim_max = 0;  /* nothing new may be mapped */
+	if (setrlimit(RLIMIT_AS, &rl))
+		return 9;
+	if (shmx_anon_create(BIG, SHMX_MAP | SHMX_LAZY, &big) != -ENOMEM)
+		return 3;
+	return tu_count_fds() == fds ? 0 : 4;
+}
+
+static void test_create_reports_emfile_and_enomem(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(limited_child());
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* ---- no truncation ---- */
@@ -469,6 +516,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_create_is_sized_zeroed_private_and_sealed, tu_teardown),
 		cmocka_unit_test_teardown(test_lazy_create_reserves_nothing, tu_teardown),
+		cmocka_unit_test_teardown(test_create_reports_emfile_and_enomem, tu_teardown),
 		cmocka_unit_test_teardown(test_truncation_by_a_peer_fails_with_eperm, tu_teardown),
 		cmocka_unit_test_teardown(test_resize_is_eperm_where_sealed, tu_teardown),
 		cmocka_unit_test_teardown(test_growable_grows_but_never_shrinks, tu_teardown),

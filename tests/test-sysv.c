@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ipc.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,6 +48,17 @@ static key_t tkey(void)
 	return k;
 }
 
+/* Files and directories a test makes under /tmp, removed in teardown. */
+static char paths[8][64];
+static int n_paths;
+
+static const char *track_path(const char *path)
+{
+	assert_true(n_paths < 8);
+	snprintf(paths[n_paths], sizeof(paths[0]), "%s", path);
+	return paths[n_paths++];
+}
+
 static void track_id(int id)
 {
 	assert_true(n_ids < MAX_SEGS);
@@ -63,6 +76,9 @@ static int teardown(void **state)
 	}
 	while (n_ids > 0)
 		shmctl(ids[--n_ids], IPC_RMID, NULL);
+	while (n_paths > 0)   /* files before their directory */
+		if (unlink(paths[--n_paths]) < 0)
+			rmdir(paths[n_paths]);
 	return tu_teardown(state);
 }
 
@@ -110,6 +126,9 @@ static int group_teardown(void **state)
 	}
 	return tu_group_teardown(state) || left ? -1 : 0;
 }
+
+static char priv_dir[] = "/tmp/shmx-test-priv-XXXXXX";   /* mode 0700 */
+static char priv_path[64];
 
 static struct shmx_sysv_info sinfo(int id)
 {
@@ -298,10 +317,30 @@ static void test_rdonly_attach_refuses_writes(void **state)
 	shmx_close(w);
 }
 
+/* What another user may not do with root's 0600 segment and key file. */
+static int as_nobody(const struct shmx_region *w, key_t k)
+{
+	struct shmx_sysv_info info;
+	struct shmx_region *r = NULL;
+	key_t key;
+
+	if (shmx_sysv_open(k, SHMX_RDONLY, &r) != -EACCES)
+		return 1;
+	if (shmx_sysv_open_id(shmx_sysv_id(w), 0, &r) != -EACCES)
+		return 2;
+	if (shmx_sysv_stat(shmx_sysv_id(w), &info) != -EACCES)
+		return 3;
+	if (shmx_sysv_remove(shmx_sysv_id(w)) != -EPERM)
+		return 4;
+	if (shmx_sysv_key(priv_path, 'A', &key) != -EACCES)
+		return 5;
+	return 0;
+}
+
 /* Root bypasses the mode; an unprivileged user does not. */
 static void test_open_without_permission_is_eacces(void **state)
 {
-	struct shmx_region *w = NULL, *r = NULL;
+	struct shmx_region *w = NULL;
 	key_t k = tkey();
 	pid_t pid;
 	int st;
@@ -309,6 +348,11 @@ static void test_open_without_permission_is_eacces(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		tu_skip("needs root to switch to uid %d", NOBODY);
+	assert_non_null(mkdtemp(priv_dir));
+	track_path(priv_dir);
+	snprintf(priv_path, sizeof(priv_path), "%s/key", priv_dir);
+	assert_int_equal(close(open(priv_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+	track_path(priv_path);
 	assert_int_equal(shmx_sysv_create(k, SZ, 0, 0600, &w), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -316,8 +360,7 @@ static void test_open_without_permission_is_eacces(void **state)
 		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
 		    setresuid(NOBODY, NOBODY, NOBODY))
 			_exit(9);
-		_exit(shmx_sysv_open(k, SHMX_RDONLY, &r) == -EACCES &&
-		      shmx_sysv_open_id(shmx_sysv_id(w), 0, &r) == -EACCES ? 0 : 1);
+		_exit(as_nobody(w, k));
 	}
 	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
 	assert_true(WIFEXITED(st));
@@ -374,6 +417,73 @@ static void test_fixed_size_and_no_descriptor_are_eopnotsupp(void **state)
 	shmx_close(r);
 }
 
+/* In an IPC namespace of its own (its limits and segments are its own), a
+ * child meets the system's limits: a size above shmmax, no shmall left. */
+static int in_small_namespace(void)
+{
+	struct shmx_region *r = NULL;
+	FILE *f;
+
+	if (unshare(CLONE_NEWIPC) < 0)
+		return 10;
+	f = fopen("/proc/sys/kernel/shmmax", "we");
+	if (!f || fprintf(f, "%d\n", SZ) < 0 || fclose(f))
+		return 11;
+	if (shmx_sysv_create(IPC_PRIVATE, 2 * SZ, 0, 0, &r) != -EINVAL)
+		return 1;
+	f = fopen("/proc/sys/kernel/shmall", "we");
+	if (!f || fprintf(f, "0\n") < 0 || fclose(f))
+		return 12;
+	if (shmx_sysv_create(IPC_PRIVATE, SZ, 0, 0, &r) != -ENOSPC)
+		return 2;
+	return 0;
+}
+
+static void test_system_limits_are_einval_and_enospc(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip("needs root for an IPC namespace");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(in_small_namespace());
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) >= 10)
+		tu_skip("cannot make an IPC namespace here (step %d)", WEXITSTATUS(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* An attach that does not fit in the address space is -ENOMEM. */
+static void test_attach_beyond_the_address_space_is_enomem(void **state)
+{
+	struct shmx_region *w = NULL, *r = NULL;
+	struct rlimit rl;
+	key_t k = tkey();
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_int_equal(shmx_sysv_create(k, 256u << 20, 0, 0, &w), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rl.rlim_cur = rl.rlim_max = 0;  /* nothing new may be mapped */
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(9);
+		_exit(shmx_sysv_open(k, SHMX_MAP, &r) == -ENOMEM &&
+		      shmx_map(w) == -ENOMEM ? 0 : 1);
+	}
+	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	shmx_close(w);
+}
+
 /* ---- removal ---- */
 
 /* Closing, detaching, even the creator's exit remove nothing. */
@@ -420,8 +530,12 @@ static void test_removed_segment_lives_until_last_detach(void **state)
 	assert_int_equal(shmx_sysv_open_id(id, 0, &r2), -EIDRM);
 	assert_int_equal(shmx_sysv_create(k, SZ, 0, 0, &r2), 0);   /* key is free */
 	shmx_close(r2);
-	shmx_close(r);
+	assert_int_equal(shmx_sysv_open_id(id, 0, &r2), -EIDRM);
+	assert_int_equal(shmx_unmap(r), 0);     /* the last detach */
 	assert_int_equal(shmx_sysv_stat(id, &info), -ENOENT);
+	assert_int_equal(shmx_map(r), -ENOENT);
+	assert_int_equal(shmx_fstat(r, &(struct shmx_info){ 0 }), -ENOENT);
+	shmx_close(r);
 	assert_int_equal(shmx_sysv_remove(id), -ENOENT);
 }
 
@@ -435,6 +549,7 @@ static void test_key_is_ftok_of_path_and_proj(void **state)
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
+	track_path(path);
 	assert_int_equal(shmx_sysv_key(path, 'A', &k), 0);
 	assert_int_equal(k, ftok(path, 'A'));
 	assert_int_equal(shmx_sysv_key(path, 255, &k), 0);
@@ -566,6 +681,7 @@ static void tut_setup(struct tut *t)
 	fd = mkstemp(t->path);
 	assert_true(fd >= 0);
 	close(fd);
+	track_path(t->path);
 	snprintf(t->sem1, sizeof(t->sem1), "%s.shmx-w", base);
 	snprintf(t->sem2, sizeof(t->sem2), "%s.shmx-r", base);
 	assert_int_equal(shmx_sysv_key(t->path, 'R', &t->key), 0);
@@ -589,7 +705,6 @@ static void test_libshmx_reads_what_a_tutorial_writer_wrote(void **state)
 	assert_string_equal(buf, "written by the tutorial");
 	assert_int_equal(shmx_sysv_remove(shmx_sysv_id(r)), 0);
 	shmx_close(r);
-	unlink(t.path);
 }
 
 static void test_a_tutorial_reader_reads_what_libshmx_wrote(void **state)
@@ -612,7 +727,6 @@ static void test_a_tutorial_reader_reads_what_libshmx_wrote(void **state)
 	free(out);
 	/* the tutorial reader destroys the segment when done */
 	assert_int_equal(shmx_sysv_open_id(id, 0, &r), -ENOENT);
-	unlink(t.path);
 }
 
 /* ipcs(1) of util-linux lists the segment: key, id, perms, bytes, nattch. */
@@ -663,6 +777,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_open_without_permission_is_eacces, teardown),
 		cmocka_unit_test_teardown(test_map_and_unmap_attach_and_detach, teardown),
 		cmocka_unit_test_teardown(test_fixed_size_and_no_descriptor_are_eopnotsupp, teardown),
+		cmocka_unit_test_teardown(test_system_limits_are_einval_and_enospc, teardown),
+		cmocka_unit_test_teardown(test_attach_beyond_the_address_space_is_enomem, teardown),
 		cmocka_unit_test_teardown(test_close_and_exit_never_remove, teardown),
 		cmocka_unit_test_teardown(test_removed_segment_lives_until_last_detach, teardown),
 		cmocka_unit_test_teardown(test_key_is_ftok_of_path_and_proj, teardown),
