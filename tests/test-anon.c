@@ -511,24 +511,27 @@ static void test_crash_after_reserve_gives_the_pages_back(void **state)
 	crash_at(AT_MAP);
 }
 
+/* Every test removes what it made, whatever happened. */
+#define T(fn) cmocka_unit_test_teardown(fn, tu_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_create_is_sized_zeroed_private_and_sealed, tu_teardown),
-		cmocka_unit_test_teardown(test_lazy_create_reserves_nothing, tu_teardown),
-		cmocka_unit_test_teardown(test_create_reports_emfile_and_enomem, tu_teardown),
-		cmocka_unit_test_teardown(test_truncation_by_a_peer_fails_with_eperm, tu_teardown),
-		cmocka_unit_test_teardown(test_resize_is_eperm_where_sealed, tu_teardown),
-		cmocka_unit_test_teardown(test_growable_grows_but_never_shrinks, tu_teardown),
-		cmocka_unit_test_teardown(test_a_forked_child_shares_the_region, tu_teardown),
-		cmocka_unit_test_teardown(test_an_execd_process_receives_reads_and_writes_it, tu_teardown),
-		cmocka_unit_test_teardown(test_receiver_refuses_an_unsealed_object, tu_teardown),
-		cmocka_unit_test_teardown(test_receiver_validates_what_arrives, tu_teardown),
-		cmocka_unit_test_teardown(test_receive_waits_until_its_deadline, tu_teardown),
-		cmocka_unit_test_teardown(test_send_refuses_other_kinds, tu_teardown),
-		cmocka_unit_test_teardown(test_a_dead_peer_frees_its_slot, tu_teardown),
-		cmocka_unit_test_teardown(test_crash_before_reserve_leaves_nothing, tu_teardown),
-		cmocka_unit_test_teardown(test_crash_after_reserve_gives_the_pages_back, tu_teardown),
+		T(test_create_is_sized_zeroed_private_and_sealed),
+		T(test_lazy_create_reserves_nothing),
+		T(test_create_reports_emfile_and_enomem),
+		T(test_truncation_by_a_peer_fails_with_eperm),
+		T(test_resize_is_eperm_where_sealed),
+		T(test_growable_grows_but_never_shrinks),
+		T(test_a_forked_child_shares_the_region),
+		T(test_an_execd_process_receives_reads_and_writes_it),
+		T(test_receiver_refuses_an_unsealed_object),
+		T(test_receiver_validates_what_arrives),
+		T(test_receive_waits_until_its_deadline),
+		T(test_send_refuses_other_kinds),
+		T(test_a_dead_peer_frees_its_slot),
+		T(test_crash_before_reserve_leaves_nothing),
+		T(test_crash_after_reserve_gives_the_pages_back),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);

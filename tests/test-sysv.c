@@ -764,29 +764,32 @@ static void test_ipcs_shows_the_segment(void **state)
 	shmx_close(r);
 }
 
+/* Every test removes what it made, whatever happened. */
+#define T(fn) cmocka_unit_test_teardown(fn, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_create_has_exact_mode_zeroed_pages_and_metadata, teardown),
-		cmocka_unit_test_teardown(test_create_never_adopts_an_existing_key, teardown),
-		cmocka_unit_test_teardown(test_private_key_makes_a_new_segment_each_time, teardown),
-		cmocka_unit_test_teardown(test_failed_create_removes_its_segment, teardown),
-		cmocka_unit_test_teardown(test_open_by_key_and_by_id_see_the_same_bytes, teardown),
-		cmocka_unit_test_teardown(test_open_of_a_missing_segment_is_enoent, teardown),
-		cmocka_unit_test_teardown(test_rdonly_attach_refuses_writes, teardown),
-		cmocka_unit_test_teardown(test_open_without_permission_is_eacces, teardown),
-		cmocka_unit_test_teardown(test_map_and_unmap_attach_and_detach, teardown),
-		cmocka_unit_test_teardown(test_fixed_size_and_no_descriptor_are_eopnotsupp, teardown),
-		cmocka_unit_test_teardown(test_system_limits_are_einval_and_enospc, teardown),
-		cmocka_unit_test_teardown(test_attach_beyond_the_address_space_is_enomem, teardown),
-		cmocka_unit_test_teardown(test_close_and_exit_never_remove, teardown),
-		cmocka_unit_test_teardown(test_removed_segment_lives_until_last_detach, teardown),
-		cmocka_unit_test_teardown(test_key_is_ftok_of_path_and_proj, teardown),
-		cmocka_unit_test_teardown(test_crash_before_shmget_leaves_nothing, teardown),
-		cmocka_unit_test_teardown(test_crash_after_shmget_leaves_a_complete_segment, teardown),
-		cmocka_unit_test_teardown(test_libshmx_reads_what_a_tutorial_writer_wrote, teardown),
-		cmocka_unit_test_teardown(test_a_tutorial_reader_reads_what_libshmx_wrote, teardown),
-		cmocka_unit_test_teardown(test_ipcs_shows_the_segment, teardown),
+		T(test_create_has_exact_mode_zeroed_pages_and_metadata),
+		T(test_create_never_adopts_an_existing_key),
+		T(test_private_key_makes_a_new_segment_each_time),
+		T(test_failed_create_removes_its_segment),
+		T(test_open_by_key_and_by_id_see_the_same_bytes),
+		T(test_open_of_a_missing_segment_is_enoent),
+		T(test_rdonly_attach_refuses_writes),
+		T(test_open_without_permission_is_eacces),
+		T(test_map_and_unmap_attach_and_detach),
+		T(test_fixed_size_and_no_descriptor_are_eopnotsupp),
+		T(test_system_limits_are_einval_and_enospc),
+		T(test_attach_beyond_the_address_space_is_enomem),
+		T(test_close_and_exit_never_remove),
+		T(test_removed_segment_lives_until_last_detach),
+		T(test_key_is_ftok_of_path_and_proj),
+		T(test_crash_before_shmget_leaves_nothing),
+		T(test_crash_after_shmget_leaves_a_complete_segment),
+		T(test_libshmx_reads_what_a_tutorial_writer_wrote),
+		T(test_a_tutorial_reader_reads_what_libshmx_wrote),
+		T(test_ipcs_shows_the_segment),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
