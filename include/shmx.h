@@ -18,6 +18,7 @@
 #include <sched.h>       /* struct timespec, even in strict C99 mode */
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ipc.h>     /* key_t, IPC_PRIVATE */
 #include <sys/types.h>
 #include <time.h>
 
@@ -118,6 +119,60 @@ struct shmx_info {
 
 /* Metadata of a named object; works without read access to the data. */
 int shmx_stat(const char *name, struct shmx_info *info);
+
+/* Metadata of the object behind any handle (named, anonymous, System V);
+ * for a segment, holders is SHMX_HOLDERS_UNKNOWN (no descriptor to lock). */
+int shmx_fstat(const struct shmx_region *r, struct shmx_info *info);
+
+/* ---- anonymous regions: memfd, no name, sealed against truncation ---- */
+
+/* Flags for shmx_anon_create() and shmx_anon_recv(). */
+#define SHMX_GROWABLE        (1u << 6) /* anon create: do not seal growing */
+#define SHMX_ALLOW_UNSEALED  (1u << 7) /* anon recv: accept a truncatable fd */
+
+/* A new memfd of size bytes (pages reserved unless SHMX_LAZY), sealed
+ * against shrinking (and growing unless SHMX_GROWABLE): no peer can cut it
+ * under a mapping. Inherited over fork; pass it on with shmx_anon_send(). */
+int shmx_anon_create(size_t size, unsigned flags, struct shmx_region **ret);
+/* Send an anonymous region's descriptor over a Unix socket (SCM_RIGHTS). */
+int shmx_anon_send(const struct shmx_region *r, int sock);
+/* Receive one, waiting up to timeout_ms; -EPERM if it is not sealed
+ * against shrinking, unless SHMX_ALLOW_UNSEALED. */
+int shmx_anon_recv(int sock, unsigned flags, int timeout_ms, struct shmx_region **ret);
+
+/* ---- System V segments: shmget/shmat, for programs that use them ---- */
+
+/* The key of (path, proj) as ftok(3) computes it; proj is 1..255. */
+int shmx_sysv_key(const char *path, int proj, key_t *ret);
+/* Create a new segment (IPC_CREAT | IPC_EXCL; key may be IPC_PRIVATE),
+ * mode exactly as given (0 means 0600). It lives until shmx_sysv_remove(). */
+int shmx_sysv_create(key_t key, size_t size, unsigned flags, mode_t mode,
+		     struct shmx_region **ret);
+/* Attach to an existing segment by key or by id; SHMX_RDONLY, SHMX_MAP. */
+int shmx_sysv_open(key_t key, unsigned flags, struct shmx_region **ret);
+int shmx_sysv_open_id(int id, unsigned flags, struct shmx_region **ret);
+/* The segment's id; -EOPNOTSUPP for another kind. */
+int shmx_sysv_id(const struct shmx_region *r);
+/* Mark a segment for removal (IPC_RMID): it goes with its last detach. */
+int shmx_sysv_remove(int id);
+
+struct shmx_sysv_info {
+	key_t key;              /* IPC_PRIVATE once marked for removal */
+	int id;
+	uint64_t size;
+	mode_t mode;            /* permission bits only */
+	uid_t uid, gid;         /* owner */
+	uid_t cuid, cgid;       /* creator */
+	pid_t cpid;             /* creator process */
+	pid_t lpid;             /* last shmat/shmdt */
+	uint64_t nattch;        /* attaches now */
+	int removed;            /* marked for removal (SHM_DEST) */
+	time_t atime, dtime, ctime; /* last attach, detach, change */
+	uint64_t reserved[4];
+};
+
+/* IPC_STAT of segment id; needs read permission on it. */
+int shmx_sysv_stat(int id, struct shmx_sysv_info *info);
 
 /* Text for a negative errno, including libshmx's own meanings
  * (-EOWNERDEAD: the peer died, -EPIPE: the peer closed, -EFAULT: a peer

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "shmx.h"
@@ -17,12 +18,21 @@
 /* glibc keeps semaphore "/x" as /dev/shm/sem.x: 4 bytes of NAME_MAX gone */
 #define SHMX__SEM_NAME_MAX (SHMX_NAME_MAX - 4)
 
+/* What backs a region; each kind's contract differences are in shmx(7). */
+enum shmx__kind {
+	SHMX__POSIX,            /* named object in /dev/shm */
+	SHMX__ANON,             /* memfd: no name, sealed against truncation */
+	SHMX__SYSV,             /* System V segment: no fd, fixed size */
+};
+
 struct shmx_region {
-	int fd;
+	int fd;                 /* -1 for SHMX__SYSV */
 	unsigned flags;
+	enum shmx__kind kind;
 	size_t size;            /* mapped length when mapped, else last known */
 	void *addr;             /* NULL when not mapped */
-	char name[SHMX__NAME_BUF];
+	int shmid;              /* SHMX__SYSV only */
+	char name[SHMX__NAME_BUF]; /* "" for kinds without a name */
 };
 
 /* libc's -1 + errno, as -errno; anything else passes through. */
@@ -43,6 +53,27 @@ void shmx__path(const char *canon, bool sem, char *out);
 /* region.c */
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret);
+/* A handle of any kind on fd (for SHMX__SYSV: fd is the shmid); maps it
+ * when flags ask. On failure the caller still owns fd. */
+int shmx__region_new(enum shmx__kind kind, int fd, const char *canon, unsigned flags,
+		     size_t size, struct shmx_region **ret);
+/* 0, -EINVAL for a size of 0, -EFBIG past off_t. */
+int shmx__check_size(size_t size);
+/* posix_fallocate as -errno, retried on EINTR. */
+int shmx__reserve(int fd, off_t off, off_t len);
+
+/* anon.c: whether a resize of an anonymous region from old to size bytes is
+ * allowed by its seals (0 or -EPERM). */
+int shmx__anon_may_resize(const struct shmx_region *r, uint64_t old, size_t size);
+
+/* sysv.c: attach and detach a System V region (shmx_map, shmx_unmap). */
+int shmx__sysv_attach(struct shmx_region *r);
+int shmx__sysv_detach(struct shmx_region *r);
+/* shmx_read/shmx_write on an unattached segment: attach for the copy. */
+ssize_t shmx__sysv_io(const struct shmx_region *r, size_t off, void *buf, size_t len,
+		      bool write);
+/* shmx_fstat of a segment, from IPC_STAT. */
+int shmx__sysv_info(const struct shmx_region *r, struct shmx_info *info);
 /* Unlink canon only if it still names the object behind fd. */
 void shmx__unlink_if_same(const char *canon, int fd);
 /* Two-step create, used by every create: a complete object is built

@@ -21,7 +21,7 @@
 
 /* posix_fallocate returns the error instead of setting errno, and tmpfs may
  * be interrupted by a signal while it allocates a large range. */
-static int reserve(int fd, off_t off, off_t len)
+int shmx__reserve(int fd, off_t off, off_t len)
 {
 	int e;
 
@@ -31,7 +31,7 @@ static int reserve(int fd, off_t off, off_t len)
 	return -e;
 }
 
-static int check_size(size_t size)
+int shmx__check_size(size_t size)
 {
 	if (size == 0)
 		return -EINVAL;
@@ -53,8 +53,8 @@ void shmx__unlink_if_same(const char *canon, int fd)
 		shm_unlink(canon);
 }
 
-static int region_new(int fd, const char *canon, unsigned flags, size_t size,
-		      struct shmx_region **ret)
+int shmx__region_new(enum shmx__kind kind, int fd, const char *canon, unsigned flags,
+		     size_t size, struct shmx_region **ret)
 {
 	struct shmx_region *r;
 	int err;
@@ -62,7 +62,9 @@ static int region_new(int fd, const char *canon, unsigned flags, size_t size,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->fd = fd;
+	r->kind = kind;
+	r->fd = kind == SHMX__SYSV ? -1 : fd;
+	r->shmid = kind == SHMX__SYSV ? fd : -1;
 	r->flags = flags;
 	r->size = size;
 	strcpy(r->name, canon);
@@ -75,6 +77,12 @@ static int region_new(int fd, const char *canon, unsigned flags, size_t size,
 	}
 	*ret = r;
 	return 0;
+}
+
+static int region_new(int fd, const char *canon, unsigned flags, size_t size,
+		      struct shmx_region **ret)
+{
+	return shmx__region_new(SHMX__POSIX, fd, canon, flags, size, ret);
 }
 
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
@@ -115,7 +123,7 @@ static int init_fd(int fd, size_t size, unsigned flags, mode_t mode)
 	if (!err)
 		err = shmx__neg(ftruncate(fd, (off_t)size));
 	if (!err && !(flags & SHMX_LAZY))
-		err = reserve(fd, 0, (off_t)size);
+		err = shmx__reserve(fd, 0, (off_t)size);
 	return err;
 }
 
@@ -229,7 +237,7 @@ SHMX_EXPORT int shmx_create(const char *name, size_t size, unsigned flags, mode_
 		return -EINVAL;
 	err = shmx__name(name, SHMX_NAME_MAX, canon);
 	if (!err)
-		err = check_size(size);
+		err = shmx__check_size(size);
 	if (!err)
 		err = shmx__create(canon, size, flags, mode ? mode : 0600, &r);
 	if (err)
@@ -274,6 +282,8 @@ SHMX_EXPORT int shmx_map(struct shmx_region *r)
 		return -EINVAL;
 	if (r->addr)
 		return -EALREADY;
+	if (r->kind == SHMX__SYSV)
+		return shmx__sysv_attach(r);
 	/* Map what the object is now: a peer may have resized it. */
 	if (fstat(r->fd, &st) < 0)
 		return -errno;
@@ -298,6 +308,8 @@ SHMX_EXPORT int shmx_unmap(struct shmx_region *r)
 		return -EINVAL;
 	if (!r->addr)
 		return -EALREADY;
+	if (r->kind == SHMX__SYSV)
+		return shmx__sysv_detach(r);
 	if (munmap(r->addr, r->size) < 0)
 		return -errno;
 	r->addr = NULL;
@@ -309,10 +321,11 @@ SHMX_EXPORT struct shmx_region *shmx_close(struct shmx_region *r)
 	if (!r)
 		return NULL;
 	if (r->addr)
-		munmap(r->addr, r->size);
+		shmx_unmap(r);
 	if (r->flags & SHMX_UNLINK_ON_CLOSE)
 		shmx__unlink_if_same(r->name, r->fd);
-	close(r->fd);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r);
 	return NULL;
 }
@@ -347,16 +360,23 @@ SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
 
 	if (!r)
 		return -EINVAL;
-	err = check_size(size);
+	err = shmx__check_size(size);
 	if (err)
 		return err;
 	if (r->flags & SHMX_RDONLY)
 		return -EBADF;
+	/* A segment's size is fixed when shmget() makes it. */
+	if (r->kind == SHMX__SYSV)
+		return -EOPNOTSUPP;
 	/* The object's real size, not the one we remember: a peer may have
 	 * resized it, and a grow must reserve everything past the real end. */
 	if (fstat(r->fd, &st) < 0)
 		return -errno;
 	old = (uint64_t)st.st_size;
+	/* Before anything changes: a shrink must not cut the mapping of an
+	 * object whose seals then refuse the truncation. */
+	if (r->kind == SHMX__ANON && (err = shmx__anon_may_resize(r, old, size)) < 0)
+		return err;
 	if (size < old) {
 		/* Shrink the mapping first: no access can land past the end.
 		 * r->size is the mapping's length from here on. */
@@ -367,7 +387,7 @@ SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
 	}
 	err = shmx__neg(ftruncate(r->fd, (off_t)size));
 	if (!err && size > old && !(r->flags & SHMX_LAZY))
-		err = reserve(r->fd, (off_t)old, (off_t)(size - old));
+		err = shmx__reserve(r->fd, (off_t)old, (off_t)(size - old));
 	if (!err && r->addr)
 		err = remap(r, size);
 	if (err) {
@@ -403,14 +423,16 @@ SHMX_EXPORT const char *shmx_name(const struct shmx_region *r)
 
 SHMX_EXPORT int shmx_fd(const struct shmx_region *r)
 {
-	return r ? r->fd : -EBADF;
+	if (!r)
+		return -EBADF;
+	return r->kind == SHMX__SYSV ? -EOPNOTSUPP : r->fd;
 }
 
 static int current_size(const struct shmx_region *r, size_t *size)
 {
 	struct stat st;
 
-	if (r->addr) {
+	if (r->addr || r->kind == SHMX__SYSV) {
 		*size = r->size;
 		return 0;
 	}
@@ -438,6 +460,8 @@ SHMX_EXPORT ssize_t shmx_read(const struct shmx_region *r, size_t off, void *buf
 		len = size - off;
 	if (len == 0)
 		return 0;
+	if (!r->addr && r->kind == SHMX__SYSV)
+		return shmx__sysv_io(r, off, buf, len, false);
 	if (!r->addr) {
 		n = pread(r->fd, buf, len, (off_t)off);
 		return n < 0 ? -errno : n;
@@ -465,6 +489,8 @@ SHMX_EXPORT ssize_t shmx_write(struct shmx_region *r, size_t off, const void *bu
 		return -ERANGE;
 	if (len == 0)
 		return 0;
+	if (!r->addr && r->kind == SHMX__SYSV)
+		return shmx__sysv_io(r, off, (void *)buf, len, true);
 	if (!r->addr) {
 		n = pwrite(r->fd, buf, len, (off_t)off);
 		return n < 0 ? -errno : n;
@@ -502,13 +528,33 @@ static int stat_unreadable(const char *canon, struct shmx_info *info)
 	return 0;
 }
 
+/* Metadata and liveness slots of the object behind fd. */
+static int fd_info(int fd, struct shmx_info *info)
+{
+	struct stat st;
+	unsigned slot;
+	int held;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EMEDIUMTYPE;
+	fill_info(&st, info);
+	for (slot = 0; slot < 31; slot++) {
+		held = shmx__slot_held(fd, slot);
+		if (held < 0)
+			return held;
+		if (held)
+			info->holders |= 1u << slot;
+	}
+	return 0;
+}
+
 SHMX_EXPORT int shmx_stat(const char *name, struct shmx_info *info)
 {
 	char canon[SHMX__NAME_BUF];
 	struct shmx_info tmp;
-	struct stat st;
-	unsigned slot;
-	int fd, err, held;
+	int fd, err;
 
 	if (!info)
 		return -EINVAL;
@@ -518,18 +564,27 @@ SHMX_EXPORT int shmx_stat(const char *name, struct shmx_info *info)
 	fd = shm_open(canon, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		return errno == EACCES ? stat_unreadable(canon, info) : open_errno(errno);
-	err = shmx__neg(fstat(fd, &st));
-	if (!err && !S_ISREG(st.st_mode))
-		err = -EMEDIUMTYPE;
+	err = fd_info(fd, &tmp);
+	close(fd);
 	if (!err)
-		fill_info(&st, &tmp);
-	for (slot = 0; !err && slot < 31; slot++) {
-		held = shmx__slot_held(fd, slot);
-		if (held < 0)
-			err = held;
-		else if (held)
-			tmp.holders |= 1u << slot;
-	}
+		*info = tmp;
+	return err;
+}
+
+SHMX_EXPORT int shmx_fstat(const struct shmx_region *r, struct shmx_info *info)
+{
+	struct shmx_info tmp;
+	int fd, err;
+
+	if (!r || !info)
+		return -EINVAL;
+	if (r->kind == SHMX__SYSV)
+		return shmx__sysv_info(r, info);
+	/* Our own description's locks are invisible to F_OFD_GETLK on it. */
+	fd = shmx__reopen(r);
+	if (fd < 0)
+		return fd;
+	err = fd_info(fd, &tmp);
 	close(fd);
 	if (!err)
 		*info = tmp;

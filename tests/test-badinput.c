@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +46,7 @@ struct row {
 /* ---- what the child reports ---- */
 
 static const char *nm[2];       /* names for the row's fixtures (tu_name) */
+static key_t sk;                /* the row's System V key, removed in teardown */
 static char problem[160];       /* set by a row: something besides rc is wrong */
 static char sentinel;
 #define SENT ((void *)&sentinel)
@@ -1101,6 +1105,463 @@ static long cstat_raw_region(const char *a)
 	return cstat_into(nm[0]);
 }
 
+/* ---- handle metadata, anonymous regions, System V segments ---- */
+
+static long fstat_into(struct shmx_region *r)
+{
+	struct shmx_info info;
+	long rc;
+
+	memset(&info, 0xa5, sizeof(info));
+	rc = shmx_fstat(r, &info);
+	if (rc < 0 && !all_bytes(&info, sizeof(info), 0xa5))
+		flag("info written by a failed fstat");
+	return rc;
+}
+
+static long fstat_null(const char *a)
+{
+	(void)a;
+	return fstat_into(NULL);
+}
+
+static long fstat_null_info(const char *a)
+{
+	(void)a;
+	return shmx_fstat(region(0), NULL);
+}
+
+#define ANON_CREATE_ROW(id, size, flags)                                         \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_region *out = SENT;                                  \
+		long rc;                                                         \
+		(void)a;                                                         \
+		rc = shmx_anon_create(size, flags, &out);                        \
+		UNTOUCHED(out);                                                  \
+		return rc;                                                       \
+	}
+
+ANON_CREATE_ROW(acreate_size0, 0, 0)
+ANON_CREATE_ROW(acreate_size_past_off, OFF_PAST, 0)
+ANON_CREATE_ROW(acreate_size_max, SIZE_MAX, 0)
+ANON_CREATE_ROW(acreate_flag31, 4096, 1u << 31)
+ANON_CREATE_ROW(acreate_rdonly, 4096, SHMX_RDONLY)
+ANON_CREATE_ROW(acreate_unlink_on_close, 4096, SHMX_UNLINK_ON_CLOSE)
+ANON_CREATE_ROW(acreate_allow_unsealed, 4096, SHMX_ALLOW_UNSEALED)
+
+static long acreate_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_anon_create(4096, 0, NULL);
+}
+
+static struct shmx_region *anon(unsigned flags)
+{
+	struct shmx_region *r;
+
+	NEED(shmx_anon_create(SZ, flags, &r) == 0);
+	return r;
+}
+
+/* One end of a fresh socket pair; the other end stays open, unread. */
+static int sock_end(void)
+{
+	int sv[2];
+
+	NEED(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	return sv[0];
+}
+
+static long asend_null(const char *a)
+{
+	(void)a;
+	return shmx_anon_send(NULL, sock_end());
+}
+
+static long asend_sock_minus1(const char *a)
+{
+	(void)a;
+	return shmx_anon_send(anon(0), -1);
+}
+
+static long asend_named(const char *a)
+{
+	(void)a;
+	return shmx_anon_send(region(0), sock_end());
+}
+
+static long asend_pipe(const char *a)
+{
+	int p[2];
+
+	(void)a;
+	NEED(pipe(p) == 0);
+	return shmx_anon_send(anon(0), p[1]);
+}
+
+static long asend_closed(const char *a)
+{
+	struct shmx_region *r = anon(0);   /* first: it must not reuse fd */
+	int fd = sock_end();
+
+	(void)a;
+	close(fd);
+	return shmx_anon_send(r, fd);
+}
+
+static long arecv_into(int sock, unsigned flags, int timeout)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_anon_recv(sock, flags, timeout, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long arecv_sock_minus1(const char *a)
+{
+	(void)a;
+	return arecv_into(-1, 0, 0);
+}
+
+static long arecv_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_anon_recv(sock_end(), 0, 0, NULL);
+}
+
+static long arecv_flag31(const char *a)
+{
+	(void)a;
+	return arecv_into(sock_end(), 1u << 31, 0);
+}
+
+static long arecv_growable(const char *a)
+{
+	(void)a;
+	return arecv_into(sock_end(), SHMX_GROWABLE, 0);
+}
+
+static long arecv_lazy(const char *a)
+{
+	(void)a;
+	return arecv_into(sock_end(), SHMX_LAZY, 0);
+}
+
+static long arecv_minus2(const char *a)
+{
+	(void)a;
+	return arecv_into(sock_end(), 0, -2);
+}
+
+static long arecv_empty(const char *a)
+{
+	(void)a;
+	return arecv_into(sock_end(), 0, 0);
+}
+
+/* A named region's descriptor: it cannot carry seals. */
+static long arecv_unsealed(const char *a)
+{
+	struct shmx_region *r = region(0);
+	int sv[2];
+	char byte = 'x';
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int fd = shmx_fd(r);
+
+	(void)a;
+	NEED(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	NEED(sendmsg(sv[0], &msg, 0) == 1);
+	return arecv_into(sv[1], 0, 1000);
+}
+
+static long aresize_sealed(const char *a)
+{
+	(void)a;
+	return shmx_resize(anon(SHMX_MAP), SZ / 2);
+}
+
+static long skey_into(const char *path, int proj)
+{
+	key_t k = 7;
+	long rc = shmx_sysv_key(path, proj, &k);
+
+	if (rc < 0 && k != 7)
+		flag("key written by a failed shmx_sysv_key");
+	return rc;
+}
+
+static long skey_null_path(const char *a)
+{
+	(void)a;
+	return skey_into(NULL, 'A');
+}
+
+static long skey_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_sysv_key("/", 'A', NULL);
+}
+
+static long skey_proj0(const char *a)
+{
+	(void)a;
+	return skey_into("/", 0);
+}
+
+static long skey_proj256(const char *a)
+{
+	(void)a;
+	return skey_into("/", 256);
+}
+
+static long skey_proj_minus1(const char *a)
+{
+	(void)a;
+	return skey_into("/", -1);
+}
+
+static long skey_missing(const char *a)
+{
+	(void)a;
+	return skey_into("/nonexistent/shmx-test", 'A');
+}
+
+/* A failed create must not leave a segment under the key. */
+static long no_segment(long rc)
+{
+	if (rc < 0 && rc != -EEXIST && shmget(sk, 0, 0) >= 0)
+		flag("failed create left a segment");
+	return rc;
+}
+
+#define SYSV_CREATE_ROW(id, size, flags, mode)                                   \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_region *out = SENT;                                  \
+		long rc;                                                         \
+		(void)a;                                                         \
+		rc = shmx_sysv_create(sk, size, flags, mode, &out);              \
+		UNTOUCHED(out);                                                  \
+		return no_segment(rc);                                           \
+	}
+
+SYSV_CREATE_ROW(screate_size0, 0, 0, 0)
+SYSV_CREATE_ROW(screate_size_past_off, OFF_PAST, 0, 0)
+SYSV_CREATE_ROW(screate_size_max, SIZE_MAX, 0, 0)
+SYSV_CREATE_ROW(screate_flag31, 4096, 1u << 31, 0)
+SYSV_CREATE_ROW(screate_rdonly, 4096, SHMX_RDONLY, 0)
+SYSV_CREATE_ROW(screate_lazy, 4096, SHMX_LAZY, 0)
+SYSV_CREATE_ROW(screate_populate, 4096, SHMX_POPULATE, 0)
+SYSV_CREATE_ROW(screate_unlink_on_close, 4096, SHMX_UNLINK_ON_CLOSE, 0)
+SYSV_CREATE_ROW(screate_mode_suid, 4096, 0, 04600)
+
+static long screate_ret_null(const char *a)
+{
+	(void)a;
+	return no_segment(shmx_sysv_create(sk, 4096, 0, 0, NULL));
+}
+
+static struct shmx_region *segment(unsigned flags)
+{
+	struct shmx_region *r;
+
+	NEED(shmx_sysv_create(sk, SZ, flags, 0, &r) == 0);
+	return r;
+}
+
+static long screate_exists(const char *a)
+{
+	struct shmx_region *out = SENT;
+	long rc;
+
+	(void)a;
+	shmx_close(segment(0));
+	rc = shmx_sysv_create(sk, 4096, 0, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long sopen_into(key_t key, unsigned flags)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_sysv_open(key, flags, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long sopen_ret_null(const char *a)
+{
+	(void)a;
+	shmx_close(segment(0));
+	return shmx_sysv_open(sk, 0, NULL);
+}
+
+static long sopen_flag31(const char *a)
+{
+	(void)a;
+	shmx_close(segment(0));
+	return sopen_into(sk, 1u << 31);
+}
+
+static long sopen_lazy(const char *a)
+{
+	(void)a;
+	shmx_close(segment(0));
+	return sopen_into(sk, SHMX_LAZY);
+}
+
+static long sopen_private(const char *a)
+{
+	(void)a;
+	return sopen_into(IPC_PRIVATE, 0);
+}
+
+static long sopen_missing(const char *a)
+{
+	(void)a;
+	return sopen_into(sk, 0);
+}
+
+static long sopenid_into(int id, unsigned flags)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_sysv_open_id(id, flags, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long sopenid_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_sysv_open_id(shmx_sysv_id(segment(0)), 0, NULL);
+}
+
+static long sopenid_minus1(const char *a)
+{
+	(void)a;
+	return sopenid_into(-1, 0);
+}
+
+static long sopenid_flag31(const char *a)
+{
+	(void)a;
+	return sopenid_into(shmx_sysv_id(segment(0)), 1u << 31);
+}
+
+static long sopenid_missing(const char *a)
+{
+	int id = shmx_sysv_id(segment(0));
+
+	(void)a;
+	NEED(shmx_sysv_remove(id) == 0);
+	return sopenid_into(id, 0);
+}
+
+/* Removed while still attached: it exists, but nobody new may attach. */
+static long sopenid_removed(const char *a)
+{
+	int id = shmx_sysv_id(segment(SHMX_MAP));
+
+	(void)a;
+	NEED(shmx_sysv_remove(id) == 0);
+	return sopenid_into(id, 0);
+}
+
+static long sid_null(const char *a)
+{
+	(void)a;
+	return shmx_sysv_id(NULL);
+}
+
+static long sid_named(const char *a)
+{
+	(void)a;
+	return shmx_sysv_id(region(0));
+}
+
+static long sremove_minus1(const char *a)
+{
+	(void)a;
+	return shmx_sysv_remove(-1);
+}
+
+static long sremove_missing(const char *a)
+{
+	int id = shmx_sysv_id(segment(0));
+
+	(void)a;
+	NEED(shmx_sysv_remove(id) == 0);
+	return shmx_sysv_remove(id);
+}
+
+static long sstat_into(int id)
+{
+	struct shmx_sysv_info info;
+	long rc;
+
+	memset(&info, 0xa5, sizeof(info));
+	rc = shmx_sysv_stat(id, &info);
+	if (rc < 0 && !all_bytes(&info, sizeof(info), 0xa5))
+		flag("info written by a failed shmx_sysv_stat");
+	return rc;
+}
+
+static long sstat_minus1(const char *a)
+{
+	(void)a;
+	return sstat_into(-1);
+}
+
+static long sstat_null_info(const char *a)
+{
+	(void)a;
+	return shmx_sysv_stat(shmx_sysv_id(segment(0)), NULL);
+}
+
+static long sstat_missing(const char *a)
+{
+	int id = shmx_sysv_id(segment(0));
+
+	(void)a;
+	NEED(shmx_sysv_remove(id) == 0);
+	return sstat_into(id);
+}
+
+/* A segment's size is fixed, and it has no descriptor. */
+static long sresize(const char *a)
+{
+	struct shmx_region *r = segment(SHMX_MAP);
+	long rc = shmx_resize(r, 2 * SZ);
+
+	(void)a;
+	if (shmx_size(r) != SZ)
+		flag("failed resize changed the size");
+	return rc;
+}
+
+static long sfd(const char *a)
+{
+	(void)a;
+	return shmx_fd(segment(0));
+}
+
 /* ---- every function that takes a name, with every bad name ---- */
 
 static long n_create(const char *n)
@@ -1379,6 +1840,69 @@ static struct row rows[] = {
 	ROW("shmx_chan_stat", "info NULL", cstat_null_info, -EINVAL),
 	ROW("shmx_chan_stat", "no such object", cstat_missing, -ENOENT),
 	ROW("shmx_chan_stat", "a raw region, not a channel", cstat_raw_region, -EBADMSG),
+
+	ROW("shmx_fstat", "r NULL", fstat_null, -EINVAL),
+	ROW("shmx_fstat", "info NULL", fstat_null_info, -EINVAL),
+	ROW("shmx_resize", "an anonymous region sealed against shrinking", aresize_sealed, -EPERM),
+	ROW("shmx_resize", "a System V segment", sresize, -EOPNOTSUPP),
+	ROW("shmx_fd", "a System V segment", sfd, -EOPNOTSUPP),
+
+	ROW("shmx_anon_create", "ret NULL", acreate_ret_null, -EINVAL),
+	ROW("shmx_anon_create", "size 0", acreate_size0, -EINVAL),
+	ROW("shmx_anon_create", "size INT64_MAX + 1 (past off_t)", acreate_size_past_off, -EFBIG),
+	ROW("shmx_anon_create", "size SIZE_MAX", acreate_size_max, -EFBIG),
+	ROW("shmx_anon_create", "flags bit 31 (unknown)", acreate_flag31, -EINVAL),
+	ROW("shmx_anon_create", "flags SHMX_RDONLY (receive only)", acreate_rdonly, -EINVAL),
+	ROW("shmx_anon_create", "flags SHMX_UNLINK_ON_CLOSE (no name)", acreate_unlink_on_close, -EINVAL),
+	ROW("shmx_anon_create", "flags SHMX_ALLOW_UNSEALED (receive only)", acreate_allow_unsealed, -EINVAL),
+	ROW("shmx_anon_send", "r NULL", asend_null, -EINVAL),
+	ROW("shmx_anon_send", "sock -1", asend_sock_minus1, -EINVAL),
+	ROW("shmx_anon_send", "a named region", asend_named, -EOPNOTSUPP),
+	ROW("shmx_anon_send", "sock a pipe", asend_pipe, -ENOTSOCK),
+	ROW("shmx_anon_send", "sock closed", asend_closed, -EBADF),
+	ROW("shmx_anon_recv", "sock -1", arecv_sock_minus1, -EINVAL),
+	ROW("shmx_anon_recv", "ret NULL", arecv_ret_null, -EINVAL),
+	ROW("shmx_anon_recv", "flags bit 31 (unknown)", arecv_flag31, -EINVAL),
+	ROW("shmx_anon_recv", "flags SHMX_GROWABLE (create only)", arecv_growable, -EINVAL),
+	ROW("shmx_anon_recv", "flags SHMX_LAZY (create only)", arecv_lazy, -EINVAL),
+	ROW("shmx_anon_recv", "timeout -2", arecv_minus2, -EINVAL),
+	ROW("shmx_anon_recv", "nothing sent (timeout 0)", arecv_empty, -EAGAIN),
+	ROW("shmx_anon_recv", "a descriptor not sealed against shrinking", arecv_unsealed, -EPERM),
+
+	ROW("shmx_sysv_key", "path NULL", skey_null_path, -EINVAL),
+	ROW("shmx_sysv_key", "ret NULL", skey_ret_null, -EINVAL),
+	ROW("shmx_sysv_key", "proj 0", skey_proj0, -EINVAL),
+	ROW("shmx_sysv_key", "proj 256", skey_proj256, -EINVAL),
+	ROW("shmx_sysv_key", "proj -1", skey_proj_minus1, -EINVAL),
+	ROW("shmx_sysv_key", "no such path", skey_missing, -ENOENT),
+	ROW("shmx_sysv_create", "ret NULL", screate_ret_null, -EINVAL),
+	ROW("shmx_sysv_create", "size 0", screate_size0, -EINVAL),
+	ROW("shmx_sysv_create", "size INT64_MAX + 1 (past off_t)", screate_size_past_off, -EFBIG),
+	ROW("shmx_sysv_create", "size SIZE_MAX", screate_size_max, -EFBIG),
+	ROW("shmx_sysv_create", "flags bit 31 (unknown)", screate_flag31, -EINVAL),
+	ROW("shmx_sysv_create", "flags SHMX_RDONLY (open only)", screate_rdonly, -EINVAL),
+	ROW("shmx_sysv_create", "flags SHMX_LAZY (nothing to reserve)", screate_lazy, -EINVAL),
+	ROW("shmx_sysv_create", "flags SHMX_POPULATE (not for segments)", screate_populate, -EINVAL),
+	ROW("shmx_sysv_create", "flags SHMX_UNLINK_ON_CLOSE (no implicit removal)", screate_unlink_on_close, -EINVAL),
+	ROW("shmx_sysv_create", "mode 04600 (set-user-ID)", screate_mode_suid, -EINVAL),
+	ROW("shmx_sysv_create", "key exists", screate_exists, -EEXIST),
+	ROW("shmx_sysv_open", "ret NULL", sopen_ret_null, -EINVAL),
+	ROW("shmx_sysv_open", "flags bit 31 (unknown)", sopen_flag31, -EINVAL),
+	ROW("shmx_sysv_open", "flags SHMX_LAZY (create only)", sopen_lazy, -EINVAL),
+	ROW("shmx_sysv_open", "key IPC_PRIVATE", sopen_private, -EINVAL),
+	ROW("shmx_sysv_open", "no such key", sopen_missing, -ENOENT),
+	ROW("shmx_sysv_open_id", "ret NULL", sopenid_ret_null, -EINVAL),
+	ROW("shmx_sysv_open_id", "id -1", sopenid_minus1, -EINVAL),
+	ROW("shmx_sysv_open_id", "flags bit 31 (unknown)", sopenid_flag31, -EINVAL),
+	ROW("shmx_sysv_open_id", "no such id", sopenid_missing, -ENOENT),
+	ROW("shmx_sysv_open_id", "segment marked for removal", sopenid_removed, -EIDRM),
+	ROW("shmx_sysv_id", "r NULL", sid_null, -EINVAL),
+	ROW("shmx_sysv_id", "a named region", sid_named, -EOPNOTSUPP),
+	ROW("shmx_sysv_remove", "id -1", sremove_minus1, -EINVAL),
+	ROW("shmx_sysv_remove", "no such id", sremove_missing, -ENOENT),
+	ROW("shmx_sysv_stat", "id -1", sstat_minus1, -EINVAL),
+	ROW("shmx_sysv_stat", "info NULL", sstat_null_info, -EINVAL),
+	ROW("shmx_sysv_stat", "no such id", sstat_missing, -ENOENT),
 };
 
 #define N_STATIC (sizeof(rows) / sizeof(rows[0]))
@@ -1439,12 +1963,28 @@ static void test_row(void **state)
 		fail_msg("%s: %s: %s", row->func, row->input, v.problem);
 }
 
+/* Keys 0x5bPPNNNN: per parent process and row. */
+#define KEY_BASE 0x5b000000
+
 static int row_setup(void **state)
 {
+	static unsigned n;
+
 	(void)state;
 	nm[0] = tu_name();
 	nm[1] = tu_name();
+	sk = (key_t)(KEY_BASE | ((getpid() & 0xff) << 16) | (n++ & 0xffff));
 	return 0;
+}
+
+/* The row's segment is removed like its names: whatever happened. */
+static int row_teardown(void **state)
+{
+	int id = shmget(sk, 0, 0);
+
+	if (id >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	return tu_teardown(state);
 }
 
 static void label(struct row *row)
@@ -1488,7 +2028,7 @@ int main(void)
 
 		label(row);
 		tests[n++] = (struct CMUnitTest){ row->label, test_row, row_setup,
-						  tu_teardown, row };
+						  row_teardown, row };
 	}
 	return _cmocka_run_group_tests("badinput", tests, n, tu_group_setup,
 				       tu_group_teardown);
