@@ -222,14 +222,16 @@ static int publish(struct shmx_region *o, const char *canon, struct shmx_region 
 }
 
 /* Like glibc's and musl's sem_open: a complete sem_t in an unnamed file of
- * the exact mode, then linked in (-EEXIST if the name exists). */
+ * the exact mode, then linked in (-EEXIST if the name exists). Its page is
+ * reserved first: on a full /dev/shm, -ENOSPC rather than a SIGBUS in
+ * sem_init. */
 static int make_sem(const char *canon, unsigned value, mode_t mode,
 		    struct shmx_region **ret)
 {
 	struct shmx_region *o;
 	int err;
 
-	err = shmx__create(canon, sizeof(sem_t), SHMX_MAP | SHMX_LAZY, mode, &o);
+	err = shmx__create(canon, sizeof(sem_t), SHMX_MAP, mode, &o);
 	if (err)
 		return err;
 	if (sem_init(o->addr, 1, value) < 0) {
@@ -246,7 +248,7 @@ static int make_ctl(const char *canon, mode_t mode, struct shmx_region **ret)
 	struct ctl *c;
 	int err;
 
-	err = shmx__create(canon, sizeof(*c), SHMX_MAP | SHMX_LAZY, mode, &o);
+	err = shmx__create(canon, sizeof(*c), SHMX_MAP, mode, &o);
 	if (err)
 		return err;
 	c = o->addr;
