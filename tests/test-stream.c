@@ -793,7 +793,8 @@ static void check_bad(void **state, const char *sub, const char *name, char *con
 	assert_int_equal(res.exit_code, 2);
 	assert_non_null(strstr(res.err, "Usage: shmx"));
 	tu_result_free(&res);
-	assert_nothing_left(name);
+	if (strlen(name) > 1)
+		assert_nothing_left(name);
 }
 
 static void test_help_and_bad_options(void **state)
