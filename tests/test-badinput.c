@@ -341,6 +341,39 @@ static long name_null(const char *a)
 	return shmx_name(NULL) == NULL ? 0 : 1;
 }
 
+/* shmx_name_canon() told that its buffer (NULL when null_buf) has size
+ * bytes: on failure not one byte of it is written. */
+static long canon_into(const char *name, bool null_buf, size_t size)
+{
+	char buf[SHMX_NAME_MAX + 2];
+	long rc;
+
+	memset(buf, 'z', sizeof(buf));
+	rc = shmx_name_canon(name, null_buf ? NULL : buf, size);
+	if (rc < 0 && !all_bytes(buf, sizeof(buf), 'z'))
+		flag("buffer written");
+	return rc;
+}
+
+static long canon_null_buf(const char *a)
+{
+	(void)a;
+	return canon_into(nm[0], true, SHMX_NAME_MAX + 2);
+}
+
+static long canon_size0(const char *a)
+{
+	(void)a;
+	return canon_into(nm[0], false, 0);
+}
+
+/* Room for the name but not its NUL. */
+static long canon_no_room_for_nul(const char *a)
+{
+	(void)a;
+	return canon_into(nm[0], false, strlen(nm[0]));
+}
+
 static long fd_null(const char *a)
 {
 	(void)a;
@@ -1608,6 +1641,11 @@ static long n_pair_unlink(const char *n)
 	return shmx_pair_unlink(n);
 }
 
+static long n_name_canon(const char *n)
+{
+	return canon_into(n, false, SHMX_NAME_MAX + 2);
+}
+
 static long n_chan_create(const char *n)
 {
 	struct shmx_chan *out = SENT;
@@ -1653,6 +1691,7 @@ static const struct {
 	{ "shmx_chan_open", n_chan_open },
 	{ "shmx_chan_unlink", n_chan_unlink },
 	{ "shmx_chan_stat", n_chan_stat },
+	{ "shmx_name_canon", n_name_canon },
 };
 
 static char long256[SHMX_NAME_MAX + 2], slash_long256[SHMX_NAME_MAX + 3];
@@ -1725,6 +1764,10 @@ static struct row rows[] = {
 	ROW("shmx_size", "r NULL (returns 0)", size_null, 0),
 	ROW("shmx_name", "r NULL (returns NULL)", name_null, 0),
 	ROW("shmx_fd", "r NULL", fd_null, -EBADF),
+	ROW("shmx_name_canon", "buf NULL", canon_null_buf, -EINVAL),
+	ROW("shmx_name_canon", "size 0", canon_size0, -ERANGE),
+	ROW("shmx_name_canon", "size the name's length (no room for the NUL)",
+	    canon_no_room_for_nul, -ERANGE),
 	ROW("shmx_read", "r NULL", read_null_region, -EINVAL),
 	ROW("shmx_read", "buf NULL, len 64", read_null_buf, -EINVAL),
 	ROW("shmx_read", "off past the end (mapped)", read_off_past, -ERANGE),

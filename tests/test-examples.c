@@ -1,91 +1,46 @@
 /* SPDX-License-Identifier: MIT */
-/* The writer/reader examples, exec'd as the two processes a user runs. */
+/* The short examples, exec'd as the two processes a user runs: writer and
+ * reader (a line a turn through a region and its semaphore pair),
+ * chan-producer and chan-consumer (lines through a channel). The complete
+ * streaming programs are shmx send / shmx recv, tested in test-stream.c. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
-#define TIMEOUT_S "3000"        /* the examples' --timeout in these tests */
-#define TIMEOUT_MS 3000
+#define WAIT_MS  10000          /* deadline for a process to end */
+#define EX_WAIT_MS 10000        /* the examples' own wait (WAIT_MS there) */
+#define N_LINES  100
 
-static const char *writer_path(void)
+static char *ex(const char *prog)
 {
-	return tu_build_path("examples/writer");
+	static char paths[4][512];
+	static int next;
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "examples/%s", prog);
+	next = (next + 1) % 4;
+	snprintf(paths[next], sizeof(paths[next]), "%s", tu_build_path(rel));
+	return paths[next];
 }
 
-static const char *reader_path(void)
+static int exit_code(int status)
 {
-	return tu_build_path("examples/reader");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void need_examples(void)
+/* Everything from fd until EOF (or the deadline), as a string; closes fd. */
+static char *slurp(int fd)
 {
-	if (access(writer_path(), X_OK) || access(reader_path(), X_OK))
-		fail_msg("examples not built: %s", writer_path());
-}
-
-/* Nothing of name is left: region and both semaphores. */
-static void assert_gone(const char *name)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/dev/shm%s", name);
-	assert_int_not_equal(lstat(path, &st), 0);
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-w", name + 1);
-	assert_int_not_equal(lstat(path, &st), 0);
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-r", name + 1);
-	assert_int_not_equal(lstat(path, &st), 0);
-}
-
-static uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	while (len--)
-		h = (h ^ *p++) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
-
-/* Read everything from fd until EOF or the deadline; digest and count. */
-static int drain(int fd, int64_t end, uint64_t *h, size_t *total)
-{
-	static char buf[1 << 16];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-
-	while (tu_now_ms() < end) {
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		n = read(fd, buf, sizeof(buf));
-		if (n == 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0) {
-			*h = fnv1a(*h, buf, (size_t)n);
-			*total += (size_t)n;
-		}
-	}
-	return -ETIMEDOUT;
-}
-
-/* Everything from fd until EOF, as a string. */
-static char *slurp(int fd, int timeout_ms)
-{
-	int64_t end = tu_now_ms() + timeout_ms;
+	int64_t end = tu_now_ms() + WAIT_MS;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t len = 0, cap = 4096;
 	char *s = malloc(cap);
@@ -107,17 +62,17 @@ static char *slurp(int fd, int timeout_ms)
 			len += (size_t)n;
 	}
 	s[len] = 0;
+	close(fd);
 	return s;
 }
 
-/* Read from fd until at least want bytes came (the stream is flowing). */
+/* Read at least want bytes from fd (they are then gone). */
 static void read_some(int fd, size_t want)
 {
-	int64_t end = tu_now_ms() + 10000;
-	uint64_t h = FNV_INIT;
-	size_t got = 0;
+	int64_t end = tu_now_ms() + WAIT_MS;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char buf[4096];
+	size_t got = 0;
 	ssize_t n;
 
 	while (got < want && tu_now_ms() < end) {
@@ -125,259 +80,146 @@ static void read_some(int fd, size_t want)
 			continue;
 		n = read(fd, buf, sizeof(buf));
 		assert_true(n > 0);
-		h = fnv1a(h, buf, (size_t)n);
 		got += (size_t)n;
 	}
 	assert_true(got >= want);
 }
 
-static pid_t spawn_reader(const char *name, int *out, int *err)
+/* No entry of /dev/shm is name or name + ".suffix" (the region, its
+ * semaphores "sem.NAME.shmx-w/-r", a pair's control object). */
+static void assert_nothing_left(const char *name)
 {
-	char *argv[] = { (char *)reader_path(), "--name", (char *)name, "--timeout",
-			 TIMEOUT_S, NULL };
-	pid_t pid = tu_spawn(argv, NULL, out, err);
+	size_t len = strlen(name + 1);
+	struct dirent *d;
+	const char *p;
+	DIR *dir = opendir("/dev/shm");
 
-	assert_true(pid > 0);
-	return pid;
-}
-
-static int exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
-}
-
-/* ---- the 64 MiB stream ---- */
-
-#define BIG (64u << 20)
-
-/* A file of random bytes; its digest. */
-static uint64_t make_random_file(const char *path)
-{
-	static char buf[1 << 20];
-	uint64_t h = FNV_INIT;
-	size_t done;
-	int fd;
-
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	for (done = 0; done < BIG; done += sizeof(buf)) {
-		assert_int_equal(getrandom(buf, sizeof(buf), 0), sizeof(buf));
-		h = fnv1a(h, buf, sizeof(buf));
-		assert_int_equal(write(fd, buf, sizeof(buf)), sizeof(buf));
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		p = strstr(d->d_name, name + 1);
+		if (p && (p[len] == 0 || p[len] == '.')) {
+			closedir(dir);
+			fail_msg("left in /dev/shm: %s", d->d_name);
+		}
 	}
-	close(fd);
-	return h;
+	closedir(dir);
 }
 
-/* argv with stdin from a file, stderr to a pipe. */
-static pid_t spawn_from_file(char *const argv[], const char *path, int *err)
+/* Poll until cond(name) holds, with a deadline. */
+static void wait_until(bool (*cond)(const char *), const char *name)
 {
-	int pe[2];
-	pid_t pid;
+	int64_t end = tu_now_ms() + WAIT_MS;
 
-	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY);
-		int null = open("/dev/null", O_WRONLY);
-
-		if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0 ||
-		    dup2(pe[1], 2) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pe[1]);
-	*err = pe[0];
-	return pid;
+	while (!cond(name) && tu_now_ms() < end)
+		usleep(1000);
+	assert_true(cond(name));
 }
 
-static void test_stream_64mib(void **state)
+static bool reader_attached(const char *name)
+{
+	struct shmx_info info;
+
+	return shmx_stat(name, &info) == 0 && (info.holders & (1u << SHMX_SLOT_READER));
+}
+
+static bool pair_made(const char *name)
+{
+	return tu_sem_exists(name, ".shmx-w") && tu_sem_exists(name, ".shmx-r");
+}
+
+static char *some_lines(int n, size_t *len)
+{
+	char *s = malloc((size_t)n * 100 + 1);
+
+	assert_non_null(s);
+	*len = 0;
+	for (int i = 0; i < n; i++)
+		*len += (size_t)sprintf(s + *len, "line %d of %d: the quick brown fox jumps over "
+					"the lazy dog, and again, and again\n", i, n);
+	return s;
+}
+
+/* ---- writer and reader ---- */
+
+static void test_reader_first_prints_the_lines_in_order(void **state)
 {
 	const char *name = tu_name();
-	char *wargv[] = { (char *)writer_path(), "--name", (char *)name, "--size", "64K",
-			  "--timeout", TIMEOUT_S, NULL };
-	char path[128];
-	uint64_t want, got = FNV_INIT;
-	size_t total = 0;
-	int rout, rerr, werr, sr, sw;
-	char *rmsg, *wmsg;
-	pid_t r, w;
-
-	(void)state;
-	need_examples();
-	snprintf(path, sizeof(path), "/tmp%s-random.bin", name);
-	want = make_random_file(path);
-	r = spawn_reader(name, &rout, &rerr);
-	w = spawn_from_file(wargv, path, &werr);
-	assert_int_equal(drain(rout, tu_now_ms() + 120000, &got, &total), 0);
-	rmsg = slurp(rerr, 10000);
-	wmsg = slurp(werr, 10000);
-	assert_int_equal(tu_waitpid(w, 10000, &sw), 0);
-	assert_int_equal(tu_waitpid(r, 10000, &sr), 0);
-	unlink(path);
-	close(rout);
-	close(rerr);
-	close(werr);
-	if (exit_code(sw) || exit_code(sr))
-		print_message("# writer: %s# reader: %s", wmsg, rmsg);
-	free(rmsg);
-	free(wmsg);
-	assert_int_equal(exit_code(sw), 0);
-	assert_int_equal(exit_code(sr), 0);
-	assert_int_equal(total, BIG);
-	assert_true(got == want);
-	assert_gone(name);
-}
-
-/* ---- --lines ---- */
-
-struct run2 {
+	char *rargv[] = { ex("reader"), (char *)name, NULL };
+	char *wargv[] = { ex("writer"), (char *)name, NULL };
 	struct tu_result w;
-	char *rout, *rerr;
-	int rstatus;
-};
-
-/* Reader in the background, writer fed with input, both to the end. */
-static void run_pair(const char *name, const char *in, char **wextra, struct run2 *res)
-{
-	char *wargv[16] = { (char *)writer_path(), "--name", (char *)name, "--timeout",
-			    TIMEOUT_S };
-	int rout, rerr, i = 5;
+	size_t len;
+	char *in = some_lines(N_LINES, &len), *out, *err;
+	int rout, rerr, st;
 	pid_t r;
 
-	while (*wextra)
-		wargv[i++] = *wextra++;
-	wargv[i] = NULL;
-	r = spawn_reader(name, &rout, &rerr);
-	assert_int_equal(tu_run(wargv, in, strlen(in), 30000, &res->w), 0);
-	res->rout = slurp(rout, 10000);
-	res->rerr = slurp(rerr, 10000);
-	assert_int_equal(tu_waitpid(r, 10000, &res->rstatus), 0);
-	close(rout);
-	close(rerr);
-}
-
-static void run2_free(struct run2 *res)
-{
-	tu_result_free(&res->w);
-	free(res->rout);
-	free(res->rerr);
-}
-
-static void test_lines_in_order(void **state)
-{
-	const char *name = tu_name();
-	char *extra[] = { "--lines", NULL };
-	char *in = malloc(200 * 32);
-	struct run2 res;
-	size_t len = 0;
-	int i;
-
 	(void)state;
-	need_examples();
-	assert_non_null(in);
-	for (i = 0; i < 200; i++)
-		len += (size_t)sprintf(in + len, "line %d of 200\n", i);
-	run_pair(name, in, extra, &res);
-	assert_int_equal(res.w.exit_code, 0);
-	assert_int_equal(exit_code(res.rstatus), 0);
-	/* each line once, in order, nothing else */
-	assert_string_equal(res.rout, in);
-	run2_free(&res);
+	r = tu_spawn(rargv, NULL, &rout, &rerr);
+	assert_true(r > 0);
+	assert_int_equal(tu_run(wargv, in, len, WAIT_MS, &w), 0);
+	out = slurp(rout);
+	err = slurp(rerr);
+	assert_int_equal(tu_waitpid(r, WAIT_MS, &st), 0);
+	assert_int_equal(w.exit_code, 0);
+	assert_int_equal(exit_code(st), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, in);
+	tu_result_free(&w);
+	free(out);
+	free(err);
 	free(in);
-	assert_gone(name);
+	assert_nothing_left(name);
 }
 
-/* A line longer than the region goes through in pieces, still whole. */
-static void test_lines_longer_than_region(void **state)
+static void test_writer_first_then_reader_gets_every_line(void **state)
 {
 	const char *name = tu_name();
-	char *extra[] = { "--lines", "--size", "64", NULL };
-	char in[3000];
-	struct run2 res;
+	char *rargv[] = { ex("reader"), (char *)name, NULL };
+	char *wargv[] = { ex("writer"), (char *)name, NULL };
+	struct tu_result r;
+	size_t len;
+	char *in = some_lines(N_LINES, &len), *err;
+	int win, werr, st;
+	pid_t w;
 
 	(void)state;
-	need_examples();
-	memset(in, 'x', sizeof(in) - 2);
-	in[sizeof(in) - 2] = '\n';
-	in[sizeof(in) - 1] = 0;
-	run_pair(name, in, extra, &res);
-	assert_int_equal(res.w.exit_code, 0);
-	assert_int_equal(exit_code(res.rstatus), 0);
-	assert_string_equal(res.rout, in);
-	run2_free(&res);
-	assert_gone(name);
+	w = tu_spawn(wargv, &win, NULL, &werr);
+	assert_true(w > 0);
+	assert_int_equal(write(win, in, len), (ssize_t)len);
+	close(win);
+	wait_until(pair_made, name);
+	assert_int_equal(tu_run(rargv, NULL, 0, WAIT_MS, &r), 0);
+	err = slurp(werr);
+	assert_int_equal(tu_waitpid(w, WAIT_MS, &st), 0);
+	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(r.exit_code, 0);
+	assert_string_equal(err, "");
+	assert_string_equal(r.out, in);
+	tu_result_free(&r);
+	free(err);
+	free(in);
+	assert_nothing_left(name);
 }
-
-static void test_quit_ends_both(void **state)
-{
-	const char *name = tu_name();
-	char *extra[] = { "--lines", NULL };
-	struct run2 res;
-
-	(void)state;
-	need_examples();
-	run_pair(name, "one\ntwo\nquit\nthree\n", extra, &res);
-	assert_int_equal(res.w.exit_code, 0);
-	assert_int_equal(exit_code(res.rstatus), 0);
-	assert_string_equal(res.rout, "one\ntwo\n");
-	run2_free(&res);
-	assert_gone(name);
-}
-
-/* Empty input: just the end marker. */
-static void test_empty_input(void **state)
-{
-	const char *name = tu_name();
-	char *extra[] = { NULL };
-	struct run2 res;
-
-	(void)state;
-	need_examples();
-	run_pair(name, "", extra, &res);
-	assert_int_equal(res.w.exit_code, 0);
-	assert_int_equal(exit_code(res.rstatus), 0);
-	assert_string_equal(res.rout, "");
-	run2_free(&res);
-	assert_gone(name);
-}
-
-/* ---- peers that die or are stopped ---- */
 
 struct live {
 	pid_t w, r;
 	int win, werr, rout, rerr;
 };
 
-/* Writer fed by a pipe we hold, reader attached, data flowing. */
+/* Both running, the reader attached, the writer waiting for input. */
 static void start_live(const char *name, struct live *l)
 {
-	char *wargv[] = { (char *)writer_path(), "--name", (char *)name, "--timeout",
-			  TIMEOUT_S, NULL };
-	char chunk[8192];
+	char *wargv[] = { ex("writer"), (char *)name, NULL };
+	char *rargv[] = { ex("reader"), (char *)name, NULL };
 
 	signal(SIGPIPE, SIG_IGN);
 	l->w = tu_spawn(wargv, &l->win, NULL, &l->werr);
 	assert_true(l->w > 0);
-	l->r = spawn_reader(name, &l->rout, &l->rerr);
-	memset(chunk, 'a', sizeof(chunk));
-	assert_int_equal(write(l->win, chunk, sizeof(chunk)), sizeof(chunk));
-	read_some(l->rout, sizeof(chunk));
+	l->r = tu_spawn(rargv, NULL, &l->rout, &l->rerr);
+	assert_true(l->r > 0);
+	wait_until(reader_attached, name);
 }
 
-static void close_live(struct live *l)
-{
-	close(l->win);
-	close(l->werr);
-	close(l->rout);
-	close(l->rerr);
-}
-
-static void test_kill_writer(void **state)
+static void test_kill9_writer_reader_exits_1_peer_died(void **state)
 {
 	const char *name = tu_name();
 	struct live l;
@@ -386,187 +228,132 @@ static void test_kill_writer(void **state)
 	int st;
 
 	(void)state;
-	need_examples();
 	start_live(name, &l);
 	kill(l.w, SIGKILL);
 	t0 = tu_now_ms();
-	assert_int_equal(tu_waitpid(l.r, TIMEOUT_MS + 1000, &st), 0);
-	assert_true(tu_now_ms() - t0 < TIMEOUT_MS + 1000);
-	msg = slurp(l.rerr, 5000);
-	assert_int_not_equal(exit_code(st), 0);
-	assert_non_null(strstr(msg, "reader: writer died (Peer process died)"));
+	assert_int_equal(tu_waitpid(l.r, EX_WAIT_MS + 2000, &st), 0);
+	/* noticed at once, not at the end of the reader's wait */
+	assert_true(tu_now_ms() - t0 < EX_WAIT_MS / 2);
+	assert_int_equal(exit_code(st), 1);
+	msg = slurp(l.rerr);
+	assert_non_null(strstr(msg, "Peer process died"));
 	free(msg);
-	assert_int_equal(tu_waitpid(l.w, 5000, &st), 0);
-	close_live(&l);
+	assert_int_equal(tu_waitpid(l.w, WAIT_MS, &st), 0);
+	close(l.win);
+	close(l.rout);
+	free(slurp(l.werr));
 }
 
-static void test_kill_reader(void **state)
+static void test_kill9_reader_writer_exits_1_peer_died(void **state)
 {
 	const char *name = tu_name();
-	char chunk[4096];
+	size_t len;
+	char *in = some_lines(N_LINES, &len), *msg;
 	struct live l;
-	bool gone;
-	int64_t end;
-	char *msg;
 	int st;
 
 	(void)state;
-	need_examples();
 	start_live(name, &l);
+	assert_int_equal(write(l.win, in, len), (ssize_t)len);
+	/* The reader's stdout is a pipe, so fully buffered: a first buffer
+	 * out means it has taken lines, and the writer has seen it. */
+	read_some(l.rout, 1);
 	kill(l.r, SIGKILL);
-	assert_int_equal(tu_waitpid(l.r, 5000, &st), 0);
-	/* the writer notices when it next needs the reader: keep feeding */
-	memset(chunk, 'b', sizeof(chunk));
-	fcntl(l.win, F_SETFL, O_NONBLOCK);
-	end = tu_now_ms() + TIMEOUT_MS + 1000;
-	while (!(gone = waitpid(l.w, &st, WNOHANG) == l.w) && tu_now_ms() < end)
-		if (write(l.win, chunk, sizeof(chunk)) < 0)
-			usleep(1000);  /* pipe full: the writer is waiting */
-	if (!gone)
-		assert_int_equal(tu_waitpid(l.w, 1000, &st), 0);
-	msg = slurp(l.werr, 5000);
+	assert_int_equal(tu_waitpid(l.r, WAIT_MS, &st), 0);
+	/* one more line, in case the writer had taken all and waits on stdin */
+	(void)!write(l.win, "more\n", 5);
+	assert_int_equal(tu_waitpid(l.w, EX_WAIT_MS / 2, &st), 0);
 	assert_int_equal(exit_code(st), 1);
-	assert_non_null(strstr(msg, "writer: reader died (Peer process died)"));
+	msg = slurp(l.werr);
+	assert_non_null(strstr(msg, "Peer process died"));
 	free(msg);
-	close_live(&l);
-	assert_gone(name);  /* the creator cleaned up */
+	free(in);
+	close(l.win);
+	close(l.rout);
+	free(slurp(l.rerr));
+	/* the writer, the creator, removed what it made */
+	assert_nothing_left(name);
 }
 
-/* Ctrl-C and SIGTERM: the writer unlinks and exits non-zero; the reader is
- * told the stream was cut short. */
-static void stop_writer(int sig)
+static void check_help(const char *prog, const char *opt)
 {
-	const char *name = tu_name();
-	struct live l;
-	char *wmsg, *rmsg;
-	int sw, sr;
-
-	need_examples();
-	start_live(name, &l);
-	kill(l.w, sig);
-	assert_int_equal(tu_waitpid(l.w, 5000, &sw), 0);
-	assert_int_equal(tu_waitpid(l.r, 5000, &sr), 0);
-	wmsg = slurp(l.werr, 5000);
-	rmsg = slurp(l.rerr, 5000);
-	assert_int_equal(exit_code(sw), 128 + sig);
-	assert_non_null(strstr(wmsg, "writer: interrupted"));
-	assert_int_not_equal(exit_code(sr), 0);
-	assert_non_null(strstr(rmsg, "reader: writer was interrupted"));
-	free(wmsg);
-	free(rmsg);
-	close_live(&l);
-	assert_gone(name);
-}
-
-static void test_sigint_writer(void **state)
-{
-	(void)state;
-	stop_writer(SIGINT);
-}
-
-static void test_sigterm_writer(void **state)
-{
-	(void)state;
-	stop_writer(SIGTERM);
-}
-
-/* The reader stopped by a signal exits non-zero and removes nothing. */
-static void test_sigterm_reader(void **state)
-{
-	const char *name = tu_name();
-	char path[512];
-	struct live l;
-	struct stat st;
-	int sr, sw;
-
-	(void)state;
-	need_examples();
-	start_live(name, &l);
-	kill(l.r, SIGTERM);
-	assert_int_equal(tu_waitpid(l.r, 5000, &sr), 0);
-	assert_int_equal(exit_code(sr), 128 + SIGTERM);
-	snprintf(path, sizeof(path), "/dev/shm%s", name);
-	assert_int_equal(lstat(path, &st), 0);
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-w", name + 1);
-	assert_int_equal(lstat(path, &st), 0);
-	kill(l.w, SIGTERM);
-	assert_int_equal(tu_waitpid(l.w, 5000, &sw), 0);
-	assert_int_equal(exit_code(sw), 128 + SIGTERM);
-	close_live(&l);
-	assert_gone(name);
-}
-
-static void test_no_reader(void **state)
-{
-	const char *name = tu_name();
-	char *argv[] = { (char *)writer_path(), "--name", (char *)name, "--timeout", "200",
-			 NULL };
+	char *argv[] = { ex(prog), (char *)opt, NULL };
 	struct tu_result res;
+	char want[64];
 
-	(void)state;
-	need_examples();
-	assert_int_equal(tu_run(argv, "data\n", 5, 10000, &res), 0);
-	assert_int_equal(res.exit_code, 1);
-	assert_non_null(strstr(res.err, "writer: no reader showed up within 200 ms"));
-	tu_result_free(&res);
-	assert_gone(name);
-}
-
-static void test_no_writer(void **state)
-{
-	const char *name = tu_name();
-	char *argv[] = { (char *)reader_path(), "--name", (char *)name, "--timeout", "200",
-			 NULL };
-	struct tu_result res;
-
-	(void)state;
-	need_examples();
-	assert_int_equal(tu_run(argv, NULL, 0, 10000, &res), 0);
-	assert_int_equal(res.exit_code, 1);
-	assert_non_null(strstr(res.err, "reader: no writer at"));
-	tu_result_free(&res);
-	assert_gone(name);
-}
-
-/* ---- options ---- */
-
-static void check_help(const char *path)
-{
-	char *argv[] = { (char *)path, "--help", NULL };
-	struct tu_result res;
-
-	assert_int_equal(tu_run(argv, NULL, 0, 10000, &res), 0);
+	assert_int_equal(tu_run(argv, NULL, 0, WAIT_MS, &res), 0);
 	assert_int_equal(res.exit_code, 0);
-	assert_non_null(strstr(res.out, "Usage:"));
-	assert_non_null(strstr(res.out, "--name"));
-	assert_non_null(strstr(res.out, "--timeout"));
+	snprintf(want, sizeof(want), "usage: %s", prog);
+	assert_non_null(strstr(res.out, want));
 	tu_result_free(&res);
 }
 
-static void check_bad(const char *path, const char *opt, const char *val)
-{
-	char *argv[] = { (char *)path, (char *)opt, (char *)val, NULL };
-	struct tu_result res;
-
-	assert_int_equal(tu_run(argv, NULL, 0, 10000, &res), 0);
-	assert_int_equal(res.exit_code, 2);
-	assert_true(res.err_len > 0);
-	tu_result_free(&res);
-}
-
-static void test_help_and_bad_options(void **state)
+static void test_help_prints_usage_and_exits_0(void **state)
 {
 	(void)state;
-	need_examples();
-	check_help(writer_path());
-	check_help(reader_path());
-	check_bad(writer_path(), "--bogus", NULL);
-	check_bad(reader_path(), "--bogus", NULL);
-	check_bad(writer_path(), "--size", "12Q");
-	check_bad(writer_path(), "--size", "4");
-	check_bad(writer_path(), "--timeout", "-5");
-	check_bad(reader_path(), "--timeout", "soon");
-	check_bad(writer_path(), "extra", NULL);
+	check_help("writer", "--help");
+	check_help("writer", "-h");
+	check_help("reader", "--help");
+	check_help("reader", "-h");
+	check_help("chan-producer", "--help");
+	check_help("chan-producer", "-h");
+	check_help("chan-consumer", "--help");
+	check_help("chan-consumer", "-h");
+}
+
+/* ---- chan-producer and chan-consumer ---- */
+
+static void test_chan_lines_through_consumer_exits_0_on_close(void **state)
+{
+	const char *name = tu_name();
+	char *cargv[] = { ex("chan-consumer"), (char *)name, NULL };
+	char *pargv[] = { ex("chan-producer"), (char *)name, NULL };
+	struct tu_result p;
+	size_t len;
+	char *in = some_lines(N_LINES * 10, &len), *out, *err;
+	int cout, cerr, st;
+	pid_t c;
+
+	(void)state;
+	c = tu_spawn(cargv, NULL, &cout, &cerr);
+	assert_true(c > 0);
+	assert_int_equal(tu_run(pargv, in, len, WAIT_MS, &p), 0);
+	out = slurp(cout);
+	err = slurp(cerr);
+	assert_int_equal(tu_waitpid(c, WAIT_MS, &st), 0);
+	assert_int_equal(p.exit_code, 0);
+	assert_int_equal(exit_code(st), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, in);
+	tu_result_free(&p);
+	free(out);
+	free(err);
+	free(in);
+	assert_nothing_left(name);
+}
+
+static void test_chan_producer_count_sends_n_messages(void **state)
+{
+	const char *name = tu_name();
+	char *cargv[] = { ex("chan-consumer"), (char *)name, NULL };
+	char *pargv[] = { ex("chan-producer"), "--count", "3", (char *)name, NULL };
+	struct tu_result p;
+	int cout, st;
+	char *out;
+	pid_t c;
+
+	(void)state;
+	c = tu_spawn(cargv, NULL, &cout, NULL);
+	assert_true(c > 0);
+	assert_int_equal(tu_run(pargv, NULL, 0, WAIT_MS, &p), 0);
+	out = slurp(cout);
+	assert_int_equal(tu_waitpid(c, WAIT_MS, &st), 0);
+	assert_int_equal(p.exit_code, 0);
+	assert_int_equal(exit_code(st), 0);
+	assert_string_equal(out, "message 0\nmessage 1\nmessage 2\n");
+	tu_result_free(&p);
+	free(out);
+	assert_nothing_left(name);
 }
 
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
@@ -574,19 +361,13 @@ static void test_help_and_bad_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_help_and_bad_options),
-		T(test_lines_in_order),
-		T(test_lines_longer_than_region),
-		T(test_quit_ends_both),
-		T(test_empty_input),
-		T(test_no_reader),
-		T(test_no_writer),
-		T(test_kill_writer),
-		T(test_kill_reader),
-		T(test_sigint_writer),
-		T(test_sigterm_writer),
-		T(test_sigterm_reader),
-		T(test_stream_64mib),
+		T(test_help_prints_usage_and_exits_0),
+		T(test_reader_first_prints_the_lines_in_order),
+		T(test_writer_first_then_reader_gets_every_line),
+		T(test_kill9_writer_reader_exits_1_peer_died),
+		T(test_kill9_reader_writer_exits_1_peer_died),
+		T(test_chan_lines_through_consumer_exits_0_on_close),
+		T(test_chan_producer_count_sends_n_messages),
 	};
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

@@ -104,6 +104,37 @@ static void test_longest_name_works(void **state)
 	assert_int_equal(shmx_unlink(name), 0);
 }
 
+/* shmx_name_canon(): the public form of the same check. Its length, the
+ * canonical "/name" in the buffer, and a buffer of exactly length + 1
+ * bytes (the NUL included) is enough; the longest name fits in
+ * SHMX_NAME_MAX + 2. It is the name the region then reports. */
+static void test_name_canon_writes_the_canonical_name(void **state)
+{
+	char buf[SHMX_NAME_MAX + 2], name[SHMX_NAME_MAX + 1];
+	struct shmx_region *r;
+	int n;
+
+	(void)state;
+	assert_int_equal(shmx_name_canon("foo", buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "/foo");
+	assert_int_equal(shmx_name_canon("/foo", buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "/foo");
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(shmx_name_canon("ab", buf, 4), 3);
+	assert_string_equal(buf, "/ab");
+	assert_int_equal(buf[4], 'x');
+	memset(name, 'n', SHMX_NAME_MAX);
+	name[SHMX_NAME_MAX] = 0;
+	assert_int_equal(shmx_name_canon(name, buf, sizeof(buf)), SHMX_NAME_MAX + 1);
+	assert_int_equal(buf[0], '/');
+	assert_string_equal(buf + 1, name);
+	n = shmx_name_canon(tu_name() + 1, buf, sizeof(buf));
+	assert_int_equal(n, strlen(buf));
+	assert_int_equal(shmx_create(buf + 1, 4096, 0, 0, &r), 0);
+	assert_string_equal(shmx_name(r), buf);
+	r = shmx_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +143,8 @@ int main(void)
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_semaphore_namespace_refused),
 		cmocka_unit_test_teardown(test_longest_name_works, tu_teardown),
+		cmocka_unit_test_teardown(test_name_canon_writes_the_canonical_name,
+					  tu_teardown),
 	};
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

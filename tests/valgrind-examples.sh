@@ -1,15 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# TAP: the built examples under valgrind's memcheck. Any memcheck error or
-# definite leak fails the program's line (--error-exitcode=99).
-#   valgrind-examples.sh WRITER READER CHAN-PRODUCER CHAN-CONSUMER
-# A program that was not built is skipped; without valgrind, all is.
+# TAP: the built examples and shmx send / shmx recv under valgrind's
+# memcheck. Any memcheck error or definite leak fails the program's line
+# (--error-exitcode=99).
+#   valgrind-examples.sh WRITER READER CHAN-PRODUCER CHAN-CONSUMER SHMX
+# A program that was not built (or is given as "") is skipped; without
+# valgrind, all is.
 set -u
 
 writer=${1:-}
 reader=${2:-}
 producer=${3:-}
 consumer=${4:-}
+shmx=${5:-}
 deadline=120            # seconds per program (timeout(1))
 tmp=$(mktemp -d /tmp/shmx-vg.XXXXXX) || exit 1
 base="shmx-test-vg-$$"
@@ -35,8 +38,7 @@ vg() {
 
 n=0
 failed=0
-plan=9
-echo "1..$plan"
+echo "1..15"
 
 # ok/not ok for one line; $1 = condition status, $2 = description, $3 = log
 report() {
@@ -50,82 +52,109 @@ report() {
 	fi
 }
 
+# skip COUNT REASON
 skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
+	i=0
+	while [ $i -lt "$1" ]; do
+		n=$((n + 1))
+		echo "ok $n # SKIP $2"
+		i=$((i + 1))
+	done
 }
 
 built() {
 	[ -n "$1" ] && [ -x "$1" ]
 }
 
-# writer | reader through one region: writer $1 = name, the rest = options
-pair_run() {
-	name=$1 tag=$2
-	shift 2
-	vg "$reader" --name "$name" --timeout 60000 >"$tmp/$tag.out" 2>"$tmp/$tag.rlog" &
+# Lines of text into $1.
+lines() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		echo "line $i: the quick brown fox jumps over the lazy dog"
+		i=$((i + 1))
+	done >"$1"
+}
+
+# The receiver of TAG in the background (output to $tmp/TAG.out), then the
+# sender fed with $tmp/TAG.in; exit statuses in $sst and $rst.
+recv_bg() {
+	tag=$1
+	shift
+	vg "$@" >"$tmp/$tag.out" 2>"$tmp/$tag.rlog" &
 	rpid=$!
-	vg "$writer" --name "$name" --timeout 60000 "$@" <"$tmp/$tag.in" >/dev/null \
-		2>"$tmp/$tag.wlog"
-	wst=$?
+}
+
+send_fg() {
+	tag=$1
+	shift
+	vg "$@" <"$tmp/$tag.in" >/dev/null 2>"$tmp/$tag.slog"
+	sst=$?
 	wait "$rpid"
 	rst=$?
 }
 
-# 1-3: a few KiB of bytes, all through
+# 1-3: the short pair, a line a turn
 if built "$writer" && built "$reader"; then
-	i=0
-	while [ $i -lt 600 ]; do
-		echo "line $i: the quick brown fox jumps over the lazy dog"
-		i=$((i + 1))
-	done >"$tmp/bytes.in"
-	pair_run "/$base-bytes" bytes --size 4K
-	report "$wst" "writer under memcheck ($(wc -c <"$tmp/bytes.in") bytes)" "$tmp/bytes.wlog"
-	report "$rst" "reader under memcheck" "$tmp/bytes.rlog"
-	cmp -s "$tmp/bytes.in" "$tmp/bytes.out"
-	report $? "reader's output is the writer's input"
+	lines "$tmp/pair.in" 300
+	recv_bg pair "$reader" "/$base-pair"
+	send_fg pair "$writer" "/$base-pair"
+	report "$sst" "writer under memcheck (300 lines)" "$tmp/pair.slog"
+	report "$rst" "reader under memcheck" "$tmp/pair.rlog"
+	cmp -s "$tmp/pair.in" "$tmp/pair.out"
+	report $? "reader printed the writer's lines, in order"
 else
-	skip "writer or reader not built"
-	skip "writer or reader not built"
-	skip "writer or reader not built"
+	skip 3 "writer or reader not built"
 fi
 
-# 4-6: --lines, ended by "quit"
-if built "$writer" && built "$reader"; then
-	printf 'hello\nshared memory\nquit\nnot sent\n' >"$tmp/lines.in"
-	pair_run "/$base-lines" lines --lines
-	report "$wst" "writer --lines under memcheck" "$tmp/lines.wlog"
-	report "$rst" "reader of --lines under memcheck" "$tmp/lines.rlog"
-	printf 'hello\nshared memory\n' | cmp -s - "$tmp/lines.out"
-	report $? "--lines: the lines before \"quit\", nothing after"
-else
-	skip "writer or reader not built"
-	skip "writer or reader not built"
-	skip "writer or reader not built"
-fi
-
-# 7-9: the channel producer and consumer
+# 4-6: the channel producer and consumer
 if built "$producer" && built "$consumer"; then
-	name="/$base-chan"
-	i=0
-	while [ $i -lt 2000 ]; do
-		echo "message $i"
-		i=$((i + 1))
-	done >"$tmp/chan.in"
-	vg "$producer" "$name" <"$tmp/chan.in" >/dev/null 2>"$tmp/chan.plog" &
-	ppid_=$!
-	vg "$consumer" "$name" >"$tmp/chan.out" 2>"$tmp/chan.clog"
-	cst=$?
-	wait "$ppid_"
-	pst=$?
-	report "$pst" "chan-producer under memcheck" "$tmp/chan.plog"
-	report "$cst" "chan-consumer under memcheck" "$tmp/chan.clog"
+	lines "$tmp/chan.in" 2000
+	recv_bg chan "$consumer" "/$base-chan"
+	send_fg chan "$producer" "/$base-chan"
+	report "$sst" "chan-producer under memcheck" "$tmp/chan.slog"
+	report "$rst" "chan-consumer under memcheck" "$tmp/chan.rlog"
 	cmp -s "$tmp/chan.in" "$tmp/chan.out"
 	report $? "chan-consumer printed every message once, in order"
 else
-	skip "chan-producer or chan-consumer not built"
-	skip "chan-producer or chan-consumer not built"
-	skip "chan-producer or chan-consumer not built"
+	skip 3 "chan-producer or chan-consumer not built"
 fi
 
+# 7-12: shmx send | shmx recv, binary through a channel, then a pair
+if built "$shmx"; then
+	head -c 300000 /dev/urandom >"$tmp/bin.in"
+	for mode in channel pair; do
+		opt=""
+		[ "$mode" = pair ] && opt="--pair"
+		cp "$tmp/bin.in" "$tmp/$mode.in"
+		# shellcheck disable=SC2086
+		recv_bg "$mode" "$shmx" recv "/$base-$mode" $opt --timeout 60000
+		# shellcheck disable=SC2086
+		send_fg "$mode" "$shmx" send "/$base-$mode" $opt --size 4K --timeout 60000
+		report "$sst" "shmx send ($mode) under memcheck" "$tmp/$mode.slog"
+		report "$rst" "shmx recv ($mode) under memcheck" "$tmp/$mode.rlog"
+		cmp -s "$tmp/bin.in" "$tmp/$mode.out"
+		report $? "shmx recv ($mode): the bytes sent, unchanged"
+	done
+else
+	skip 6 "shmx not built"
+fi
+
+# 13-15: --lines, ended by "quit"
+if built "$shmx"; then
+	printf 'hello\nshared memory\nquit\nnot sent\n' >"$tmp/lines.in"
+	recv_bg lines "$shmx" recv "/$base-lines" --timeout 60000
+	send_fg lines "$shmx" send "/$base-lines" --lines --timeout 60000
+	report "$sst" "shmx send --lines under memcheck" "$tmp/lines.slog"
+	report "$rst" "shmx recv of --lines under memcheck" "$tmp/lines.rlog"
+	printf 'hello\nshared memory\n' | cmp -s - "$tmp/lines.out"
+	report $? "--lines: the lines before \"quit\", nothing after"
+else
+	skip 3 "shmx not built"
+fi
+
+left=$(ls -A /dev/shm | grep -F "$base" || true)
+if [ -n "$left" ]; then
+	echo "# left in /dev/shm: $left"
+	failed=$((failed + 1))
+fi
 [ "$failed" -eq 0 ]

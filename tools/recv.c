@@ -20,7 +20,8 @@ struct receiver {
 /* ---- channel ---- */
 
 /* Messages until the empty one; -EPIPE (closed without it) means the
- * sender was cut short. */
+ * sender was cut short. The stop flag is looked at before every message:
+ * a stream that never pauses must not outlast a SIGTERM. */
 static int chan_receive(struct shmx_chan *c)
 {
 	size_t max = shmx_chan_max_msg(c);
@@ -30,17 +31,19 @@ static int chan_receive(struct shmx_chan *c)
 
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
+	while (!err) {
+		if (stream_stop) {
+			err = -EINTR;
+			break;
+		}
 		n = shmx_chan_recv(c, buf, max, STREAM_SLICE_MS);
-		if (n == -ETIMEDOUT && !stream_stop)
+		if (n == -ETIMEDOUT)
 			continue;
 		if (n <= 0) {
-			err = n == -ETIMEDOUT ? -EINTR : n == -EPIPE ? -ECANCELED : (int)n;
+			err = n == -EPIPE ? -ECANCELED : (int)n;
 			break;
 		}
 		err = stream_write(buf, (size_t)n);
-		if (err)
-			break;
 	}
 	free(buf);
 	return err;
@@ -51,9 +54,7 @@ static int chan_run(const struct receiver *rc)
 	struct shmx_chan *c;
 	int err;
 
-	err = shmx_chan_open(rc->name, SHMX_CHAN_CONSUMER, rc->timeout_ms, &c);
-	if (err == -ENOENT || err == -EAGAIN)
-		err = -ETIMEDOUT;       /* nobody created it in time */
+	err = stream_chan_open(rc->name, SHMX_CHAN_CONSUMER, rc->timeout_ms, &c);
 	if (!err) {
 		err = chan_receive(c);
 		shmx_chan_close(c);
@@ -63,34 +64,9 @@ static int chan_run(const struct receiver *rc)
 
 /* ---- pair ---- */
 
-/* Not there yet, or half made: the sender may be starting right now. */
-static bool not_ready(int err)
-{
-	return err == -ENOENT || err == -ENODATA || err == -EACCES;
-}
-
-static int pair_attach(const struct receiver *rc, struct shmx_region **r,
-		       struct shmx_pair **p)
-{
-	int64_t end = stream_now_ms() + rc->timeout_ms;
-	int err;
-
-	for (;;) {
-		err = *r ? 0 : shmx_open(rc->name, SHMX_MAP, r);
-		if (!err)
-			err = shmx_pair_open(*r, SHMX_PAIR_READER, p);
-		if (!err || !not_ready(err))
-			return err;
-		if (stream_stop)
-			return -EINTR;
-		if (rc->timeout_ms >= 0 && stream_now_ms() >= end)
-			return -ETIMEDOUT;
-		stream_nap();
-	}
-}
-
 /* Take turns until the end marker. The frame is read once and checked
- * against the region's size: the sender is another program. */
+ * against the region's size: the sender is another program. As in
+ * chan_receive(), the stop flag is looked at every turn. */
 static int pair_receive(struct shmx_region *r, struct shmx_pair *p)
 {
 	const struct stream_frame *f = shmx_addr(r);
@@ -101,11 +77,13 @@ static int pair_receive(struct shmx_region *r, struct shmx_pair *p)
 	if (shmx_size(r) <= sizeof(*f))
 		return -EBADMSG;
 	for (;;) {
+		if (stream_stop)
+			return -EINTR;
 		err = shmx_pair_wait(p, STREAM_SLICE_MS);
-		if (err == -ETIMEDOUT && !stream_stop)
+		if (err == -ETIMEDOUT)
 			continue;
 		if (err)
-			return err == -ETIMEDOUT ? -EINTR : err;
+			return err;
 		len = f->len;
 		flags = f->flags;
 		if (len > max)
@@ -120,14 +98,16 @@ static int pair_receive(struct shmx_region *r, struct shmx_pair *p)
 
 static int pair_run(const struct receiver *rc)
 {
-	struct shmx_region *r = NULL;
-	struct shmx_pair *p = NULL;
-	int err = pair_attach(rc, &r, &p);
+	struct shmx_region *r;
+	struct shmx_pair *p;
+	int err;
 
-	if (!err)
+	err = stream_pair_attach(rc->name, SHMX_PAIR_READER, rc->timeout_ms, &r, &p);
+	if (!err) {
 		err = pair_receive(r, p);
-	shmx_pair_close(p);
-	shmx_close(r);
+		shmx_pair_close(p);
+		shmx_close(r);
+	}
 	return stream_report("receiver", "sender", rc->name, rc->timeout_ms, err);
 }
 
@@ -156,7 +136,7 @@ static int recv_args(int argc, char **argv, struct receiver *rc)
 	}
 	if (optind != argc - 1)
 		return usage_error(optind < argc ? "unexpected argument '%s'" : "missing NAME%s",
-				   optind < argc ? argv[optind + 1] : "");
+				   optind < argc ? shown(argv[optind + 1]) : "");
 	return name_arg(argv[optind], rc->name);
 }
 

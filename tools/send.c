@@ -3,7 +3,8 @@
  * and its semaphore pair (--pair), for shmx recv or any program speaking
  * the same format (shmx(1), STREAMS). Binary-safe; --lines sends a line a
  * message. The sender creates the object unless told to open one, and
- * removes what it created. */
+ * removes the names it created as soon as the receiver is attached (or at
+ * the end when none came), so nothing is left whichever side dies. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -14,13 +15,18 @@
 
 #include "shmx-tool.h"
 
+#define DEFAULT_SIZE (64 * 1024)
+#define MIN_RING     64         /* shmx_chan_create(3) */
+#define ABORT_WAIT_MS 200       /* for the turn that carries the abort marker */
+
 struct sender {
 	char name[NAME_BUF];
 	uint64_t size;          /* ring or region bytes */
 	int timeout_ms;         /* for a receiver to show up */
 	int64_t start_ms;
 	bool open, lines, pair;
-	bool created, attached;
+	bool created, attached, removed;
+	bool mid_line;          /* --lines: the last piece did not end a line */
 	/* channel */
 	struct shmx_chan *chan;
 	/* pair */
@@ -37,10 +43,39 @@ static bool give_up(const struct sender *s)
 	       stream_now_ms() - s->start_ms >= s->timeout_ms;
 }
 
+/* Once the receiver is attached, both sides hold all they need and the
+ * names can go: nothing is left behind whichever side dies from then on. */
+static void remove_names(struct sender *s)
+{
+	if (!s->created || s->removed)
+		return;
+	if (s->pair) {
+		shmx_pair_unlink(s->name);
+		shmx_unlink(s->name);
+	} else {
+		shmx_chan_unlink(s->name);
+	}
+	s->removed = true;
+}
+
+/* The end of input, or with --lines the line "quit". A line longer than a
+ * message goes in pieces, and a piece that is not the start of a line is
+ * data, whatever it holds. */
+static bool at_end(struct sender *s, const char *buf, ssize_t n)
+{
+	bool quit = s->lines && !s->mid_line && n > 0 && stream_is_quit(buf, (size_t)n);
+
+	s->mid_line = n > 0 && buf[n - 1] != '\n';
+	return n <= 0 || quit;
+}
+
+static ssize_t read_input(struct sender *s, void *buf, size_t max)
+{
+	return s->lines ? stream_read_line(buf, max) : stream_read(buf, max);
+}
+
 /* ---- channel ---- */
 
-/* Once the receiver is attached, the name can go: nothing is left behind
- * whichever side dies from then on. */
 static void chan_check_receiver(struct sender *s)
 {
 	struct shmx_chan_info info;
@@ -48,8 +83,8 @@ static void chan_check_receiver(struct sender *s)
 	if (s->attached || shmx_chan_stat(s->name, &info))
 		return;
 	s->attached = (info.holders & (1u << SHMX_SLOT_READER)) || info.received;
-	if (s->attached && s->created)
-		shmx_chan_unlink(s->name);
+	if (s->attached)
+		remove_names(s);
 }
 
 static int chan_put(struct sender *s, const void *buf, size_t len)
@@ -89,8 +124,8 @@ static int chan_send_all(struct sender *s)
 	if (!buf)
 		return -ENOMEM;
 	while (!err) {
-		n = s->lines ? stream_read_line(buf, max) : stream_read(buf, max);
-		if (n <= 0 || (s->lines && stream_is_quit(buf, (size_t)n))) {
+		n = read_input(s, buf, max);
+		if (at_end(s, buf, n)) {
 			err = n < 0 ? (int)n : chan_put(s, "", 0);   /* "" = the end */
 			break;
 		}
@@ -105,18 +140,17 @@ static int chan_run(struct sender *s)
 	int err;
 
 	if (s->open)
-		err = shmx_chan_open(s->name, SHMX_CHAN_PRODUCER, s->timeout_ms, &s->chan);
+		err = stream_chan_open(s->name, SHMX_CHAN_PRODUCER, s->timeout_ms, &s->chan);
 	else
 		err = shmx_chan_create(s->name, (size_t)s->size, SHMX_CHAN_PRODUCER, 0600,
 				       &s->chan);
 	if (err)
-		return op_error(s->name, err);
+		return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
 	s->created = !s->open;
 	err = chan_send_all(s);
 	/* Closing without the end marker tells the receiver we were cut. */
 	s->chan = shmx_chan_close(s->chan);
-	if (s->created && !s->attached)
-		shmx_chan_unlink(s->name);
+	remove_names(s);
 	return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
 }
 
@@ -132,7 +166,10 @@ static int pair_turn(struct sender *s)
 		err = shmx_pair_wait(s->pp, STREAM_SLICE_MS);
 		if (!err) {
 			s->holding = true;
-			s->attached = ++s->turns > 1 || s->open;
+			if (!s->attached && (++s->turns > 1 || s->open)) {
+				s->attached = true;
+				remove_names(s);
+			}
 		} else if (err != -ETIMEDOUT) {
 			return err;
 		} else if (stream_stop) {
@@ -169,11 +206,10 @@ static int pair_send_all(struct sender *s)
 		err = pair_turn(s);
 		if (err)
 			return err;
-		n = s->lines ? stream_read_line((char *)s->frame->data, max) :
-			       stream_read(s->frame->data, max);
+		n = read_input(s, s->frame->data, max);
 		if (n < 0)
 			return (int)n;
-		if (n == 0 || (s->lines && stream_is_quit((char *)s->frame->data, (size_t)n)))
+		if (at_end(s, (char *)s->frame->data, n))
 			break;
 		err = pair_put(s, (size_t)n, 0);
 		if (err)
@@ -188,7 +224,7 @@ static int pair_send_all(struct sender *s)
  * otherwise see us vanish as if we had died. */
 static void pair_abort(struct sender *s)
 {
-	if (!s->holding && shmx_pair_wait(s->pp, 200) == 0)
+	if (!s->holding && shmx_pair_wait(s->pp, ABORT_WAIT_MS) == 0)
 		s->holding = true;
 	if (s->holding)
 		pair_put(s, 0, STREAM_END | STREAM_ABORT);
@@ -199,15 +235,15 @@ static int pair_start(struct sender *s)
 	int err;
 
 	if (s->open) {
-		err = shmx_open(s->name, SHMX_MAP, &s->region);
-		if (!err)
-			err = shmx_pair_open(s->region, SHMX_PAIR_WRITER, &s->pp);
+		err = stream_pair_attach(s->name, SHMX_PAIR_WRITER, s->timeout_ms, &s->region,
+					 &s->pp);
 	} else {
 		err = shmx_create(s->name, (size_t)s->size, SHMX_MAP, 0600, &s->region);
 		if (!err && (err = shmx_pair_create(s->region, SHMX_PAIR_WRITER, 0600, &s->pp)))
 			shmx_unlink(s->name);
 		s->created = !err;
 	}
+	/* A region made elsewhere must hold a frame header and some data. */
 	if (!err && shmx_size(s->region) <= sizeof(*s->frame))
 		err = -EMSGSIZE;
 	if (!err)
@@ -219,24 +255,29 @@ static int pair_run(struct sender *s)
 {
 	int err = pair_start(s);
 
-	if (err) {
-		s->pp = shmx_pair_close(s->pp);
-		s->region = shmx_close(s->region);
-		return op_error(s->name, err);
-	}
-	err = pair_send_all(s);
-	if (err == -EINTR)
+	if (!err)
+		err = pair_send_all(s);
+	if (err == -EINTR && s->frame)
 		pair_abort(s);
 	s->pp = shmx_pair_close(s->pp);
-	if (s->created) {
-		shmx_pair_unlink(s->name);
-		shmx_unlink(s->name);
-	}
+	remove_names(s);
 	s->region = shmx_close(s->region);
 	return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
 }
 
 /* ---- command ---- */
+
+/* Checked before anything is created: a ring is a power of two (64 bytes
+ * to 4 GiB), a region holds the frame header and some data. */
+static const char *size_error(const struct sender *s)
+{
+	if (s->pair)
+		return s->size <= sizeof(struct stream_frame) ?
+		       "a region needs more than 8 bytes (the frame header)" : NULL;
+	if (s->size < MIN_RING || s->size > (UINT64_C(1) << 32) || (s->size & (s->size - 1)))
+		return "a ring is a power of two from 64 bytes to 4G";
+	return NULL;
+}
 
 static int send_args(int argc, char **argv, struct sender *s)
 {
@@ -248,6 +289,7 @@ static int send_args(int argc, char **argv, struct sender *s)
 		{ "timeout", required_argument, NULL, 't' },
 		HELP_OPT, END_OPT,
 	};
+	const char *size = NULL;
 	int c;
 
 	opt_reset();
@@ -259,6 +301,7 @@ static int send_args(int argc, char **argv, struct sender *s)
 		case 's':
 			if (size_arg("size", optarg, false, &s->size))
 				return EXIT_USAGE;
+			size = optarg;
 			break;
 		case 't':
 			if (timeout_arg(optarg, &s->timeout_ms))
@@ -270,13 +313,15 @@ static int send_args(int argc, char **argv, struct sender *s)
 	}
 	if (optind != argc - 1)
 		return usage_error(optind < argc ? "unexpected argument '%s'" : "missing NAME%s",
-				   optind < argc ? argv[optind + 1] : "");
+				   optind < argc ? shown(argv[optind + 1]) : "");
+	if (size && size_error(s))
+		return usage_error("--size %s: %s", shown(size), size_error(s));
 	return name_arg(argv[optind], s->name);
 }
 
 static int send_run(int argc, char **argv)
 {
-	struct sender s = { .size = 64 * 1024, .timeout_ms = 5000 };
+	struct sender s = { .size = DEFAULT_SIZE, .timeout_ms = 5000 };
 	int err = send_args(argc, argv, &s);
 
 	if (err)

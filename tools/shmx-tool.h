@@ -145,6 +145,12 @@ void stream_nap(void);                          /* 10 ms, for polling loops */
 ssize_t stream_read(void *buf, size_t len);
 ssize_t stream_read_line(char *buf, size_t len);
 int stream_write(const void *buf, size_t len);
+/* Attach to what the other side creates, waiting up to timeout_ms (-1:
+ * forever) in slices: -ETIMEDOUT when it never came, -EINTR once stopped. */
+int stream_chan_open(const char *name, unsigned flags, int timeout_ms,
+		     struct shmx_chan **ret);
+int stream_pair_attach(const char *name, unsigned role, int timeout_ms,
+		       struct shmx_region **ret_r, struct shmx_pair **ret_p);
 bool stream_is_quit(const char *line, size_t len);
 int stream_report(const char *who, const char *peer, const char *name, int timeout_ms,
 		  int err);

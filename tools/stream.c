@@ -121,6 +121,71 @@ int stream_write(const void *buf, size_t len)
 	return 0;
 }
 
+static bool expired(int64_t start_ms, int timeout_ms)
+{
+	return timeout_ms >= 0 && stream_now_ms() - start_ms >= timeout_ms;
+}
+
+/* The library's waits retry EINTR against their deadline, so a signal
+ * would not end a wait of -1: wait in slices and look at the flag. */
+static int slice_of(int timeout_ms)
+{
+	return timeout_ms >= 0 && timeout_ms < STREAM_SLICE_MS ? timeout_ms : STREAM_SLICE_MS;
+}
+
+int stream_chan_open(const char *name, unsigned flags, int timeout_ms,
+		     struct shmx_chan **ret)
+{
+	int64_t start = stream_now_ms();
+	int err;
+
+	for (;;) {
+		err = shmx_chan_open(name, flags, slice_of(timeout_ms), ret);
+		/* not there yet, or not published yet */
+		if (err != -ENOENT && err != -EAGAIN && err != -ETIMEDOUT)
+			return err;
+		if (stream_stop)
+			return -EINTR;
+		if (expired(start, timeout_ms))
+			return -ETIMEDOUT;
+	}
+}
+
+/* Not there yet, or half made: the creator may be building it right now
+ * (a pair's semaphores get their mode after they exist: -EACCES). */
+static bool not_ready(int err)
+{
+	return err == -ENOENT || err == -ENODATA || err == -EACCES;
+}
+
+int stream_pair_attach(const char *name, unsigned role, int timeout_ms,
+		       struct shmx_region **ret_r, struct shmx_pair **ret_p)
+{
+	int64_t start = stream_now_ms();
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p;
+	int err;
+
+	for (;;) {
+		err = r ? 0 : shmx_open(name, SHMX_MAP, &r);
+		if (!err)
+			err = shmx_pair_open(r, role, &p);
+		if (!err) {
+			*ret_r = r;
+			*ret_p = p;
+			return 0;
+		}
+		if (!not_ready(err))
+			break;
+		err = stream_stop ? -EINTR : -ETIMEDOUT;
+		if (stream_stop || expired(start, timeout_ms))
+			break;
+		stream_nap();
+	}
+	shmx_close(r);
+	return err;
+}
+
 /* One message per line (--lines): the line "quit" ends the stream. */
 bool stream_is_quit(const char *line, size_t len)
 {
