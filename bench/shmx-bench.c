@@ -710,6 +710,7 @@ static void memcpy_teardown(struct win *w)
 
 static int big_setup(struct win *w)
 {
+	(void)w;
 	if (g_big_src)
 		return 0;
 	g_big_src = aligned_alloc(2 * MiB, BIG_SET);
@@ -726,6 +727,7 @@ static int big_run(struct win *w, long n)
 {
 	static size_t off;
 
+	(void)w;
 	for (long i = 0; i < n; i++) {
 		memcpy(g_big_dst + off, g_big_src + off, MiB);
 		clobber(g_big_dst);
