@@ -250,11 +250,7 @@ static int peer_gone(struct shmx_chan *c)
 
 static int truncated(struct shmx_chan *c)
 {
-	struct stat st;
-
-	if (fstat(shmx_fd(c->region), &st) < 0)
-		return -errno;
-	return (uint64_t)st.st_size < c->map_size ? -EFAULT : 0;
+	return shmx__truncated(shmx_fd(c->region), c->map_size);
 }
 
 /* A fresh look at the peer: 1 ready, 0 keep waiting, or an error. Ready

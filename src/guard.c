@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -158,4 +159,16 @@ int shmx__copy(void *dst, const void *src, size_t len, const void *shared)
 
 	SHMX__GUARDED(err, shared, len, (memcpy(dst, src, len), 0), -EFAULT);
 	return err;
+}
+
+/* The one "was the object truncated under us" check: -EFAULT when the
+ * object behind fd is now smaller than size (what we mapped), so the
+ * caller stops before touching a page that would fault. */
+int shmx__truncated(int fd, uint64_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return (uint64_t)st.st_size < size ? -EFAULT : 0;
 }

@@ -15,8 +15,6 @@
 
 /* "/" + up to NAME_MAX bytes + NUL */
 #define SHMX__NAME_BUF (1 + SHMX_NAME_MAX + 1)
-/* glibc keeps semaphore "/x" as /dev/shm/sem.x: 4 bytes of NAME_MAX gone */
-#define SHMX__SEM_NAME_MAX (SHMX_NAME_MAX - 4)
 
 /* What backs a region; each kind's contract differences are in shmx(7). */
 enum shmx__kind {
@@ -127,6 +125,9 @@ void shmx__guard_leave(struct shmx__guard *g);
  * guard is on; res = on_fault if a truncation fault hit that range. Every
  * path through it leaves the section: no hidden return. */
 #define SHMX__GUARDED(res, lo, len, expr, on_fault)                              	do {                                                                     		struct shmx__guard guard_;                                       		if (!shmx__guard_on()) {                                         			(res) = (expr);                                          		} else if (sigsetjmp(guard_.jb, 0) == 0) {                       			shmx__guard_enter(&guard_, (lo), (len));                 			(res) = (expr);                                          			shmx__guard_leave(&guard_);                              		} else {                                                         			shmx__guard_leave(&guard_);                              			(res) = (on_fault);                                      		}                                                                	} while (0)
+
+/* -EFAULT when the object behind fd shrank below size since we mapped it. */
+int shmx__truncated(int fd, uint64_t size);
 
 /* memcpy of len bytes where shared (dst or src) is in a shared mapping:
  * -EFAULT instead of a SIGBUS when the guard is on. */

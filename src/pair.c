@@ -544,11 +544,7 @@ SHMX_EXPORT int shmx_pair_unlink(const char *name)
 
 static int check_size(const struct shmx_pair *p)
 {
-	struct stat s;
-
-	if (fstat(p->fd, &s) < 0)
-		return -errno;
-	return s.st_size < p->size ? -EFAULT : 0;
+	return shmx__truncated(p->fd, (uint64_t)p->size);
 }
 
 /* Our sem_wait succeeded: mark the hold. Until then a death leaves "in
