@@ -57,12 +57,12 @@ static void test_lengths(void **state)
 	assert_int_equal(shmx__name(name, SHMX_NAME_MAX, out), -ENAMETOOLONG);
 	/* the limit counts the bytes after the slash, with or without it */
 	assert_int_equal(shmx__name(name + 1, SHMX_NAME_MAX, out), -ENAMETOOLONG);
-	/* derived limits (semaphores: 251, pair regions: 244) */
-	name[SHMX__SEM_NAME_MAX + 1] = 0;
-	assert_int_equal(shmx__name(name, SHMX__SEM_NAME_MAX, out), 0);
-	name[SHMX__SEM_NAME_MAX + 1] = 'a';
-	name[SHMX__SEM_NAME_MAX + 2] = 0;
-	assert_int_equal(shmx__name(name, SHMX__SEM_NAME_MAX, out), -ENAMETOOLONG);
+	/* a derived limit: regions that carry a pair (244) */
+	name[SHMX_PAIR_NAME_MAX + 1] = 0;
+	assert_int_equal(shmx__name(name, SHMX_PAIR_NAME_MAX, out), 0);
+	name[SHMX_PAIR_NAME_MAX + 1] = 'a';
+	name[SHMX_PAIR_NAME_MAX + 2] = 0;
+	assert_int_equal(shmx__name(name, SHMX_PAIR_NAME_MAX, out), -ENAMETOOLONG);
 }
 
 /* glibc keeps semaphore "/x" as the file /dev/shm/sem.x: an object whose
