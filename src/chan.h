@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* What the channel's files share; not installed. channel.c creates, opens,
+ * attaches, closes and describes a channel; chan-ring.c is the producer and
+ * the consumer; chan-wait.c sleeps, wakes and watches the peer;
+ * chan-format.c checks the shared format (also for tests and fuzzers). */
+#ifndef SHMX_CHAN_H
+#define SHMX_CHAN_H
+
+#include <sys/types.h>
+
+#include "internal.h"
+
+#define ROLES        (SHMX_CHAN_PRODUCER | SHMX_CHAN_CONSUMER)
+#define WAITS        (SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK)
+#define CREATE_FLAGS (ROLES | WAITS | SHMX_UNLINK_ON_CLOSE)
+#define OPEN_FLAGS   (ROLES | WAITS | SHMX_ALLOW_SHARED)
+
+#define REC          ((uint64_t)SHMX__CHAN_REC)
+#define SLICE_MS     15    /* a sleeper re-checks liveness this often */
+#define SPIN_POLLS   4000  /* adaptive: polls (with pause) before sleeping */
+#define SPIN_CLOCK   1024  /* pure spin: polls between clock reads */
+#define SPIN_LIVE    16    /* pure spin: clock reads between liveness checks */
+#define OPEN_POLL_NS 1000000L
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct shmx_chan {
+	/* hot: private copies, the only geometry we trust after open */
+	struct shmx__chan_hdr *hdr;
+	unsigned char *ring;
+	struct shmx__chan_geom g; /* capacity, mask, max_msg */
+	uint64_t pos;           /* ours: producer head / consumer tail */
+	uint64_t peer;          /* last validated peer index */
+	uint64_t count;         /* messages we committed / released */
+	uint64_t cur_off;       /* ring offset of the reserved/peeked record */
+	uint64_t cur_adv;       /* consumer: peeked record's size, 0 if none */
+	uint64_t cur_len;       /* reserved (+1, 0 if none) / peeked length */
+	uint64_t pad;           /* producer: padding before the reserved record */
+	int error;              /* sticky -EBADMSG / -EFAULT */
+	unsigned flags;
+	/* cold */
+	struct shmx_region *region;
+	size_t map_size;
+	bool owner;
+};
+
+struct deadline {
+	int timeout;
+	bool set;
+	struct timespec ts;
+};
+
+typedef int (*ready_fn)(struct shmx_chan *c, uint64_t need);
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static inline uint64_t align8(uint64_t n)
+{
+	return (n + SHMX__CHAN_ALIGN - 1) & ~(uint64_t)(SHMX__CHAN_ALIGN - 1);
+}
+
+static inline bool is_producer(const struct shmx_chan *c)
+{
+	return c->flags & SHMX_CHAN_PRODUCER;
+}
+
+static inline int fail(struct shmx_chan *c, int err)
+{
+	c->error = err;
+	return err;
+}
+
+static inline uint64_t *word_at(const struct shmx_chan *c, uint64_t off)
+{
+	return (uint64_t *)(void *)(c->ring + (off & c->g.mask));
+}
+
+/* A peer can truncate the object under us at any moment. Once the caller
+ * has opted in with shmx_guard_sigbus(), a SIGBUS anywhere in a section
+ * (polling a word, storing an index, copying) becomes a sticky -EFAULT on
+ * the handle instead of killing the process. Without the guard the cost is
+ * one relaxed load. Every access to the mapping, from open to close, is
+ * inside one. */
+static inline int chan_fault(const struct shmx_chan *c)
+{
+	((struct shmx_chan *)c)->error = -EFAULT;
+	return -EFAULT;
+}
+
+/* r = expr, as a guarded section over c's whole mapping. */
+#define ON_RING(r, c, expr) \
+	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
+
+/* chan-wait.c */
+void shmx__chan_kick_slow(uint32_t *waiting, uint32_t *seq);
+/* After publishing an index (the producer's record word and head, the
+ * consumer's tail): store, full fence, load the peer's "asleep" flag. The
+ * sleeper does the mirror image in sleep_loop(): store its flag, full fence,
+ * load our index. The two fences are sequentially consistent, so they are
+ * ordered one way or the other in C11's single total order S: if ours comes
+ * first, the sleeper's load after its fence sees our index and it does not
+ * sleep; if its fence comes first, our load after ours sees its flag and we
+ * wake it. No interleaving loses both (Dekker). Without either fence a
+ * store may still sit in its CPU's store buffer while the load after it is
+ * served, also on x86: both sides miss each other and the sleeper waits for
+ * its slice to run out. tests/spin/chan.pml models this, store buffers
+ * included, and catches the fence missing on either side. */
+static inline void kick(uint32_t *waiting, uint32_t *seq)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
+		shmx__chan_kick_slow(waiting, seq);
+}
+/* Advance a futex word and wake its sleepers. */
+void shmx__chan_bump(uint32_t *seq);
+/* -EFAULT once the object shrank below our mapping. */
+int shmx__chan_truncated(struct shmx_chan *c);
+/* Wait until ready(c, need): 0, or -errno (-EAGAIN for a try, -ETIMEDOUT,
+ * -EPIPE / -EOWNERDEAD for a peer gone with nothing left for us). */
+int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
+		    struct deadline *d);
+
+/* chan-format.c: how far ahead is ahead of behind, at most limit; 0 for
+ * "a little behind" (see there), -EBADMSG for a value that cannot be. */
+ssize_t shmx__chan_distance(uint64_t ahead, uint64_t behind, uint64_t limit);
+
+#endif
