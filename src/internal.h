@@ -56,6 +56,10 @@ void shmx__path(const char *canon, bool sem, char *out);
 /* region.c */
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret);
+/* The same for any kind with a descriptor: a regular file of non-zero size
+ * (-EISDIR, -EMEDIUMTYPE, -ENODATA, -EFBIG). */
+int shmx__region_of_fd(enum shmx__kind kind, int fd, const char *name, unsigned flags,
+		       struct shmx_region **ret);
 /* A handle of any kind on fd (for SHMX__SYSV: fd is the shmid); name is
  * the canonical "/x" of a POSIX object, the path of a file, else "". Maps
  * it when flags ask. On failure the caller still owns fd. */

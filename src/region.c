@@ -16,6 +16,7 @@
 
 #define CREATE_FLAGS (SHMX_MAP | SHMX_POPULATE | SHMX_LAZY | SHMX_UNLINK_ON_CLOSE)
 #define OPEN_FLAGS   (SHMX_RDONLY | SHMX_MAP | SHMX_POPULATE)
+#define SYNC_FLAGS   SHMX_ASYNC
 #define OFF_MAX      ((uint64_t)INT64_MAX)
 #define SHM_DIR      "/dev/shm"
 
@@ -92,6 +93,12 @@ static int region_new(int fd, const char *canon, unsigned flags, size_t size,
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret)
 {
+	return shmx__region_of_fd(SHMX__POSIX, fd, canon, flags, ret);
+}
+
+int shmx__region_of_fd(enum shmx__kind kind, int fd, const char *name, unsigned flags,
+		       struct shmx_region **ret)
+{
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
@@ -102,7 +109,7 @@ int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 		return -ENODATA;
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		return -EFBIG;
-	return region_new(fd, canon, flags, (size_t)st.st_size, ret);
+	return shmx__region_new(kind, fd, name, flags, (size_t)st.st_size, ret);
 }
 
 /* glibc turns the kernel's EISDIR into EINVAL (the name was valid, we
@@ -433,11 +440,30 @@ SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
 	return 0;
 }
 
+SHMX_EXPORT int shmx_sync_range(struct shmx_region *r, size_t off, size_t len,
+				unsigned flags)
+{
+	uintptr_t page, lo, hi;
+
+	if (!r || !r->addr || (flags & ~SYNC_FLAGS))
+		return -EINVAL;
+	if (off > r->size || len > r->size - off)
+		return -ERANGE;
+	if (len == 0)
+		return 0;
+	/* msync wants a page-aligned start; the mapping itself is one. */
+	page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	lo = ((uintptr_t)r->addr + off) & ~(page - 1);
+	hi = (uintptr_t)r->addr + off + len;
+	return shmx__neg(msync((void *)lo, hi - lo,
+			       (flags & SHMX_ASYNC) ? MS_ASYNC : MS_SYNC));
+}
+
 SHMX_EXPORT int shmx_sync(struct shmx_region *r)
 {
 	if (!r || !r->addr)
 		return -EINVAL;
-	return shmx__neg(msync(r->addr, r->size, MS_SYNC));
+	return shmx_sync_range(r, 0, r->size, 0);
 }
 
 SHMX_EXPORT void *shmx_addr(const struct shmx_region *r)
