@@ -81,10 +81,15 @@ int shmx_unlink(const char *name);
 int shmx_resize(struct shmx_region *r, size_t size);
 /* msync(MS_SYNC) the mapping; -EINVAL when not mapped. */
 int shmx_sync(struct shmx_region *r);
+/* Flag for shmx_sync_range(): start the write-back, do not wait for it. */
+#define SHMX_ASYNC           (1u << 14)
+/* msync of bytes [off, off + len) of the mapping: MS_SYNC, or MS_ASYNC
+ * with SHMX_ASYNC; -ERANGE past the end, -EINVAL when not mapped. */
+int shmx_sync_range(struct shmx_region *r, size_t off, size_t len, unsigned flags);
 
 void *shmx_addr(const struct shmx_region *r);    /* NULL when not mapped */
 size_t shmx_size(const struct shmx_region *r);   /* 0 for NULL */
-const char *shmx_name(const struct shmx_region *r); /* canonical "/name" */
+const char *shmx_name(const struct shmx_region *r); /* "/name", a file's path */
 int shmx_fd(const struct shmx_region *r);        /* -EBADF for NULL */
 
 /* Bounds-checked copies between the mapping and private memory. Inside
@@ -139,6 +144,24 @@ int shmx_anon_send(const struct shmx_region *r, int sock);
 /* Receive one, waiting up to timeout_ms; -EPERM if it is not sealed
  * against shrinking, unless SHMX_ALLOW_UNSEALED. */
 int shmx_anon_recv(int sock, unsigned flags, int timeout_ms, struct shmx_region **ret);
+
+/* ---- file regions: a file on a file system path, for persistence ---- */
+
+/* Flag for shmx_file_create(): fsync the file and its directory, so the
+ * new name and its contents survive a crash of the machine. */
+#define SHMX_DURABLE         (1u << 13)
+
+/* Create a new file at path (O_EXCL, never follows a symlink) with the
+ * region contracts: mode exact under any umask (0 means 0600), pages
+ * reserved unless SHMX_LAZY, built unnamed in path's directory and linked
+ * in complete; on failure nothing is left at path. */
+int shmx_file_create(const char *path, size_t size, unsigned flags, mode_t mode,
+		     struct shmx_region **ret);
+/* Open an existing file (not through a final symlink: -ELOOP); it must be
+ * a regular file of non-zero size. SHMX_RDONLY, SHMX_MAP, SHMX_POPULATE. */
+int shmx_file_open(const char *path, unsigned flags, struct shmx_region **ret);
+/* Remove a file region's name; mappings and open handles stay valid. */
+int shmx_file_unlink(const char *path);
 
 /* ---- System V segments: shmget/shmat, for programs that use them ---- */
 

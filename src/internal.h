@@ -4,6 +4,7 @@
 #define SHMX_INTERNAL_H
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ enum shmx__kind {
 	SHMX__POSIX,            /* named object in /dev/shm */
 	SHMX__ANON,             /* memfd: no name, sealed against truncation */
 	SHMX__SYSV,             /* System V segment: no fd, fixed size */
+	SHMX__FILE,             /* a file anywhere: its path is its name */
 };
 
 struct shmx_region {
@@ -30,7 +32,8 @@ struct shmx_region {
 	size_t size;            /* mapped length when mapped, else last known */
 	void *addr;             /* NULL when not mapped */
 	int shmid;              /* SHMX__SYSV only */
-	char name[SHMX__NAME_BUF]; /* "" for kinds without a name */
+	char name[SHMX__NAME_BUF]; /* "/x" of a POSIX object, else "" */
+	char path[PATH_MAX];    /* the file its name leads to; "" while unnamed */
 };
 
 /* libc's -1 + errno, as -errno; anything else passes through. */
@@ -51,9 +54,14 @@ void shmx__path(const char *canon, bool sem, char *out);
 /* region.c */
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret);
-/* A handle of any kind on fd (for SHMX__SYSV: fd is the shmid); maps it
- * when flags ask. On failure the caller still owns fd. */
-int shmx__region_new(enum shmx__kind kind, int fd, const char *canon, unsigned flags,
+/* The same for any kind with a descriptor: a regular file of non-zero size
+ * (-EISDIR, -EMEDIUMTYPE, -ENODATA, -EFBIG). */
+int shmx__region_of_fd(enum shmx__kind kind, int fd, const char *name, unsigned flags,
+		       struct shmx_region **ret);
+/* A handle of any kind on fd (for SHMX__SYSV: fd is the shmid); name is
+ * the canonical "/x" of a POSIX object, the path of a file, else "". Maps
+ * it when flags ask. On failure the caller still owns fd. */
+int shmx__region_new(enum shmx__kind kind, int fd, const char *name, unsigned flags,
 		     size_t size, struct shmx_region **ret);
 /* 0, -EINVAL for a size of 0, -EFBIG past off_t. */
 int shmx__check_size(size_t size);
@@ -72,18 +80,23 @@ ssize_t shmx__sysv_io(const struct shmx_region *r, size_t off, void *buf, size_t
 		      bool write);
 /* shmx_fstat of a segment, from IPC_STAT. */
 int shmx__sysv_info(const struct shmx_region *r, struct shmx_info *info);
-/* Unlink canon only if it still names the object behind fd. */
-void shmx__unlink_if_same(const char *canon, int fd);
-/* Two-step create, used by every create: a complete object is built
- * unnamed (O_TMPFILE in /dev/shm; a named O_EXCL object where that is
- * unsupported), then shmx__publish() links it under canon, -EEXIST if the
- * name exists by then. Formatted objects write their header in between, so
- * no half-made object is ever visible, even after kill -9.
- * shmx__discard() undoes it after a failure. */
+/* Unlink path only if it still names the object behind fd. */
+void shmx__unlink_if_same(const char *path, int fd);
+/* Two-step create, used by every create of a named object: a complete
+ * object is built unnamed (O_TMPFILE in dir; a named O_EXCL file at path
+ * where that is unsupported), then shmx__publish_at() links it in at path,
+ * -EEXIST if the name exists by then. Formatted objects write their header
+ * in between, so no half-made object is ever visible, even after kill -9.
+ * shmx__discard() undoes it after a failure. The handle is a SHMX__POSIX
+ * one; r->path is set once the object has its name. */
+int shmx__create_at(const char *dir, const char *path, size_t size, unsigned flags,
+		    mode_t mode, struct shmx_region **ret);
+int shmx__publish_at(struct shmx_region *r, const char *path);
+void shmx__discard(struct shmx_region *r);
+/* The same in /dev/shm, for the object of canonical name canon. */
 int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 		 struct shmx_region **ret);
 int shmx__publish(struct shmx_region *r, const char *canon);
-void shmx__discard(struct shmx_region *r);
 
 /* liveness.c: a new open file description of r's object (for independent
  * OFD locks), and the liveness slots. */

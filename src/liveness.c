@@ -49,14 +49,12 @@ int shmx__slot_held(int fd, unsigned slot)
  * leads to it (it may be gone, or taken by another object by now). */
 static int reopen_by_name(const struct shmx_region *r, int oflag)
 {
-	char path[SHMX__PATH_BUF];
 	struct stat a, b;
 	int fd;
 
-	if (!r->name[0])
+	if (!r->path[0])
 		return -ESTALE;
-	shmx__path(r->name, false, path);
-	fd = open(path, oflag | O_NOFOLLOW | O_NONBLOCK);
+	fd = open(r->path, oflag | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? -ESTALE : -errno;
 	if (fstat(fd, &a) < 0 || fstat(r->fd, &b) < 0 || a.st_dev != b.st_dev ||

@@ -16,6 +16,7 @@
 
 #define CREATE_FLAGS (SHMX_MAP | SHMX_POPULATE | SHMX_LAZY | SHMX_UNLINK_ON_CLOSE)
 #define OPEN_FLAGS   (SHMX_RDONLY | SHMX_MAP | SHMX_POPULATE)
+#define SYNC_FLAGS   SHMX_ASYNC
 #define OFF_MAX      ((uint64_t)INT64_MAX)
 #define SHM_DIR      "/dev/shm"
 
@@ -40,17 +41,15 @@ int shmx__check_size(size_t size)
 	return 0;
 }
 
-void shmx__unlink_if_same(const char *canon, int fd)
+void shmx__unlink_if_same(const char *path, int fd)
 {
-	char path[SHMX__PATH_BUF];
 	struct stat a, b;
 
 	/* Someone may have replaced our half-made object by now: only remove
 	 * the name if it still leads to the inode we created. */
-	shmx__path(canon, false, path);
 	if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
-		shm_unlink(canon);
+		unlink(path);
 }
 
 int shmx__region_new(enum shmx__kind kind, int fd, const char *canon, unsigned flags,
@@ -67,7 +66,13 @@ int shmx__region_new(enum shmx__kind kind, int fd, const char *canon, unsigned f
 	r->shmid = kind == SHMX__SYSV ? fd : -1;
 	r->flags = flags;
 	r->size = size;
-	strcpy(r->name, canon);
+	if (kind == SHMX__FILE) {
+		strcpy(r->path, canon);
+	} else {
+		strcpy(r->name, canon);
+		if (kind == SHMX__POSIX && canon[0])
+			shmx__path(canon, false, r->path);
+	}
 	if (flags & (SHMX_MAP | SHMX_POPULATE)) {
 		err = shmx_map(r);
 		if (err < 0) {
@@ -88,6 +93,12 @@ static int region_new(int fd, const char *canon, unsigned flags, size_t size,
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 			 struct shmx_region **ret)
 {
+	return shmx__region_of_fd(SHMX__POSIX, fd, canon, flags, ret);
+}
+
+int shmx__region_of_fd(enum shmx__kind kind, int fd, const char *name, unsigned flags,
+		       struct shmx_region **ret)
+{
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
@@ -98,7 +109,7 @@ int shmx__region_from_fd(int fd, const char *canon, unsigned flags,
 		return -ENODATA;
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		return -EFBIG;
-	return region_new(fd, canon, flags, (size_t)st.st_size, ret);
+	return shmx__region_new(kind, fd, name, flags, (size_t)st.st_size, ret);
 }
 
 /* glibc turns the kernel's EISDIR into EINVAL (the name was valid, we
@@ -143,36 +154,36 @@ static int link_hidden(int fd, const char *path)
 	return shmx__neg(linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW));
 }
 
-/* Whether link_hidden() can name fd at all. Aimed at SHM_DIR itself, which
+/* Whether link_hidden() can name fd at all. Aimed at dir itself, which
  * exists, it fails with EEXIST once a route accepted fd, and with ENOENT
  * when none does (an older kernel without the capability, and no /proc:
  * a container, a chroot). Nothing is created either way. */
-static bool can_publish(int fd)
+static bool can_publish(int fd, const char *dir)
 {
-	return link_hidden(fd, SHM_DIR) == -EEXIST;
+	return link_hidden(fd, dir) == -EEXIST;
 }
 
-/* An unnamed file in /dev/shm (O_TMPFILE): whatever happens before
- * shmx__publish() links it in, even kill -9, leaves nothing behind. -1 when
- * the kernel or file system cannot make one, or this process could not name
- * it afterwards; the caller then builds under the name. Asked on every
- * create, not cached: capabilities and mounts change, and one failing
- * syscall is little next to a create. */
-static int open_hidden(void)
+/* An unnamed file in dir (O_TMPFILE): whatever happens before
+ * shmx__publish_at() links it in, even kill -9, leaves nothing behind. -1
+ * when the kernel or file system cannot make one, or this process could
+ * not name it afterwards; the caller then builds under the name. Asked on
+ * every create, not cached: capabilities and mounts change, and one
+ * failing syscall is little next to a create. */
+static int open_hidden(const char *dir)
 {
-	int fd = open(SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0);
 
-	if (fd >= 0 && !can_publish(fd)) {
+	if (fd >= 0 && !can_publish(fd, dir)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
-		 struct shmx_region **ret)
+int shmx__create_at(const char *dir, const char *path, size_t size, unsigned flags,
+		    mode_t mode, struct shmx_region **ret)
 {
-	char path[SHMX__PATH_BUF];
+	struct shmx_region *r;
 	struct stat st;
 	bool hidden;
 	int fd, err;
@@ -180,24 +191,57 @@ int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
 	/* Fail fast: the link decides in the end, but an existing name should
 	 * not cost a large reservation first (small ones are cheaper than the
 	 * extra lookup). */
-	shmx__path(canon, false, path);
 	if (size >= (1u << 20) && lstat(path, &st) == 0)
 		return -EEXIST;
-	fd = open_hidden();
+	fd = open_hidden(dir);
 	hidden = fd >= 0;
 	if (!hidden)
-		fd = shm_open(canon, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+		fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return -errno;
 	err = init_fd(fd, size, flags, mode);
 	if (!err)
-		err = region_new(fd, hidden ? "" : canon, flags, size, ret);
+		err = region_new(fd, "", flags, size, &r);
 	if (err) {
 		if (!hidden)
-			shmx__unlink_if_same(canon, fd);
+			shmx__unlink_if_same(path, fd);
 		close(fd);
+		return err;
 	}
-	return err;
+	if (!hidden)
+		strcpy(r->path, path);
+	*ret = r;
+	return 0;
+}
+
+int shmx__publish_at(struct shmx_region *r, const char *path)
+{
+	int err;
+
+	if (r->path[0])         /* created named: nothing to do */
+		return 0;
+	err = link_hidden(r->fd, path);
+	if (err)
+		return err;
+	strcpy(r->path, path);
+	return 0;
+}
+
+int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,
+		 struct shmx_region **ret)
+{
+	char path[SHMX__PATH_BUF];
+	struct shmx_region *r;
+	int err;
+
+	shmx__path(canon, false, path);
+	err = shmx__create_at(SHM_DIR, path, size, flags, mode, &r);
+	if (err)
+		return err;
+	if (r->path[0])
+		strcpy(r->name, canon);
+	*ret = r;
+	return 0;
 }
 
 int shmx__publish(struct shmx_region *r, const char *canon)
@@ -205,14 +249,11 @@ int shmx__publish(struct shmx_region *r, const char *canon)
 	char path[SHMX__PATH_BUF];
 	int err;
 
-	if (r->name[0])         /* created named: nothing to do */
-		return 0;
 	shmx__path(canon, false, path);
-	err = link_hidden(r->fd, path);
-	if (err)
-		return err;
-	strcpy(r->name, canon);
-	return 0;
+	err = shmx__publish_at(r, path);
+	if (!err)
+		strcpy(r->name, canon);
+	return err;
 }
 
 /* Undo shmx__create() after a failure (published or not). */
@@ -220,8 +261,8 @@ void shmx__discard(struct shmx_region *r)
 {
 	if (!r)
 		return;
-	if (r->name[0])
-		shmx__unlink_if_same(r->name, r->fd);
+	if (r->path[0])
+		shmx__unlink_if_same(r->path, r->fd);
 	r->flags &= ~SHMX_UNLINK_ON_CLOSE;
 	shmx_close(r);
 }
@@ -322,8 +363,8 @@ SHMX_EXPORT struct shmx_region *shmx_close(struct shmx_region *r)
 		return NULL;
 	if (r->addr)
 		shmx_unmap(r);
-	if (r->flags & SHMX_UNLINK_ON_CLOSE)
-		shmx__unlink_if_same(r->name, r->fd);
+	if ((r->flags & SHMX_UNLINK_ON_CLOSE) && r->path[0])
+		shmx__unlink_if_same(r->path, r->fd);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r);
@@ -399,11 +440,30 @@ SHMX_EXPORT int shmx_resize(struct shmx_region *r, size_t size)
 	return 0;
 }
 
+SHMX_EXPORT int shmx_sync_range(struct shmx_region *r, size_t off, size_t len,
+				unsigned flags)
+{
+	uintptr_t page, lo, hi;
+
+	if (!r || !r->addr || (flags & ~SYNC_FLAGS))
+		return -EINVAL;
+	if (off > r->size || len > r->size - off)
+		return -ERANGE;
+	if (len == 0)
+		return 0;
+	/* msync wants a page-aligned start; the mapping itself is one. */
+	page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	lo = ((uintptr_t)r->addr + off) & ~(page - 1);
+	hi = (uintptr_t)r->addr + off + len;
+	return shmx__neg(msync((void *)lo, hi - lo,
+			       (flags & SHMX_ASYNC) ? MS_ASYNC : MS_SYNC));
+}
+
 SHMX_EXPORT int shmx_sync(struct shmx_region *r)
 {
 	if (!r || !r->addr)
 		return -EINVAL;
-	return shmx__neg(msync(r->addr, r->size, MS_SYNC));
+	return shmx_sync_range(r, 0, r->size, 0);
 }
 
 SHMX_EXPORT void *shmx_addr(const struct shmx_region *r)
@@ -418,7 +478,9 @@ SHMX_EXPORT size_t shmx_size(const struct shmx_region *r)
 
 SHMX_EXPORT const char *shmx_name(const struct shmx_region *r)
 {
-	return r ? r->name : NULL;
+	if (!r)
+		return NULL;
+	return r->kind == SHMX__FILE ? r->path : r->name;
 }
 
 SHMX_EXPORT int shmx_fd(const struct shmx_region *r)

@@ -1725,6 +1725,198 @@ static const struct {
 
 /* ---- the table ---- */
 
+/* ---- file regions: each row works in a mkdtemp directory of its own,
+ * removed before the row returns ---- */
+
+static char fdir[64];
+
+static const char *fpath(const char *what)
+{
+	static char bufs[2][128];
+	static unsigned next;
+	char *buf = bufs[next++ % 2];
+
+	if (!fdir[0]) {
+		snprintf(fdir, sizeof(fdir), "/tmp/shmx-bad-XXXXXX");
+		NEED(mkdtemp(fdir) != NULL);
+	}
+	snprintf(buf, sizeof(bufs[0]), "%s/%s", fdir, what);
+	return buf;
+}
+
+/* rc, after checking that the row left nothing but its fixtures (named
+ * "keep-*") in its directory, and removing the directory. */
+static long fdone(long rc)
+{
+	static const char *const keep[] = { "keep-file", "keep-empty", "keep-link", "d" };
+	char p[160];
+
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", fdir, keep[i]);
+		remove(p);
+	}
+	if (rmdir(fdir) < 0)
+		flag("failed file call left something in its directory");
+	return rc;
+}
+
+static long fcreate(const char *path, size_t size, unsigned flags, mode_t mode,
+		    bool ret_null)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_file_create(path, size, flags, mode, ret_null ? NULL : &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long fopen_(const char *path, unsigned flags, bool ret_null)
+{
+	struct shmx_region *out = SENT;
+	long rc = shmx_file_open(path, flags, ret_null ? NULL : &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static void keep_file(const char *what, size_t size)
+{
+	int fd = open(fpath(what), O_CREAT | O_EXCL | O_WRONLY, 0600);
+
+	NEED(fd >= 0);
+	NEED(ftruncate(fd, (off_t)size) == 0);
+	close(fd);
+}
+
+static long fc_ret_null(const char *a) { (void)a; return fdone(fcreate(fpath("x"), SZ, 0, 0, true)); }
+static long fc_path_null(const char *a) { (void)a; return fcreate(NULL, SZ, 0, 0, false); }
+static long fc_path_empty(const char *a) { (void)a; return fcreate("", SZ, 0, 0, false); }
+static long fc_size0(const char *a) { (void)a; return fdone(fcreate(fpath("x"), 0, 0, 0, false)); }
+static long fc_size_past(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("x"), OFF_PAST, 0, 0, false));
+}
+static long fc_flag31(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("x"), SZ, 1u << 31, 0, false));
+}
+static long fc_rdonly(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("x"), SZ, SHMX_RDONLY, 0, false));
+}
+static long fc_async(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("x"), SZ, SHMX_ASYNC, 0, false));
+}
+static long fc_mode_suid(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("x"), SZ, 0, 04600, false));
+}
+static long fc_too_long(const char *a)
+{
+	static char path[PATH_MAX + 1];
+
+	(void)a;
+	memset(path, 'a', PATH_MAX);
+	path[0] = '/';
+	return fcreate(path, SZ, 0, 0, false);
+}
+static long fc_trailing_slash(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("x/"), SZ, 0, 0, false));
+}
+static long fc_no_dir(const char *a)
+{
+	(void)a;
+	return fdone(fcreate(fpath("none/x"), SZ, 0, 0, false));
+}
+static long fc_exists(const char *a)
+{
+	(void)a;
+	keep_file("keep-file", SZ);
+	return fdone(fcreate(fpath("keep-file"), SZ, 0, 0, false));
+}
+static long fc_symlink(const char *a)
+{
+	(void)a;
+	NEED(symlink(fpath("x"), fpath("keep-link")) == 0);
+	return fdone(fcreate(fpath("keep-link"), SZ, 0, 0, false));
+}
+
+static long fo_ret_null(const char *a)
+{
+	(void)a;
+	keep_file("keep-file", SZ);
+	return fdone(fopen_(fpath("keep-file"), 0, true));
+}
+static long fo_path_null(const char *a) { (void)a; return fopen_(NULL, 0, false); }
+static long fo_path_empty(const char *a) { (void)a; return fopen_("", 0, false); }
+static long fo_flag31(const char *a)
+{
+	(void)a;
+	keep_file("keep-file", SZ);
+	return fdone(fopen_(fpath("keep-file"), 1u << 31, false));
+}
+static long fo_lazy(const char *a)
+{
+	(void)a;
+	keep_file("keep-file", SZ);
+	return fdone(fopen_(fpath("keep-file"), SHMX_LAZY, false));
+}
+static long fo_missing(const char *a) { (void)a; return fdone(fopen_(fpath("x"), 0, false)); }
+static long fo_dir(const char *a)
+{
+	(void)a;
+	NEED(mkdir(fpath("d"), 0700) == 0);
+	return fdone(fopen_(fpath("d"), SHMX_RDONLY, false));
+}
+static long fo_symlink(const char *a)
+{
+	(void)a;
+	keep_file("keep-file", SZ);
+	NEED(symlink(fpath("keep-file"), fpath("keep-link")) == 0);
+	return fdone(fopen_(fpath("keep-link"), 0, false));
+}
+static long fo_empty(const char *a)
+{
+	(void)a;
+	keep_file("keep-empty", 0);
+	return fdone(fopen_(fpath("keep-empty"), 0, false));
+}
+
+static long fu_null(const char *a) { (void)a; return shmx_file_unlink(NULL); }
+static long fu_empty(const char *a) { (void)a; return shmx_file_unlink(""); }
+static long fu_missing(const char *a) { (void)a; return fdone(shmx_file_unlink(fpath("x"))); }
+
+static long sr_null(const char *a) { (void)a; return shmx_sync_range(NULL, 0, 1, 0); }
+static long sr_unmapped(const char *a) { (void)a; return shmx_sync_range(region(0), 0, 1, 0); }
+static long sr_off_past(const char *a)
+{
+	(void)a;
+	return shmx_sync_range(region(SHMX_MAP), SZ + 1, 0, 0);
+}
+static long sr_len_past(const char *a)
+{
+	(void)a;
+	return shmx_sync_range(region(SHMX_MAP), 1, SZ, 0);
+}
+static long sr_flag31(const char *a)
+{
+	(void)a;
+	return shmx_sync_range(region(SHMX_MAP), 0, 1, 1u << 31);
+}
+static long sr_lazy(const char *a)
+{
+	(void)a;
+	return shmx_sync_range(region(SHMX_MAP), 0, 1, SHMX_LAZY);
+}
+
 #define ROW(f, in, fn, e) { f, in, fn, e, NULL, "" }
 
 static struct row rows[] = {
@@ -1946,6 +2138,38 @@ static struct row rows[] = {
 	ROW("shmx_sysv_stat", "id -1", sstat_minus1, -EINVAL),
 	ROW("shmx_sysv_stat", "info NULL", sstat_null_info, -EINVAL),
 	ROW("shmx_sysv_stat", "no such id", sstat_missing, -ENOENT),
+	ROW("shmx_file_create", "ret NULL", fc_ret_null, -EINVAL),
+	ROW("shmx_file_create", "path NULL", fc_path_null, -EINVAL),
+	ROW("shmx_file_create", "path \"\"", fc_path_empty, -EINVAL),
+	ROW("shmx_file_create", "size 0", fc_size0, -EINVAL),
+	ROW("shmx_file_create", "size INT64_MAX + 1 (past off_t)", fc_size_past, -EFBIG),
+	ROW("shmx_file_create", "flags bit 31 (unknown)", fc_flag31, -EINVAL),
+	ROW("shmx_file_create", "flags SHMX_RDONLY (open only)", fc_rdonly, -EINVAL),
+	ROW("shmx_file_create", "flags SHMX_ASYNC (sync only)", fc_async, -EINVAL),
+	ROW("shmx_file_create", "mode 04600 (set-user-ID)", fc_mode_suid, -EINVAL),
+	ROW("shmx_file_create", "path of PATH_MAX bytes", fc_too_long, -ENAMETOOLONG),
+	ROW("shmx_file_create", "path ending in '/'", fc_trailing_slash, -EISDIR),
+	ROW("shmx_file_create", "directory does not exist", fc_no_dir, -ENOENT),
+	ROW("shmx_file_create", "path exists", fc_exists, -EEXIST),
+	ROW("shmx_file_create", "path is a symlink", fc_symlink, -EEXIST),
+	ROW("shmx_file_open", "ret NULL", fo_ret_null, -EINVAL),
+	ROW("shmx_file_open", "path NULL", fo_path_null, -EINVAL),
+	ROW("shmx_file_open", "path \"\"", fo_path_empty, -EINVAL),
+	ROW("shmx_file_open", "flags bit 31 (unknown)", fo_flag31, -EINVAL),
+	ROW("shmx_file_open", "flags SHMX_LAZY (create only)", fo_lazy, -EINVAL),
+	ROW("shmx_file_open", "no such file", fo_missing, -ENOENT),
+	ROW("shmx_file_open", "a directory", fo_dir, -EISDIR),
+	ROW("shmx_file_open", "a symlink", fo_symlink, -ELOOP),
+	ROW("shmx_file_open", "an empty file", fo_empty, -ENODATA),
+	ROW("shmx_file_unlink", "path NULL", fu_null, -EINVAL),
+	ROW("shmx_file_unlink", "path \"\"", fu_empty, -EINVAL),
+	ROW("shmx_file_unlink", "no such file", fu_missing, -ENOENT),
+	ROW("shmx_sync_range", "r NULL", sr_null, -EINVAL),
+	ROW("shmx_sync_range", "not mapped", sr_unmapped, -EINVAL),
+	ROW("shmx_sync_range", "off past the end", sr_off_past, -ERANGE),
+	ROW("shmx_sync_range", "off + len past the end", sr_len_past, -ERANGE),
+	ROW("shmx_sync_range", "flags bit 31 (unknown)", sr_flag31, -EINVAL),
+	ROW("shmx_sync_range", "flags SHMX_LAZY (not a sync flag)", sr_lazy, -EINVAL),
 };
 
 #define N_STATIC (sizeof(rows) / sizeof(rows[0]))

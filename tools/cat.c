@@ -109,7 +109,8 @@ static int cat_run(int argc, char **argv)
 	};
 	uint64_t off = 0, len = UINT64_MAX, size;
 	struct shmx_region *r;
-	char name[NAME_BUF];
+	struct address a;
+	const char *name;
 	bool hex = false;
 	int c, err, rc;
 
@@ -133,9 +134,10 @@ static int cat_run(int argc, char **argv)
 		return usage_error("missing object name");
 	if (optind + 1 < argc)
 		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
-	if (name_arg(argv[optind], name))
+	if (address_arg(argv[optind], &a))
 		return EXIT_USAGE;
-	err = shmx_open(name, SHMX_RDONLY, &r);
+	name = a.name;
+	err = address_open(&a, SHMX_RDONLY, &r);
 	if (err)
 		return op_error(name, err);
 	size = shmx_size(r);
@@ -156,9 +158,11 @@ static int cat_run(int argc, char **argv)
 const struct command cmd_cat = {
 	.name = "cat",
 	.run = cat_run,
-	.synopsis = "cat NAME [--offset N] [--length N] [--hex]",
+	.synopsis = "cat ADDRESS [--offset N] [--length N] [--hex]",
 	.help =
 		"Copy an object's bytes to standard output; stops at the end of the object.\n"
+		"ADDRESS is a POSIX name (/x), a file path (./x, /dir/x) or a System V\n"
+		"segment (sysv:KEY, sysv:@ID).\n"
 		"\n"
 		"  -o, --offset N   start at byte N (4096, 64K, ...; past the end is an error)\n"
 		"  -n, --length N   at most N bytes\n"

@@ -115,18 +115,18 @@ static int ls_sysv(bool json, bool bytes)
 	if (json)
 		fputs("{\"sysv\":[", stdout);
 	else
-		printf("%-10s %-10s %-10s %-5s %10s %-6s %s\n", "KEY", "SHMID", "OWNER",
-		       "PERMS", "SIZE", "NATTCH", "STATUS");
+		printf("%-10s %-10s %-10s %-5s %10s %-6s %-8s %-8s %s\n", "KEY", "SHMID",
+		       "OWNER", "PERMS", "SIZE", "NATTCH", "CPID", "LPID", "STATUS");
 	for (i = 0; i < n; i++) {
 		const struct sysv *s = &v[i];
 
 		if (json)
 			sysv_json(s, i == 0);
 		else
-			printf("0x%08x %-10lld %-10s %-5o %10s %-6lld %s\n", (unsigned)s->key,
-			       s->id, user_name(s->uid, ub), s->perms & 0777,
-			       size_str((uint64_t)s->size, bytes, sz), s->nattch,
-			       sysv_status(s->perms));
+			printf("0x%08x %-10lld %-10s %-5o %10s %-6lld %-8lld %-8lld %s\n",
+			       (unsigned)s->key, s->id, user_name(s->uid, ub), s->perms & 0777,
+			       size_str((uint64_t)s->size, bytes, sz), s->nattch, s->cpid,
+			       s->lpid, sysv_status(s->perms));
 	}
 	if (json)
 		fputs("\n]}\n", stdout);

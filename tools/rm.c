@@ -13,7 +13,7 @@
 /* The pair's control object "/x.shmx-p" (a file without the "sem." prefix). */
 static bool ctl_exists(const char *name)
 {
-	char path[sizeof(DEV_SHM) + 2 * NAME_BUF];
+	char path[sizeof(DEV_SHM) + PATH_MAX + sizeof(PAIR_P)];
 	struct stat st;
 
 	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, name);
@@ -45,10 +45,24 @@ static int rm_one(const char *name)
 	return errno == ENOENT ? err : -errno;
 }
 
+/* A segment is only marked for removal: it goes with its last detach. */
+static int rm_address(const struct address *a)
+{
+	int id;
+
+	switch (a->kind) {
+	case A_POSIX: return rm_one(a->name);
+	case A_FILE: return shmx_file_unlink(a->name);
+	default:
+		id = address_sysv_id(a);
+		return id < 0 ? id : shmx_sysv_remove(id);
+	}
+}
+
 static int rm_run(int argc, char **argv)
 {
 	static const struct option longs[] = { HELP_OPT, END_OPT };
-	char name[NAME_BUF];
+	struct address a;
 	int c, err, rc = 0;
 
 	opt_reset();
@@ -58,14 +72,14 @@ static int rm_run(int argc, char **argv)
 		return usage_error("missing object name");
 	/* A malformed name is a usage error: nothing is removed. */
 	for (int i = optind; i < argc; i++)
-		if (name_arg(argv[i], name))
+		if (address_arg(argv[i], &a))
 			return EXIT_USAGE;
 	/* Keep going over the names: one failure does not stop the rest. */
 	for (int i = optind; i < argc; i++) {
-		canon_name(argv[i], name);
-		err = rm_one(name);
+		address_arg(argv[i], &a);
+		err = rm_address(&a);
 		if (err)
-			rc = op_error(name, err);
+			rc = op_error(a.name, err);
 	}
 	return rc;
 }
@@ -73,8 +87,10 @@ static int rm_run(int argc, char **argv)
 const struct command cmd_rm = {
 	.name = "rm",
 	.run = rm_run,
-	.synopsis = "rm NAME...",
+	.synopsis = "rm ADDRESS...",
 	.help =
 		"Remove objects by name: a region, a libshmx pair (its semaphores too) or\n"
-		"channel, or a named semaphore. Goes on past a failure; exit 1 if any failed.\n",
+		"channel, or a named semaphore; a file (./x, /dir/x); a System V segment\n"
+		"(sysv:KEY, sysv:@ID: marked for removal, it goes with its last detach).\n"
+		"Goes on past a failure; exit 1 if any failed.\n",
 };

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -59,6 +60,29 @@ const char *shown(const char *s);
 void json_str(FILE *f, const char *s);
 /* "key":"name" plus the exact bytes in hex when they are not UTF-8 */
 void json_name(FILE *f, const char *key, const char *name);
+
+/* ---- util.c: addresses, one argument for every kind of shared memory ----
+ * "/name" or "name": a POSIX object; a '/' after the first character, or a
+ * leading "./": a file; "sysv:KEY" (decimal or 0x hex) or "sysv:@ID": a
+ * System V segment (shmx(1), ADDRESSES). */
+enum addr_kind { A_POSIX, A_FILE, A_SYSV_KEY, A_SYSV_ID };
+
+struct address {
+	enum addr_kind kind;
+	const char *arg;        /* as given, for messages */
+	char name[PATH_MAX];    /* canonical "/x", or the file's path */
+	key_t key;              /* A_SYSV_KEY */
+	int id;                 /* A_SYSV_ID */
+};
+
+/* 0, or a usage error (exit status 2) saying what is wrong with in. */
+int address_arg(const char *in, struct address *a);
+/* A region handle on what a names, of any kind (SHMX_RDONLY, SHMX_MAP). */
+int address_open(const struct address *a, unsigned flags, struct shmx_region **ret);
+/* The segment id behind a System V address; -errno. */
+int address_sysv_id(const struct address *a);
+/* "posix", "file", "sysv": the kind as stat --json spells it. */
+const char *address_kind(const struct address *a);
 
 /* ---- util.c: numbers and their text ---- */
 /* "4096", "64K", "1M", "2G", "1KiB": 0, or a usage error (exit status 2). */

@@ -53,9 +53,11 @@ static void print_comm(const char *pid, bool first)
 	printf(")\n");
 }
 
-/* Processes mapping the object st describes, from /proc/PID/maps. Only
- * the processes we may inspect are seen. */
-static void mapped_by(const struct stat *st)
+#define MAPPERS_MAX 64
+
+/* Processes mapping the object st describes, from /proc/PID/maps: up to
+ * max pids into out, their count. Only the processes we may inspect. */
+static int mappers(const struct stat *st, pid_t *out, int max)
 {
 	struct dirent *de;
 	char file[300];
@@ -66,8 +68,8 @@ static void mapped_by(const struct stat *st)
 
 	d = opendir("/proc");
 	if (!d)
-		return;
-	while ((de = readdir(d))) {
+		return 0;
+	while ((de = readdir(d)) && found < max) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(file, sizeof(file), "/proc/%s/maps", de->d_name);
@@ -77,10 +79,23 @@ static void mapped_by(const struct stat *st)
 		hit = maps_has(f, st);
 		fclose(f);
 		if (hit)
-			print_comm(de->d_name, !found++);
+			out[found++] = (pid_t)atoi(de->d_name);
 	}
 	closedir(d);
-	if (!found)
+	return found;
+}
+
+static void mapped_by(const struct stat *st)
+{
+	pid_t pids[MAPPERS_MAX];
+	char pid[16];
+	int n = mappers(st, pids, MAPPERS_MAX);
+
+	for (int i = 0; i < n; i++) {
+		snprintf(pid, sizeof(pid), "%d", (int)pids[i]);
+		print_comm(pid, i == 0);
+	}
+	if (!n)
 		printf("%-12s%s\n", "Mapped by:", "none seen");
 }
 
@@ -148,20 +163,6 @@ static void print_common(const char *name, const char *kind, const struct stat *
 	print_time("Change:", &st->st_ctim);
 }
 
-/* No region by that name: it may still be a named semaphore. */
-static int stat_sem(const char *name, int region_err)
-{
-	char path[sizeof(DEV_SHM) + 2 * NAME_BUF];
-	struct stat st;
-
-	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s", name + 1);
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return op_error(name, region_err);
-	print_common(name, "semaphore", &st);
-	mapped_by(&st);
-	return 0;
-}
-
 static const char *state_text(uint32_t holders)
 {
 	switch (owner_state(holders)) {
@@ -171,69 +172,293 @@ static const char *state_text(uint32_t holders)
 	}
 }
 
-static int stat_one(const char *name)
-{
-	char path[sizeof(DEV_SHM) + NAME_BUF];
+/* What stat shows about one object, of any kind, for text and JSON. */
+struct facts {
+	const char *name;
+	const char *type;       /* region, pair, channel, semaphore, file, segment */
+	struct stat st;         /* size, mode, owner, times (a segment's too) */
+	bool have_st;           /* false: a segment (no inode to map) */
+	uint32_t holders;       /* SHMX_HOLDERS_UNKNOWN when not known */
+	bool chan, pair, sysv;
 	struct shmx_chan_info ci;
+	struct shmx_sysv_info si;
+};
+
+/* No region by that name: it may still be a named semaphore. */
+static int facts_sem(const char *name, struct facts *f, int region_err)
+{
+	char path[sizeof(DEV_SHM) + sizeof(SEM_PREFIX) + PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s", name + 1);
+	if (lstat(path, &f->st) < 0 || !S_ISREG(f->st.st_mode))
+		return region_err;
+	f->type = "semaphore";
+	f->holders = SHMX_HOLDERS_UNKNOWN;
+	return 0;
+}
+
+static int facts_posix(const char *name, struct facts *f)
+{
+	char path[sizeof(DEV_SHM) + PATH_MAX];
 	struct shmx_info info;
-	bool pair, chan;
-	struct stat st;
 	int err;
 
+	f->have_st = true;
 	err = shmx_stat(name, &info);
 	if (err == -ENOENT)
-		return stat_sem(name, err);
+		return facts_sem(name, f, err);
 	if (err)
-		return op_error(name, err);
+		return err;
 	snprintf(path, sizeof(path), DEV_SHM "%s", name);
-	if (lstat(path, &st) < 0)
-		return op_error(name, -errno);
-	chan = shmx_chan_stat(name, &ci) == 0;
-	pair = !chan && (sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R));
-	print_common(name, chan ? "libshmx channel" : pair ? "libshmx pair" : "region", &st);
-	if (chan || pair)
-		printf("%-12s%s\n", "State:", state_text(info.holders));
-	print_holders(info.holders);
-	if (pair)
-		printf("%-12s%s%s%s, %s%s%s\n", "Semaphores:", shown(name), PAIR_W,
-		       sem_exists(name, PAIR_W) ? "" : " (missing)", shown(name), PAIR_R,
-		       sem_exists(name, PAIR_R) ? "" : " (missing)");
-	if (chan)
-		print_chan(&ci);
-	mapped_by(&st);
+	if (lstat(path, &f->st) < 0)
+		return -errno;
+	f->holders = info.holders;
+	f->chan = shmx_chan_stat(name, &f->ci) == 0;
+	f->pair = !f->chan && (sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R));
+	f->type = f->chan ? "channel" : f->pair ? "pair" : "region";
 	return 0;
+}
+
+/* The file's metadata needs no access to its bytes; its locks do. */
+static int facts_file(const char *path, struct facts *f)
+{
+	struct shmx_region *r;
+	struct shmx_info info;
+
+	f->have_st = true;
+	f->type = "file";
+	f->holders = SHMX_HOLDERS_UNKNOWN;
+	if (lstat(path, &f->st) < 0)
+		return -errno;
+	if (!S_ISREG(f->st.st_mode))
+		return S_ISDIR(f->st.st_mode) ? -EISDIR : -EMEDIUMTYPE;
+	if (shmx_file_open(path, SHMX_RDONLY, &r) == 0) {
+		if (shmx_fstat(r, &info) == 0)
+			f->holders = info.holders;
+		shmx_close(r);
+	}
+	return 0;
+}
+
+static int facts_sysv(const struct address *a, struct facts *f)
+{
+	int id = address_sysv_id(a), err;
+
+	if (id < 0)
+		return id;
+	err = shmx_sysv_stat(id, &f->si);
+	if (err)
+		return err;
+	f->type = "segment";
+	f->sysv = true;
+	f->holders = SHMX_HOLDERS_UNKNOWN;
+	f->st.st_size = (off_t)f->si.size;
+	f->st.st_mode = f->si.mode;
+	f->st.st_uid = f->si.uid;
+	f->st.st_gid = f->si.gid;
+	f->st.st_atim.tv_sec = f->si.atime;
+	f->st.st_mtim.tv_sec = f->si.dtime;
+	f->st.st_ctim.tv_sec = f->si.ctime;
+	return 0;
+}
+
+static int gather(const struct address *a, struct facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->name = a->name;
+	switch (a->kind) {
+	case A_POSIX: return facts_posix(a->name, f);
+	case A_FILE: return facts_file(a->name, f);
+	default: return facts_sysv(a, f);
+	}
+}
+
+/* ---- text ---- */
+
+static void print_sysv(const struct shmx_sysv_info *si)
+{
+	char ub[32], gb[32];
+
+	printf("%-12s0x%08x\n", "Key:", (unsigned)si->key);
+	printf("%-12s%d\n", "Id:", si->id);
+	printf("%-12s%u (%s), group %u (%s)\n", "Creator:", (unsigned)si->cuid,
+	       user_name(si->cuid, ub), (unsigned)si->cgid, group_name(si->cgid, gb));
+	printf("%-12s%d\n", "Creator pid:", (int)si->cpid);
+	printf("%-12s%d\n", "Last pid:", (int)si->lpid);
+	printf("%-12s%" PRIu64 "%s\n", "Attached:", si->nattch,
+	       si->removed ? " (marked for removal: goes with the last detach)" : "");
+}
+
+static void print_text(const struct facts *f)
+{
+	print_common(f->name, f->sysv ? "System V segment" : f->chan ? "libshmx channel" :
+		     f->pair ? "libshmx pair" : f->type, &f->st);
+	if (f->sysv) {
+		print_sysv(&f->si);
+		return;
+	}
+	if (f->chan || f->pair)
+		printf("%-12s%s\n", "State:", state_text(f->holders));
+	if (strcmp(f->type, "semaphore"))
+		print_holders(f->holders);
+	if (f->pair)
+		printf("%-12s%s%s%s, %s%s%s\n", "Semaphores:", shown(f->name), PAIR_W,
+		       sem_exists(f->name, PAIR_W) ? "" : " (missing)", shown(f->name),
+		       PAIR_R, sem_exists(f->name, PAIR_R) ? "" : " (missing)");
+	if (f->chan)
+		print_chan(&f->ci);
+	mapped_by(&f->st);
+}
+
+/* ---- JSON: one schema for every kind (shmx(1), stat --json) ---- */
+
+static void json_time(const char *key, const struct timespec *ts)
+{
+	char tb[48];
+
+	time_iso(ts, tb);
+	printf(",\"%s\":\"%s\"", key, tb);
+}
+
+static void json_holders(uint32_t h)
+{
+	static const char *const slot[] = { "owner", "writer", "reader" };
+	bool any = false;
+
+	fputs(",\"holders\":", stdout);
+	if (h & SHMX_HOLDERS_UNKNOWN) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('[');
+	for (unsigned i = 0; i < 3; i++) {
+		if (h & (1u << i)) {
+			printf("%s\"%s\"", any ? "," : "", slot[i]);
+			any = true;
+		}
+	}
+	putchar(']');
+}
+
+static void json_mappers(const struct facts *f)
+{
+	pid_t pids[MAPPERS_MAX];
+	int n;
+
+	fputs(",\"mapped_by\":", stdout);
+	if (!f->have_st) {
+		fputs("null", stdout);
+		return;
+	}
+	n = mappers(&f->st, pids, MAPPERS_MAX);
+	putchar('[');
+	for (int i = 0; i < n; i++)
+		printf("%s%d", i ? "," : "", (int)pids[i]);
+	putchar(']');
+}
+
+static void json_extra(const struct facts *f)
+{
+	const struct shmx_sysv_info *si = &f->si;
+	const struct shmx_chan_info *ci = &f->ci;
+
+	fputs(",\"sysv\":", stdout);
+	if (f->sysv)
+		printf("{\"key\":\"0x%08x\",\"id\":%d,\"cuid\":%u,\"cgid\":%u,\"cpid\":%d,"
+		       "\"lpid\":%d,\"attached\":%" PRIu64 ",\"removed\":%s}",
+		       (unsigned)si->key, si->id, (unsigned)si->cuid, (unsigned)si->cgid,
+		       (int)si->cpid, (int)si->lpid, si->nattch,
+		       si->removed ? "true" : "false");
+	else
+		fputs("null", stdout);
+	fputs(",\"channel\":", stdout);
+	if (f->chan)
+		printf("{\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu64 ",\"used\":%" PRIu64
+		       ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "}", ci->capacity,
+		       ci->max_msg, ci->used, ci->sent, ci->received);
+	else
+		fputs("null", stdout);
+}
+
+static void print_json(const struct address *a, const struct facts *f, bool first)
+{
+	char ub[32], gb[32];
+
+	fputs(first ? "\n{" : ",\n{", stdout);
+	json_name(stdout, "address", f->name);
+	printf(",\"kind\":\"%s\",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":\"%04o\"",
+	       address_kind(a), f->type, (uint64_t)f->st.st_size,
+	       (unsigned)(f->st.st_mode & 07777));
+	printf(",\"uid\":%u,\"user\":", (unsigned)f->st.st_uid);
+	json_str(stdout, user_name(f->st.st_uid, ub));
+	printf(",\"gid\":%u,\"group\":", (unsigned)f->st.st_gid);
+	json_str(stdout, group_name(f->st.st_gid, gb));
+	json_time("atime", &f->st.st_atim);
+	json_time("mtime", &f->st.st_mtim);
+	json_time("ctime", &f->st.st_ctim);
+	json_holders(f->holders);
+	json_mappers(f);
+	json_extra(f);
+	putchar('}');
 }
 
 static int stat_run(int argc, char **argv)
 {
-	static const struct option longs[] = { HELP_OPT, END_OPT };
-	char name[NAME_BUF];
-	int c, rc = 0;
+	static const struct option longs[] = {
+		HELP_OPT, { "json", no_argument, NULL, 'j' }, END_OPT,
+	};
+	struct address a;
+	struct facts f;
+	bool json = false, first = true;
+	int c, err, rc = 0;
 
 	opt_reset();
-	while ((c = next_opt(argc, argv, ":h", longs)) != -1)
-		return c == 'h' ? show_help(cmd) : EXIT_USAGE;
+	while ((c = next_opt(argc, argv, ":h", longs)) != -1) {
+		switch (c) {
+		case 'h': return show_help(cmd);
+		case 'j': json = true; break;
+		default: return EXIT_USAGE;
+		}
+	}
 	if (optind >= argc)
 		return usage_error("missing object name");
 	for (int i = optind; i < argc; i++)
-		if (name_arg(argv[i], name))
+		if (address_arg(argv[i], &a))
 			return EXIT_USAGE;
+	if (json)
+		fputs("{\"objects\":[", stdout);
 	for (int i = optind; i < argc; i++) {
-		canon_name(argv[i], name);
-		if (i > optind)
-			putchar('\n');
-		if (stat_one(name))
-			rc = EXIT_FAIL;
+		address_arg(argv[i], &a);
+		err = gather(&a, &f);
+		if (err) {
+			rc = op_error(a.name, err);
+			continue;
+		}
+		if (json) {
+			print_json(&a, &f, first);
+		} else {
+			if (!first)
+				putchar('\n');
+			print_text(&f);
+		}
+		first = false;
 	}
+	if (json)
+		fputs("\n]}\n", stdout);
 	return rc;
 }
 
 const struct command cmd_stat = {
 	.name = "stat",
 	.run = stat_run,
-	.synopsis = "stat NAME...",
+	.synopsis = "stat ADDRESS... [--json]",
 	.help =
 		"Show everything about an object: size, mode, owner and group, times, its\n"
 		"kind, the liveness locks held on it, the decoded header of a libshmx\n"
-		"channel, and the processes that have it mapped (those you may inspect).\n",
+		"channel, and the processes that have it mapped (those you may inspect).\n"
+		"ADDRESS is a POSIX name (/x), a file path (./x, /dir/x) or a System V\n"
+		"segment (sysv:KEY, sysv:@ID: its IPC_STAT fields).\n"
+		"\n"
+		"      --json    one JSON document {\"objects\": [...]}, the same fields for\n"
+		"                every kind (shmx(1))\n",
 };

@@ -88,6 +88,111 @@ int name_arg(const char *in, char out[NAME_BUF])
 	return 0;
 }
 
+/* ---- addresses ---- */
+
+#define SYSV_PREFIX "sysv:"
+
+static bool is_file_path(const char *in)
+{
+	return !strncmp(in, "./", 2) || (in[0] && strchr(in + 1, '/'));
+}
+
+/* A key as ipcs shows it (0x hex) or decimal; the whole of s, in int. */
+static int parse_key(const char *s, key_t *out)
+{
+	bool hex = !strncmp(s, "0x", 2) || !strncmp(s, "0X", 2);
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[hex ? 2 : 0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, hex ? 16 : 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (key_t)(uint32_t)v;
+	return 0;
+}
+
+static int parse_id(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v > INT_MAX)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int sysv_arg(const char *in, struct address *a)
+{
+	const char *v = in + strlen(SYSV_PREFIX);
+
+	a->kind = v[0] == '@' ? A_SYSV_ID : A_SYSV_KEY;
+	if (a->kind == A_SYSV_ID && parse_id(v + 1, &a->id))
+		return usage_error("invalid segment id '%s' (sysv:@ID, ID a decimal "
+				   "number)", shown(in));
+	if (a->kind == A_SYSV_KEY && parse_key(v, &a->key))
+		return usage_error("invalid segment key '%s' (sysv:KEY, KEY decimal or "
+				   "0x hex)", shown(in));
+	snprintf(a->name, sizeof(a->name), "%s", in);
+	return 0;
+}
+
+int address_arg(const char *in, struct address *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->arg = in;
+	if (!strncmp(in, SYSV_PREFIX, strlen(SYSV_PREFIX)))
+		return sysv_arg(in, a);
+	if (is_file_path(in)) {
+		if (strlen(in) >= sizeof(a->name))
+			return usage_error("path too long: '%.40s...'", shown(in));
+		a->kind = A_FILE;
+		strcpy(a->name, in);
+		return 0;
+	}
+	a->kind = A_POSIX;
+	return name_arg(in, a->name) ? EXIT_USAGE : 0;
+}
+
+int address_sysv_id(const struct address *a)
+{
+	struct shmx_region *r;
+	int id, err;
+
+	if (a->kind == A_SYSV_ID)
+		return a->id;
+	err = shmx_sysv_open(a->key, SHMX_RDONLY, &r);
+	if (err)
+		return err;
+	id = shmx_sysv_id(r);
+	shmx_close(r);
+	return id;
+}
+
+int address_open(const struct address *a, unsigned flags, struct shmx_region **ret)
+{
+	switch (a->kind) {
+	case A_POSIX: return shmx_open(a->name, flags, ret);
+	case A_FILE: return shmx_file_open(a->name, flags, ret);
+	case A_SYSV_KEY: return shmx_sysv_open(a->key, flags, ret);
+	default: return shmx_sysv_open_id(a->id, flags, ret);
+	}
+}
+
+const char *address_kind(const struct address *a)
+{
+	static const char *const kinds[] = { "posix", "file", "sysv", "sysv" };
+
+	return kinds[a->kind];
+}
+
 /* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
 static size_t utf8_len(const unsigned char *s)
 {

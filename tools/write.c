@@ -83,7 +83,8 @@ static int write_run(int argc, char **argv)
 		HELP_OPT, { "offset", required_argument, NULL, 'o' }, END_OPT,
 	};
 	struct shmx_region *r;
-	char name[NAME_BUF];
+	struct address a;
+	const char *name;
 	uint64_t off = 0;
 	int c, err, rc;
 
@@ -102,9 +103,10 @@ static int write_run(int argc, char **argv)
 		return usage_error("missing object name");
 	if (optind + 1 < argc)
 		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
-	if (name_arg(argv[optind], name))
+	if (address_arg(argv[optind], &a))
 		return EXIT_USAGE;
-	err = shmx_open(name, 0, &r);
+	name = a.name;
+	err = address_open(&a, 0, &r);
 	if (err)
 		return op_error(name, err);
 	rc = write_data(name, r, off);
@@ -115,10 +117,12 @@ static int write_run(int argc, char **argv)
 const struct command cmd_write = {
 	.name = "write",
 	.run = write_run,
-	.synopsis = "write NAME [--offset N] < DATA",
+	.synopsis = "write ADDRESS [--offset N] < DATA",
 	.help =
 		"Copy standard input into an existing object at offset N (default 0). Input\n"
-		"that would go past the end is refused whole: nothing is written.\n"
+		"that would go past the end is refused whole: nothing is written. ADDRESS\n"
+		"is a POSIX name (/x), a file path (./x, /dir/x) or a System V segment\n"
+		"(sysv:KEY, sysv:@ID).\n"
 		"\n"
 		"  -o, --offset N   start at byte N\n",
 };
