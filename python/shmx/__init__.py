@@ -435,6 +435,10 @@ def chan_unlink(name):
     _check(_c.shmx_chan_unlink(_name(name)), name)
 
 
+_chan_recv = _c.shmx_chan_recv
+_string_at = ctypes.string_at
+
+
 class Channel:
     """A single-producer/single-consumer message channel. Iterating over a
     consumer yields messages (bytes) until the producer closes."""
@@ -518,13 +522,17 @@ class Channel:
     def recv(self, timeout=None):
         """The next message as bytes. BrokenPipeError once the producer
         closed, PeerDiedError if it died (after every message was read)."""
-        h = self._handle()
-        if self._buf is None:
-            self._buf = ctypes.create_string_buffer(max(1, _c.shmx_chan_max_msg(h)))
-        n = _c.shmx_chan_recv(h, self._buf, len(self._buf), _ms(timeout))
+        # The hot path of a Python consumer: one C call and one copy, the
+        # rest hoisted out (ctypes' own call costs most of a message).
+        h, buf = self._h, self._buf
+        if buf is None:
+            buf = self._buf = ctypes.create_string_buffer(
+                max(1, _c.shmx_chan_max_msg(self._handle())))
+            self._bufsize = len(buf)
+        n = _chan_recv(h, buf, self._bufsize, -1 if timeout is None else _ms(timeout))
         if n < 0:
             raise _error(n, self._name)
-        return ctypes.string_at(self._buf, n)
+        return _string_at(buf, n)
 
     def peek(self, timeout=None):
         """The next message in place, as a read-only memoryview valid until
@@ -561,6 +569,7 @@ class Channel:
         if _views_alive(self._peeked):
             raise BufferError("views of the peeked message still exist")
         self._peeked = None
+        self._buf = None    # recv() then finds the handle closed
         _c.shmx_chan_close(self._h)
         self._h = None
 
