@@ -3,7 +3,7 @@
 # root or through sudo; a second run installs nothing.
 #   scripts/deps.sh [GROUP...]     (also sourced: shmx_deps GROUP...)
 # Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
-# included), test (python3, setpriv, valgrind, spin), fuzz (clang and its
+# included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
 # libFuzzer runtime), bench (nothing more yet).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
@@ -27,6 +27,7 @@ shmx_missing() {
 			command -v setpriv >/dev/null || pkgs+=(util-linux)
 			command -v valgrind >/dev/null || pkgs+=(valgrind)
 			command -v spin >/dev/null || pkgs+=(spin)
+			command -v cmake >/dev/null || pkgs+=(cmake)
 			;;
 		fuzz)
 			command -v clang >/dev/null || pkgs+=(clang)

@@ -3,8 +3,10 @@
  * temporary prefix and installed there; then the installed tree is checked,
  * a small consumer is built with pkg-config (shared and -static), a tiny
  * meson project builds libshmx as a subproject, the header compiles as
- * strict C99 and as C++, and the shared library exports exactly the
- * symbols of src/libshmx.map.
+ * strict C99 and as C++, the shared library exports exactly the
+ * symbols of src/libshmx.map, a CMake project finds the library both
+ * through find_package(libshmx CONFIG) and through pkg_check_modules, and
+ * the installed Python package imports and loads the installed library.
  *
  * Every step runs real tools (meson, ninja, cc, c++, pkg-config, readelf)
  * through /bin/sh; a failing step prints its command and output on stderr
@@ -632,6 +634,99 @@ static void test_symbols(void **state)
 			 bad, nwant, ngot);
 }
 
+/* ---- 7: the other installed pieces ---- */
+
+/* The CMake package, the bash completion and the systemd units are where
+ * their consumers look, and the service runs the installed tool. */
+static void test_installed_extras(void **state)
+{
+	static const char *const files[] = {
+		"lib/cmake/libshmx/libshmxConfig.cmake",
+		"lib/cmake/libshmx/libshmxConfigVersion.cmake",
+		"share/bash-completion/completions/shmx",
+		"lib/systemd/system/shmx-gc.service",
+		"lib/systemd/system/shmx-gc.timer",
+	};
+	char path[4096];
+	size_t i;
+
+	(void)state;
+	need_install();
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", prefix, files[i]);
+		expect_file("installed file", path);
+	}
+	free(must("the service runs the installed shmx",
+		  "grep -qxF 'ExecStart=%s/bin/shmx gc' "
+		  "prefix/lib/systemd/system/shmx-gc.service", prefix));
+}
+
+/* ---- 8: a CMake consumer, both ways CMake finds a library ---- */
+
+/* The consumer must load the installed library, as with pkg-config. The
+ * package registry is off so only CMAKE_PREFIX_PATH can answer. */
+static void cmake_consumer(const char *via, const char *dir)
+{
+	char *out;
+
+	need_install();
+	if (!have_tool("cmake"))
+		tu_skip("cmake is not installed (scripts/deps.sh test installs it)");
+	free(must("cmake configure",
+		  "cmake -S '%s/tests/consumer/cmake-demo' -B %s -DSHMX_VIA=%s "
+		  "-DCMAKE_PREFIX_PATH='%s' -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF",
+		  src, dir, via, prefix));
+	free(must("cmake --build", "cmake --build %s", dir));
+	out = must("ldd the CMake consumer",
+		   "LD_LIBRARY_PATH='%s/lib' ldd %s/consumer", prefix, dir);
+	if (!strstr(out, "libshmx.so.0 => ") || !strstr(out, prefix))
+		fail_msg("the CMake consumer does not load the installed "
+			 "libshmx.so.0:\n%s", out);
+	free(out);
+	{
+		char exe[64], env[512];
+
+		snprintf(exe, sizeof(exe), "%s/consumer", dir);
+		snprintf(env, sizeof(env), "LD_LIBRARY_PATH='%s/lib'", prefix);
+		run_consumer(exe, env);
+	}
+}
+
+static void test_cmake_find_package(void **state)
+{
+	(void)state;
+	cmake_consumer("config", "cmake-config");
+}
+
+static void test_cmake_pkg_check_modules(void **state)
+{
+	(void)state;
+	cmake_consumer("pkg-config", "cmake-pkgconfig");
+}
+
+/* ---- 9: the Python binding ---- */
+
+/* `import shmx` from the installed package, with no help from the
+ * environment: it must load the library of its own prefix. */
+static void test_python_imports_installed_library(void **state)
+{
+	char want[512], *out;
+
+	(void)state;
+	need_install();
+	if (!have_tool("python3"))
+		tu_skip("python3 is not installed: the binding is not installed either");
+	out = must("importing the installed binding",
+		   "f=$(find \"$PWD/prefix\" -path '*/shmx/__init__.py') && [ -n \"$f\" ] && "
+		   "cd / && PYTHONPATH=\"$(dirname \"$(dirname \"$f\")\")\" python3 -c "
+		   "'import shmx; print(shmx.version(), shmx._lib.lib._name)'");
+	snprintf(want, sizeof(want), "%s %s/lib/libshmx.so.0\n", SHMX_VERSION_STRING,
+		 prefix);
+	if (strcmp(out, want))
+		fail_msg("import shmx printed '%s', not '%s'", out, want);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +739,10 @@ int main(void)
 		cmocka_unit_test(test_header_c99),
 		cmocka_unit_test(test_header_cxx),
 		cmocka_unit_test(test_symbols),
+		cmocka_unit_test(test_installed_extras),
+		cmocka_unit_test_teardown(test_cmake_find_package, tu_teardown),
+		cmocka_unit_test_teardown(test_cmake_pkg_check_modules, tu_teardown),
+		cmocka_unit_test(test_python_imports_installed_library),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

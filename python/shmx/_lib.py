@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: MIT
+"""Loading libshmx.so.0 and declaring the C functions the binding calls.
+
+The library is looked up in this order: the file named by the environment
+variable SHMX_LIBRARY (the build tree's tests set it), the library directory
+meson installed this package for (_config.LIBDIR), then the dynamic loader's
+own search for the soname.
+"""
+import ctypes
+import os
+
+SONAME = "libshmx.so.0"
+
+
+def _candidates():
+    env = os.environ.get("SHMX_LIBRARY")
+    if env:
+        return [env]
+    paths = []
+    try:
+        from . import _config
+        paths.append(os.path.join(_config.LIBDIR, SONAME))
+    except ImportError:
+        pass  # running from the source tree: no install-time path
+    paths.append(SONAME)
+    return paths
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        # A relative soname goes to the loader; an absolute path that is
+        # not there is skipped so the next candidate gets its chance.
+        if os.path.isabs(path) and not os.path.exists(path):
+            errors.append(path + ": not found")
+            continue
+        try:
+            return ctypes.CDLL(path, use_errno=True)
+        except OSError as e:
+            errors.append(str(e))
+    raise ImportError("cannot load libshmx: " + "; ".join(errors))
+
+
+lib = _load()
+
+c_int, c_uint, c_size_t, c_ssize_t = (ctypes.c_int, ctypes.c_uint,
+                                      ctypes.c_size_t, ctypes.c_ssize_t)
+c_char_p, c_void_p = ctypes.c_char_p, ctypes.c_void_p
+c_mode_t = ctypes.c_uint32
+c_key_t = ctypes.c_int32
+c_uid_t = ctypes.c_uint32
+c_pid_t = ctypes.c_int32
+P = ctypes.POINTER
+
+
+class Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class Info(ctypes.Structure):
+    """struct shmx_info"""
+    _fields_ = [("size", ctypes.c_uint64), ("mode", c_mode_t),
+                ("uid", c_uid_t), ("gid", c_uid_t), ("holders", ctypes.c_uint32),
+                ("atime", Timespec), ("mtime", Timespec), ("ctime", Timespec),
+                ("reserved", ctypes.c_uint64 * 4)]
+
+
+class ChanInfo(ctypes.Structure):
+    """struct shmx_chan_info"""
+    _fields_ = [("abi", ctypes.c_uint32), ("header_size", ctypes.c_uint32),
+                ("capacity", ctypes.c_uint64), ("max_msg", ctypes.c_uint64),
+                ("used", ctypes.c_uint64), ("sent", ctypes.c_uint64),
+                ("received", ctypes.c_uint64), ("producer_pid", c_pid_t),
+                ("consumer_pid", c_pid_t), ("holders", ctypes.c_uint32),
+                ("reserved32", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint64 * 4)]
+
+
+class SysvInfo(ctypes.Structure):
+    """struct shmx_sysv_info"""
+    _fields_ = [("key", c_key_t), ("id", c_int), ("size", ctypes.c_uint64),
+                ("mode", c_mode_t), ("uid", c_uid_t), ("gid", c_uid_t),
+                ("cuid", c_uid_t), ("cgid", c_uid_t), ("cpid", c_pid_t),
+                ("lpid", c_pid_t), ("nattch", ctypes.c_uint64), ("removed", c_int),
+                ("atime", ctypes.c_long), ("dtime", ctypes.c_long),
+                ("ctime", ctypes.c_long), ("reserved", ctypes.c_uint64 * 4)]
+
+
+# The opaque handles are plain pointers.
+Handle = c_void_p
+PH = P(Handle)
+
+_PROTOS = {
+    "shmx_version": (c_char_p, []),
+    "shmx_strerror": (c_char_p, [c_int]),
+    "shmx_name_canon": (c_int, [c_char_p, c_char_p, c_size_t]),
+    "shmx_create": (c_int, [c_char_p, c_size_t, c_uint, c_mode_t, PH]),
+    "shmx_open": (c_int, [c_char_p, c_uint, PH]),
+    "shmx_map": (c_int, [Handle]),
+    "shmx_unmap": (c_int, [Handle]),
+    "shmx_close": (Handle, [Handle]),
+    "shmx_unlink": (c_int, [c_char_p]),
+    "shmx_resize": (c_int, [Handle, c_size_t]),
+    "shmx_sync": (c_int, [Handle]),
+    "shmx_addr": (c_void_p, [Handle]),
+    "shmx_size": (c_size_t, [Handle]),
+    "shmx_name": (c_char_p, [Handle]),
+    "shmx_fd": (c_int, [Handle]),
+    "shmx_guard_sigbus": (c_int, []),
+    "shmx_stat": (c_int, [c_char_p, P(Info)]),
+    "shmx_fstat": (c_int, [Handle, P(Info)]),
+    "shmx_anon_create": (c_int, [c_size_t, c_uint, PH]),
+    "shmx_anon_send": (c_int, [Handle, c_int]),
+    "shmx_anon_recv": (c_int, [c_int, c_uint, c_int, PH]),
+    "shmx_sysv_key": (c_int, [c_char_p, c_int, P(c_key_t)]),
+    "shmx_sysv_create": (c_int, [c_key_t, c_size_t, c_uint, c_mode_t, PH]),
+    "shmx_sysv_open": (c_int, [c_key_t, c_uint, PH]),
+    "shmx_sysv_open_id": (c_int, [c_int, c_uint, PH]),
+    "shmx_sysv_id": (c_int, [Handle]),
+    "shmx_sysv_remove": (c_int, [c_int]),
+    "shmx_sysv_stat": (c_int, [c_int, P(SysvInfo)]),
+    "shmx_pair_create": (c_int, [Handle, c_uint, c_mode_t, PH]),
+    "shmx_pair_open": (c_int, [Handle, c_uint, PH]),
+    "shmx_pair_close": (Handle, [Handle]),
+    "shmx_pair_unlink": (c_int, [c_char_p]),
+    "shmx_pair_wait": (c_int, [Handle, c_int]),
+    "shmx_pair_post": (c_int, [Handle]),
+    "shmx_chan_create": (c_int, [c_char_p, c_size_t, c_uint, c_mode_t, PH]),
+    "shmx_chan_open": (c_int, [c_char_p, c_uint, c_int, PH]),
+    "shmx_chan_close": (Handle, [Handle]),
+    "shmx_chan_unlink": (c_int, [c_char_p]),
+    "shmx_chan_send": (c_int, [Handle, c_void_p, c_size_t, c_int]),
+    "shmx_chan_recv": (c_ssize_t, [Handle, c_void_p, c_size_t, c_int]),
+    "shmx_chan_peek": (c_ssize_t, [Handle, P(c_void_p), c_int]),
+    "shmx_chan_release": (c_int, [Handle]),
+    "shmx_chan_capacity": (c_size_t, [Handle]),
+    "shmx_chan_max_msg": (c_size_t, [Handle]),
+    "shmx_chan_used": (c_ssize_t, [Handle]),
+    "shmx_chan_pending": (c_ssize_t, [Handle]),
+    "shmx_chan_stat": (c_int, [c_char_p, P(ChanInfo)]),
+}
+
+for _name, (_res, _args) in _PROTOS.items():
+    _f = getattr(lib, _name)
+    _f.restype = _res
+    _f.argtypes = _args
