@@ -62,6 +62,7 @@ struct item {
 	int (*start)(struct win *w);            /* parent, after child is ready */
 	int (*parent)(struct win *w, long n);   /* round trips / sends / local ops */
 	int (*child)(struct win *w, long n);    /* echoes / receives */
+	void (*detach)(struct win *w);          /* child, before it exits */
 	/* parent, after a stream window: does the consumer's checksum of
 	 * everything it read match what the producer wrote? */
 	int (*verify)(struct win *w, uint64_t child_sum);

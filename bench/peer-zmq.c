@@ -38,9 +38,11 @@ static void zpeer_close(struct zpeer *z)
 	free(z);
 }
 
-static int zpeer_options(void *sock)
+/* The child lingers: a send only queues the message for the context's I/O
+ * thread, and the child's last answer must leave before it exits. */
+static int zpeer_options(void *sock, bool child)
 {
-	int ms = IO_TIMEOUT_MS, linger = 0;
+	int ms = IO_TIMEOUT_MS, linger = child ? IO_TIMEOUT_MS : 0;
 
 	if (zmq_setsockopt(sock, ZMQ_SNDTIMEO, &ms, sizeof(ms)) ||
 	    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &ms, sizeof(ms)) ||
@@ -60,7 +62,7 @@ static int zpeer_open(struct win *w, bool bind)
 	snprintf(ep, sizeof(ep), "ipc://@%s", w->name[0]);
 	z->ctx = zmq_ctx_new();
 	z->sock = z->ctx ? zmq_socket(z->ctx, ZMQ_PAIR) : NULL;
-	err = z->sock ? zpeer_options(z->sock) : zmq_fail();
+	err = z->sock ? zpeer_options(z->sock, bind) : zmq_fail();
 	if (!err && (bind ? zmq_bind(z->sock, ep) : zmq_connect(z->sock, ep)))
 		err = zmq_fail();
 	if (err) {
@@ -159,6 +161,11 @@ static int zmq_stream_recv(struct win *w, long n)
 	return 0;
 }
 
+static void zmq_detach(struct win *w)
+{
+	zpeer_close(w->peer);
+}
+
 static void zmq_teardown(struct win *w)
 {
 	zpeer_close(w->peer);
@@ -167,7 +174,7 @@ static void zmq_teardown(struct win *w)
 
 const struct item item_zmq_rt = { .kind = K_RT, .size = 8, .setup = zmq_setup,
 	.attach = zmq_attach, .start = zmq_start, .parent = zmq_rt_parent,
-	.child = zmq_rt_child, .teardown = zmq_teardown };
+	.child = zmq_rt_child, .detach = zmq_detach, .teardown = zmq_teardown };
 const struct item item_zmq_stream = { .kind = K_TPUT, .setup = zmq_setup,
 	.attach = zmq_attach, .start = zmq_start, .parent = zmq_stream_send,
-	.child = zmq_stream_recv, .teardown = zmq_teardown };
+	.child = zmq_stream_recv, .detach = zmq_detach, .teardown = zmq_teardown };

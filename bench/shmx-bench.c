@@ -9,7 +9,9 @@
  * them alike; the figures are medians over windows, and each ratio is the
  * median of the ratios of windows measured next to each other. Two-process
  * items fork a child per window, the two ends pinned to two different CPUs.
- * Round trips also time a subset of operations one by one for p50/p99.
+ * Round trips also time a subset of operations one by one for p50/p99/p99.9.
+ * The one-way groups make a curve from 8 B to 4 MiB; peers a user might
+ * pick instead (Boost.Interprocess, ZeroMQ) are in it when built.
  *
  * It never fails on a time: exit status 0 unless it could not run at all.
  */
@@ -577,6 +579,8 @@ static void child_body(struct win *w)
 		atomic_store_explicit(&ctl->done, w->warm + w->iters,
 				      memory_order_release);
 	}
+	if (it->detach)
+		it->detach(w);
 	_exit(err ? 1 : 0);
 }
 
@@ -977,7 +981,8 @@ static void fmt_ns(char *out, size_t size, double ns)
 }
 
 struct row {
-	char median[32], p50[32], p99[32], tput[32], rate[32], spread[32], hit[16];
+	char median[32], p50[32], p99[32], p999[32], tput[32], rate[32], spread[32];
+	char hit[16];
 	int windows;
 };
 
@@ -991,6 +996,7 @@ static void make_row(const struct res *r, struct row *o)
 	fmt_ns(o->median, sizeof(o->median), med);
 	snprintf(o->p50, sizeof(o->p50), "-");
 	snprintf(o->p99, sizeof(o->p99), "-");
+	snprintf(o->p999, sizeof(o->p999), "-");
 	snprintf(o->tput, sizeof(o->tput), "-");
 	snprintf(o->spread, sizeof(o->spread), "±%.0f%%", 50 * (hi - lo) / med);
 	snprintf(o->rate, sizeof(o->rate), "%.3g /s", NS_PER_S / med);
@@ -1003,6 +1009,7 @@ static void make_row(const struct res *r, struct row *o)
 	if (r->it->kind == K_RT && r->nsamp) {
 		fmt_ns(o->p50, sizeof(o->p50), quantile(r->samp, r->nsamp, 0.5));
 		fmt_ns(o->p99, sizeof(o->p99), quantile(r->samp, r->nsamp, 0.99));
+		fmt_ns(o->p999, sizeof(o->p999), quantile(r->samp, r->nsamp, 0.999));
 	}
 	if (r->it->size && r->it->kind != K_RT)
 		snprintf(o->tput, sizeof(o->tput), "%.2f GB/s", gbps(r, med));
@@ -1017,27 +1024,27 @@ static void print_results(FILE *f, bool md)
 
 		if (md)
 			fprintf(f, "\n### %s\n\n| item | median per op | IQR | p50 | p99 "
-				"| GB/s | ops/s | windows | left out |\n"
-				"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
+				"| p99.9 | GB/s | ops/s | windows | left out |\n"
+				"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
 		else
-			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s %3s %5s\n",
-				g->title, "item", "median", "IQR", "p50", "p99", "GB/s",
-				"ops/s", "n", "out");
+			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %10s %11s %10s %3s %5s\n",
+				g->title, "item", "median", "IQR", "p50", "p99", "p99.9",
+				"GB/s", "ops/s", "n", "out");
 		for (size_t i = 0; i < g->n; i++) {
 			const struct res *r = &results[k + i];
 
 			if (!r->ran) {
 				if (selected(g->items + i))
-					fprintf(f, md ? "| %s | failed: %s |||||||\n"
+					fprintf(f, md ? "| %s | failed: %s ||||||||\n"
 						: "%-52s failed: %s\n", g->items[i].label,
 						shmx_strerror(r->err));
 				continue;
 			}
 			make_row(r, &o);
-			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %d | %s |\n"
-				: "%-52s %10s %6s %10s %10s %11s %10s %3d %5s\n",
-				r->it->label, o.median, o.spread, o.p50, o.p99, o.tput,
-				o.rate, o.windows, o.hit);
+			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n"
+				: "%-52s %10s %6s %10s %10s %10s %11s %10s %3d %5s\n",
+				r->it->label, o.median, o.spread, o.p50, o.p99, o.p999,
+				o.tput, o.rate, o.windows, o.hit);
 		}
 	}
 }
@@ -1051,36 +1058,73 @@ struct target {
 	enum metric m;
 	bool at_most;           /* goal is an upper bound on the ratio */
 	double goal;
+	bool show_b;            /* print b's own median next to the ratio */
 };
 
 static const struct target targets[] = {
 	{ "channel round trip 8 B spin / busy-spin floor", "chan-spin", NULL, "spin",
-	  M_TIME, true, 1.5 },
+	  M_TIME, true, 1.3, true },
 	{ "channel round trip blocking / raw futex (p50)", "chan-block", NULL, "futex",
-	  M_P50, true, 1.1 },
+	  M_P50, true, 1.1, false },
 	{ "channel round trip blocking / pipe (p50)", "chan-block", NULL, "pipe",
-	  M_P50, true, 0.95 },
+	  M_P50, true, 0.95, false },
+	{ "channel 64 B send/recv / plain spin ring", "chan-copy-64B", NULL,
+	  "plain-ring-64B", M_TPUT, false, 0.5, false },
+	/* the batch item comes with the batch calls; until then "not measured" */
+	{ "channel 64 B batch / plain spin ring", "chan-batch-64B", NULL,
+	  "plain-ring-64B", M_TPUT, false, 0.8, false },
 	{ "channel 64 B throughput / Unix socket", "chan-copy-64B", "chan-zc-64B",
-	  "socket-64B", M_TPUT, false, 10 },
+	  "socket-64B", M_TPUT, false, 10, false },
+	{ "channel 64 B msgs/s / Boost message_queue", "chan-copy-64B", "chan-zc-64B",
+	  "boost-mq-64B", M_TPUT, false, 10, false },
+	{ "channel 64 B msgs/s / ZeroMQ ipc", "chan-copy-64B", "chan-zc-64B",
+	  "zmq-ipc-64B", M_TPUT, false, 10, false },
+	{ "channel round trip default / Boost message_queue", "chan-adaptive", NULL,
+	  "boost-mq", M_TIME, true, 1, false },
+	{ "channel round trip default / ZeroMQ ipc", "chan-adaptive", NULL, "zmq-ipc",
+	  M_TIME, true, 1, false },
 	{ "channel 4 KiB throughput / Unix socket", "chan-copy-4KiB", "chan-zc-4KiB",
-	  "socket-4KiB", M_TPUT, false, 4 },
+	  "socket-4KiB", M_TPUT, false, 4, false },
 	{ "channel 4 KiB throughput / memcpy 4 KiB in cache", "chan-copy-4KiB",
-	  "chan-zc-4KiB", "memcpy-4KiB", M_TPUT, false, 0.25 },
+	  "chan-zc-4KiB", "memcpy-4KiB", M_TPUT, false, 0.25, false },
 	{ "channel 1 MiB throughput / memcpy 1 MiB in cache", "chan-copy-1MiB",
-	  "chan-zc-1MiB", "memcpy-1MiB", M_TPUT, false, 0.85 },
+	  "chan-zc-1MiB", "memcpy-1MiB", M_TPUT, false, 0.85, false },
 	{ "region create+destroy 4 KiB / raw syscall sequence", "region-shmx", NULL,
-	  "region-raw", M_TIME, true, 1.3 },
-	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1 },
-	/* no target: how close the channel is to a ring without its checks */
-	{ "(ref) channel 64 B / plain spin ring", "chan-copy-64B", "chan-zc-64B",
-	  "plain-ring-64B", M_TPUT, false, 0 },
+	  "region-raw", M_TIME, true, 1.3, false },
+	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1, false },
+	/* no target: how the channel stands at other sizes and modes */
+	{ "(ref) channel 64 B zero-copy / plain spin ring", "chan-zc-64B", NULL,
+	  "plain-ring-64B", M_TPUT, false, 0, false },
 	{ "(ref) channel 4 KiB / plain spin ring", "chan-copy-4KiB", "chan-zc-4KiB",
-	  "plain-ring-4KiB", M_TPUT, false, 0 },
+	  "plain-ring-4KiB", M_TPUT, false, 0, false },
 	{ "(ref) channel 1 MiB / plain spin ring", "chan-copy-1MiB", "chan-zc-1MiB",
-	  "plain-ring-1MiB", M_TPUT, false, 0 },
+	  "plain-ring-1MiB", M_TPUT, false, 0, false },
+	{ "(ref) channel 4 KiB / Boost message_queue", "chan-copy-4KiB", "chan-zc-4KiB",
+	  "boost-mq-4KiB", M_TPUT, false, 0, false },
+	{ "(ref) channel 4 KiB / ZeroMQ ipc", "chan-copy-4KiB", "chan-zc-4KiB",
+	  "zmq-ipc-4KiB", M_TPUT, false, 0, false },
+	{ "(ref) channel round trip spin / Boost message_queue", "chan-spin", NULL,
+	  "boost-mq", M_TIME, true, 0, false },
+	{ "(ref) channel round trip spin / ZeroMQ ipc", "chan-spin", NULL, "zmq-ipc",
+	  M_TIME, true, 0, false },
 	{ "(ref) channel round trip spin / floor, p50 per op", "chan-spin", NULL, "spin",
-	  M_P50, true, 0 },
+	  M_P50, true, 0, true },
 };
+
+/* Why an item has no figure when its peer was not built. */
+static const char *not_built(const char *key)
+{
+#ifndef SHMX_BENCH_BOOST
+	if (!strncmp(key, "boost-", 6))
+		return "skipped: no Boost";
+#endif
+#ifndef SHMX_BENCH_ZMQ
+	if (!strncmp(key, "zmq-", 4))
+		return "skipped: no ZeroMQ";
+#endif
+	(void)key;
+	return NULL;
+}
 
 /* Median over windows of a's time relative to b's in the same round; for
  * throughput b/a (same message size), so bigger is better. */
@@ -1124,6 +1168,14 @@ static void print_ratios(FILE *f, bool md)
 			snprintf(how, sizeof(how), " (copy)");
 		}
 		snprintf(goal, sizeof(goal), "%s %.2fx", t->at_most ? "<=" : ">=", t->goal);
+		if (t->show_b && b && isfinite(x)) {
+			char floor[32];
+
+			fmt_ns(floor, sizeof(floor), t->m == M_P50 ?
+			       quantile(b->samp, b->nsamp, 0.5) :
+			       quantile(b->ns, opt.windows, 0.5));
+			snprintf(how, sizeof(how), " (%s %s)", t->b, floor);
+		}
 		snprintf(meas, sizeof(meas), isfinite(x) ? "%.2fx%s" : "-", x, how);
 		if (isfinite(x))
 			verdict = (t->at_most ? x <= t->goal : x >= t->goal) ? "met" : "NOT met";
@@ -1131,6 +1183,8 @@ static void print_ratios(FILE *f, bool md)
 			snprintf(goal, sizeof(goal), "-");
 			verdict = "reference";
 		}
+		if (!b && not_built(t->b))
+			verdict = not_built(t->b);
 		fprintf(f, md ? "| %s | %s | %s | %s |\n" : "%-52s %9s %8s  %s\n", t->what,
 			meas, goal, verdict);
 	}
@@ -1144,7 +1198,8 @@ static void write_csv(const char *path)
 		fprintf(stderr, "shmx-bench: %s: %s\n", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "key,kind,size,median_ns,p50_ns,p99_ns,gbps\n");
+	fprintf(f, "key,series,kind,size,median_ns,p50_ns,p99_ns,p999_ns,gbps,"
+		"msgs_per_s\n");
 	for (size_t i = 0; i < nresults; i++) {
 		const struct res *r = &results[i];
 		double med;
@@ -1152,14 +1207,48 @@ static void write_csv(const char *path)
 		if (!r->ran)
 			continue;
 		med = quantile(r->ns, opt.windows, 0.5);
-		fprintf(f, "%s,%s,%zu,%.1f,%.1f,%.1f,%.4f\n", r->it->key,
+		fprintf(f, "%s,%s,%s,%zu,%.1f,%.1f,%.1f,%.1f,%.4f,%.4g\n", r->it->key,
+			r->it->series ? r->it->series : "",
 			r->it->kind == K_RT ? "rt" : r->it->kind == K_TPUT ? "tput" : "local",
 			r->it->size, med,
 			r->nsamp ? quantile(r->samp, r->nsamp, 0.5) : NAN,
 			r->nsamp ? quantile(r->samp, r->nsamp, 0.99) : NAN,
-			r->it->size ? gbps(r, med) : NAN);
+			r->nsamp ? quantile(r->samp, r->nsamp, 0.999) : NAN,
+			r->it->size ? gbps(r, med) : NAN, NS_PER_S / med);
 	}
 	fclose(f);
+}
+
+/* The one-way curve at a glance: a row a size, a column a series; GB/s,
+ * or millions of messages per second. */
+static void print_curve(FILE *f, bool rate)
+{
+	char sz[16], key[64];
+
+	fprintf(f, "\n| %s |", rate ? "M msgs/s" : "GB/s");
+	for (size_t i = 0; i < NSERIES; i++)
+		fprintf(f, " %s |", curve[i].key);
+	fprintf(f, "\n|---|");
+	for (size_t i = 0; i < NSERIES; i++)
+		fprintf(f, "---:|");
+	for (size_t k = 0; k < sizeof(curve_sizes) / sizeof(curve_sizes[0]); k++) {
+		size_name(sz, sizeof(sz), curve_sizes[k], true);
+		fprintf(f, "\n| %s |", sz);
+		for (size_t i = 0; i < NSERIES; i++) {
+			const struct res *r;
+			double med;
+
+			size_name(sz, sizeof(sz), curve_sizes[k], false);
+			snprintf(key, sizeof(key), "%s-%s", curve[i].key, sz);
+			r = find(key);
+			med = r ? quantile(r->ns, opt.windows, 0.5) : NAN;
+			if (!isfinite(med))
+				fprintf(f, " - |");
+			else
+				fprintf(f, " %.3g |", rate ? 1e3 / med : gbps(r, med));
+		}
+	}
+	fprintf(f, "\n");
 }
 
 static void write_md(const char *path, double secs)
@@ -1172,6 +1261,12 @@ static void write_md(const char *path, double secs)
 	}
 	fprintf(f, "## Targets\n");
 	print_ratios(f, true);
+	for (const char *const *note = peer_notes; *note; note++)
+		fprintf(f, "\nNote: %s.\n", *note);
+	fprintf(f, "\n## One-way throughput by message size\n\nMedians over "
+		"windows; the tables per size below give the spread.\n");
+	print_curve(f, false);
+	print_curve(f, true);
 	fprintf(f, "\n## Results\n\nUp to %d windows of about %.0f ms per item, %s; "
 		"run took %.0f s.\n", opt.windows, opt.window_ms,
 		g_cpu[0] >= 0 ? "the two processes pinned to two CPUs"
@@ -1187,8 +1282,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: shmx-bench [options]\n"
 		"Measure libshmx against its baselines (busy-spin, futex, sem_open,\n"
-		"pipe, Unix socket, eventfd, memcpy), interleaved, and print medians\n"
-		"and the target ratios. Exit status 0 unless it could not run.\n\n"
+		"pipe, Unix socket, eventfd, memcpy) and peers (Boost message_queue,\n"
+		"ZeroMQ, when built), interleaved, and print medians and the target\n"
+		"ratios. Exit status 0 unless it could not run.\n\n"
 		"  -q, --quick          a few seconds: 3 short windows per item\n"
 		"  -w, --windows N      windows per item (default %d)\n"
 		"  -t, --window-ms MS   target length of one window (default %.0f)\n"
@@ -1310,8 +1406,9 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("shmx-bench: %d windows x ~%.0f ms per item, CPUs %d and %d, "
-	       "timer %.0f ns, stream ring %zu KiB\n", opt.windows, opt.window_ms,
-	       g_cpu[0], g_cpu[1], g_timer_ns, opt.ring / KiB);
+	       "timer %.0f ns, stream ring %zu KiB, sizes off the targets %d%%\n",
+	       opt.windows, opt.window_ms, g_cpu[0], g_cpu[1], g_timer_ns,
+	       opt.ring / KiB, SPARSE);
 	for (size_t gi = 0; gi < ngroups; gi++) {
 		nresults += groups[gi].n;
 		total += group_weight(&groups[gi]);
@@ -1324,13 +1421,13 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	for (size_t gi = 0, k = 0; gi < ngroups; k += groups[gi].n, gi++) {
 		/* this group's share of the budget, by its window-milliseconds */
-		uint64_t end;
+		uint64_t end, g0 = now_ns();
 
 		before += group_weight(&groups[gi]);
 		end = t0 + (uint64_t)(opt.budget_s * NS_PER_S * before / total);
-
-		fprintf(stderr, "  %s...\n", groups[gi].title);
+		fprintf(stderr, "  %s...", groups[gi].title);
 		run_group(&groups[gi], results + k, end);
+		fprintf(stderr, " %.1f s\n", (double)(now_ns() - g0) / NS_PER_S);
 	}
 	secs = (double)(now_ns() - t0) / NS_PER_S;
 	sweep();
