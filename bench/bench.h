@@ -82,6 +82,7 @@ struct opts {
 
 extern struct opts opt;
 extern volatile sig_atomic_t g_abort;
+extern int g_cpu[2];            /* parent's and child's CPUs; -1: not pinned */
 
 /* harness services for the measurements */
 void new_name(char *out, size_t size, const char *suffix);

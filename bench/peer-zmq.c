@@ -61,6 +61,9 @@ static int zpeer_open(struct win *w, bool bind)
 		return -ENOMEM;
 	snprintf(ep, sizeof(ep), "ipc://@%s", w->name[0]);
 	z->ctx = zmq_ctx_new();
+	for (int i = 0; i < 2 && z->ctx; i++)
+		if (g_cpu[i] >= 0)
+			zmq_ctx_set(z->ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, g_cpu[i]);
 	z->sock = z->ctx ? zmq_socket(z->ctx, ZMQ_PAIR) : NULL;
 	err = z->sock ? zpeer_options(z->sock, bind) : zmq_fail();
 	if (!err && (bind ? zmq_bind(z->sock, ep) : zmq_connect(z->sock, ep)))

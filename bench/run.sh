@@ -243,7 +243,7 @@ measured side by side in one run are what holds.
   child opens it by name; a stream's queue holds as many messages as the
   channel's ring holds bytes) and ZeroMQ PAIR sockets over \`ipc://\`
   (abstract Unix socket, the library's defaults; each process has its own
-  context, whose I/O thread runs on that process's CPU). Both copy in and
+  context, whose I/O thread may run on both CPUs). Both copy in and
   out, so they are compared with the better of the channel's copy and
   zero-copy figures, like the kernel baselines.
 - "plain spin ring" is a reference, not a target: the simplest SPSC ring

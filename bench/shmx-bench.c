@@ -75,7 +75,7 @@ static volatile pid_t g_child;
 static int g_devshm = -1;
 static char g_tag[48];          /* "shmx-bench-<pid>-": every name we make */
 static unsigned g_seq;
-static int g_cpu[2] = { -1, -1 };
+int g_cpu[2] = { -1, -1 };
 
 /* ---- time, cleanup, signals ---- */
 
@@ -1176,7 +1176,9 @@ static void print_ratios(FILE *f, bool md)
 			       quantile(b->ns, opt.windows, 0.5));
 			snprintf(how, sizeof(how), " (%s %s)", t->b, floor);
 		}
-		snprintf(meas, sizeof(meas), isfinite(x) ? "%.2fx%s" : "-", x, how);
+		/* two decimals, or two significant digits below 0.1 */
+		snprintf(meas, sizeof(meas), !isfinite(x) ? "-" : x < 0.1 ? "%.2gx%s"
+			 : "%.2fx%s", x, how);
 		if (isfinite(x))
 			verdict = (t->at_most ? x <= t->goal : x >= t->goal) ? "met" : "NOT met";
 		if (t->goal == 0) {
