@@ -1103,6 +1103,11 @@ static const struct target targets[] = {
 	  "boost-mq-4KiB", M_TPUT, false, 0, false },
 	{ "(ref) channel 4 KiB / ZeroMQ ipc", "chan-copy-4KiB", "chan-zc-4KiB",
 	  "zmq-ipc-4KiB", M_TPUT, false, 0, false },
+	/* the default mode spins a while before it sleeps; the peers only sleep */
+	{ "(ref) channel round trip blocking / Boost message_queue", "chan-block", NULL,
+	  "boost-mq", M_TIME, true, 0, false },
+	{ "(ref) channel round trip blocking / ZeroMQ ipc", "chan-block", NULL,
+	  "zmq-ipc", M_TIME, true, 0, false },
 	{ "(ref) channel round trip spin / Boost message_queue", "chan-spin", NULL,
 	  "boost-mq", M_TIME, true, 0, false },
 	{ "(ref) channel round trip spin / ZeroMQ ipc", "chan-spin", NULL, "zmq-ipc",
