@@ -151,6 +151,8 @@ commit=$(git -C "$SHMX_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 timer=$(sed -n 's/.*timer \([0-9]*\) ns.*/\1/p' "$tmp/stdout.txt" | head -n1)
 ring=$(sed -n 's/.*stream ring \([0-9]*\) KiB.*/\1 KiB/p' "$tmp/stdout.txt" | head -n1)
 sparse=$(sed -n 's/.*off the targets \([0-9]*\)%.*/\1/p' "$tmp/stdout.txt" | head -n1)
+# before the report is opened: writing it makes the tree dirty
+version=$(git -C "$SHMX_TOP" describe --always --dirty 2>/dev/null || echo "$commit")
 cmd="bench/run.sh${*:+ $*}"
 [ $quick -eq 1 ] && cmd="bench/run.sh --quick"
 
@@ -184,7 +186,7 @@ measured side by side in one run are what holds.
 | kernel | $(uname -r) |
 | glibc | $glibc |
 | compiler | $compiler |
-| libshmx | $(git -C "$SHMX_TOP" describe --always --dirty 2>/dev/null || echo "$commit") |
+| libshmx | $version |
 | date | $(date -u '+%Y-%m-%d %H:%M UTC') |
 | load average (1, 5, 15 min) | before: $load_before; after: $load_after |
 
