@@ -163,8 +163,8 @@ if command -v gnuplot >/dev/null 2>&1; then
 	if draw_curve "$tmp/results.csv" "$svg" "$tmp"; then
 		plot="![One-way throughput against message size]($(basename "$svg"))"
 	else
-		plot="(No plot: gnuplot failed.)"
-		cat "$tmp/gnuplot.err" >&2 || true
+		plot="(No plot: no curve was measured, or gnuplot failed.)"
+		[ ! -s "$tmp/gnuplot.err" ] || cat "$tmp/gnuplot.err" >&2
 	fi
 fi
 
