@@ -1,29 +1,79 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Build the benchmark if needed, run it, and write docs/PERFORMANCE.md:
-# machine, date, method, the measured table and the target ratios (and a
-# plot when gnuplot is installed). Takes 1.5-2 minutes; --quick a few
-# seconds. Never fails on a time: figures are reported, not asserted.
+# machine, date, method, the target ratios, the measured tables and a plot
+# (docs/performance.svg). The peers (Boost.Interprocess, ZeroMQ) and gnuplot
+# are installed when this user may (scripts/deps.sh bench), left out with a
+# note otherwise. Takes about 2 minutes, under 3; --quick a few seconds.
+# Never fails on a time: figures are reported, not asserted.
 set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: bench/run.sh [--quick] [--output FILE] [-- shmx-bench options...]
+usage: bench/run.sh [--quick] [--no-install] [--output FILE] [-- shmx-bench options...]
 
 Builds bench/shmx-bench (release, in build-bench/), runs it and writes the
-report. The full run (1.5 to 2 minutes, under 3) writes docs/PERFORMANCE.md;
---quick (a few seconds) writes build-bench/PERFORMANCE-quick.md unless
---output says otherwise. Options after -- go to shmx-bench itself
-(see: build-bench/bench/shmx-bench --help).
+report and its plot. The full run (about 2 minutes, under 3) writes
+docs/PERFORMANCE.md and docs/performance.svg; --quick (a few seconds)
+writes build-bench/PERFORMANCE-quick.md unless --output says otherwise.
+The peers and gnuplot (scripts/deps.sh bench) are installed with apt-get
+when this user may (root, or sudo without a password) and --no-install is
+not given; without them the report says what it left out. Options after
+-- go to shmx-bench itself (see: build-bench/bench/shmx-bench --help).
+EOF
+}
+
+# The legend's words for a series of the curve.
+series_title() {
+	case "$1" in
+	chan-copy) echo "libshmx channel, send/recv" ;;
+	chan-zc) echo "libshmx channel, zero-copy (every byte read)" ;;
+	plain-ring) echo "plain spin ring (reference)" ;;
+	memcpy) echo "memcpy, one process" ;;
+	boost-mq) echo "Boost.Interprocess message_queue" ;;
+	zmq-ipc) echo "ZeroMQ ipc://" ;;
+	socket) echo "Unix socket" ;;
+	pipe) echo "pipe" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# draw_curve CSV SVG TMPDIR: GB/s against message size, log-log, a line a
+# series (shmx-bench --csv: key,series,kind,size,median_ns,...,gbps,...).
+draw_curve() {
+	local csv=$1 svg=$2 dir=$3 plots="" s
+	for s in chan-copy chan-zc plain-ring memcpy boost-mq zmq-ipc socket pipe; do
+		awk -F, -v s="$s" '$2 == s && $9 != "nan" { print $4, $9 }' "$csv" \
+			>"$dir/curve-$s.dat"
+		[ -s "$dir/curve-$s.dat" ] || continue
+		plots+="${plots:+, }'$dir/curve-$s.dat' using 1:2 with linespoints"
+		plots+=" title '$(series_title "$s")'"
+	done
+	[ -n "$plots" ] || return 1
+	gnuplot 2>"$dir/gnuplot.err" <<EOF
+set terminal svg size 960,600 dynamic font 'sans,12' background rgb 'white'
+set output '$svg'
+set title 'One-way throughput against message size (median of windows, one run)'
+set logscale xy
+set xlabel 'message size'
+set ylabel 'GB/s'
+set xtics ('8 B' 8, '64 B' 64, '256 B' 256, '1 KiB' 1024, '4 KiB' 4096, \\
+	'16 KiB' 16384, '64 KiB' 65536, '256 KiB' 262144, '1 MiB' 1048576, \\
+	'4 MiB' 4194304)
+set grid
+set key outside right top
+plot $plots
 EOF
 }
 
 quick=0
+install=1
 output=""
 extra=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-q | --quick) quick=1 ;;
+	--no-install) install=0 ;;
 	-o | --output)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		output=$2
@@ -41,10 +91,38 @@ export SHMX_BUILD=${SHMX_BUILD_BENCH:-$(cd "$(dirname "$0")/.." && pwd)/build-be
 source "$(dirname "$0")/../scripts/common.sh"
 cd "$SHMX_TOP"
 
-shmx_deps bench
+# apt-get without asking anyone: as root, or through sudo with no password.
+may_install() {
+	[ $install -eq 1 ] && command -v apt-get >/dev/null || return 1
+	[ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null
+}
+
+# The build group is needed; the bench group (peers, gnuplot) is optional.
+shmx_deps build
+optional=$(shmx_missing bench | tr '\n' ' ')
+if [ -n "${optional// /}" ]; then
+	if may_install; then
+		# shellcheck disable=SC2086
+		(shmx_apt $optional) || say "could not install $optional: left out"
+	else
+		say "not installing $optional: left out of the report"
+	fi
+fi
+
 # Only the library and the benchmark: nothing else has to build for this.
+# meson looks for the peers when it configures: configure again when what
+# is installed has changed since.
+stamp=$SHMX_BUILD/.bench-missing
+missing_now=$(shmx_missing bench | tr '\n' ' ')
+if [ -f "$SHMX_BUILD/build.ninja" ] &&
+	[ "$(cat "$stamp" 2>/dev/null)" != "$missing_now" ]; then
+	say "reconfiguring $SHMX_BUILD (installed packages changed)"
+	meson setup --reconfigure "$SHMX_BUILD" "$SHMX_TOP" >/dev/null ||
+		die "meson setup --reconfigure failed"
+fi
 shmx_build "$SHMX_BUILD" --buildtype=release -Dtests=false -Dexamples=false \
 	-Dtools=false -Dman=false -Dbench=true
+printf '%s' "$missing_now" >"$stamp"
 bench=$SHMX_BUILD/bench/shmx-bench
 [ -x "$bench" ] || die "$bench was not built"
 
@@ -72,27 +150,21 @@ compiler=$(cc --version | head -n1)
 commit=$(git -C "$SHMX_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 timer=$(sed -n 's/.*timer \([0-9]*\) ns.*/\1/p' "$tmp/stdout.txt" | head -n1)
 ring=$(sed -n 's/.*stream ring \([0-9]*\) KiB.*/\1 KiB/p' "$tmp/stdout.txt" | head -n1)
+sparse=$(sed -n 's/.*off the targets \([0-9]*\)%.*/\1/p' "$tmp/stdout.txt" | head -n1)
+# before the report is opened: writing it makes the tree dirty
+version=$(git -C "$SHMX_TOP" describe --always --dirty 2>/dev/null || echo "$commit")
 cmd="bench/run.sh${*:+ $*}"
 [ $quick -eq 1 ] && cmd="bench/run.sh --quick"
 
-# A throughput chart when gnuplot is there; nothing otherwise.
-plot=""
+# The curve as a picture when gnuplot is there; a note otherwise.
+plot="(No plot: gnuplot is not installed; scripts/deps.sh bench installs it.)"
 if command -v gnuplot >/dev/null 2>&1; then
 	svg=$(dirname "$output")/performance.svg
-	grep ',tput,' "$tmp/results.csv" | awk -F, '{print $1, $7}' >"$tmp/tput.dat" || true
-	if [ -s "$tmp/tput.dat" ] && gnuplot <<EOF 2>/dev/null; then
-set terminal svg size 900,520 dynamic
-set output '$svg'
-set title 'One-way throughput (GB/s, log scale), median of windows'
-set style data histograms
-set style fill solid 0.8
-set logscale y
-set ylabel 'GB/s'
-set xtics rotate by -45 font ',9'
-set key off
-plot '$tmp/tput.dat' using 2:xtic(1)
-EOF
-		plot="![one-way throughput]($(basename "$svg"))"
+	if draw_curve "$tmp/results.csv" "$svg" "$tmp"; then
+		plot="![One-way throughput against message size]($(basename "$svg"))"
+	else
+		plot="(No plot: no curve was measured, or gnuplot failed.)"
+		[ ! -s "$tmp/gnuplot.err" ] || cat "$tmp/gnuplot.err" >&2
 	fi
 fi
 
@@ -114,7 +186,7 @@ measured side by side in one run are what holds.
 | kernel | $(uname -r) |
 | glibc | $glibc |
 | compiler | $compiler |
-| libshmx | $(git -C "$SHMX_TOP" describe --always --dirty 2>/dev/null || echo "$commit") |
+| libshmx | $version |
 | date | $(date -u '+%Y-%m-%d %H:%M UTC') |
 | load average (1, 5, 15 min) | before: $load_before; after: $load_after |
 
@@ -140,25 +212,42 @@ measured side by side in one run are what holds.
 - Round trips: the parent sends, the child answers, 8 bytes. The batch
   gives the median; after it, up to 2000 round trips per window are timed
   one by one (CLOCK_MONOTONIC, timer cost of ${timer:-?} ns subtracted) and
-  pooled for p50/p99.
+  pooled for p50, p99 and p99.9 (with 15 windows, p99.9 rests on about 30
+  samples; in a --quick run it is only indicative).
 - Every libshmx wait is given a 5 s timeout (a deadline, as a careful user
-  would); the raw baselines wait without one.
-- One-way throughput: the parent sends, the child receives each message
-  into its own buffer (one read per message for pipe and socket, looping
-  only on short reads). After the warm-up the stream is in its steady
-  state, where the producer goes only as fast as the consumer takes; the
-  producer times sub-batches of at least four ring-fulls (at least 64
-  messages) and the window counts their median, as above. A window too short for
-  two sub-batches is timed end to end, until the child acknowledges the
-  last message through shared memory. Zero-copy: the producer writes every
-  byte of the message in place (memset), the consumer reads one word of
-  every cache line in place. memcpy is one process copying between two
-  buffers that stay in cache; the 256 MiB line copies 1 MiB blocks walking
-  through 256 MiB, so every block comes from memory. Stream channels use
-  a ${ring:-1024 KiB} ring (4 MiB for 1 MiB messages: the smallest power of
-  two whose largest message, capacity/2 - 8, holds one), in the default
+  would); the raw baselines wait without one. The peers get theirs as
+  their users would: ZeroMQ a 5 s ZMQ_SNDTIMEO/ZMQ_RCVTIMEO, Boost one
+  deadline per batch of operations (timed_send/timed_receive take an
+  absolute time; reading the clock per message would cost Boost more).
+- One-way throughput, at 8 B and every power of 4 from 16 B to 4 MiB: the
+  parent sends, the child receives each message into its own buffer (one
+  read per message for pipe and socket, looping only on short reads).
+  After the warm-up the stream is in its steady state, where the producer
+  goes only as fast as the consumer takes; the producer times sub-batches
+  of at least four ring-fulls (at least 64 messages) and the window counts
+  their median, as above. A window too short for two sub-batches is timed
+  end to end, until the child acknowledges the last message through shared
+  memory. The sizes the targets name (64 B, 4 KiB, 1 MiB) get the full
+  windows; the others ${sparse:-40}% as many windows, each ${sparse:-40}% as long.
+- Zero-copy does the same work on the data as a copy: the producer writes
+  every byte of the message in place (memset), and the consumer reads
+  every byte in place, summing it into a checksum that it reports at the
+  end of the window; the producer checks it against what it wrote and the
+  window fails if it differs. memcpy is one process copying between the
+  same two buffers (in cache up to the cache's size); the 256 MiB line
+  copies 1 MiB blocks walking through 256 MiB, so every block comes from
+  memory. Stream channels use a ${ring:-1024 KiB} ring (raised to hold 4
+  messages: 4 MiB for 1 MiB messages, 16 MiB for 4 MiB), in the default
   (adaptive) wait mode; round-trip channels a 64 KiB ring. The ring
   capacity group shows how much the ring's size matters at 4 KiB.
+- Peers a user might pick instead, when their packages were installed:
+  Boost.Interprocess \`message_queue\` (the parent creates the queue, the
+  child opens it by name; a stream's queue holds as many messages as the
+  channel's ring holds bytes) and ZeroMQ PAIR sockets over \`ipc://\`
+  (abstract Unix socket, the library's defaults; each process has its own
+  context, whose I/O thread may run on both CPUs). Both copy in and
+  out, so they are compared with the better of the channel's copy and
+  zero-copy figures, like the kernel baselines.
 - "plain spin ring" is a reference, not a target: the simplest SPSC ring
   two processes can share (fixed slots of the message size in the same
   ring size, head and tail on their own cache lines, memcpy in and out,
@@ -184,9 +273,7 @@ measured side by side in one run are what holds.
   interrupted. It never fails on a time.
 
 EOF
+	printf '## Plot\n\n%s\n\n' "$plot"
 	cat "$tmp/tables.md"
-	if [ -n "$plot" ]; then
-		printf '\n## Plot\n\n%s\n' "$plot"
-	fi
 } >"$output"
 say "wrote $output"

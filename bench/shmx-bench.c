@@ -9,7 +9,9 @@
  * them alike; the figures are medians over windows, and each ratio is the
  * median of the ratios of windows measured next to each other. Two-process
  * items fork a child per window, the two ends pinned to two different CPUs.
- * Round trips also time a subset of operations one by one for p50/p99.
+ * Round trips also time a subset of operations one by one for p50/p99/p99.9.
+ * The one-way groups make a curve from 8 B to 4 MiB; peers a user might
+ * pick instead (Boost.Interprocess, ZeroMQ) are in it when built.
  *
  * It never fails on a time: exit status 0 unless it could not run at all.
  */
@@ -39,52 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shmx.h"
+#include "bench.h"
 
 
-#define KiB ((size_t)1024)
-#define MiB (KiB * KiB)
 #define NS_PER_S 1000000000.0
-#define IO_TIMEOUT_MS 5000      /* any library wait in a window */
-#define WATCHDOG_S 10           /* a window that takes this long is broken */
 #define MAX_SAMPLES 2000        /* per-op samples per round-trip window */
-#define BIG_SET (256 * MiB)     /* memcpy working set far beyond the caches */
-
-enum kind { K_RT, K_TPUT, K_LOCAL };
-
-/* One window of one item: the objects it set up and its counts. */
-struct win {
-	const struct item *it;
-	long warm, iters, samples;
-	char name[2][96];
-	int fd[4];
-	sem_t *sem[2];
-	unsigned long seq;              /* this side's position in a ping-pong */
-	struct shmx_region *reg;
-	struct shmx_chan *ch[2];
-	struct shmx_pair *pair;
-	unsigned char *buf;             /* private message buffer */
-	unsigned char *src;
-	struct ring *ring;              /* plain spin ring reference */
-	size_t ring_len;
-	pid_t child;
-	long subs, preempted;
-};
-
-struct item {
-	const char *key;        /* short id used by ratios and --filter */
-	const char *label;
-	enum kind kind;
-	size_t size;            /* message / copy size */
-	unsigned flags;         /* channel wait strategy */
-	int (*setup)(struct win *w);            /* parent, before fork */
-	int (*attach)(struct win *w);           /* child, its own handles */
-	int (*start)(struct win *w);            /* parent, after child is ready */
-	int (*parent)(struct win *w, long n);   /* round trips / sends / local ops */
-	int (*child)(struct win *w, long n);    /* echoes / receives */
-	void (*teardown)(struct win *w);        /* parent, after the child exited */
-	size_t ring;            /* channel capacity; 0: the default */
-};
 
 /* Results of one item over all windows. */
 struct res {
@@ -102,31 +63,19 @@ struct res {
 struct ctl {
 	_Alignas(64) atomic_int ready;          /* 1 attached, 2 attach failed */
 	_Alignas(64) atomic_long done;          /* consumer progress */
-	_Alignas(64) atomic_ulong spin;         /* the busy-spin cache line */
-	_Alignas(64) atomic_uint ping;          /* raw futex words */
-	_Alignas(64) atomic_uint pong;
+	uint64_t sum;                           /* consumer's checksum, before done */
 };
 
-static struct opts {
-	int windows;
-	double window_ms;
-	const char *filter;
-	const char *md;
-	const char *csv;
-	size_t ring;            /* stream channel capacity, at least 4 messages */
-	double budget_s;        /* cut windows short past this; 0: never */
-	bool quick;
-} opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 120 };
+struct opts opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 120 };
+volatile sig_atomic_t g_abort;
 
 static struct ctl *ctl;
 static pid_t g_main_pid;
 static volatile pid_t g_child;
-static volatile sig_atomic_t g_abort;
 static int g_devshm = -1;
 static char g_tag[48];          /* "shmx-bench-<pid>-": every name we make */
 static unsigned g_seq;
-static int g_cpu[2] = { -1, -1 };
-static unsigned char *g_big_src, *g_big_dst;
+int g_cpu[2] = { -1, -1 };
 
 /* ---- time, cleanup, signals ---- */
 
@@ -155,21 +104,6 @@ static void measure_timer(void)
 	}
 	qsort(v, 1001, sizeof(v[0]), cmp_double);
 	g_timer_ns = v[500];
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-/* Keep the compiler from dropping copies nobody reads. */
-static inline void clobber(void *p)
-{
-	__asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 struct dirent64_raw {
@@ -259,7 +193,7 @@ static void block_signals(bool block, sigset_t *old)
 	sigprocmask(SIG_BLOCK, &set, old);
 }
 
-static void new_name(char *out, size_t size, const char *suffix)
+void new_name(char *out, size_t size, const char *suffix)
 {
 	snprintf(out, size, "/%s%u%s", g_tag, ++g_seq, suffix);
 }
@@ -292,7 +226,7 @@ static void pick_cpus(void)
 
 /* ---- helpers for fd-based items ---- */
 
-static int write_full(int fd, const void *buf, size_t len)
+int write_full(int fd, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
@@ -310,7 +244,7 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+int read_full(int fd, void *buf, size_t len)
 {
 	unsigned char *p = buf;
 
@@ -330,7 +264,7 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static int alloc_bufs(struct win *w)
+int alloc_bufs(struct win *w)
 {
 	size_t n = w->it->size ? w->it->size : 64;
 
@@ -343,805 +277,252 @@ static int alloc_bufs(struct win *w)
 	return 0;
 }
 
-static void free_bufs(struct win *w)
+void free_bufs(struct win *w)
 {
 	free(w->buf);
 	free(w->src);
 }
 
-/* ---- busy-spin floor: two processes on one cache line ---- */
+/* ---- checksums: a zero-copy consumer reads every byte it is given ---- */
 
-/* Plain loads, no pause instruction: the lowest round trip the two cores
- * can do, which makes it a strict floor (pause adds ~10% here). */
-static int spin_wait(unsigned long want)
+/* The sum of the message's 64-bit words (the tail zero-padded), in four
+ * lanes so that the additions keep up with the loads. */
+uint64_t sum_bytes(const void *p, size_t len)
 {
-	unsigned k = 0;
+	const unsigned char *c = p;
+	uint64_t s[4] = { 0 }, x, tail = 0;
+	size_t i = 0;
 
-	while (atomic_load_explicit(&ctl->spin, memory_order_acquire) != want) {
-		if (!(++k & 0xfffff) && g_abort)
-			return -EINTR;
-	}
-	return 0;
-}
-
-static int spin_parent(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		atomic_store_explicit(&ctl->spin, w->seq + 1, memory_order_release);
-		if (spin_wait(w->seq + 2))
-			return -EINTR;
-		w->seq += 2;
-	}
-	return 0;
-}
-
-static int spin_child(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		if (spin_wait(w->seq + 1))
-			return -EINTR;
-		atomic_store_explicit(&ctl->spin, w->seq + 2, memory_order_release);
-		w->seq += 2;
-	}
-	return 0;
-}
-
-/* ---- raw futex ping-pong: check the word, sleep, always wake ---- */
-
-static long futex(atomic_uint *addr, int op, unsigned val)
-{
-	/* not FUTEX_PRIVATE_FLAG: the word is shared between processes */
-	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
-}
-
-static int futex_await(atomic_uint *word, unsigned want)
-{
-	unsigned v;
-
-	while ((v = atomic_load_explicit(word, memory_order_acquire)) != want) {
-		if (futex(word, FUTEX_WAIT, v) < 0 && errno == EINTR && g_abort)
-			return -EINTR;
-	}
-	return 0;
-}
-
-static void futex_set(atomic_uint *word, unsigned v)
-{
-	atomic_store_explicit(word, v, memory_order_release);
-	futex(word, FUTEX_WAKE, 1);
-}
-
-static int futex_parent(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		w->seq++;
-		futex_set(&ctl->ping, (unsigned)w->seq);
-		if (futex_await(&ctl->pong, (unsigned)w->seq))
-			return -EINTR;
-	}
-	return 0;
-}
-
-static int futex_child(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		w->seq++;
-		if (futex_await(&ctl->ping, (unsigned)w->seq))
-			return -EINTR;
-		futex_set(&ctl->pong, (unsigned)w->seq);
-	}
-	return 0;
-}
-
-/* ---- raw sem_open pair: "may write" starts at 1, "may read" at 0 ---- */
-
-static int sem_setup(struct win *w)
-{
-	new_name(w->name[0], sizeof(w->name[0]), "-w");
-	new_name(w->name[1], sizeof(w->name[1]), "-r");
-	w->sem[0] = sem_open(w->name[0], O_CREAT | O_EXCL, 0600, 1);
-	if (w->sem[0] == SEM_FAILED)
-		return -errno;
-	w->sem[1] = sem_open(w->name[1], O_CREAT | O_EXCL, 0600, 0);
-	if (w->sem[1] == SEM_FAILED) {
-		int err = -errno;
-
-		sem_close(w->sem[0]);
-		sem_unlink(w->name[0]);
-		return err;
-	}
-	return 0;
-}
-
-static int sem_attach(struct win *w)
-{
-	for (int i = 0; i < 2; i++) {
-		w->sem[i] = sem_open(w->name[i], 0);
-		if (w->sem[i] == SEM_FAILED)
-			return -errno;
-	}
-	return 0;
-}
-
-static int sem_take(sem_t *s)
-{
-	while (sem_wait(s) < 0) {
-		if (errno != EINTR || g_abort)
-			return -errno;
-	}
-	return 0;
-}
-
-/* The writer's first turn is free, as with the pair. */
-static int sem_start(struct win *w)
-{
-	return sem_take(w->sem[0]);
-}
-
-static int sem_parent(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		sem_post(w->sem[1]);
-		if (sem_take(w->sem[0]))
-			return -EINTR;
-	}
-	return 0;
-}
-
-static int sem_child(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		if (sem_take(w->sem[1]))
-			return -EINTR;
-		sem_post(w->sem[0]);
-	}
-	return 0;
-}
-
-static void sem_teardown(struct win *w)
-{
-	for (int i = 0; i < 2; i++) {
-		sem_close(w->sem[i]);
-		sem_unlink(w->name[i]);
-	}
-}
-
-/* ---- pipes, Unix socket, eventfd: 8-byte round trips ---- */
-
-static int pipe_setup(struct win *w)
-{
-	int a[2], b[2];
-
-	if (pipe2(a, O_CLOEXEC))
-		return -errno;
-	if (pipe2(b, O_CLOEXEC)) {
-		close(a[0]);
-		close(a[1]);
-		return -errno;
-	}
-	/* fd[0] parent writes, fd[1] child reads, fd[2] child writes,
-	 * fd[3] parent reads */
-	w->fd[0] = a[1];
-	w->fd[1] = a[0];
-	w->fd[2] = b[1];
-	w->fd[3] = b[0];
-	return alloc_bufs(w);
-}
-
-static int sock_setup(struct win *w)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	w->fd[0] = w->fd[3] = sv[0];
-	w->fd[1] = w->fd[2] = sv[1];
-	return alloc_bufs(w);
-}
-
-/* Two counters: the child's (ping) and the parent's (pong). */
-static int efd_setup(struct win *w)
-{
-	w->fd[0] = w->fd[1] = eventfd(0, EFD_CLOEXEC);
-	w->fd[2] = w->fd[3] = eventfd(0, EFD_CLOEXEC);
-	if (w->fd[0] < 0 || w->fd[2] < 0)
-		return -errno;
-	return alloc_bufs(w);
-}
-
-/* fd[0]/fd[3] are the parent's write/read ends, fd[2]/fd[1] the child's. */
-static int fd_parent(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		if (write_full(w->fd[0], w->src, 8) || read_full(w->fd[3], w->buf, 8))
-			return -EIO;
-	}
-	return 0;
-}
-
-static int fd_child(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		if (read_full(w->fd[1], w->buf, 8) || write_full(w->fd[2], w->src, 8))
-			return -EIO;
-	}
-	return 0;
-}
-
-static void fd_teardown(struct win *w)
-{
-	int seen[4], k = 0;
-
-	/* socket and eventfd items use one fd for two roles */
-	for (int i = 0; i < 4; i++) {
-		bool dup = false;
-
-		for (int j = 0; j < k; j++)
-			dup |= seen[j] == w->fd[i];
-		if (!dup && w->fd[i] >= 0)
-			close(w->fd[i]);
-		seen[k++] = w->fd[i];
-	}
-	free_bufs(w);
-}
-
-/* ---- one-way streams over a pipe or a Unix socket ---- */
-
-static int stream_send(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++)
-		if (write_full(w->fd[0], w->src, w->it->size))
-			return -EIO;
-	return 0;
-}
-
-/* One read per message (looping only on short reads), as a message-based
- * receiver would do. */
-static int stream_recv(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++)
-		if (read_full(w->fd[1], w->buf, w->it->size))
-			return -EIO;
-	return 0;
-}
-
-/* ---- a plain spin ring with memcpy: what two cores can do at all ----
- * Fixed slots of the message size, head and tail on their own lines, each
- * side caching the other's index; no validation, no waiting but spinning.
- * A reference for the channel's streams, not a target. */
-
-struct ring {
-	_Alignas(64) atomic_ulong head;
-	_Alignas(64) atomic_ulong tail;
-	_Alignas(64) unsigned char data[];
-};
-
-static size_t ring_bytes(const struct item *it)
-{
-	size_t cap = opt.ring;
-
-	while (cap < 4 * it->size)
-		cap <<= 1;
-	return cap;
-}
-
-static int ring_setup(struct win *w)
-{
-	int err = alloc_bufs(w);
-
-	if (err)
-		return err;
-	w->ring_len = sizeof(struct ring) + ring_bytes(w->it);
-	w->ring = mmap(NULL, w->ring_len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (w->ring == MAP_FAILED) {
-		w->ring = NULL;
-		return -errno;
-	}
-	return 0;
-}
-
-static int ring_send(struct win *w, long n)
-{
-	struct ring *r = w->ring;
-	size_t len = w->it->size, slots = ring_bytes(w->it) / len;
-	unsigned long head = atomic_load_explicit(&r->head, memory_order_relaxed);
-
-	for (long i = 0; i < n; i++, head++) {
-		while (head - w->seq >= slots) {
-			w->seq = atomic_load_explicit(&r->tail, memory_order_acquire);
-			if (g_abort)
-				return -EINTR;
-			cpu_relax();
+	for (; i + 32 <= len; i += 32) {
+		for (int k = 0; k < 4; k++) {
+			memcpy(&x, c + i + 8 * k, sizeof(x));
+			s[k] += x;
 		}
-		memcpy(r->data + (head % slots) * len, w->src, len);
-		atomic_store_explicit(&r->head, head + 1, memory_order_release);
 	}
-	return 0;
-}
-
-static int ring_recv(struct win *w, long n)
-{
-	struct ring *r = w->ring;
-	size_t len = w->it->size, slots = ring_bytes(w->it) / len;
-	unsigned long tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-
-	for (long i = 0; i < n; i++, tail++) {
-		while (w->seq == tail) {
-			w->seq = atomic_load_explicit(&r->head, memory_order_acquire);
-			cpu_relax();
-		}
-		memcpy(w->buf, r->data + (tail % slots) * len, len);
-		clobber(w->buf);
-		atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, c + i, sizeof(x));
+		s[0] += x;
 	}
-	return 0;
+	memcpy(&tail, c + i, len - i);
+	return s[0] + s[1] + s[2] + s[3] + tail;
 }
 
-static void ring_teardown(struct win *w)
+/* What sum_bytes() gives over count messages of len bytes, message k
+ * filled with the byte (first + k) & 0xff. */
+uint64_t fill_sum(size_t len, unsigned long first, unsigned long count)
 {
-	if (w->ring)
-		munmap(w->ring, w->ring_len);
-	free_bufs(w);
+	unsigned char ones[8];
+	uint64_t one, tail = 0, per, total = 0;
+
+	/* a message of byte b sums to b times that of a message of ones */
+	memset(ones, 1, sizeof(ones));
+	memcpy(&one, ones, sizeof(one));
+	memcpy(&tail, ones, len % 8);
+	per = (uint64_t)(len / 8) * one + tail;
+	for (unsigned long k = 0; k < count; k++)
+		total += per * (unsigned char)(first + k);
+	return total;
 }
 
-/* ---- memcpy ---- */
+/* ---- the groups: what is measured next to what ---- */
 
-static int memcpy_setup(struct win *w)
-{
-	return alloc_bufs(w);
-}
-
-static int memcpy_run(struct win *w, long n)
-{
-	size_t len = w->it->size;
-
-	for (long i = 0; i < n; i++) {
-		memcpy(w->buf, w->src, len);
-		clobber(w->buf);
-	}
-	return 0;
-}
-
-static void memcpy_teardown(struct win *w)
-{
-	free_bufs(w);
-}
-
-static int big_setup(struct win *w)
-{
-	(void)w;
-	if (g_big_src)
-		return 0;
-	g_big_src = aligned_alloc(2 * MiB, BIG_SET);
-	g_big_dst = aligned_alloc(2 * MiB, BIG_SET);
-	if (!g_big_src || !g_big_dst)
-		return -ENOMEM;
-	memset(g_big_src, 0x5a, BIG_SET);
-	memset(g_big_dst, 0, BIG_SET);
-	return 0;
-}
-
-/* 1 MiB blocks walking through 256 MiB: every block comes from memory. */
-static int big_run(struct win *w, long n)
-{
-	static size_t off;
-
-	(void)w;
-	for (long i = 0; i < n; i++) {
-		memcpy(g_big_dst + off, g_big_src + off, MiB);
-		clobber(g_big_dst);
-		off = (off + MiB) % BIG_SET;
-	}
-	return 0;
-}
-
-/* ---- region create + destroy ---- */
-
-static int region_setup(struct win *w)
-{
-	new_name(w->name[0], sizeof(w->name[0]), "");
-	return 0;
-}
-
-static int region_shmx(struct win *w, long n)
-{
-	struct shmx_region *r;
-	int err;
-
-	for (long i = 0; i < n; i++) {
-		err = shmx_create(w->name[0], 4096, 0, 0, &r);
-		if (err)
-			return err;
-		shmx_close(r);
-		err = shmx_unlink(w->name[0]);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* What a careful user writes by hand: exclusive create, exact mode, size,
- * pages reserved, close, unlink; map says whether mmap/munmap is included. */
-static int region_raw_one(const char *name, bool map)
-{
-	int fd, err = 0;
-
-	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) || ftruncate(fd, 4096))
-		err = -errno;
-	if (!err)
-		err = -posix_fallocate(fd, 0, 4096);
-	if (!err && map) {
-		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-		if (p == MAP_FAILED)
-			err = -errno;
-		else
-			munmap(p, 4096);
-	}
-	close(fd);
-	if (shm_unlink(name) && !err)
-		err = -errno;
-	return err;
-}
-
-static int region_raw(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		int err = region_raw_one(w->name[0], false);
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int region_raw_map(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		int err = region_raw_one(w->name[0], true);
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static void region_teardown(struct win *w)
-{
-	shm_unlink(w->name[0]);
-}
-
-/* ---- the libshmx pair: writer in the parent, reader in the child ---- */
-
-static int pair_setup(struct win *w)
-{
-	int err;
-
-	new_name(w->name[0], sizeof(w->name[0]), "");
-	err = shmx_create(w->name[0], 4096, 0, 0, &w->reg);
-	if (err)
-		return err;
-	err = shmx_pair_create(w->reg, SHMX_PAIR_WRITER, 0, &w->pair);
-	if (err) {
-		w->reg = shmx_close(w->reg);
-		shmx_unlink(w->name[0]);
-	}
-	return err;
-}
-
-static int pair_attach(struct win *w)
-{
-	int err;
-
-	/* the parent's handles came with fork(); a real reader has its own */
-	err = shmx_open(w->name[0], 0, &w->reg);
-	if (err)
-		return err;
-	return shmx_pair_open(w->reg, SHMX_PAIR_READER, &w->pair);
-}
-
-static int pair_start(struct win *w)
-{
-	return shmx_pair_wait(w->pair, IO_TIMEOUT_MS);
-}
-
-static int pair_parent(struct win *w, long n)
-{
-	int err;
-
-	for (long i = 0; i < n; i++) {
-		err = shmx_pair_post(w->pair);
-		if (!err)
-			err = shmx_pair_wait(w->pair, IO_TIMEOUT_MS);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int pair_child(struct win *w, long n)
-{
-	int err;
-
-	for (long i = 0; i < n; i++) {
-		err = shmx_pair_wait(w->pair, IO_TIMEOUT_MS);
-		if (!err)
-			err = shmx_pair_post(w->pair);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static void pair_teardown(struct win *w)
-{
-	w->pair = shmx_pair_close(w->pair);
-	w->reg = shmx_close(w->reg);
-	shmx_pair_unlink(w->name[0]);
-	shmx_unlink(w->name[0]);
-}
-
-/* ---- the libshmx channel ---- */
-
-/* Small rings for round trips; for streams room for several messages. */
-static size_t chan_capacity(const struct item *it)
-{
-	size_t cap = it->ring ? it->ring : it->kind == K_RT ? 64 * KiB : opt.ring;
-
-	while (cap < 4 * it->size)
-		cap <<= 1;
-	return cap;
-}
-
-/* ch[0] carries parent -> child, ch[1] child -> parent (round trips). */
-static int chan_setup(struct win *w)
-{
-	const struct item *it = w->it;
-	size_t cap = chan_capacity(it);
-	int err;
-
-	err = alloc_bufs(w);
-	if (err)
-		return err;
-	new_name(w->name[0], sizeof(w->name[0]), "");
-	err = shmx_chan_create(w->name[0], cap, it->flags | SHMX_CHAN_PRODUCER, 0,
-			       &w->ch[0]);
-	if (err || it->kind != K_RT)
-		return err;
-	new_name(w->name[1], sizeof(w->name[1]), "");
-	err = shmx_chan_create(w->name[1], cap, it->flags | SHMX_CHAN_CONSUMER, 0,
-			       &w->ch[1]);
-	if (err) {
-		w->ch[0] = shmx_chan_close(w->ch[0]);
-		shmx_chan_unlink(w->name[0]);
-	}
-	return err;
-}
-
-static int chan_attach(struct win *w)
-{
-	const struct item *it = w->it;
-	int err;
-
-	err = shmx_chan_open(w->name[0], it->flags | SHMX_CHAN_CONSUMER,
-			     IO_TIMEOUT_MS, &w->ch[0]);
-	if (err || it->kind != K_RT)
-		return err;
-	return shmx_chan_open(w->name[1], it->flags | SHMX_CHAN_PRODUCER,
-			      IO_TIMEOUT_MS, &w->ch[1]);
-}
-
-static int chan_rt_parent(struct win *w, long n)
-{
-	ssize_t k;
-	int err;
-
-	for (long i = 0; i < n; i++) {
-		err = shmx_chan_send(w->ch[0], w->src, 8, IO_TIMEOUT_MS);
-		if (err)
-			return err;
-		k = shmx_chan_recv(w->ch[1], w->buf, 8, IO_TIMEOUT_MS);
-		if (k != 8)
-			return k < 0 ? (int)k : -EBADMSG;
-	}
-	return 0;
-}
-
-static int chan_rt_child(struct win *w, long n)
-{
-	ssize_t k;
-	int err;
-
-	for (long i = 0; i < n; i++) {
-		k = shmx_chan_recv(w->ch[0], w->buf, 8, IO_TIMEOUT_MS);
-		if (k != 8)
-			return k < 0 ? (int)k : -EBADMSG;
-		err = shmx_chan_send(w->ch[1], w->src, 8, IO_TIMEOUT_MS);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int chan_send_copy(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		int err = shmx_chan_send(w->ch[0], w->src, w->it->size, IO_TIMEOUT_MS);
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int chan_recv_copy(struct win *w, long n)
-{
-	for (long i = 0; i < n; i++) {
-		ssize_t k = shmx_chan_recv(w->ch[0], w->buf, w->it->size, IO_TIMEOUT_MS);
-
-		if (k != (ssize_t)w->it->size)
-			return k < 0 ? (int)k : -EBADMSG;
-	}
-	return 0;
-}
-
-/* Zero-copy: the producer writes every byte of the message in place, the
- * consumer reads one word of every cache line in place, so the data really
- * crosses from one core to the other. */
-static int chan_send_zc(struct win *w, long n)
-{
-	size_t len = w->it->size;
-	void *p;
-	int err;
-
-	for (long i = 0; i < n; i++) {
-		err = shmx_chan_reserve(w->ch[0], len, &p, IO_TIMEOUT_MS);
-		if (err)
-			return err;
-		memset(p, (int)i, len);
-		err = shmx_chan_commit(w->ch[0], len);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int chan_recv_zc(struct win *w, long n)
-{
-	size_t len = w->it->size;
-	const void *p;
-	uint64_t sum = 0;
-	ssize_t k;
-
-	for (long i = 0; i < n; i++) {
-		k = shmx_chan_peek(w->ch[0], &p, IO_TIMEOUT_MS);
-		if (k != (ssize_t)len)
-			return k < 0 ? (int)k : -EBADMSG;
-		for (size_t off = 0; off < len; off += 64)
-			sum += *(const volatile uint64_t *)((const char *)p + off);
-		k = shmx_chan_release(w->ch[0]);
-		if (k)
-			return (int)k;
-	}
-	w->seq = sum;
-	return 0;
-}
-
-static void chan_teardown(struct win *w)
-{
-	for (int i = 0; i < 2; i++) {
-		if (!w->ch[i])
-			continue;
-		w->ch[i] = shmx_chan_close(w->ch[i]);
-		shmx_chan_unlink(w->name[i]);
-	}
-	free_bufs(w);
-}
-
-/* ---- the items ---- */
-
-#define RT(k, l, s, a, st, p, c, t) \
-	{ k, l, K_RT, 8, 0, s, a, st, p, c, t, 0 }
-#define STREAM(k, l, n, s) \
-	{ k, l, K_TPUT, n, 0, s, NULL, NULL, stream_send, stream_recv, fd_teardown, 0 }
-#define MEMCPY(k, l, n) \
-	{ k, l, K_LOCAL, n, 0, memcpy_setup, NULL, NULL, memcpy_run, NULL, memcpy_teardown, 0 }
-#define CHAN_RT(k, l, f) \
-	{ k, l, K_RT, 8, f, chan_setup, chan_attach, NULL, chan_rt_parent, \
-	  chan_rt_child, chan_teardown, 0 }
-#define CHAN_TP(k, l, n, snd, rcv) \
-	{ k, l, K_TPUT, n, 0, chan_setup, chan_attach, NULL, snd, rcv, chan_teardown, 0 }
-
-static const struct item rt_items[] = {
-	RT("spin", "busy-spin floor (shared cache line)", NULL, NULL, NULL,
-	   spin_parent, spin_child, NULL),
-	CHAN_RT("chan-spin", "shmx channel 8 B, SHMX_CHAN_SPIN", SHMX_CHAN_SPIN),
-};
-
-static const struct item block_items[] = {
-	RT("futex", "raw futex ping-pong", NULL, NULL, NULL, futex_parent,
-	   futex_child, NULL),
-	CHAN_RT("chan-block", "shmx channel 8 B, SHMX_CHAN_BLOCK", SHMX_CHAN_BLOCK),
-	CHAN_RT("chan-adaptive", "shmx channel 8 B, default (adaptive)", 0),
-	RT("pipe", "pipe ping-pong 8 B", pipe_setup, NULL, NULL, fd_parent,
-	   fd_child, fd_teardown),
-	RT("socket", "Unix socket ping-pong 8 B", sock_setup, NULL, NULL, fd_parent,
-	   fd_child, fd_teardown),
-	RT("eventfd", "eventfd ping-pong", efd_setup, NULL, NULL, fd_parent,
-	   fd_child, fd_teardown),
-	RT("sem", "raw sem_open pair", sem_setup, sem_attach, sem_start, sem_parent,
-	   sem_child, sem_teardown),
-	RT("pair", "shmx pair wait/post", pair_setup, pair_attach, pair_start,
-	   pair_parent, pair_child, pair_teardown),
-};
-
-#define CHAN_TPUT(n, s) \
-	CHAN_TP("chan-copy-" s, "shmx channel send/recv " s, n, chan_send_copy, \
-		chan_recv_copy), \
-	CHAN_TP("chan-zc-" s, "shmx channel reserve/commit + peek/release " s, n, \
-		chan_send_zc, chan_recv_zc),
-
-#define TPUT_GROUP(n, s) \
-	STREAM("socket-" s, "Unix socket stream " s, n, sock_setup), \
-	STREAM("pipe-" s, "pipe stream " s, n, pipe_setup), \
-	CHAN_TPUT(n, s) \
-	{ "plain-ring-" s, "plain spin ring + memcpy " s " (reference)", K_TPUT, n, 0, \
-	  ring_setup, NULL, NULL, ring_send, ring_recv, ring_teardown, 0 }, \
-	MEMCPY("memcpy-" s, "memcpy " s " (in cache)", n)
-
-static const struct item tp64_items[] = { TPUT_GROUP(64, "64B") };
-static const struct item tp4k_items[] = { TPUT_GROUP(4 * KiB, "4KiB") };
-static const struct item tp64k_items[] = { TPUT_GROUP(64 * KiB, "64KiB") };
-static const struct item tp1m_items[] = {
-	TPUT_GROUP(MiB, "1MiB"),
-	{ "memcpy-256MiB", "memcpy 1 MiB blocks, 256 MiB working set", K_LOCAL, MiB, 0,
-	  big_setup, NULL, NULL, big_run, NULL, NULL, 0 },
-};
-
-/* How much the ring's size matters to a 4 KiB stream on this machine. */
-#define RING(n, s) \
-	{ "ring-copy-" s, "4 KiB send/recv, " s " ring", K_TPUT, 4 * KiB, 0, chan_setup, \
-	  chan_attach, NULL, chan_send_copy, chan_recv_copy, chan_teardown, n }, \
-	{ "ring-zc-" s, "4 KiB zero-copy, " s " ring", K_TPUT, 4 * KiB, 0, chan_setup, \
-	  chan_attach, NULL, chan_send_zc, chan_recv_zc, chan_teardown, n }
-
-static const struct item ring_items[] = {
-	RING(64 * KiB, "64KiB"), RING(256 * KiB, "256KiB"), RING(4 * MiB, "4MiB"),
-	RING(16 * MiB, "16MiB"),
-};
-
-static const struct item region_items[] = {
-	{ "region-shmx", "shmx_create(4 KiB) + shmx_close + shmx_unlink", K_LOCAL, 0, 0,
-	  region_setup, NULL, NULL, region_shmx, NULL, region_teardown, 0 },
-	{ "region-raw", "raw shm_open+fchmod+ftruncate+fallocate+close+unlink",
-	  K_LOCAL, 0, 0, region_setup, NULL, NULL, region_raw, NULL, region_teardown, 0 },
-	{ "region-raw-mmap", "raw sequence + mmap/munmap (reference)", K_LOCAL, 0, 0,
-	  region_setup, NULL, NULL, region_raw_map, NULL, region_teardown, 0 },
-};
+#define MAX_GROUPS 24
+#define MAX_ITEMS 16
+#define SPARSE 40       /* percent of the windows (count, length) off the targets */
 
 struct group {
 	const char *title;
-	const struct item *items;
+	struct item items[MAX_ITEMS];
 	size_t n;
+	int share;              /* percent of --windows and --window-ms it gets */
 };
 
-#define GROUP(t, a) { t, a, sizeof(a) / sizeof(a[0]) }
-static const struct group groups[] = {
-	GROUP("Round trip, busy-polling", rt_items),
-	GROUP("Round trip, blocking", block_items),
-	GROUP("One-way throughput, 64 B", tp64_items),
-	GROUP("One-way throughput, 4 KiB", tp4k_items),
-	GROUP("One-way throughput, 64 KiB", tp64k_items),
-	GROUP("One-way throughput, 1 MiB", tp1m_items),
-	GROUP("Channel ring capacity, 4 KiB messages (default ring in the 4 KiB group)",
-	      ring_items),
-	GROUP("Region create + destroy, 4 KiB", region_items),
+static struct group groups[MAX_GROUPS];
+static size_t ngroups;
+
+/* The one-way curve: each of these at every size. */
+static const struct series {
+	const char *key, *label;
+	const struct item *tmpl;
+} curve[] = {
+	{ "socket", "Unix socket stream", &item_sock_stream },
+	{ "pipe", "pipe stream", &item_pipe_stream },
+	{ "chan-copy", "shmx channel send/recv", &item_chan_copy },
+	{ "chan-zc", "shmx channel reserve/commit + peek/release", &item_chan_zc },
+	{ "plain-ring", "plain spin ring + memcpy (reference)", &item_plain_ring },
+	{ "memcpy", "memcpy in one process, same two buffers", &item_memcpy },
+#ifdef SHMX_BENCH_BOOST
+	{ "boost-mq", "Boost.Interprocess message_queue", &item_mq_stream },
+#endif
+#ifdef SHMX_BENCH_ZMQ
+	{ "zmq-ipc", "ZeroMQ PAIR over ipc://", &item_zmq_stream },
+#endif
 };
-#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+#define NSERIES (sizeof(curve) / sizeof(curve[0]))
+
+/* 8 B, then the powers of 4 from 16 B to 4 MiB; the ones the targets name
+ * get full windows, the others SPARSE. */
+static const size_t curve_sizes[] = {
+	8, 16, 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB,
+};
+
+static bool is_target_size(size_t size)
+{
+	return size == 64 || size == 4 * KiB || size == MiB;
+}
+
+/* Peers the build left out, and why, for the report. */
+static const char *const peer_notes[] = {
+#ifndef SHMX_BENCH_BOOST
+	"Boost.Interprocess message_queue: not built (no libboost-dev when "
+	"bench/ was configured)",
+#endif
+#ifndef SHMX_BENCH_ZMQ
+	"ZeroMQ over ipc://: not built (no libzmq3-dev when bench/ was configured)",
+#endif
+	NULL,
+};
+
+/* "64B" for keys, "64 B" for titles. */
+static void size_name(char *out, size_t len, size_t size, bool spaced)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB" };
+	int u = 0;
+
+	while (size >= KiB && !(size % KiB) && u < 2) {
+		size /= KiB;
+		u++;
+	}
+	snprintf(out, len, "%zu%s%s", size, spaced ? " " : "", unit[u]);
+}
+
+static char *xstrdup(const char *str)
+{
+	char *p = strdup(str);
+
+	if (!p) {
+		perror("shmx-bench");
+		exit(2);
+	}
+	return p;
+}
+
+static struct group *new_group(const char *title, int share)
+{
+	struct group *g = &groups[ngroups++];
+
+	g->title = xstrdup(title);
+	g->share = share;
+	return g;
+}
+
+static struct item *add(struct group *g, const struct item *tmpl, const char *key,
+			const char *label)
+{
+	struct item *it = &g->items[g->n++];
+
+	*it = *tmpl;
+	it->key = xstrdup(key);
+	it->label = xstrdup(label);
+	return it;
+}
+
+static void add_chan_rt(struct group *g, const char *key, const char *label,
+			unsigned flags)
+{
+	add(g, &item_chan_rt, key, label)->flags = flags;
+}
+
+static void build_rt_groups(void)
+{
+	struct group *g = new_group("Round trip, busy-polling", 100);
+
+	add(g, &item_spin, "spin", "busy-spin floor (shared cache line)");
+	add_chan_rt(g, "chan-spin", "shmx channel 8 B, SHMX_CHAN_SPIN", SHMX_CHAN_SPIN);
+	g = new_group("Round trip, blocking", 100);
+	add(g, &item_futex, "futex", "raw futex ping-pong");
+	add_chan_rt(g, "chan-block", "shmx channel 8 B, SHMX_CHAN_BLOCK", SHMX_CHAN_BLOCK);
+	add_chan_rt(g, "chan-adaptive", "shmx channel 8 B, default (adaptive)", 0);
+	add(g, &item_pipe_rt, "pipe", "pipe ping-pong 8 B");
+	add(g, &item_sock_rt, "socket", "Unix socket ping-pong 8 B");
+	add(g, &item_efd_rt, "eventfd", "eventfd ping-pong");
+	add(g, &item_sem, "sem", "raw sem_open pair");
+	add(g, &item_pair, "pair", "shmx pair wait/post");
+#ifdef SHMX_BENCH_BOOST
+	add(g, &item_mq_rt, "boost-mq", "Boost.Interprocess message_queue 8 B");
+#endif
+#ifdef SHMX_BENCH_ZMQ
+	add(g, &item_zmq_rt, "zmq-ipc", "ZeroMQ PAIR over ipc:// 8 B");
+#endif
+}
+
+static void build_curve_group(size_t size)
+{
+	char title[64], sz[16], key[64], label[128];
+	struct group *g;
+	struct item *it;
+
+	size_name(sz, sizeof(sz), size, true);
+	snprintf(title, sizeof(title), "One-way throughput, %s", sz);
+	g = new_group(title, is_target_size(size) ? 100 : SPARSE);
+	size_name(sz, sizeof(sz), size, false);
+	for (size_t i = 0; i < NSERIES; i++) {
+		snprintf(key, sizeof(key), "%s-%s", curve[i].key, sz);
+		snprintf(label, sizeof(label), "%s %s", curve[i].label, sz);
+		it = add(g, curve[i].tmpl, key, label);
+		it->size = size;
+		it->series = curve[i].key;
+	}
+	if (size == MiB)
+		add(g, &item_memcpy_big, "memcpy-256MiB",
+		    "memcpy 1 MiB blocks, 256 MiB working set");
+}
+
+/* How much the ring's size matters to a 4 KiB stream on this machine. */
+static void add_ring(struct group *g, const struct item *tmpl, const char *what,
+		     size_t cap)
+{
+	char sz[16], key[64], label[128];
+	struct item *it;
+
+	size_name(sz, sizeof(sz), cap, false);
+	snprintf(key, sizeof(key), "ring-%s-%s", tmpl == &item_chan_zc ? "zc" : "copy",
+		 sz);
+	snprintf(label, sizeof(label), "4 KiB %s, %s ring", what, sz);
+	it = add(g, tmpl, key, label);
+	it->size = 4 * KiB;
+	it->ring = cap;
+}
+
+static void build_ring_group(void)
+{
+	static const size_t caps[] = { 64 * KiB, 256 * KiB, 4 * MiB, 16 * MiB };
+	struct group *g;
+
+	g = new_group("Channel ring capacity, 4 KiB messages (default ring in the "
+		      "4 KiB group)", 50);
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		add_ring(g, &item_chan_copy, "send/recv", caps[i]);
+		add_ring(g, &item_chan_zc, "zero-copy", caps[i]);
+	}
+}
+
+static void build_groups(void)
+{
+	struct group *g;
+
+	build_rt_groups();
+	for (size_t i = 0; i < sizeof(curve_sizes) / sizeof(curve_sizes[0]); i++)
+		build_curve_group(curve_sizes[i]);
+	build_ring_group();
+	g = new_group("Region create + destroy, 4 KiB", 100);
+	add(g, &item_region_shmx, "region-shmx",
+	    "shmx_create(4 KiB) + shmx_close + shmx_unlink");
+	add(g, &item_region_raw, "region-raw",
+	    "raw shm_open+fchmod+ftruncate+fallocate+close+unlink");
+	add(g, &item_region_raw_map, "region-raw-mmap",
+	    "raw sequence + mmap/munmap (reference)");
+}
 
 /* ---- running one window ---- */
 
@@ -1194,9 +575,12 @@ static void child_body(struct win *w)
 		atomic_store_explicit(&ctl->done, w->warm, memory_order_release);
 		if (!err)
 			err = it->child(w, w->iters);
+		ctl->sum = w->sum;
 		atomic_store_explicit(&ctl->done, w->warm + w->iters,
 				      memory_order_release);
 	}
+	if (it->detach)
+		it->detach(w);
 	_exit(err ? 1 : 0);
 }
 
@@ -1306,11 +690,7 @@ static int rt_window(struct win *w, double *ns, struct res *r)
  * pipe buffers are smaller than the default ring). */
 static long in_flight(const struct item *it)
 {
-	size_t cap = it->ring ? it->ring : opt.ring;
-
-	while (cap < 4 * it->size)
-		cap <<= 1;
-	return (long)(cap / it->size);
+	return (long)(stream_ring_bytes(it) / it->size);
 }
 
 /* Producer in the parent, consumer in the child. Past the warm-up the
@@ -1320,7 +700,7 @@ static long in_flight(const struct item *it)
  * window counts their median. A window too short for two sub-batches is
  * timed end to end instead: the clock stops when the consumer has taken
  * the last message (it acknowledges through the control block). */
-static int tput_window(struct win *w, double *ns)
+static int tput_timed(struct win *w, double *ns)
 {
 	long min = 4 * in_flight(w->it);
 	uint64_t t0, t1;
@@ -1345,6 +725,18 @@ static int tput_window(struct win *w, double *ns)
 	t1 = now_ns();
 	if (!err)
 		*ns = (double)(t1 - t0) / (double)w->iters;
+	return err;
+}
+
+/* The consumer publishes its checksum before its last acknowledgement. */
+static int tput_window(struct win *w, double *ns)
+{
+	int err = tput_timed(w, ns);
+
+	if (!err)
+		err = wait_done(w->warm + w->iters);
+	if (!err && w->it->verify)
+		err = w->it->verify(w, ctl->sum);
 	return err;
 }
 
@@ -1398,9 +790,7 @@ static void reset_ctl(void)
 {
 	atomic_store(&ctl->ready, 0);
 	atomic_store(&ctl->done, 0);
-	atomic_store(&ctl->spin, 0);
-	atomic_store(&ctl->ping, 0);
-	atomic_store(&ctl->pong, 0);
+	ctl->sum = 0;
 }
 
 /* One window of item it with iters timed operations; ns gets ns per op. */
@@ -1436,11 +826,31 @@ out:
 	return err;
 }
 
-/* Scale the iteration count so that one window lasts about window_ms. */
-static int calibrate(struct res *r)
+/* A group off the targets gets share percent of the windows, each share
+ * percent as long: the curve between the targets costs little. */
+static int group_windows(const struct group *g)
+{
+	int n = opt.windows * g->share / 100, least = opt.windows < 3 ? opt.windows : 3;
+
+	return n < least ? least : n;
+}
+
+static double group_ms(const struct group *g)
+{
+	return opt.window_ms * g->share / 100;
+}
+
+/* What a group costs, in window-milliseconds: its share of the budget. */
+static double group_weight(const struct group *g)
+{
+	return (double)g->n * group_windows(g) * group_ms(g);
+}
+
+/* Scale the iteration count so that one window lasts about ms. */
+static int calibrate(struct res *r, double ms)
 {
 	const struct item *it = r->it;
-	double ns = 0, target = opt.window_ms * 1e6;
+	double ns = 0, target = ms * 1e6;
 	long n = it->kind == K_LOCAL ? 64 : 16;
 	int err;
 
@@ -1524,14 +934,14 @@ static void run_group(const struct group *g, struct res *rs, uint64_t deadline)
 		if (rs[i].it->kind == K_RT)
 			rs[i].samp = calloc((size_t)opt.windows * MAX_SAMPLES,
 					    sizeof(double));
-		rs[i].err = calibrate(&rs[i]);
+		rs[i].err = calibrate(&rs[i], group_ms(g));
 		rs[i].ran = !rs[i].err;
 		if (rs[i].err)
 			fprintf(stderr, "shmx-bench: %s: %s\n", rs[i].it->key,
 				shmx_strerror(rs[i].err));
 	}
 	/* ABC, CBA, ABC...: no item always runs right after the same one */
-	for (int wi = 0; wi < opt.windows && !over_budget(deadline, wi); wi++) {
+	for (int wi = 0; wi < group_windows(g) && !over_budget(deadline, wi); wi++) {
 		for (size_t j = 0; j < g->n; j++) {
 			size_t i = (wi & 1) ? g->n - 1 - j : j;
 			struct res *r = &rs[i];
@@ -1571,7 +981,8 @@ static void fmt_ns(char *out, size_t size, double ns)
 }
 
 struct row {
-	char median[32], p50[32], p99[32], tput[32], rate[32], spread[32], hit[16];
+	char median[32], p50[32], p99[32], p999[32], tput[32], rate[32], spread[32];
+	char hit[16];
 	int windows;
 };
 
@@ -1585,6 +996,7 @@ static void make_row(const struct res *r, struct row *o)
 	fmt_ns(o->median, sizeof(o->median), med);
 	snprintf(o->p50, sizeof(o->p50), "-");
 	snprintf(o->p99, sizeof(o->p99), "-");
+	snprintf(o->p999, sizeof(o->p999), "-");
 	snprintf(o->tput, sizeof(o->tput), "-");
 	snprintf(o->spread, sizeof(o->spread), "±%.0f%%", 50 * (hi - lo) / med);
 	snprintf(o->rate, sizeof(o->rate), "%.3g /s", NS_PER_S / med);
@@ -1597,6 +1009,7 @@ static void make_row(const struct res *r, struct row *o)
 	if (r->it->kind == K_RT && r->nsamp) {
 		fmt_ns(o->p50, sizeof(o->p50), quantile(r->samp, r->nsamp, 0.5));
 		fmt_ns(o->p99, sizeof(o->p99), quantile(r->samp, r->nsamp, 0.99));
+		fmt_ns(o->p999, sizeof(o->p999), quantile(r->samp, r->nsamp, 0.999));
 	}
 	if (r->it->size && r->it->kind != K_RT)
 		snprintf(o->tput, sizeof(o->tput), "%.2f GB/s", gbps(r, med));
@@ -1606,32 +1019,32 @@ static void print_results(FILE *f, bool md)
 {
 	struct row o;
 
-	for (size_t gi = 0, k = 0; gi < NGROUPS; k += groups[gi].n, gi++) {
+	for (size_t gi = 0, k = 0; gi < ngroups; k += groups[gi].n, gi++) {
 		const struct group *g = &groups[gi];
 
 		if (md)
 			fprintf(f, "\n### %s\n\n| item | median per op | IQR | p50 | p99 "
-				"| GB/s | ops/s | windows | left out |\n"
-				"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
+				"| p99.9 | GB/s | ops/s | windows | left out |\n"
+				"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", g->title);
 		else
-			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %11s %10s %3s %5s\n",
-				g->title, "item", "median", "IQR", "p50", "p99", "GB/s",
-				"ops/s", "n", "out");
+			fprintf(f, "\n%s\n%-52s %10s %6s %10s %10s %10s %11s %10s %3s %5s\n",
+				g->title, "item", "median", "IQR", "p50", "p99", "p99.9",
+				"GB/s", "ops/s", "n", "out");
 		for (size_t i = 0; i < g->n; i++) {
 			const struct res *r = &results[k + i];
 
 			if (!r->ran) {
 				if (selected(g->items + i))
-					fprintf(f, md ? "| %s | failed: %s |||||||\n"
+					fprintf(f, md ? "| %s | failed: %s ||||||||\n"
 						: "%-52s failed: %s\n", g->items[i].label,
 						shmx_strerror(r->err));
 				continue;
 			}
 			make_row(r, &o);
-			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %d | %s |\n"
-				: "%-52s %10s %6s %10s %10s %11s %10s %3d %5s\n",
-				r->it->label, o.median, o.spread, o.p50, o.p99, o.tput,
-				o.rate, o.windows, o.hit);
+			fprintf(f, md ? "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n"
+				: "%-52s %10s %6s %10s %10s %10s %11s %10s %3d %5s\n",
+				r->it->label, o.median, o.spread, o.p50, o.p99, o.p999,
+				o.tput, o.rate, o.windows, o.hit);
 		}
 	}
 }
@@ -1645,36 +1058,78 @@ struct target {
 	enum metric m;
 	bool at_most;           /* goal is an upper bound on the ratio */
 	double goal;
+	bool show_b;            /* print b's own median next to the ratio */
 };
 
 static const struct target targets[] = {
 	{ "channel round trip 8 B spin / busy-spin floor", "chan-spin", NULL, "spin",
-	  M_TIME, true, 1.5 },
+	  M_TIME, true, 1.3, true },
 	{ "channel round trip blocking / raw futex (p50)", "chan-block", NULL, "futex",
-	  M_P50, true, 1.1 },
+	  M_P50, true, 1.1, false },
 	{ "channel round trip blocking / pipe (p50)", "chan-block", NULL, "pipe",
-	  M_P50, true, 0.95 },
+	  M_P50, true, 0.95, false },
+	{ "channel 64 B send/recv / plain spin ring", "chan-copy-64B", NULL,
+	  "plain-ring-64B", M_TPUT, false, 0.5, false },
+	/* the batch item comes with the batch calls; until then "not measured" */
+	{ "channel 64 B batch / plain spin ring", "chan-batch-64B", NULL,
+	  "plain-ring-64B", M_TPUT, false, 0.8, false },
 	{ "channel 64 B throughput / Unix socket", "chan-copy-64B", "chan-zc-64B",
-	  "socket-64B", M_TPUT, false, 10 },
+	  "socket-64B", M_TPUT, false, 10, false },
+	{ "channel 64 B msgs/s / Boost message_queue", "chan-copy-64B", "chan-zc-64B",
+	  "boost-mq-64B", M_TPUT, false, 10, false },
+	{ "channel 64 B msgs/s / ZeroMQ ipc", "chan-copy-64B", "chan-zc-64B",
+	  "zmq-ipc-64B", M_TPUT, false, 10, false },
+	{ "channel round trip default / Boost message_queue", "chan-adaptive", NULL,
+	  "boost-mq", M_TIME, true, 1, false },
+	{ "channel round trip default / ZeroMQ ipc", "chan-adaptive", NULL, "zmq-ipc",
+	  M_TIME, true, 1, false },
 	{ "channel 4 KiB throughput / Unix socket", "chan-copy-4KiB", "chan-zc-4KiB",
-	  "socket-4KiB", M_TPUT, false, 4 },
+	  "socket-4KiB", M_TPUT, false, 4, false },
 	{ "channel 4 KiB throughput / memcpy 4 KiB in cache", "chan-copy-4KiB",
-	  "chan-zc-4KiB", "memcpy-4KiB", M_TPUT, false, 0.25 },
+	  "chan-zc-4KiB", "memcpy-4KiB", M_TPUT, false, 0.25, false },
 	{ "channel 1 MiB throughput / memcpy 1 MiB in cache", "chan-copy-1MiB",
-	  "chan-zc-1MiB", "memcpy-1MiB", M_TPUT, false, 0.85 },
+	  "chan-zc-1MiB", "memcpy-1MiB", M_TPUT, false, 0.85, false },
 	{ "region create+destroy 4 KiB / raw syscall sequence", "region-shmx", NULL,
-	  "region-raw", M_TIME, true, 1.3 },
-	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1 },
-	/* no target: how close the channel is to a ring without its checks */
-	{ "(ref) channel 64 B / plain spin ring", "chan-copy-64B", "chan-zc-64B",
-	  "plain-ring-64B", M_TPUT, false, 0 },
+	  "region-raw", M_TIME, true, 1.3, false },
+	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1, false },
+	/* no target: how the channel stands at other sizes and modes */
+	{ "(ref) channel 64 B zero-copy / plain spin ring", "chan-zc-64B", NULL,
+	  "plain-ring-64B", M_TPUT, false, 0, false },
 	{ "(ref) channel 4 KiB / plain spin ring", "chan-copy-4KiB", "chan-zc-4KiB",
-	  "plain-ring-4KiB", M_TPUT, false, 0 },
+	  "plain-ring-4KiB", M_TPUT, false, 0, false },
 	{ "(ref) channel 1 MiB / plain spin ring", "chan-copy-1MiB", "chan-zc-1MiB",
-	  "plain-ring-1MiB", M_TPUT, false, 0 },
+	  "plain-ring-1MiB", M_TPUT, false, 0, false },
+	{ "(ref) channel 4 KiB / Boost message_queue", "chan-copy-4KiB", "chan-zc-4KiB",
+	  "boost-mq-4KiB", M_TPUT, false, 0, false },
+	{ "(ref) channel 4 KiB / ZeroMQ ipc", "chan-copy-4KiB", "chan-zc-4KiB",
+	  "zmq-ipc-4KiB", M_TPUT, false, 0, false },
+	/* the default mode spins a while before it sleeps; the peers only sleep */
+	{ "(ref) channel round trip blocking / Boost message_queue", "chan-block", NULL,
+	  "boost-mq", M_TIME, true, 0, false },
+	{ "(ref) channel round trip blocking / ZeroMQ ipc", "chan-block", NULL,
+	  "zmq-ipc", M_TIME, true, 0, false },
+	{ "(ref) channel round trip spin / Boost message_queue", "chan-spin", NULL,
+	  "boost-mq", M_TIME, true, 0, false },
+	{ "(ref) channel round trip spin / ZeroMQ ipc", "chan-spin", NULL, "zmq-ipc",
+	  M_TIME, true, 0, false },
 	{ "(ref) channel round trip spin / floor, p50 per op", "chan-spin", NULL, "spin",
-	  M_P50, true, 0 },
+	  M_P50, true, 0, true },
 };
+
+/* Why an item has no figure when its peer was not built. */
+static const char *not_built(const char *key)
+{
+#ifndef SHMX_BENCH_BOOST
+	if (!strncmp(key, "boost-", 6))
+		return "skipped: no Boost";
+#endif
+#ifndef SHMX_BENCH_ZMQ
+	if (!strncmp(key, "zmq-", 4))
+		return "skipped: no ZeroMQ";
+#endif
+	(void)key;
+	return NULL;
+}
 
 /* Median over windows of a's time relative to b's in the same round; for
  * throughput b/a (same message size), so bigger is better. */
@@ -1718,13 +1173,25 @@ static void print_ratios(FILE *f, bool md)
 			snprintf(how, sizeof(how), " (copy)");
 		}
 		snprintf(goal, sizeof(goal), "%s %.2fx", t->at_most ? "<=" : ">=", t->goal);
-		snprintf(meas, sizeof(meas), isfinite(x) ? "%.2fx%s" : "-", x, how);
+		if (t->show_b && b && isfinite(x)) {
+			char floor[32];
+
+			fmt_ns(floor, sizeof(floor), t->m == M_P50 ?
+			       quantile(b->samp, b->nsamp, 0.5) :
+			       quantile(b->ns, opt.windows, 0.5));
+			snprintf(how, sizeof(how), " (%s %s)", t->b, floor);
+		}
+		/* two decimals, or two significant digits below 0.1 */
+		snprintf(meas, sizeof(meas), !isfinite(x) ? "-" : x < 0.1 ? "%.2gx%s"
+			 : "%.2fx%s", x, how);
 		if (isfinite(x))
 			verdict = (t->at_most ? x <= t->goal : x >= t->goal) ? "met" : "NOT met";
 		if (t->goal == 0) {
 			snprintf(goal, sizeof(goal), "-");
 			verdict = "reference";
 		}
+		if (!b && not_built(t->b))
+			verdict = not_built(t->b);
 		fprintf(f, md ? "| %s | %s | %s | %s |\n" : "%-52s %9s %8s  %s\n", t->what,
 			meas, goal, verdict);
 	}
@@ -1738,7 +1205,8 @@ static void write_csv(const char *path)
 		fprintf(stderr, "shmx-bench: %s: %s\n", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "key,kind,size,median_ns,p50_ns,p99_ns,gbps\n");
+	fprintf(f, "key,series,kind,size,median_ns,p50_ns,p99_ns,p999_ns,gbps,"
+		"msgs_per_s\n");
 	for (size_t i = 0; i < nresults; i++) {
 		const struct res *r = &results[i];
 		double med;
@@ -1746,14 +1214,48 @@ static void write_csv(const char *path)
 		if (!r->ran)
 			continue;
 		med = quantile(r->ns, opt.windows, 0.5);
-		fprintf(f, "%s,%s,%zu,%.1f,%.1f,%.1f,%.4f\n", r->it->key,
+		fprintf(f, "%s,%s,%s,%zu,%.1f,%.1f,%.1f,%.1f,%.4f,%.4g\n", r->it->key,
+			r->it->series ? r->it->series : "",
 			r->it->kind == K_RT ? "rt" : r->it->kind == K_TPUT ? "tput" : "local",
 			r->it->size, med,
 			r->nsamp ? quantile(r->samp, r->nsamp, 0.5) : NAN,
 			r->nsamp ? quantile(r->samp, r->nsamp, 0.99) : NAN,
-			r->it->size ? gbps(r, med) : NAN);
+			r->nsamp ? quantile(r->samp, r->nsamp, 0.999) : NAN,
+			r->it->size ? gbps(r, med) : NAN, NS_PER_S / med);
 	}
 	fclose(f);
+}
+
+/* The one-way curve at a glance: a row a size, a column a series; GB/s,
+ * or millions of messages per second. */
+static void print_curve(FILE *f, bool rate)
+{
+	char sz[16], key[64];
+
+	fprintf(f, "\n| %s |", rate ? "M msgs/s" : "GB/s");
+	for (size_t i = 0; i < NSERIES; i++)
+		fprintf(f, " %s |", curve[i].key);
+	fprintf(f, "\n|---|");
+	for (size_t i = 0; i < NSERIES; i++)
+		fprintf(f, "---:|");
+	for (size_t k = 0; k < sizeof(curve_sizes) / sizeof(curve_sizes[0]); k++) {
+		size_name(sz, sizeof(sz), curve_sizes[k], true);
+		fprintf(f, "\n| %s |", sz);
+		for (size_t i = 0; i < NSERIES; i++) {
+			const struct res *r;
+			double med;
+
+			size_name(sz, sizeof(sz), curve_sizes[k], false);
+			snprintf(key, sizeof(key), "%s-%s", curve[i].key, sz);
+			r = find(key);
+			med = r ? quantile(r->ns, opt.windows, 0.5) : NAN;
+			if (!isfinite(med))
+				fprintf(f, " - |");
+			else
+				fprintf(f, " %.3g |", rate ? 1e3 / med : gbps(r, med));
+		}
+	}
+	fprintf(f, "\n");
 }
 
 static void write_md(const char *path, double secs)
@@ -1766,6 +1268,12 @@ static void write_md(const char *path, double secs)
 	}
 	fprintf(f, "## Targets\n");
 	print_ratios(f, true);
+	for (const char *const *note = peer_notes; *note; note++)
+		fprintf(f, "\nNote: %s.\n", *note);
+	fprintf(f, "\n## One-way throughput by message size\n\nMedians over "
+		"windows; the tables per size below give the spread.\n");
+	print_curve(f, false);
+	print_curve(f, true);
 	fprintf(f, "\n## Results\n\nUp to %d windows of about %.0f ms per item, %s; "
 		"run took %.0f s.\n", opt.windows, opt.window_ms,
 		g_cpu[0] >= 0 ? "the two processes pinned to two CPUs"
@@ -1781,8 +1289,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: shmx-bench [options]\n"
 		"Measure libshmx against its baselines (busy-spin, futex, sem_open,\n"
-		"pipe, Unix socket, eventfd, memcpy), interleaved, and print medians\n"
-		"and the target ratios. Exit status 0 unless it could not run.\n\n"
+		"pipe, Unix socket, eventfd, memcpy) and peers (Boost message_queue,\n"
+		"ZeroMQ, when built), interleaved, and print medians and the target\n"
+		"ratios. Exit status 0 unless it could not run.\n\n"
 		"  -q, --quick          a few seconds: 3 short windows per item\n"
 		"  -w, --windows N      windows per item (default %d)\n"
 		"  -t, --window-ms MS   target length of one window (default %.0f)\n"
@@ -1801,7 +1310,7 @@ static void usage(FILE *f)
 
 static void list_items(void)
 {
-	for (size_t gi = 0; gi < NGROUPS; gi++)
+	for (size_t gi = 0; gi < ngroups; gi++)
 		for (size_t i = 0; i < groups[gi].n; i++)
 			printf("%-20s %s\n", groups[gi].items[i].key,
 			       groups[gi].items[i].label);
@@ -1896,28 +1405,36 @@ static int init(void)
 
 int main(int argc, char **argv)
 {
+	double secs, total = 0, before = 0;
 	uint64_t t0;
-	double secs;
 
+	build_groups();
 	if (parse(argc, argv) || init())
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("shmx-bench: %d windows x ~%.0f ms per item, CPUs %d and %d, "
-	       "timer %.0f ns, stream ring %zu KiB\n", opt.windows, opt.window_ms,
-	       g_cpu[0], g_cpu[1], g_timer_ns, opt.ring / KiB);
-	for (size_t gi = 0; gi < NGROUPS; gi++)
+	       "timer %.0f ns, stream ring %zu KiB, sizes off the targets %d%%\n",
+	       opt.windows, opt.window_ms, g_cpu[0], g_cpu[1], g_timer_ns,
+	       opt.ring / KiB, SPARSE);
+	for (size_t gi = 0; gi < ngroups; gi++) {
 		nresults += groups[gi].n;
+		total += group_weight(&groups[gi]);
+	}
+	for (const char *const *note = peer_notes; *note; note++)
+		printf("note: %s\n", *note);
 	results = calloc(nresults, sizeof(*results));
 	if (!results)
 		return 2;
 	t0 = now_ns();
-	for (size_t gi = 0, k = 0; gi < NGROUPS; k += groups[gi].n, gi++) {
-		/* this group's share of the budget, by item count */
-		uint64_t end = t0 + (uint64_t)(opt.budget_s * NS_PER_S *
-					       (double)(k + groups[gi].n) / (double)nresults);
+	for (size_t gi = 0, k = 0; gi < ngroups; k += groups[gi].n, gi++) {
+		/* this group's share of the budget, by its window-milliseconds */
+		uint64_t end, g0 = now_ns();
 
-		fprintf(stderr, "  %s...\n", groups[gi].title);
+		before += group_weight(&groups[gi]);
+		end = t0 + (uint64_t)(opt.budget_s * NS_PER_S * before / total);
+		fprintf(stderr, "  %s...", groups[gi].title);
 		run_group(&groups[gi], results + k, end);
+		fprintf(stderr, " %.1f s\n", (double)(now_ns() - g0) / NS_PER_S);
 	}
 	secs = (double)(now_ns() - t0) / NS_PER_S;
 	sweep();
@@ -1930,3 +1447,4 @@ int main(int argc, char **argv)
 		write_csv(opt.csv);
 	return 0;
 }
+

@@ -4,7 +4,8 @@
 #   scripts/deps.sh [GROUP...]     (also sourced: shmx_deps GROUP...)
 # Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
 # included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
-# libFuzzer runtime), bench (nothing more yet).
+# libFuzzer runtime), bench (the peers the benchmark compares with, Boost
+# message_queue and ZeroMQ, and gnuplot for its plot).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -21,7 +22,13 @@ shmx_missing() {
 	pkg-config --exists cmocka 2>/dev/null || pkgs+=(libcmocka-dev)
 	for group in "$@"; do
 		case "$group" in
-		build | bench) ;;
+		build) ;;
+		bench)
+			[ -f /usr/include/boost/interprocess/ipc/message_queue.hpp ] ||
+				pkgs+=(libboost-dev)
+			pkg-config --exists libzmq 2>/dev/null || pkgs+=(libzmq3-dev)
+			command -v gnuplot >/dev/null || pkgs+=(gnuplot-nox)
+			;;
 		test)
 			command -v python3 >/dev/null || pkgs+=(python3)
 			command -v setpriv >/dev/null || pkgs+=(util-linux)
@@ -68,7 +75,7 @@ shmx_deps() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
-	-h | --help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	esac
 	shmx_deps "$@"
 fi
