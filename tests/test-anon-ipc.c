@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "anon-ipc-msg.h"
+#include "internal.h"
 #include "testutil.h"
 
 #define CAP        (64u << 10)
@@ -593,6 +595,38 @@ static void test_pair_attach_after_the_owner_left_is_eownerdead(void **state)
 	close(sv[1]);
 }
 
+/* Another format version is refused by value, for both kinds of object:
+ * a channel header and a pair's control block that say ABI 2. */
+#define PAIR_MAGIC UINT64_C(0x52494150584d4853) /* "SHMXPAIR", at offset 0 */
+#define PAIR_SIZE  (64 + 2 * sizeof(sem_t))     /* control block, semaphores */
+
+static void test_attach_refuses_another_format_version(void **state)
+{
+	struct shmx_region *r = NULL, *q = NULL;
+	struct shmx_chan *c = SENT_CHAN;
+	struct shmx_pair *p = SENT_PAIR;
+	uint64_t magic = PAIR_MAGIC;
+	uint32_t abi = 2;
+
+	(void)state;
+	assert_int_equal(shmx_anon_create(SHMX__CHAN_HDR_SIZE + CAP, SHMX_MAP, &r), 0);
+	shmx__chan_write_header(shmx_addr(r), CAP);
+	assert_int_equal(shmx_write(r, offsetof(struct shmx__chan_hdr, abi), &abi, 4), 4);
+	assert_int_equal(shmx_chan_attach(r, SHMX_CHAN_CONSUMER, &c), -EPROTONOSUPPORT);
+	assert_ptr_equal(c, SENT_CHAN);
+	assert_int_equal(shmx_anon_create(PAIR_SIZE, SHMX_MAP, &q), 0);
+	assert_int_equal(shmx_write(q, 8, &abi, 4), 4);
+	assert_int_equal(shmx_write(q, 0, &magic, 8), 8);
+	assert_int_equal(shmx_pair_attach(q, SHMX_PAIR_READER, &p), -EPROTONOSUPPORT);
+	abi = 1;
+	assert_int_equal(shmx_write(q, 8, &abi, 4), 4);
+	/* the right version, but no owner ever held it */
+	assert_int_equal(shmx_pair_attach(q, SHMX_PAIR_READER, &p), -EOWNERDEAD);
+	assert_ptr_equal(p, SENT_PAIR);
+	shmx_close(q);
+	shmx_close(r);
+}
+
 /* ---- without /proc: a memfd cannot be reopened ---- */
 
 static int hide_proc(void)
@@ -656,6 +690,7 @@ int main(void)
 		T(test_chan_attach_works_on_a_named_channel),
 		T(test_pair_attach_checks_the_region),
 		T(test_pair_attach_after_the_owner_left_is_eownerdead),
+		T(test_attach_refuses_another_format_version),
 		T(test_without_proc_anonymous_ipc_is_estale),
 	};
 
