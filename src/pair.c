@@ -613,7 +613,8 @@ static int anon_map(const struct shmx_region *r, struct shmx_region **ret)
 	if (!err && (!S_ISREG(s.st_mode) || s.st_size != sizeof(struct anon_pair)))
 		err = -EBADMSG;
 	if (!err)
-		err = shmx__region_new(r->kind, fd, r->name, SHMX_MAP, (size_t)s.st_size, &m);
+		err = shmx__region_new(r->kind, fd, r->name, SHMX_MAP,
+				       (size_t)s.st_size, &m);
 	if (err) {
 		close(fd);
 		return err;

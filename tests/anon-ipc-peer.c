@@ -66,7 +66,8 @@ int main(int argc, char **argv)
 		if (len < 0)
 			return fail("shmx_chan_recv", len);
 		if (!msg_is(n, buf, (size_t)len)) {
-			fprintf(stderr, "anon-ipc-peer: message %" PRIu64 " is not the next\n", n);
+			fprintf(stderr, "anon-ipc-peer: message %" PRIu64
+				" is not the next\n", n);
 			return 1;
 		}
 		sum = msg_sum(sum, buf, (size_t)len);

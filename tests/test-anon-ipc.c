@@ -169,7 +169,8 @@ static int inherited_consumer(struct shmx_chan *parent, int res)
 		if (len < 0 || !msg_is(n, buf, (size_t)len))
 			return 2;
 		sum = msg_sum(sum, buf, (size_t)len);
-		if (n == MILLION / 2 && !truncate_refused(shmx_fd(shmx_chan_region(parent))))
+		if (n == MILLION / 2 &&
+		    !truncate_refused(shmx_fd(shmx_chan_region(parent))))
 			return 3;
 	}
 	shmx_chan_close(c);
@@ -542,7 +543,8 @@ static void test_chan_attach_works_on_a_named_channel(void **state)
 	assert_int_equal(shmx_chan_send(p, "named", 5, 0), 0);
 	assert_int_equal(shmx_chan_recv(c, buf, sizeof(buf), WAIT_MS), 5);
 	assert_memory_equal(buf, "named", 5);
-	assert_string_equal(shmx_name(shmx_chan_region(p)), shmx_name(shmx_chan_region(c)));
+	assert_string_equal(shmx_name(shmx_chan_region(p)),
+			    shmx_name(shmx_chan_region(c)));
 	shmx_chan_close(c);
 	shmx_chan_close(p);
 	assert_int_equal(shmx_chan_unlink(name), 0);
@@ -560,7 +562,8 @@ static void test_pair_attach_checks_the_region(void **state)
 	assert_int_equal(shmx_pair_attach(seg, SHMX_PAIR_READER, &x), -EOPNOTSUPP);
 	assert_int_equal(shmx_sysv_remove(shmx_sysv_id(seg)), 0);
 	assert_int_equal(shmx_pair_create_anon(SHMX_PAIR_WRITER, &w), 0);
-	assert_int_equal(shmx_pair_attach(shmx_pair_region(w), SHMX_PAIR_WRITER, &x), -EBUSY);
+	assert_int_equal(shmx_pair_attach(shmx_pair_region(w), SHMX_PAIR_WRITER, &x),
+			 -EBUSY);
 	assert_ptr_equal(x, SENT_PAIR);
 	/* its region is anonymous and sealed, and a named pair has none */
 	assert_string_equal(shmx_name(shmx_pair_region(w)), "");
