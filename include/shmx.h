@@ -228,6 +228,17 @@ int shmx_pair_wait(struct shmx_pair *p, int timeout_ms);
 /* Hand the turn to the peer. */
 int shmx_pair_post(struct shmx_pair *p);
 
+/* A pair with no name: both semaphores (sem_init(pshared=1)) and the turn's
+ * control block in a small sealed anonymous region; the caller takes the
+ * role in flags and becomes the owner. */
+int shmx_pair_create_anon(unsigned flags, struct shmx_pair **ret);
+/* An anonymous pair's region, to hand to a child (fork) or another process
+ * (shmx_anon_send()); owned by the pair. NULL for a named pair. */
+struct shmx_region *shmx_pair_region(const struct shmx_pair *p);
+/* Attach to the anonymous pair in region r in the role given in flags, on
+ * a descriptor and mapping of its own: r stays the caller's. */
+int shmx_pair_attach(const struct shmx_region *r, unsigned flags, struct shmx_pair **ret);
+
 /* ---- channel: a validated ring buffer of messages in shared memory ---- */
 
 /* Roles and wait strategy, in flags of shmx_chan_create()/shmx_chan_open(). */
@@ -286,6 +297,17 @@ struct shmx_chan_info {
 /* Decode and validate a channel's header without attaching to it;
  * -EBADMSG if name is not a libshmx channel. */
 int shmx_chan_stat(const char *name, struct shmx_chan_info *info);
+
+/* A channel with no name, in a sealed anonymous region (shmx_anon_create());
+ * the caller takes the role in flags and becomes the owner. */
+int shmx_chan_create_anon(size_t capacity, unsigned flags, struct shmx_chan **ret);
+/* The region a channel lives in, to hand to a child (fork) or another
+ * process (shmx_anon_send()); owned by the channel, valid until it closes. */
+struct shmx_region *shmx_chan_region(const struct shmx_chan *c);
+/* Attach to the channel in region r (any kind with a descriptor) in the
+ * role given in flags, on a descriptor and mapping of its own: r stays the
+ * caller's. Validates the header as shmx_chan_open() does. */
+int shmx_chan_attach(const struct shmx_region *r, unsigned flags, struct shmx_chan **ret);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #define WAITS        (SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK)
 #define CREATE_FLAGS (ROLES | WAITS | SHMX_UNLINK_ON_CLOSE)
 #define OPEN_FLAGS   (ROLES | WAITS | SHMX_ALLOW_SHARED)
+#define ANON_FLAGS   (ROLES | WAITS)
 
 #define REC          ((uint64_t)SHMX__CHAN_REC)
 #define SLICE_MS     15    /* a sleeper re-checks liveness this often */
@@ -40,7 +41,8 @@ struct shmx_chan {
 	int error;              /* sticky -EBADMSG / -EFAULT */
 	unsigned flags;
 	/* cold */
-	struct shmx_region *region;
+	struct shmx_region *region;     /* ours: the mapping, the slot locks */
+	struct shmx_region *shared;     /* anonymous creator: the one to hand out */
 	size_t map_size;
 	bool owner;
 };

@@ -130,6 +130,29 @@ static int write_header(struct shmx_chan *c)
 	return 0;
 }
 
+static bool bad_capacity(size_t capacity)
+{
+	return capacity < SHMX__CHAN_MIN_CAP || (uint64_t)capacity > SHMX__CHAN_MAX_CAP ||
+	       (capacity & (capacity - 1));
+}
+
+/* The creator's part: the geometry it chose, the owner's slot and its
+ * role. The object is fresh and nobody else holds it yet: no slot is taken. */
+static int take_owner(struct shmx_chan *c, size_t capacity)
+{
+	int err;
+
+	c->g.capacity = capacity;
+	c->g.mask = capacity - 1;
+	c->g.max_msg = shmx__chan_max_msg(capacity);
+	err = shmx__slot_lock(shmx_fd(c->region), SHMX_SLOT_OWNER);
+	if (!err)
+		err = attach(c);
+	if (!err)
+		c->owner = true;
+	return err;
+}
+
 SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned flags,
 				 mode_t mode, struct shmx_chan **ret)
 {
@@ -140,8 +163,7 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 
 	if (!ret || bad_flags(flags, CREATE_FLAGS) || (mode & ~(mode_t)0777))
 		return -EINVAL;
-	if (capacity < SHMX__CHAN_MIN_CAP || (uint64_t)capacity > SHMX__CHAN_MAX_CAP ||
-	    (capacity & (capacity - 1)))
+	if (bad_capacity(capacity))
 		return -EINVAL;
 	err = shmx__name(name, SHMX_NAME_MAX, canon);
 	if (err)
@@ -161,16 +183,9 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 		err = -ENOMEM;
 		goto fail;
 	}
-	c->g.capacity = capacity;
-	c->g.mask = capacity - 1;
-	c->g.max_msg = shmx__chan_max_msg(capacity);
-	/* The object is fresh and unnamed: nobody else can hold a slot. */
-	err = shmx__slot_lock(shmx_fd(r), SHMX_SLOT_OWNER);
-	if (!err)
-		err = attach(c);
+	err = take_owner(c, capacity);
 	if (err)
 		goto fail;
-	c->owner = true;
 	/* Named (the fallback), the object is visible: the guard covers us. */
 	err = on_ring(c, write_header);
 	if (!err)
@@ -278,30 +293,39 @@ static void populate(struct shmx_chan *c)
 #endif
 }
 
-static int try_open(const char *name, unsigned flags, struct shmx_chan **ret)
+/* What every way into an existing channel shares once its object is open
+ * and mapped: the header copied once and validated, our role taken, and
+ * only then the ring faulted in. On failure the caller still owns r. */
+static int attach_region(struct shmx_region *r, unsigned flags, struct shmx_chan **ret)
 {
-	struct shmx_region *r;
-	struct shmx_chan *c;
-	int err = open_region(name, flags, &r);
+	struct shmx_chan *c = chan_new(r, flags & ~SHMX_ALLOW_SHARED);
+	int err;
 
-	if (err)
-		return err;
-	c = chan_new(r, flags & ~SHMX_ALLOW_SHARED);
-	if (!c) {
-		shmx_close(r);
+	if (!c)
 		return -ENOMEM;
-	}
 	err = read_header(c);
 	if (!err)
 		err = attach(c);
 	if (err) {
-		shmx_close(r);
 		free(c);
 		return err;
 	}
 	populate(c);
 	*ret = c;
 	return 0;
+}
+
+static int try_open(const char *name, unsigned flags, struct shmx_chan **ret)
+{
+	struct shmx_region *r;
+	int err = open_region(name, flags, &r);
+
+	if (err)
+		return err;
+	err = attach_region(r, flags, ret);
+	if (err)
+		shmx_close(r);
+	return err;
 }
 
 static bool retryable(int err)
@@ -331,6 +355,111 @@ SHMX_EXPORT int shmx_chan_open(const char *name, unsigned flags, int timeout_ms,
 	if (err == -ENODATA)
 		err = timeout_ms ? -ETIMEDOUT : -EAGAIN;
 	return err;
+}
+
+/* ---- channels in anonymous memory, or on any region handle ---- */
+
+/* A handle of our own on r's object, checked as an opened object is before
+ * it is mapped. Its open file description is ours alone: OFD locks belong
+ * to the description, and r's may be shared with a process it was sent to
+ * or a child that inherited it, which would then hold our slots after our
+ * death, or take its own role on our description (then neither side could
+ * see the other's lock). Never a dup(), for the same reason. */
+static int own_region(const struct shmx_region *r, unsigned flags,
+		      struct shmx_region **ret)
+{
+	struct shmx_region *o;
+	int fd, err;
+
+	if (r->kind == SHMX__SYSV)
+		return -EOPNOTSUPP;     /* no descriptor to lock */
+	if (r->flags & SHMX_RDONLY)
+		return -EBADF;          /* OFD write locks need a writable fd */
+	fd = shmx__reopen(r);
+	if (fd < 0)
+		return fd;
+	err = shmx__region_new(r->kind, fd, r->name, 0, 0, &o);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	err = check_object(o, flags);
+	if (err == -ENODATA)
+		err = -EAGAIN;  /* a named channel not yet published */
+	else if (!err && (err = shmx_map(o)) == -ENODATA)
+		err = -EBADMSG;
+	if (err) {
+		shmx_close(o);
+		return err;
+	}
+	*ret = o;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_chan_attach(const struct shmx_region *r, unsigned flags,
+				 struct shmx_chan **ret)
+{
+	struct shmx_region *o;
+	int err;
+
+	if (!r || !ret || bad_flags(flags, OPEN_FLAGS))
+		return -EINVAL;
+	err = own_region(r, flags, &o);
+	if (err)
+		return err;
+	err = attach_region(o, flags, ret);
+	if (err)
+		shmx_close(o);
+	return err;
+}
+
+/* The memfd is only handed out (shmx_chan_region()); we work on a handle
+ * of our own, so a process it is sent to or a child that inherits it holds
+ * none of our locks. Nobody else can see the object before we return: the
+ * header needs no publication step. */
+SHMX_EXPORT int shmx_chan_create_anon(size_t capacity, unsigned flags,
+				      struct shmx_chan **ret)
+{
+	struct shmx_region *shared, *r;
+	struct shmx_chan *c;
+	int err;
+
+	if (!ret || bad_flags(flags, ANON_FLAGS) || bad_capacity(capacity))
+		return -EINVAL;
+	err = shmx_anon_create(SHMX__CHAN_HDR_SIZE + capacity, 0, &shared);
+	if (err)
+		return err;
+	err = own_region(shared, 0, &r);
+	if (err)
+		goto fail_shared;
+	c = chan_new(r, flags);
+	if (!c) {
+		err = -ENOMEM;
+		goto fail_region;
+	}
+	err = take_owner(c, capacity);
+	if (!err)
+		err = on_ring(c, write_header);
+	if (err)
+		goto fail_chan;
+	populate(c);
+	c->shared = shared;
+	*ret = c;
+	return 0;
+fail_chan:
+	free(c);
+fail_region:
+	shmx_close(r);
+fail_shared:
+	shmx_close(shared);
+	return err;
+}
+
+SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
+{
+	if (!c)
+		return NULL;
+	return c->shared ? c->shared : c->region;
 }
 
 static int mark_closed(struct shmx_chan *c)
@@ -370,6 +499,7 @@ SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
 	if (!err)
 		on_ring(c, wake_peer);
 	shmx_close(c->region);
+	shmx_close(c->shared);
 	free(c);
 	return NULL;
 }

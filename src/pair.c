@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The semaphore pair: the classic two-semaphore handoff ("writer may write"
  * starts at 1, "reader may read" starts at 0), made safe. Every wait has a
- * deadline; a small control object "<region>.shmx-p" records where the
- * turn is and whether each role is attached or closed, so a turn held by a
- * process that dies or closes comes back (shmx(7), "The turn").
+ * deadline; a small control block records where the turn is and whether
+ * each role is attached or closed, so a turn held by a process that dies or
+ * closes comes back (shmx(7), "The turn"). A named pair keeps the
+ * semaphores and the control block in three files ("<region>.shmx-w",
+ * "-r", "-p"); an anonymous pair keeps all three in one sealed memfd. Only
+ * where they live differs: the turn code is the same for both.
  * The turn protocol is model-checked in tests/spin/pair.pml. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -56,6 +59,13 @@ _Static_assert(offsetof(struct ctl, turn) == 12, "turn");
 _Static_assert(offsetof(struct ctl, state) == 16, "state");
 _Static_assert(offsetof(struct ctl, pid) == 24, "pid");
 
+/* An anonymous pair's object: the control block, then the semaphores. */
+struct anon_pair {
+	struct ctl ctl;         /* 0 */
+	sem_t sem[2];           /* 64: "may write", "may read" */
+};
+_Static_assert(offsetof(struct anon_pair, sem) == sizeof(struct ctl), "sem");
+
 enum { W, R };                  /* roles, and indexes of sem[] */
 
 struct pair_names {
@@ -64,8 +74,14 @@ struct pair_names {
 };
 
 struct shmx_pair {
+	/* where the turn lives: all the turn code uses */
+	sem_t *may[2];          /* "may write", "may read" */
+	struct ctl *control;
+	int ctl_fd;             /* the control lock's open file description */
+	/* named pair: the three files; anonymous: the one object */
 	struct shmx_region *sem[2];     /* files of "may write", "may read" */
 	struct shmx_region *ctl;        /* own open file description */
+	struct shmx_region *mem;        /* anonymous: to hand out, no locks */
 	int fd;                 /* the region, own open file description */
 	int role;               /* W or R: we wait on sem[role] */
 	off_t size;             /* region size at attach, to notice truncation */
@@ -76,17 +92,17 @@ struct shmx_pair {
 
 static sem_t *own_sem(const struct shmx_pair *p)
 {
-	return p->sem[p->role]->addr;
+	return p->may[p->role];
 }
 
 static sem_t *peer_sem(const struct shmx_pair *p)
 {
-	return p->sem[!p->role]->addr;
+	return p->may[!p->role];
 }
 
 static struct ctl *ctl_of(const struct shmx_pair *p)
 {
-	return p->ctl->addr;
+	return p->control;
 }
 
 static int make_names(const char *region, struct pair_names *n)
@@ -116,7 +132,7 @@ static int ctl_lk(const struct shmx_pair *p, short type)
 		.l_type = type, .l_whence = SEEK_SET, .l_start = CTL_LOCK, .l_len = 1,
 	};
 
-	return shmx__neg(fcntl(p->ctl->fd, F_OFD_SETLK, &fl));
+	return shmx__neg(fcntl(p->ctl_fd, F_OFD_SETLK, &fl));
 }
 
 /* The lock is held for a few instructions by a live process, and freed by
@@ -242,19 +258,30 @@ static int make_sem(const char *canon, unsigned value, mode_t mode,
 	return publish(o, canon, ret);
 }
 
-static int make_ctl(const char *canon, mode_t mode, struct shmx_region **ret)
+/* A fresh (zeroed) control block: the turn in "may write". */
+static void init_ctl(struct ctl *c)
 {
-	struct shmx_region *o;
-	struct ctl *c;
-	int err;
-
-	err = shmx__create(canon, sizeof(*c), SHMX_MAP, mode, &o);
-	if (err)
-		return err;
-	c = o->addr;
 	c->abi = CTL_ABI;
 	c->turn = IN_W;
 	__atomic_store_n(&c->magic, CTL_MAGIC, __ATOMIC_RELEASE);
+}
+
+static int check_ctl(const struct ctl *c)
+{
+	if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != CTL_MAGIC)
+		return -EBADMSG;
+	return c->abi != CTL_ABI ? -EPROTONOSUPPORT : 0;
+}
+
+static int make_ctl(const char *canon, mode_t mode, struct shmx_region **ret)
+{
+	struct shmx_region *o;
+	int err;
+
+	err = shmx__create(canon, sizeof(struct ctl), SHMX_MAP, mode, &o);
+	if (err)
+		return err;
+	init_ctl(o->addr);
 	return publish(o, canon, ret);
 }
 
@@ -294,10 +321,7 @@ static int open_ctl(const char *canon, uid_t uid, struct shmx_region **ret)
 	if (err)
 		return err;
 	c = o->addr;
-	if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != CTL_MAGIC)
-		err = -EBADMSG;
-	else if (c->abi != CTL_ABI)
-		err = -EPROTONOSUPPORT;
+	err = check_ctl(c);
 	if (err) {
 		shmx_close(o);
 		return err;
@@ -313,6 +337,7 @@ static struct shmx_pair *pair_free(struct shmx_pair *p)
 	shmx_close(p->sem[W]);
 	shmx_close(p->sem[R]);
 	shmx_close(p->ctl);
+	shmx_close(p->mem);
 	free(p);
 	return NULL;
 }
@@ -369,6 +394,15 @@ static int attach(struct shmx_pair *p)
 	return 0;
 }
 
+/* The named pair's files, as the turn code sees them. */
+static void bind_named(struct shmx_pair *p)
+{
+	p->may[W] = p->sem[W]->addr;
+	p->may[R] = p->sem[R]->addr;
+	p->control = p->ctl->addr;
+	p->ctl_fd = p->ctl->fd;
+}
+
 static int lock_owner(struct shmx_pair *p)
 {
 	int err = shmx__slot_lock(p->fd, SHMX_SLOT_OWNER);
@@ -401,8 +435,10 @@ static int make_all(struct shmx_pair *p, mode_t mode, const struct pair_names *n
 		err = make_sem(n->sem[R], 0, mode, &p->sem[R]);
 	if (!err)
 		err = make_ctl(n->ctl, mode, &p->ctl);
-	if (!err)
+	if (!err) {
+		bind_named(p);
 		err = attach(p);
+	}
 	if (err)
 		discard_all(p);
 	return err;
@@ -454,6 +490,22 @@ static int open_all(struct shmx_pair *p, const struct pair_names *n)
 	return err;
 }
 
+/* Take our role in an existing pair: our slot, then the owner must be
+ * alive. */
+static int join(struct shmx_pair *p)
+{
+	int err, held;
+
+	err = shmx__slot_lock(p->fd, own_slot(p));
+	if (err)
+		return err;     /* our slot is not ours: never unlock it */
+	held = shmx__slot_held(p->fd, SHMX_SLOT_OWNER);
+	err = held < 0 ? held : held == 0 ? -EOWNERDEAD : attach(p);
+	if (err)
+		shmx__slot_unlock(p->fd, own_slot(p));
+	return err;
+}
+
 /* The control object first: while the creator is still building the pair
  * an opener gets -ENOENT (retry), not a misleading dead owner. */
 SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
@@ -461,7 +513,7 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 {
 	struct pair_names n;
 	struct shmx_pair *p;
-	int err, held;
+	int err;
 
 	if (!r || !ret || bad_role(flags))
 		return -EINVAL;
@@ -469,21 +521,147 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 	if (err)
 		return err;
 	err = open_all(p, &n);
-	if (!err)
-		err = shmx__slot_lock(p->fd, own_slot(p));
-	if (err)
-		goto fail;      /* our slot is not ours: never unlock it */
-	held = shmx__slot_held(p->fd, SHMX_SLOT_OWNER);
-	err = held < 0 ? held : held == 0 ? -EOWNERDEAD : attach(p);
-	if (err)
-		goto unlock;
+	if (!err) {
+		bind_named(p);
+		err = join(p);
+	}
+	if (err) {
+		pair_free(p);
+		return err;
+	}
 	*ret = p;
 	return 0;
-unlock:
-	shmx__slot_unlock(p->fd, own_slot(p));
-fail:
-	pair_free(p);
+}
+
+/* ---- anonymous pairs: one sealed memfd, no name ---- */
+
+/* The anonymous pair's object, as the turn code sees it. The control lock
+ * is on our own description of it, as our slots are (other bytes). */
+static void bind_anon(struct shmx_pair *p, struct shmx_region *m)
+{
+	struct anon_pair *a = m->addr;
+
+	p->mem = m;
+	p->may[W] = &a->sem[W];
+	p->may[R] = &a->sem[R];
+	p->control = &a->ctl;
+	p->ctl_fd = p->fd;
+}
+
+/* Semaphores complete before the magic that vouches for them. */
+static int anon_init(struct anon_pair *a)
+{
+	if (sem_init(&a->sem[W], 1, 1) < 0 || sem_init(&a->sem[R], 1, 0) < 0)
+		return -errno;
+	init_ctl(&a->ctl);
+	return 0;
+}
+
+/* The creator's handle: the object is fresh and nobody else holds it, so
+ * its slots and role are free. On failure m is still the caller's. */
+static int anon_own(struct shmx_region *m, unsigned flags, struct shmx_pair **ret)
+{
+	struct shmx_pair *p;
+	int err = anon_init(m->addr);
+
+	if (!err)
+		err = pair_new(m, flags, &p);
+	if (err)
+		return err;
+	bind_anon(p, m);
+	err = lock_owner(p);
+	if (!err)
+		err = attach(p);
+	if (err) {
+		p->mem = NULL;  /* pair_free closes p->fd: the locks go with it */
+		pair_free(p);
+		return err;
+	}
+	p->owner = true;
+	*ret = p;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_pair_create_anon(unsigned flags, struct shmx_pair **ret)
+{
+	struct shmx_region *m;
+	int err;
+
+	if (!ret || bad_role(flags))
+		return -EINVAL;
+	err = shmx_anon_create(sizeof(struct anon_pair), SHMX_MAP, &m);
+	if (err)
+		return err;
+	err = anon_own(m, flags, ret);
+	if (err)
+		shmx_close(m);
 	return err;
+}
+
+/* A mapping of our own of r's object (never through r: see pair_new()),
+ * checked before it is mapped: a pair's exact size, then its identity. */
+static int anon_map(const struct shmx_region *r, struct shmx_region **ret)
+{
+	struct shmx_region *m;
+	struct stat s;
+	int fd, err;
+
+	fd = shmx__reopen(r);
+	if (fd < 0)
+		return fd;
+	err = shmx__neg(fstat(fd, &s));
+	if (!err && (!S_ISREG(s.st_mode) || s.st_size != sizeof(struct anon_pair)))
+		err = -EBADMSG;
+	if (!err)
+		err = shmx__region_new(r->kind, fd, r->name, SHMX_MAP,
+				       (size_t)s.st_size, &m);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	err = check_ctl(m->addr);
+	if (err) {
+		shmx_close(m);
+		return err;
+	}
+	*ret = m;
+	return 0;
+}
+
+SHMX_EXPORT int shmx_pair_attach(const struct shmx_region *r, unsigned flags,
+				 struct shmx_pair **ret)
+{
+	struct shmx_region *m;
+	struct shmx_pair *p;
+	int err;
+
+	if (!r || !ret || bad_role(flags))
+		return -EINVAL;
+	if (r->kind == SHMX__SYSV)
+		return -EOPNOTSUPP;     /* no descriptor to lock */
+	if (r->flags & SHMX_RDONLY)
+		return -EBADF;
+	err = anon_map(r, &m);
+	if (err)
+		return err;
+	err = pair_new(m, flags, &p);
+	if (err) {
+		shmx_close(m);
+		return err;
+	}
+	bind_anon(p, m);
+	err = join(p);
+	if (err) {
+		pair_free(p);
+		return err;
+	}
+	*ret = p;
+	return 0;
+}
+
+SHMX_EXPORT struct shmx_region *shmx_pair_region(const struct shmx_pair *p)
+{
+	return p ? p->mem : NULL;
 }
 
 /* A turn we hold goes back to our role's semaphore, where a successor in

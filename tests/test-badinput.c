@@ -1417,6 +1417,250 @@ static struct shmx_region *segment(unsigned flags)
 	return r;
 }
 
+/* ---- channels and pairs in anonymous memory ---- */
+
+#define CANON_ROW(id, cap, flags)                                                \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_chan *out = SENT;                                    \
+		long rc;                                                         \
+		(void)a;                                                         \
+		rc = shmx_chan_create_anon(cap, flags, &out);                    \
+		UNTOUCHED(out);                                                  \
+		return rc;                                                       \
+	}
+
+CANON_ROW(canon_cap0, 0, P)
+CANON_ROW(canon_cap32, 32, P)
+CANON_ROW(canon_cap100, 100, P)
+CANON_ROW(canon_cap_big, (size_t)1 << 33, P)
+CANON_ROW(canon_no_role, CAP, 0)
+CANON_ROW(canon_both_roles, CAP, P | C)
+CANON_ROW(canon_spin_block, CAP, P | SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK)
+CANON_ROW(canon_flag31, CAP, P | 1u << 31)
+CANON_ROW(canon_unlink_on_close, CAP, P | SHMX_UNLINK_ON_CLOSE)
+CANON_ROW(canon_allow_shared, CAP, P | SHMX_ALLOW_SHARED)
+
+static long canon_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_create_anon(CAP, P, NULL);
+}
+
+static long cregion_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_region(NULL) == NULL ? 0 : 1;
+}
+
+static struct shmx_chan *anon_chan(void)
+{
+	struct shmx_chan *c;
+
+	NEED(shmx_chan_create_anon(CAP, P, &c) == 0);
+	return c;
+}
+
+static long cattach_into(const struct shmx_region *r, unsigned flags)
+{
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_attach(r, flags, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long cattach_null(const char *a)
+{
+	(void)a;
+	return cattach_into(NULL, C);
+}
+
+static long cattach_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_attach(shmx_chan_region(anon_chan()), C, NULL);
+}
+
+static long cattach_no_role(const char *a)
+{
+	(void)a;
+	return cattach_into(shmx_chan_region(anon_chan()), 0);
+}
+
+static long cattach_flag31(const char *a)
+{
+	(void)a;
+	return cattach_into(shmx_chan_region(anon_chan()), C | 1u << 31);
+}
+
+static long cattach_unlink_on_close(const char *a)
+{
+	(void)a;
+	return cattach_into(shmx_chan_region(anon_chan()), C | SHMX_UNLINK_ON_CLOSE);
+}
+
+static long cattach_not_chan(const char *a)
+{
+	(void)a;
+	return cattach_into(anon(SHMX_MAP), C);
+}
+
+static long cattach_sysv(const char *a)
+{
+	(void)a;
+	return cattach_into(segment(0), C);
+}
+
+/* The region as a receiver gets it read-only. */
+static struct shmx_region *received_rdonly(const struct shmx_region *r)
+{
+	struct shmx_region *ro;
+	int sv[2];
+
+	NEED(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	NEED(shmx_anon_send(r, sv[0]) == 0);
+	NEED(shmx_anon_recv(sv[1], SHMX_RDONLY, 1000, &ro) == 0);
+	return ro;
+}
+
+static long cattach_rdonly(const char *a)
+{
+	(void)a;
+	return cattach_into(received_rdonly(shmx_chan_region(anon_chan())), C);
+}
+
+static long cattach_role_taken(const char *a)
+{
+	(void)a;
+	return cattach_into(shmx_chan_region(anon_chan()), P);
+}
+
+static long panon_into(unsigned flags)
+{
+	struct shmx_pair *out = SENT;
+	long rc = shmx_pair_create_anon(flags, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long panon_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_create_anon(W, NULL);
+}
+
+static long panon_no_role(const char *a)
+{
+	(void)a;
+	return panon_into(0);
+}
+
+static long panon_both_roles(const char *a)
+{
+	(void)a;
+	return panon_into(W | R);
+}
+
+static long panon_flag31(const char *a)
+{
+	(void)a;
+	return panon_into(W | 1u << 31);
+}
+
+static long pregion_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_region(NULL) == NULL ? 0 : 1;
+}
+
+static long pregion_named(const char *a)
+{
+	(void)a;
+	return shmx_pair_region(pair(W)) == NULL ? 0 : 1;
+}
+
+static struct shmx_pair *anon_pair(void)
+{
+	struct shmx_pair *p;
+
+	NEED(shmx_pair_create_anon(W, &p) == 0);
+	return p;
+}
+
+static long pattach_into(const struct shmx_region *r, unsigned flags)
+{
+	struct shmx_pair *out = SENT;
+	long rc = shmx_pair_attach(r, flags, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long pattach_null(const char *a)
+{
+	(void)a;
+	return pattach_into(NULL, R);
+}
+
+static long pattach_ret_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_attach(shmx_pair_region(anon_pair()), R, NULL);
+}
+
+static long pattach_no_role(const char *a)
+{
+	(void)a;
+	return pattach_into(shmx_pair_region(anon_pair()), 0);
+}
+
+static long pattach_both_roles(const char *a)
+{
+	(void)a;
+	return pattach_into(shmx_pair_region(anon_pair()), W | R);
+}
+
+static long pattach_not_pair(const char *a)
+{
+	(void)a;
+	return pattach_into(anon(SHMX_MAP), R);
+}
+
+static long pattach_sysv(const char *a)
+{
+	(void)a;
+	return pattach_into(segment(0), R);
+}
+
+static long pattach_rdonly(const char *a)
+{
+	(void)a;
+	return pattach_into(received_rdonly(shmx_pair_region(anon_pair())), R);
+}
+
+static long pattach_role_taken(const char *a)
+{
+	(void)a;
+	return pattach_into(shmx_pair_region(anon_pair()), W);
+}
+
+/* The owner closed; a region received before still leads to the object. */
+static long pattach_owner_gone(const char *a)
+{
+	struct shmx_pair *p = anon_pair();
+	struct shmx_region *rw;
+	int sv[2];
+
+	(void)a;
+	NEED(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	NEED(shmx_anon_send(shmx_pair_region(p), sv[0]) == 0);
+	NEED(shmx_anon_recv(sv[1], 0, 1000, &rw) == 0);
+	shmx_pair_close(p);
+	return pattach_into(rw, R);
+}
+
 static long screate_exists(const char *a)
 {
 	struct shmx_region *out = SENT;
@@ -2170,6 +2414,43 @@ static struct row rows[] = {
 	ROW("shmx_sync_range", "off + len past the end", sr_len_past, -ERANGE),
 	ROW("shmx_sync_range", "flags bit 31 (unknown)", sr_flag31, -EINVAL),
 	ROW("shmx_sync_range", "flags SHMX_LAZY (not a sync flag)", sr_lazy, -EINVAL),
+
+	ROW("shmx_chan_create_anon", "ret NULL", canon_ret_null, -EINVAL),
+	ROW("shmx_chan_create_anon", "capacity 0", canon_cap0, -EINVAL),
+	ROW("shmx_chan_create_anon", "capacity 32 (below 64)", canon_cap32, -EINVAL),
+	ROW("shmx_chan_create_anon", "capacity 100 (not a power of two)", canon_cap100, -EINVAL),
+	ROW("shmx_chan_create_anon", "capacity 2^33 (above 2^32)", canon_cap_big, -EINVAL),
+	ROW("shmx_chan_create_anon", "no role", canon_no_role, -EINVAL),
+	ROW("shmx_chan_create_anon", "both roles", canon_both_roles, -EINVAL),
+	ROW("shmx_chan_create_anon", "SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK", canon_spin_block, -EINVAL),
+	ROW("shmx_chan_create_anon", "flags bit 31 (unknown)", canon_flag31, -EINVAL),
+	ROW("shmx_chan_create_anon", "flags SHMX_UNLINK_ON_CLOSE (no name)", canon_unlink_on_close, -EINVAL),
+	ROW("shmx_chan_create_anon", "flags SHMX_ALLOW_SHARED (attach only)", canon_allow_shared, -EINVAL),
+	ROW("shmx_chan_region", "c NULL (returns NULL)", cregion_null, 0),
+	ROW("shmx_chan_attach", "r NULL", cattach_null, -EINVAL),
+	ROW("shmx_chan_attach", "ret NULL", cattach_ret_null, -EINVAL),
+	ROW("shmx_chan_attach", "no role", cattach_no_role, -EINVAL),
+	ROW("shmx_chan_attach", "flags bit 31 (unknown)", cattach_flag31, -EINVAL),
+	ROW("shmx_chan_attach", "flags SHMX_UNLINK_ON_CLOSE (create only)", cattach_unlink_on_close, -EINVAL),
+	ROW("shmx_chan_attach", "an anonymous region that is not a channel", cattach_not_chan, -EBADMSG),
+	ROW("shmx_chan_attach", "a System V segment", cattach_sysv, -EOPNOTSUPP),
+	ROW("shmx_chan_attach", "region received SHMX_RDONLY", cattach_rdonly, -EBADF),
+	ROW("shmx_chan_attach", "role taken", cattach_role_taken, -EBUSY),
+	ROW("shmx_pair_create_anon", "ret NULL", panon_ret_null, -EINVAL),
+	ROW("shmx_pair_create_anon", "no role", panon_no_role, -EINVAL),
+	ROW("shmx_pair_create_anon", "both roles", panon_both_roles, -EINVAL),
+	ROW("shmx_pair_create_anon", "flags bit 31 (unknown)", panon_flag31, -EINVAL),
+	ROW("shmx_pair_region", "p NULL (returns NULL)", pregion_null, 0),
+	ROW("shmx_pair_region", "a named pair (returns NULL)", pregion_named, 0),
+	ROW("shmx_pair_attach", "r NULL", pattach_null, -EINVAL),
+	ROW("shmx_pair_attach", "ret NULL", pattach_ret_null, -EINVAL),
+	ROW("shmx_pair_attach", "no role", pattach_no_role, -EINVAL),
+	ROW("shmx_pair_attach", "both roles", pattach_both_roles, -EINVAL),
+	ROW("shmx_pair_attach", "an anonymous region that is not a pair", pattach_not_pair, -EBADMSG),
+	ROW("shmx_pair_attach", "a System V segment", pattach_sysv, -EOPNOTSUPP),
+	ROW("shmx_pair_attach", "region received SHMX_RDONLY", pattach_rdonly, -EBADF),
+	ROW("shmx_pair_attach", "role taken", pattach_role_taken, -EBUSY),
+	ROW("shmx_pair_attach", "the owner closed", pattach_owner_gone, -EOWNERDEAD),
 };
 
 #define N_STATIC (sizeof(rows) / sizeof(rows[0]))
