@@ -2059,10 +2059,121 @@ static size_t build_name_rows(void)
 	return n;
 }
 
+/* ---- docs/errors.md lists exactly these rows ---- */
+
+#define DOC_LINE 1024
+#define DOC_ROWS 1024
+
+struct doc {
+	char *rows[DOC_ROWS];   /* "| `f()` | input | result |" of its table */
+	bool used[DOC_ROWS];
+	int n_rows;
+	int total, names, others;       /* its count line */
+	char funcs[DOC_LINE];   /* the name functions, "`f()`" each */
+};
+
+static void doc_line(struct doc *d, char *line, int *section)
+{
+	line[strcspn(line, "\n")] = 0;
+	if (!strncmp(line, "## ", 3))
+		*section = !strcmp(line, "## Names") ? 1 :
+			   !strcmp(line, "## Other arguments") ? 2 : 0;
+	else if (strstr(line, "The table has "))
+		sscanf(strstr(line, "The table has "),
+		       "The table has %d entries: %d for names (below) and %d for the other",
+		       &d->total, &d->names, &d->others);
+	else if (*section == 1 && line[0] == '`' &&
+		 strlen(d->funcs) + strlen(line) + 2 <= sizeof(d->funcs))
+		strcat(strcat(d->funcs, line), " ");
+	else if (*section == 2 && !strncmp(line, "| `shmx_", 8) && d->n_rows < DOC_ROWS)
+		d->rows[d->n_rows++] = strdup(line);
+}
+
+static void doc_read(struct doc *d)
+{
+	FILE *f = fopen(tu_source_path("docs/errors.md"), "re");
+	char line[DOC_LINE];
+	int section = 0;
+
+	assert_non_null(f);
+	memset(d, 0, sizeof(*d));
+	d->total = d->names = d->others = -1;
+	while (fgets(line, sizeof(line), f))
+		doc_line(d, line, &section);
+	fclose(f);
+}
+
+/* The row as errors.md spells it. */
+static void doc_spelling(const struct row *row, char *buf, size_t len)
+{
+	const char *e = row->expect < 0 ? strerrorname_np((int)-row->expect) : NULL;
+
+	if (e)
+		snprintf(buf, len, "| `%s()` | %s | `-%s` |", row->func, row->input, e);
+	else
+		snprintf(buf, len, "| `%s()` | %s | no error: the stated value |", row->func,
+			 row->input);
+}
+
+static int doc_find(struct doc *d, const char *spelling)
+{
+	for (int i = 0; i < d->n_rows; i++)
+		if (!d->used[i] && !strcmp(d->rows[i], spelling)) {
+			d->used[i] = true;
+			return i;
+		}
+	return -1;
+}
+
+/* Rows of the table missing from errors.md, then rows of errors.md missing
+ * from the table: each printed, counted. */
+static int doc_compare(struct doc *d)
+{
+	char want[DOC_LINE];
+	int drift = 0;
+
+	for (size_t i = 0; i < N_STATIC; i++) {
+		doc_spelling(&rows[i], want, sizeof(want));
+		if (doc_find(d, want) < 0 && ++drift)
+			print_message("# in the table, not in docs/errors.md: %s\n", want);
+	}
+	for (int i = 0; i < d->n_rows; i++)
+		if (!d->used[i] && ++drift)
+			print_message("# in docs/errors.md, not in the table: %s\n", d->rows[i]);
+	for (size_t f = 0; f < sizeof(name_funcs) / sizeof(name_funcs[0]); f++) {
+		snprintf(want, sizeof(want), "`%s()`", name_funcs[f].func);
+		if (!strstr(d->funcs, want) && ++drift)
+			print_message("# a name function docs/errors.md does not list: %s\n",
+				      want);
+	}
+	return drift;
+}
+
+/* "Every entry below is a test": the rows, and the count line, agree. */
+static void test_errors_md_lists_exactly_these_rows(void **state)
+{
+	size_t n_names = *(size_t *)*state;
+	struct doc d;
+	int drift;
+
+	doc_read(&d);
+	drift = doc_compare(&d);
+	for (int i = 0; i < d.n_rows; i++)
+		free(d.rows[i]);
+	if (d.total != (int)(N_STATIC + n_names) || d.names != (int)n_names ||
+	    d.others != (int)N_STATIC)
+		fail_msg("docs/errors.md counts %d entries, %d for names and %d others; "
+			 "the table has %zu, %zu and %zu", d.total, d.names, d.others,
+			 N_STATIC + n_names, n_names, (size_t)N_STATIC);
+	if (drift)
+		fail_msg("docs/errors.md and the table differ in %d rows (listed above)",
+			 drift);
+}
+
 int main(void)
 {
 	size_t n_names = build_name_rows(), n = 0;
-	struct CMUnitTest *tests = calloc(N_STATIC + n_names, sizeof(*tests));
+	struct CMUnitTest *tests = calloc(N_STATIC + n_names + 1, sizeof(*tests));
 
 	if (!tests)
 		return 1;
@@ -2073,6 +2184,9 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){ row->label, test_row, row_setup,
 						  row_teardown, row };
 	}
+	tests[n++] = (struct CMUnitTest){ "docs/errors.md lists exactly these rows",
+					  test_errors_md_lists_exactly_these_rows, NULL, NULL,
+					  &n_names };
 	return _cmocka_run_group_tests("badinput", tests, n, tu_group_setup,
 				       tu_group_teardown);
 }
