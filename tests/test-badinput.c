@@ -632,6 +632,49 @@ static long popen_missing(const char *a)
 	return rc;
 }
 
+/* The pair's "may read" semaphore file replaced by kind: an empty file, a
+ * FIFO, a link to the other semaphore. */
+static void replace_read_sem(int kind)
+{
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-r", nm[0] + 1);
+	NEED(unlink(path) == 0);
+	if (kind == 0) {
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		NEED(fd >= 0);
+		close(fd);
+	} else if (kind == 1) {
+		NEED(mkfifo(path, 0600) == 0);
+	} else {
+		char target[600];
+
+		snprintf(target, sizeof(target), "sem.%s.shmx-w", nm[0] + 1);
+		NEED(symlink(target, path) == 0);
+	}
+}
+
+/* All three kinds must give the same error: that one is the row's. */
+static long popen_bad_sem(const char *a)
+{
+	struct shmx_pair *out = SENT;
+	long rc, first = 0;
+
+	(void)a;
+	pair(W);
+	for (int kind = 0; kind < 3; kind++) {
+		replace_read_sem(kind);
+		rc = shmx_pair_open(opened(SHMX_MAP), R, &out);
+		UNTOUCHED(out);
+		if (kind == 0)
+			first = rc;
+		else if (rc != first)
+			flag("a FIFO or a symlink gives another error than an empty file");
+	}
+	return first;
+}
+
 static long pclose_null(const char *a)
 {
 	(void)a;
@@ -1803,6 +1846,7 @@ static struct row rows[] = {
 	ROW("shmx_pair_open", "region name of 245 bytes (pair limit 244)", popen_long_name, -ENAMETOOLONG),
 	ROW("shmx_pair_open", "no pair on the region", popen_missing, -ENOENT),
 	ROW("shmx_pair_open", "role taken", popen_role_taken, -EBUSY),
+	ROW("shmx_pair_open", "a semaphore file of 0 bytes, a FIFO or a symlink", popen_bad_sem, -EBADMSG),
 	ROW("shmx_pair_close", "p NULL (returns NULL)", pclose_null, 0),
 	ROW("shmx_pair_unlink", "no such pair", punlink_missing, -ENOENT),
 	ROW("shmx_pair_wait", "p NULL", pwait_null, -EINVAL),
