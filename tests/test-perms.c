@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,7 @@ static void unprivileged_child(const char *priv, const char *open_region, const 
 	/* metadata stays visible, liveness unknown */
 	TU_CKEQ(shmx_stat(priv, &info), 0);
 	TU_CK(info.holders == SHMX_HOLDERS_UNKNOWN && info.mode == 0600 && info.uid == 0);
+	TU_CKEQ(info.size, 4096);
 	/* and nothing can be removed: /dev/shm is sticky */
 	TU_CKEQ(shmx_unlink(priv), -EACCES);
 	TU_CKEQ(shmx_unlink(open_region), -EACCES);
@@ -435,6 +437,138 @@ static void test_unprivileged(void **state)
 	shmx_close(r1);
 }
 
+/* ---- regions: planted files, modes under any umask ---- */
+
+static char *shm_path(const char *name)
+{
+	static char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "/dev/shm%s", name);
+	return buf;
+}
+
+/* A planted regular file or symlink is never adopted. */
+static void test_create_planted(void **state)
+{
+	const char *name = tu_name(), *name2 = tu_name();
+	struct shmx_region *r = NULL;
+	int fd;
+
+	(void)state;
+	fd = open(shm_path(name), O_CREAT | O_EXCL | O_WRONLY, 0666);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), -EEXIST);
+	assert_int_equal(symlink("/tmp/shmx-nowhere", shm_path(name2)), 0);
+	assert_int_equal(shmx_create(name2, 4096, 0, 0, &r), -EEXIST);
+	assert_int_equal(access("/tmp/shmx-nowhere", F_OK), -1);
+	assert_null(r);
+}
+
+static void check_mode(mode_t umask_val, mode_t want, mode_t expect)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	mode_t old = umask(umask_val);
+	struct stat st;
+
+	assert_int_equal(shmx_create(name, 4096, 0, want, &r), 0);
+	umask(old);
+	assert_int_equal(lstat(shm_path(name), &st), 0);
+	assert_int_equal(st.st_mode & 07777, expect);
+	shmx_close(r);
+}
+
+static void test_create_mode_ignores_umask(void **state)
+{
+	(void)state;
+	check_mode(022, 0, 0600);
+	check_mode(077, 0, 0600);
+	check_mode(022, 0666, 0666);
+	check_mode(077, 0666, 0666);
+	check_mode(077, 0644, 0644);
+	check_mode(0, 0400, 0400);
+	check_mode(022, 0660, 0660);
+}
+
+/* ---- pair semaphore files are checked before use ---- */
+
+#define NOBODY 65534
+
+static void replace_sem(const char *name, char which, int kind)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-%c", name + 1, which);
+	assert_int_equal(unlink(path), 0);
+	if (kind == 0) {                /* empty regular file */
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	} else if (kind == 1) {         /* FIFO */
+		assert_int_equal(mkfifo(path, 0600), 0);
+	} else {                        /* symlink to a good semaphore */
+		char other[512];
+
+		snprintf(other, sizeof(other), "sem.%s.shmx-%c", name + 1,
+			 which == 'w' ? 'r' : 'w');
+		assert_int_equal(symlink(other, path), 0);
+	}
+}
+
+static void bad_sem_case(char which, int kind)
+{
+	const char *name = tu_name();
+	struct shmx_region *a = NULL, *b = NULL;
+	struct shmx_pair *w = NULL, *r = (struct shmx_pair *)0x1;
+
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
+	assert_int_equal(shmx_open(name, 0, &b), 0);
+	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
+	replace_sem(name, which, kind);
+	/* never a SIGBUS in sem_trywait later: refused now */
+	assert_int_equal(shmx_pair_open(b, SHMX_PAIR_READER, &r), -EBADMSG);
+	assert_ptr_equal(r, (struct shmx_pair *)0x1);
+	shmx_pair_close(w);
+	shmx_close(a);
+	shmx_close(b);
+}
+
+static void test_empty_semaphore_file_is_refused(void **state)
+{
+	(void)state;
+	bad_sem_case('w', 0);
+	bad_sem_case('r', 0);
+}
+
+static void test_fifo_or_symlink_semaphore_is_refused(void **state)
+{
+	(void)state;
+	bad_sem_case('w', 1);
+	bad_sem_case('r', 2);
+}
+
+/* A semaphore file of someone else (neither the region's owner nor us). */
+static void test_foreign_semaphore_file_is_refused(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *a = NULL;
+	struct shmx_pair *w = NULL, *r = NULL;
+	char path[512];
+
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip("needs root to chown");
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
+	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-r", name + 1);
+	assert_int_equal(chown(path, NOBODY, NOBODY), 0);
+	assert_int_equal(shmx_pair_open(a, SHMX_PAIR_READER, &r), -EPERM);
+	shmx_pair_close(w);
+	shmx_close(a);
+}
+
 /* ---- group ---- */
 
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
@@ -449,6 +583,11 @@ int main(void)
 		T(test_refuses_non_regular),
 		T(test_cloexec),
 		T(test_unprivileged),
+		T(test_create_planted),
+		T(test_create_mode_ignores_umask),
+		T(test_empty_semaphore_file_is_refused),
+		T(test_fifo_or_symlink_semaphore_is_refused),
+		T(test_foreign_semaphore_file_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
