@@ -304,6 +304,54 @@ static void test_pair_after_a_peer_truncates_is_efault(void **state)
 	shmx_close(r);
 }
 
+static struct shmx_region *pair_region(const char *name, bool create)
+{
+	struct shmx_region *r = NULL;
+
+	if (create)
+		assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0, &r), 0);
+	else
+		assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	return r;
+}
+
+/* Pair, in one process: post refuses to hand over a region a peer
+ * truncated (the turn stays), a waiter gets the error instead of the turn,
+ * and once the region is grown back the handoff goes on. */
+static void test_pair_turn_survives_a_truncation_and_regrowth(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *rw = pair_region(name, true), *rr = pair_region(name, false);
+	struct shmx_region *evil = NULL;
+	struct shmx_pair *w = NULL, *r = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_open(name, 0, &evil), 0);
+	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
+	assert_int_equal(shmx_pair_open(rr, SHMX_PAIR_READER, &r), 0);
+	assert_int_equal(shmx_pair_wait(w, 0), 0);
+	assert_int_equal(ftruncate(shmx_fd(evil), 4096), 0);
+	/* post refuses to hand over a truncated region, the turn stays ours */
+	assert_int_equal(shmx_pair_post(w), -EFAULT);
+	assert_int_equal(shmx_pair_wait(r, 0), -EFAULT);
+	assert_int_equal(ftruncate(shmx_fd(evil), 8192), 0);
+	assert_int_equal(shmx_pair_post(w), 0);
+	/* truncated after the post: the waiter gets the error, not the turn */
+	assert_int_equal(ftruncate(shmx_fd(evil), 100), 0);
+	assert_int_equal(shmx_pair_wait(r, 1000), -EFAULT);
+	assert_int_equal(shmx_pair_wait(r, -1), -EFAULT);
+	assert_int_equal(shmx_pair_post(r), -EPERM);
+	/* grown back: the token was kept, the handoff goes on */
+	assert_int_equal(ftruncate(shmx_fd(evil), 8192), 0);
+	assert_int_equal(shmx_pair_wait(r, 0), 0);
+	assert_int_equal(shmx_pair_post(r), 0);
+	shmx_pair_close(w);
+	shmx_pair_close(r);
+	shmx_close(evil);
+	shmx_close(rw);
+	shmx_close(rr);
+}
+
 /* Channel, a consumer waiting for data when the producer's process
  * truncates the object: -EFAULT, and it stays so. */
 static void trunc_waiting_consumer(unsigned mode)
@@ -509,6 +557,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_region_copies_after_a_peer_truncates_are_efault),
 		T(test_pair_after_a_peer_truncates_is_efault),
+		T(test_pair_turn_survives_a_truncation_and_regrowth),
 		T(test_blocking_consumer_asleep_when_truncated_gets_efault),
 		T(test_every_channel_call_after_a_truncation_is_efault),
 		T(test_truncation_never_kills),
