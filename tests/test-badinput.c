@@ -632,6 +632,49 @@ static long popen_missing(const char *a)
 	return rc;
 }
 
+/* The pair's "may read" semaphore file replaced by kind: an empty file, a
+ * FIFO, a link to the other semaphore. */
+static void replace_read_sem(int kind)
+{
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-r", nm[0] + 1);
+	NEED(unlink(path) == 0);
+	if (kind == 0) {
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		NEED(fd >= 0);
+		close(fd);
+	} else if (kind == 1) {
+		NEED(mkfifo(path, 0600) == 0);
+	} else {
+		char target[600];
+
+		snprintf(target, sizeof(target), "sem.%s.shmx-w", nm[0] + 1);
+		NEED(symlink(target, path) == 0);
+	}
+}
+
+/* All three kinds must give the same error: that one is the row's. */
+static long popen_bad_sem(const char *a)
+{
+	struct shmx_pair *out = SENT;
+	long rc, first = 0;
+
+	(void)a;
+	pair(W);
+	for (int kind = 0; kind < 3; kind++) {
+		replace_read_sem(kind);
+		rc = shmx_pair_open(opened(SHMX_MAP), R, &out);
+		UNTOUCHED(out);
+		if (kind == 0)
+			first = rc;
+		else if (rc != first)
+			flag("a FIFO or a symlink gives another error than an empty file");
+	}
+	return first;
+}
+
 static long pclose_null(const char *a)
 {
 	(void)a;
@@ -2239,6 +2282,7 @@ static struct row rows[] = {
 	ROW("shmx_pair_open", "region name of 245 bytes (pair limit 244)", popen_long_name, -ENAMETOOLONG),
 	ROW("shmx_pair_open", "no pair on the region", popen_missing, -ENOENT),
 	ROW("shmx_pair_open", "role taken", popen_role_taken, -EBUSY),
+	ROW("shmx_pair_open", "a semaphore file of 0 bytes, a FIFO or a symlink", popen_bad_sem, -EBADMSG),
 	ROW("shmx_pair_close", "p NULL (returns NULL)", pclose_null, 0),
 	ROW("shmx_pair_unlink", "no such pair", punlink_missing, -ENOENT),
 	ROW("shmx_pair_wait", "p NULL", pwait_null, -EINVAL),
@@ -2384,7 +2428,7 @@ static struct row rows[] = {
 	ROW("shmx_sysv_stat", "no such id", sstat_missing, -ENOENT),
 	ROW("shmx_file_create", "ret NULL", fc_ret_null, -EINVAL),
 	ROW("shmx_file_create", "path NULL", fc_path_null, -EINVAL),
-	ROW("shmx_file_create", "path \"\"", fc_path_empty, -EINVAL),
+	ROW("shmx_file_create", "path `\"\"`", fc_path_empty, -EINVAL),
 	ROW("shmx_file_create", "size 0", fc_size0, -EINVAL),
 	ROW("shmx_file_create", "size INT64_MAX + 1 (past off_t)", fc_size_past, -EFBIG),
 	ROW("shmx_file_create", "flags bit 31 (unknown)", fc_flag31, -EINVAL),
@@ -2392,13 +2436,13 @@ static struct row rows[] = {
 	ROW("shmx_file_create", "flags SHMX_ASYNC (sync only)", fc_async, -EINVAL),
 	ROW("shmx_file_create", "mode 04600 (set-user-ID)", fc_mode_suid, -EINVAL),
 	ROW("shmx_file_create", "path of PATH_MAX bytes", fc_too_long, -ENAMETOOLONG),
-	ROW("shmx_file_create", "path ending in '/'", fc_trailing_slash, -EISDIR),
+	ROW("shmx_file_create", "path ending in `/`", fc_trailing_slash, -EISDIR),
 	ROW("shmx_file_create", "directory does not exist", fc_no_dir, -ENOENT),
 	ROW("shmx_file_create", "path exists", fc_exists, -EEXIST),
-	ROW("shmx_file_create", "path is a symlink", fc_symlink, -EEXIST),
+	ROW("shmx_file_create", "path is a symlink (never followed)", fc_symlink, -EEXIST),
 	ROW("shmx_file_open", "ret NULL", fo_ret_null, -EINVAL),
 	ROW("shmx_file_open", "path NULL", fo_path_null, -EINVAL),
-	ROW("shmx_file_open", "path \"\"", fo_path_empty, -EINVAL),
+	ROW("shmx_file_open", "path `\"\"`", fo_path_empty, -EINVAL),
 	ROW("shmx_file_open", "flags bit 31 (unknown)", fo_flag31, -EINVAL),
 	ROW("shmx_file_open", "flags SHMX_LAZY (create only)", fo_lazy, -EINVAL),
 	ROW("shmx_file_open", "no such file", fo_missing, -ENOENT),
@@ -2406,7 +2450,7 @@ static struct row rows[] = {
 	ROW("shmx_file_open", "a symlink", fo_symlink, -ELOOP),
 	ROW("shmx_file_open", "an empty file", fo_empty, -ENODATA),
 	ROW("shmx_file_unlink", "path NULL", fu_null, -EINVAL),
-	ROW("shmx_file_unlink", "path \"\"", fu_empty, -EINVAL),
+	ROW("shmx_file_unlink", "path `\"\"`", fu_empty, -EINVAL),
 	ROW("shmx_file_unlink", "no such file", fu_missing, -ENOENT),
 	ROW("shmx_sync_range", "r NULL", sr_null, -EINVAL),
 	ROW("shmx_sync_range", "not mapped", sr_unmapped, -EINVAL),
@@ -2564,10 +2608,121 @@ static size_t build_name_rows(void)
 	return n;
 }
 
+/* ---- docs/errors.md lists exactly these rows ---- */
+
+#define DOC_LINE 1024
+#define DOC_ROWS 1024
+
+struct doc {
+	char *rows[DOC_ROWS];   /* "| `f()` | input | result |" of its table */
+	bool used[DOC_ROWS];
+	int n_rows;
+	int total, names, others;       /* its count line */
+	char funcs[DOC_LINE];   /* the name functions, "`f()`" each */
+};
+
+static void doc_line(struct doc *d, char *line, int *section)
+{
+	line[strcspn(line, "\n")] = 0;
+	if (!strncmp(line, "## ", 3))
+		*section = !strcmp(line, "## Names") ? 1 :
+			   !strcmp(line, "## Other arguments") ? 2 : 0;
+	else if (strstr(line, "The table has "))
+		sscanf(strstr(line, "The table has "),
+		       "The table has %d entries: %d for names (below) and %d for the other",
+		       &d->total, &d->names, &d->others);
+	else if (*section == 1 && line[0] == '`' &&
+		 strlen(d->funcs) + strlen(line) + 2 <= sizeof(d->funcs))
+		strcat(strcat(d->funcs, line), " ");
+	else if (*section == 2 && !strncmp(line, "| `shmx_", 8) && d->n_rows < DOC_ROWS)
+		d->rows[d->n_rows++] = strdup(line);
+}
+
+static void doc_read(struct doc *d)
+{
+	FILE *f = fopen(tu_source_path("docs/errors.md"), "re");
+	char line[DOC_LINE];
+	int section = 0;
+
+	assert_non_null(f);
+	memset(d, 0, sizeof(*d));
+	d->total = d->names = d->others = -1;
+	while (fgets(line, sizeof(line), f))
+		doc_line(d, line, &section);
+	fclose(f);
+}
+
+/* The row as errors.md spells it. */
+static void doc_spelling(const struct row *row, char *buf, size_t len)
+{
+	const char *e = row->expect < 0 ? strerrorname_np((int)-row->expect) : NULL;
+
+	if (e)
+		snprintf(buf, len, "| `%s()` | %s | `-%s` |", row->func, row->input, e);
+	else
+		snprintf(buf, len, "| `%s()` | %s | no error: the stated value |", row->func,
+			 row->input);
+}
+
+static int doc_find(struct doc *d, const char *spelling)
+{
+	for (int i = 0; i < d->n_rows; i++)
+		if (!d->used[i] && !strcmp(d->rows[i], spelling)) {
+			d->used[i] = true;
+			return i;
+		}
+	return -1;
+}
+
+/* Rows of the table missing from errors.md, then rows of errors.md missing
+ * from the table: each printed, counted. */
+static int doc_compare(struct doc *d)
+{
+	char want[DOC_LINE];
+	int drift = 0;
+
+	for (size_t i = 0; i < N_STATIC; i++) {
+		doc_spelling(&rows[i], want, sizeof(want));
+		if (doc_find(d, want) < 0 && ++drift)
+			print_message("# in the table, not in docs/errors.md: %s\n", want);
+	}
+	for (int i = 0; i < d->n_rows; i++)
+		if (!d->used[i] && ++drift)
+			print_message("# in docs/errors.md, not in the table: %s\n", d->rows[i]);
+	for (size_t f = 0; f < sizeof(name_funcs) / sizeof(name_funcs[0]); f++) {
+		snprintf(want, sizeof(want), "`%s()`", name_funcs[f].func);
+		if (!strstr(d->funcs, want) && ++drift)
+			print_message("# a name function docs/errors.md does not list: %s\n",
+				      want);
+	}
+	return drift;
+}
+
+/* "Every entry below is a test": the rows, and the count line, agree. */
+static void test_errors_md_lists_exactly_these_rows(void **state)
+{
+	size_t n_names = *(size_t *)*state;
+	struct doc d;
+	int drift;
+
+	doc_read(&d);
+	drift = doc_compare(&d);
+	for (int i = 0; i < d.n_rows; i++)
+		free(d.rows[i]);
+	if (d.total != (int)(N_STATIC + n_names) || d.names != (int)n_names ||
+	    d.others != (int)N_STATIC)
+		fail_msg("docs/errors.md counts %d entries, %d for names and %d others; "
+			 "the table has %zu, %zu and %zu", d.total, d.names, d.others,
+			 N_STATIC + n_names, n_names, (size_t)N_STATIC);
+	if (drift)
+		fail_msg("docs/errors.md and the table differ in %d rows (listed above)",
+			 drift);
+}
+
 int main(void)
 {
 	size_t n_names = build_name_rows(), n = 0;
-	struct CMUnitTest *tests = calloc(N_STATIC + n_names, sizeof(*tests));
+	struct CMUnitTest *tests = calloc(N_STATIC + n_names + 1, sizeof(*tests));
 
 	if (!tests)
 		return 1;
@@ -2578,6 +2733,9 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){ row->label, test_row, row_setup,
 						  row_teardown, row };
 	}
+	tests[n++] = (struct CMUnitTest){ "docs/errors.md lists exactly these rows",
+					  test_errors_md_lists_exactly_these_rows, NULL, NULL,
+					  &n_names };
 	return _cmocka_run_group_tests("badinput", tests, n, tu_group_setup,
 				       tu_group_teardown);
 }

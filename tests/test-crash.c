@@ -3,7 +3,8 @@
  * pair or a channel (stopped precisely at a stage by wrapped calls), or in
  * steady state. Afterwards create and open give a clear error within their
  * deadline (never hang, never SIGBUS), `shmx gc` removes what is left, and
- * a fresh create succeeds. */
+ * a fresh create succeeds. An attacher that closes, exits without closing
+ * or is killed removes nothing (shmx(7), Nothing unlinks implicitly). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
@@ -85,14 +86,11 @@ typedef void (*child_fn)(const char *name, int ready_fd);
 
 static void crash_child(enum stage s, child_fn fn, const char *name)
 {
-	struct pollfd pfd;
-	int p[2], st;
+	int p[2], code;
 	pid_t pid;
-	char c;
 
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
+	tu_ev_init(p);
+	pid = tu_fork();
 	if (pid == 0) {
 		close(p[0]);
 		stall_at = s;
@@ -101,15 +99,11 @@ static void crash_child(enum stage s, child_fn fn, const char *name)
 		_exit(3);       /* fn never returns: it stalls or waits */
 	}
 	close(p[1]);
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	assert_int_equal(poll(&pfd, 1, 20000), 1);
-	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_true(tu_ev_wait(p[0], 20000));
 	close(p[0]);
 	kill(pid, SIGKILL);
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGKILL);
+	tu_child_verdict(pid, 10000, &code);
+	assert_int_equal(code, 128 + SIGKILL);
 }
 
 /* `shmx gc` restricted to this name (other tests may have stale objects of
@@ -138,8 +132,7 @@ static void make_region(const char *name, int ready_fd)
 {
 	struct shmx_region *r = NULL;
 
-	if (shmx_create(name, 1 << 20, SHMX_MAP, 0, &r))
-		_exit(1);
+	TU_CKEQ(shmx_create(name, 1 << 20, SHMX_MAP, 0, &r), 0);
 	memset(shmx_addr(r), 0x11, 1 << 20);
 	ready(ready_fd);
 }
@@ -203,10 +196,8 @@ static void make_pair(const char *name, int ready_fd)
 	struct shmx_region *r = NULL;
 	struct shmx_pair *p = NULL;
 
-	if (shmx_create(name, 4096, 0, 0, &r))
-		_exit(1);
-	if (shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p))
-		_exit(2);
+	TU_CKEQ(shmx_create(name, 4096, 0, 0, &r), 0);
+	TU_CKEQ(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
 	ready(ready_fd);
 }
 
@@ -330,12 +321,10 @@ static void make_chan(const char *name, int ready_fd)
 	struct shmx_chan *c = NULL;
 	char msg[100];
 
-	if (shmx_chan_create(name, 1 << 16, SHMX_CHAN_PRODUCER, 0, &c))
-		_exit(1);
+	TU_CKEQ(shmx_chan_create(name, 1 << 16, SHMX_CHAN_PRODUCER, 0, &c), 0);
 	for (int i = 0; i < 10; i++) {
 		memset(msg, i, sizeof(msg));
-		if (shmx_chan_send(c, msg, sizeof(msg), 1000))
-			_exit(2);
+		TU_CKEQ(shmx_chan_send(c, msg, sizeof(msg), 1000), 0);
 	}
 	ready(ready_fd);
 }
@@ -415,6 +404,142 @@ static void test_chan_crash_steady(void **state)
 	check_chan_fresh(name);
 }
 
+/* ---- attachers that exit or die never unlink ---- */
+
+#define W SHMX_PAIR_WRITER
+#define R SHMX_PAIR_READER
+#define P SHMX_CHAN_PRODUCER
+#define C SHMX_CHAN_CONSUMER
+#define LONG_MS 20000           /* "forever" in a test: failing beats hanging */
+
+struct objs {
+	const char *region, *chan;
+	struct shmx_region *r;
+	struct shmx_pair *w;
+	struct shmx_chan *prod;
+	bool holding;
+	int round;
+};
+
+enum attacher { CLOSE_AND_EXIT, JUST_EXIT, KILLED, ROUND_TRIP };
+
+static void attacher_child(struct objs *o, enum attacher how, int ready, int hold)
+{
+	struct shmx_region *r;
+	struct shmx_pair *p;
+	struct shmx_chan *c;
+	char buf[64], want[64];
+
+	TU_CKEQ(shmx_open(o->region, SHMX_MAP, &r), 0);
+	TU_CKEQ(shmx_pair_open(r, R, &p), 0);
+	TU_CKEQ(shmx_chan_open(o->chan, C, LONG_MS, &c), 0);
+	tu_ev_post(ready);
+	if (how == KILLED) {
+		tu_ev_wait(hold, LONG_MS);
+		_exit(2);
+	}
+	if (how == ROUND_TRIP) {
+		snprintf(want, sizeof(want), "ping %d", o->round);
+		TU_CKEQ(shmx_pair_wait(p, LONG_MS), 0);
+		TU_CKEQ(shmx_read(r, 0, buf, sizeof(buf)), sizeof(buf));
+		TU_CK(!strcmp(buf, want));
+		snprintf(buf, sizeof(buf), "pong %d", o->round);
+		TU_CKEQ(shmx_write(r, 0, buf, sizeof(buf)), sizeof(buf));
+		TU_CKEQ(shmx_pair_post(p), 0);
+		snprintf(want, sizeof(want), "message %d", o->round);
+		TU_CKEQ(shmx_chan_recv(c, buf, sizeof(buf), LONG_MS), strlen(want) + 1);
+		TU_CK(!strcmp(buf, want));
+	}
+	if (how != JUST_EXIT) {
+		shmx_chan_close(c);
+		shmx_pair_close(p);
+		shmx_close(r);
+	}
+	_exit(0);
+}
+
+static void still_there(const struct objs *o)
+{
+	char buf[16];
+
+	assert_true(tu_exists(o->region));
+	assert_true(tu_sem_exists(o->region, ".shmx-w"));
+	assert_true(tu_sem_exists(o->region, ".shmx-r"));
+	assert_true(tu_exists(o->chan));
+	assert_int_equal(shmx_read(o->r, 4000, buf, 6), 6);
+	assert_memory_equal(buf, "intact", 6);
+}
+
+/* A new attacher in the same roles: a pair round trip and a message. */
+static void round_trip(struct objs *o)
+{
+	char buf[64], want[64];
+	int ev[2];
+	pid_t pid;
+
+	o->round++;
+	tu_ev_init(ev);
+	pid = tu_fork();
+	if (pid == 0)
+		attacher_child(o, ROUND_TRIP, ev[1], -1);
+	assert_true(tu_ev_wait(ev[0], LONG_MS));
+	if (!o->holding)
+		assert_int_equal(shmx_pair_wait(o->w, LONG_MS), 0);
+	snprintf(buf, sizeof(buf), "ping %d", o->round);
+	assert_int_equal(shmx_write(o->r, 0, buf, sizeof(buf)), sizeof(buf));
+	assert_int_equal(shmx_pair_post(o->w), 0);
+	snprintf(buf, sizeof(buf), "message %d", o->round);
+	assert_int_equal(shmx_chan_send(o->prod, buf, strlen(buf) + 1, LONG_MS), 0);
+	assert_int_equal(shmx_pair_wait(o->w, LONG_MS), 0);
+	o->holding = true;
+	snprintf(want, sizeof(want), "pong %d", o->round);
+	assert_int_equal(shmx_read(o->r, 0, buf, sizeof(buf)), sizeof(buf));
+	assert_string_equal(buf, want);
+	assert_int_equal(tu_child_verdict(pid, LONG_MS, NULL), 0);
+	close(ev[0]);
+	close(ev[1]);
+}
+
+static void test_attachers_never_unlink(void **state)
+{
+	static const enum attacher hows[] = { CLOSE_AND_EXIT, JUST_EXIT, KILLED };
+	struct objs o = { .region = tu_name(), .chan = tu_name() };
+	int ev[2], hold[2], code;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shmx_create(o.region, 4096, SHMX_MAP, 0, &o.r), 0);
+	assert_int_equal(shmx_write(o.r, 4000, "intact", 6), 6);
+	assert_int_equal(shmx_pair_create(o.r, W, 0, &o.w), 0);
+	assert_int_equal(shmx_chan_create(o.chan, 4096, P, 0, &o.prod), 0);
+	round_trip(&o);
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		tu_ev_init(ev);
+		tu_ev_init(hold);
+		pid = tu_fork();
+		if (pid == 0)
+			attacher_child(&o, hows[i], ev[1], hold[0]);
+		assert_true(tu_ev_wait(ev[0], LONG_MS));
+		if (hows[i] == KILLED) {
+			assert_int_equal(kill(pid, SIGKILL), 0);
+			tu_child_verdict(pid, LONG_MS, &code);
+			assert_int_equal(code, 128 + SIGKILL);
+		} else {
+			assert_int_equal(tu_child_verdict(pid, LONG_MS, NULL), 0);
+		}
+		still_there(&o);
+		round_trip(&o);
+		still_there(&o);
+		close(ev[0]);
+		close(ev[1]);
+		close(hold[0]);
+		close(hold[1]);
+	}
+	shmx_chan_close(o.prod);
+	shmx_pair_close(o.w);
+	shmx_close(o.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +554,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_chan_crash_before_reserve, tu_teardown),
 		cmocka_unit_test_teardown(test_chan_crash_before_publish, tu_teardown),
 		cmocka_unit_test_teardown(test_chan_crash_steady, tu_teardown),
+		cmocka_unit_test_teardown(test_attachers_never_unlink, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);

@@ -3,8 +3,8 @@
  * closing at any point of a turn gives the turn back, the survivor is told
  * which (-EOWNERDEAD or -EPIPE), and a replacement carries on with every
  * message intact. Also: liveness whoever created the pair, exact modes
- * under any umask for a normal user, semaphore files checked before use,
- * and the liveness locks on a description of their own without /proc. */
+ * under any umask for a normal user, and the liveness locks on a
+ * description of their own without /proc. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -396,82 +396,6 @@ static void test_exact_mode_as_normal_user_any_umask(void **state)
 	mode_case(0777, 0400);
 }
 
-/* ---- semaphore files are checked before use ---- */
-
-static void replace_sem(const char *name, char which, int kind)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-%c", name + 1, which);
-	assert_int_equal(unlink(path), 0);
-	if (kind == 0) {                /* empty regular file */
-		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-		assert_true(fd >= 0);
-		close(fd);
-	} else if (kind == 1) {         /* FIFO */
-		assert_int_equal(mkfifo(path, 0600), 0);
-	} else {                        /* symlink to a good semaphore */
-		char other[512];
-
-		snprintf(other, sizeof(other), "sem.%s.shmx-%c", name + 1,
-			 which == 'w' ? 'r' : 'w');
-		assert_int_equal(symlink(other, path), 0);
-	}
-}
-
-static void bad_sem_case(char which, int kind)
-{
-	const char *name = tu_name();
-	struct shmx_region *a = NULL, *b = NULL;
-	struct shmx_pair *w = NULL, *r = (struct shmx_pair *)0x1;
-
-	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
-	assert_int_equal(shmx_open(name, 0, &b), 0);
-	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
-	replace_sem(name, which, kind);
-	/* never a SIGBUS in sem_trywait later: refused now */
-	assert_int_equal(shmx_pair_open(b, SHMX_PAIR_READER, &r), -EBADMSG);
-	assert_ptr_equal(r, (struct shmx_pair *)0x1);
-	shmx_pair_close(w);
-	shmx_close(a);
-	shmx_close(b);
-}
-
-static void test_empty_semaphore_file_is_refused(void **state)
-{
-	(void)state;
-	bad_sem_case('w', 0);
-	bad_sem_case('r', 0);
-}
-
-static void test_fifo_or_symlink_semaphore_is_refused(void **state)
-{
-	(void)state;
-	bad_sem_case('w', 1);
-	bad_sem_case('r', 2);
-}
-
-/* A semaphore file of someone else (neither the region's owner nor us). */
-static void test_foreign_semaphore_file_is_refused(void **state)
-{
-	const char *name = tu_name();
-	struct shmx_region *a = NULL;
-	struct shmx_pair *w = NULL, *r = NULL;
-	char path[512];
-
-	(void)state;
-	if (geteuid() != 0)
-		tu_skip("needs root to chown");
-	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
-	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-r", name + 1);
-	assert_int_equal(chown(path, NOBODY, NOBODY), 0);
-	assert_int_equal(shmx_pair_open(a, SHMX_PAIR_READER, &r), -EPERM);
-	shmx_pair_close(w);
-	shmx_close(a);
-}
-
 /* ---- liveness locks on a description of their own, without /proc ---- */
 
 static int hide_proc(void)
@@ -634,9 +558,6 @@ int main(void)
 		T(test_closed_reader_after_post_turn_delivered),
 		T(test_reader_creator_sees_writer_die_before_posting),
 		T(test_exact_mode_as_normal_user_any_umask),
-		T(test_empty_semaphore_file_is_refused),
-		T(test_fifo_or_symlink_semaphore_is_refused),
-		T(test_foreign_semaphore_file_is_refused),
 		T(test_own_locks_without_proc),
 		T(test_stopped_lock_holder_keeps_no_wait_past_its_deadline),
 	};

@@ -476,7 +476,7 @@ static void test_mode_umask(void **state)
 	}
 }
 
-/* ---- the turn: misuse, try, truncation ---- */
+/* ---- the turn: misuse, try ---- */
 
 static void test_misuse(void **state)
 {
@@ -506,40 +506,6 @@ static void test_misuse(void **state)
 	assert_int_equal(shmx_pair_wait(r, 0), -EAGAIN);
 	shmx_pair_close(w);
 	shmx_pair_close(r);
-	shmx_close(rw);
-	shmx_close(rr);
-}
-
-static void test_truncated(void **state)
-{
-	const char *name = tu_name();
-	struct shmx_region *rw = region(name, true), *rr = region(name, false);
-	struct shmx_region *evil = NULL;
-	struct shmx_pair *w = NULL, *r = NULL;
-
-	(void)state;
-	assert_int_equal(shmx_open(name, 0, &evil), 0);
-	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
-	assert_int_equal(shmx_pair_open(rr, SHMX_PAIR_READER, &r), 0);
-	assert_int_equal(shmx_pair_wait(w, 0), 0);
-	assert_int_equal(ftruncate(shmx_fd(evil), 4096), 0);
-	/* post refuses to hand over a truncated region, the turn stays ours */
-	assert_int_equal(shmx_pair_post(w), -EFAULT);
-	assert_int_equal(shmx_pair_wait(r, 0), -EFAULT);
-	assert_int_equal(ftruncate(shmx_fd(evil), 8192), 0);
-	assert_int_equal(shmx_pair_post(w), 0);
-	/* truncated after the post: the waiter gets the error, not the turn */
-	assert_int_equal(ftruncate(shmx_fd(evil), 100), 0);
-	assert_int_equal(shmx_pair_wait(r, 1000), -EFAULT);
-	assert_int_equal(shmx_pair_wait(r, -1), -EFAULT);
-	assert_int_equal(shmx_pair_post(r), -EPERM);
-	/* grown back: the token was kept, the handoff goes on */
-	assert_int_equal(ftruncate(shmx_fd(evil), 8192), 0);
-	assert_int_equal(shmx_pair_wait(r, 0), 0);
-	assert_int_equal(shmx_pair_post(r), 0);
-	shmx_pair_close(w);
-	shmx_pair_close(r);
-	shmx_close(evil);
 	shmx_close(rw);
 	shmx_close(rr);
 }
@@ -912,7 +878,6 @@ int main(void)
 		T(test_stale_killed_owner),
 		T(test_mode_umask),
 		T(test_misuse),
-		T(test_truncated),
 		T(test_timeout_200),
 		T(test_timeout_storm_restart),
 		T(test_timeout_storm_norestart),

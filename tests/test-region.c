@@ -288,50 +288,6 @@ static void test_create_exists_untouched(void **state)
 	shmx_close(r);
 }
 
-/* A planted regular file or symlink is never adopted. */
-static void test_create_planted(void **state)
-{
-	const char *name = tu_name(), *name2 = tu_name();
-	struct shmx_region *r = NULL;
-	int fd;
-
-	(void)state;
-	fd = open(shm_path(name), O_CREAT | O_EXCL | O_WRONLY, 0666);
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), -EEXIST);
-	assert_int_equal(symlink("/tmp/shmx-nowhere", shm_path(name2)), 0);
-	assert_int_equal(shmx_create(name2, 4096, 0, 0, &r), -EEXIST);
-	assert_int_equal(access("/tmp/shmx-nowhere", F_OK), -1);
-	assert_null(r);
-}
-
-static void check_mode(mode_t umask_val, mode_t want, mode_t expect)
-{
-	const char *name = tu_name();
-	struct shmx_region *r = NULL;
-	mode_t old = umask(umask_val);
-	struct stat st;
-
-	assert_int_equal(shmx_create(name, 4096, 0, want, &r), 0);
-	umask(old);
-	assert_int_equal(lstat(shm_path(name), &st), 0);
-	assert_int_equal(st.st_mode & 07777, expect);
-	shmx_close(r);
-}
-
-static void test_create_mode_ignores_umask(void **state)
-{
-	(void)state;
-	check_mode(022, 0, 0600);
-	check_mode(077, 0, 0600);
-	check_mode(022, 0666, 0666);
-	check_mode(077, 0666, 0666);
-	check_mode(077, 0644, 0644);
-	check_mode(0, 0400, 0400);
-	check_mode(022, 0660, 0660);
-}
-
 static void test_create_enospc_larger_than_devshm(void **state)
 {
 	const char *name = tu_name();
@@ -1101,56 +1057,6 @@ static void test_slot_released_on_kill(void **state)
 	shmx_close(r);
 }
 
-/* ---- unprivileged access to a 0600 object ---- */
-
-static void test_unprivileged(void **state)
-{
-	const char *name = tu_name();
-	struct shmx_region *r = NULL;
-	pid_t pid;
-	int st;
-
-	(void)state;
-	if (geteuid() != 0) {
-		tu_skip("needs root to drop to another user");
-		return;
-	}
-	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_region *o = NULL;
-		struct shmx_info info;
-
-		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
-		    setresuid(65534, 65534, 65534))
-			_exit(77);
-		if (shmx_open(name, 0, &o) != -EACCES)
-			_exit(1);
-		if (shmx_open(name, SHMX_RDONLY, &o) != -EACCES)
-			_exit(2);
-		/* /dev/shm is sticky: only the owner may remove the name (the
-		 * kernel's EPERM, which glibc reports as EACCES) */
-		if (shmx_unlink(name) != -EACCES)
-			_exit(3);
-		/* metadata stays visible; the locks cannot be read */
-		if (shmx_stat(name, &info) != 0 || info.size != 4096 ||
-		    info.holders != SHMX_HOLDERS_UNKNOWN)
-			_exit(4);
-		_exit(0);
-	}
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFEXITED(st));
-	if (WEXITSTATUS(st) == 77) {
-		tu_skip("cannot drop privileges here");
-		shmx_close(r);
-		return;
-	}
-	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_true(tu_exists(name));
-	shmx_close(r);
-}
-
 /* ---- two processes, the reader exec'd ---- */
 
 static int child_read(const char *name, const char *expect_seed)
@@ -1266,8 +1172,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_names_near_semaphore_prefix_work, near_sem_teardown),
 		cmocka_unit_test_teardown(test_create_errors, tu_teardown),
 		cmocka_unit_test_teardown(test_create_exists_untouched, tu_teardown),
-		cmocka_unit_test_teardown(test_create_planted, tu_teardown),
-		cmocka_unit_test_teardown(test_create_mode_ignores_umask, tu_teardown),
 		cmocka_unit_test_teardown(test_create_enospc_larger_than_devshm, tu_teardown),
 		cmocka_unit_test_teardown(test_create_enospc_small_tmpfs, tu_teardown),
 		cmocka_unit_test_teardown(test_create_fallocate_eintr_retried, tu_teardown),
@@ -1292,7 +1196,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_create_without_proc_on_old_kernel, tu_teardown),
 		cmocka_unit_test_teardown(test_stat, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_released_on_kill, tu_teardown),
-		cmocka_unit_test_teardown(test_unprivileged, tu_teardown),
 		cmocka_unit_test_teardown(test_exec_reader, tu_teardown),
 		cmocka_unit_test_teardown(test_exec_inherits_no_fd, tu_teardown),
 		cmocka_unit_test(test_strerror_and_version),

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* A peer truncates a channel's object at random moments while this side
- * opens, uses and closes it: with shmx_guard_sigbus() on, no channel call
- * dies of SIGBUS (shmx_guard_sigbus(3)); each returns its ordinary result or
+/* A peer truncates the object under a mapping (shmx_guard_sigbus(3),
+ * shmx(7) Formatted regions). A region's copies, a pair's waits and every
+ * channel call then return -EFAULT, never SIGBUS, and say so again on the
+ * next call. And at random moments while this side opens, uses and closes
+ * a channel: no call dies of SIGBUS; each returns its ordinary result or
  * -EFAULT (an open may also find a size no channel has: -EBADMSG), close
  * still releases the roles, and nothing is left in /dev/shm.
  * SHMX_TEST_SCALE (e.g. 0.1) shrinks the number of trials. */
@@ -20,8 +22,11 @@
 #include "internal.h"
 #include "testutil.h"
 
+#define W SHMX_PAIR_WRITER
+#define R SHMX_PAIR_READER
 #define P SHMX_CHAN_PRODUCER
 #define C SHMX_CHAN_CONSUMER
+#define LONG_MS      20000    /* "forever" in a test: failing beats hanging */
 #define CAP          (16u << 10)
 #define TRIALS       1000
 #define MAX_DELAY_NS 400000   /* the truncation lands within this of "go" */
@@ -64,8 +69,7 @@ static pid_t start_cutter(const char *name, int go, int64_t delay_ns, off_t size
 
 	if (fd < 0)
 		return -1;
-	fflush(stderr);
-	pid = fork();
+	pid = tu_fork();
 	if (pid == 0) {
 		if (read(go, &ch, 1) != 1)
 			_exit(2);
@@ -209,9 +213,6 @@ static void worker(const char *name, long trials)
 	long i;
 	int err;
 
-	/* cmocka catches SIGBUS to report a crashed test: here a SIGBUS that
-	 * gets past the guard must kill the worker, for the parent to see. */
-	signal(SIGBUS, SIG_DFL);
 	if (shmx_guard_sigbus())
 		_exit(20);
 	srand((unsigned)getpid());
@@ -227,33 +228,339 @@ static void worker(const char *name, long trials)
 	_exit(t.bad ? 1 : 0);
 }
 
+/* ---- peer truncation ---- */
+
+/* Raw region: the reader's copies return -EFAULT once the writer process
+ * has truncated the object under its mapping (with the guard). */
+static void test_region_copies_after_a_peer_truncates_are_efault(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	int ready[2], done[2];
+	pid_t pid;
+
+	(void)state;
+	tu_ev_init(ready);
+	tu_ev_init(done);
+	assert_int_equal(shmx_create(name, 64 * 1024, SHMX_MAP, 0, &r), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_region *mine;
+		char buf[100] = "x";
+
+		TU_CKEQ(shmx_guard_sigbus(), 0);
+		TU_CKEQ(shmx_open(name, SHMX_MAP, &mine), 0);
+		TU_CKEQ(shmx_read(mine, 8192, buf, sizeof(buf)), sizeof(buf));
+		tu_ev_post(ready[1]);
+		TU_CK(tu_ev_wait(done[0], LONG_MS));
+		TU_CKEQ(shmx_read(mine, 8192, buf, sizeof(buf)), -EFAULT);
+		TU_CKEQ(shmx_write(mine, 60000, buf, sizeof(buf)), -EFAULT);
+		TU_CKEQ(shmx_read(mine, 0, buf, sizeof(buf)), sizeof(buf)); /* page 0 stays */
+		shmx_close(mine);
+		_exit(0);
+	}
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	assert_int_equal(ftruncate(shmx_fd(r), 4096), 0);
+	tu_ev_post(done[1]);
+	assert_int_equal(tu_child_verdict(pid, LONG_MS, NULL), 0);
+	shmx_close(r);
+}
+
+/* Pair: a reader blocked "forever" returns -EFAULT when another process
+ * truncates the region below its size at attach; so does the writer. */
+static void test_pair_after_a_peer_truncates_is_efault(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	struct shmx_pair *w;
+	int ready[2];
+	pid_t pid;
+
+	(void)state;
+	tu_ev_init(ready);
+	assert_int_equal(shmx_create(name, 64 * 1024, SHMX_MAP, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, W, 0, &w), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_region *mine;
+		struct shmx_pair *p;
+
+		TU_CKEQ(shmx_open(name, SHMX_MAP, &mine), 0);
+		TU_CKEQ(shmx_pair_open(mine, R, &p), 0);
+		tu_ev_post(ready[1]);
+		TU_CKEQ(shmx_pair_wait(p, -1), -EFAULT);
+		TU_CKEQ(shmx_pair_wait(p, 0), -EFAULT);
+		TU_CKEQ(shmx_pair_post(p), -EPERM);
+		shmx_pair_close(p);
+		shmx_close(mine);
+		_exit(0);
+	}
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	assert_int_equal(ftruncate(shmx_fd(r), 4096), 0);
+	assert_int_equal(tu_child_verdict(pid, LONG_MS, NULL), 0);
+	assert_int_equal(shmx_pair_wait(w, 0), -EFAULT);
+	assert_int_equal(shmx_pair_post(w), -EPERM);
+	shmx_pair_close(w);
+	shmx_close(r);
+}
+
+static struct shmx_region *pair_region(const char *name, bool create)
+{
+	struct shmx_region *r = NULL;
+
+	if (create)
+		assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0, &r), 0);
+	else
+		assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	return r;
+}
+
+/* Pair, in one process: post refuses to hand over a region a peer
+ * truncated (the turn stays), a waiter gets the error instead of the turn,
+ * and once the region is grown back the handoff goes on. */
+static void test_pair_turn_survives_a_truncation_and_regrowth(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *rw = pair_region(name, true), *rr = pair_region(name, false);
+	struct shmx_region *evil = NULL;
+	struct shmx_pair *w = NULL, *r = NULL;
+
+	(void)state;
+	assert_int_equal(shmx_open(name, 0, &evil), 0);
+	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
+	assert_int_equal(shmx_pair_open(rr, SHMX_PAIR_READER, &r), 0);
+	assert_int_equal(shmx_pair_wait(w, 0), 0);
+	assert_int_equal(ftruncate(shmx_fd(evil), 4096), 0);
+	/* post refuses to hand over a truncated region, the turn stays ours */
+	assert_int_equal(shmx_pair_post(w), -EFAULT);
+	assert_int_equal(shmx_pair_wait(r, 0), -EFAULT);
+	assert_int_equal(ftruncate(shmx_fd(evil), 8192), 0);
+	assert_int_equal(shmx_pair_post(w), 0);
+	/* truncated after the post: the waiter gets the error, not the turn */
+	assert_int_equal(ftruncate(shmx_fd(evil), 100), 0);
+	assert_int_equal(shmx_pair_wait(r, 1000), -EFAULT);
+	assert_int_equal(shmx_pair_wait(r, -1), -EFAULT);
+	assert_int_equal(shmx_pair_post(r), -EPERM);
+	/* grown back: the token was kept, the handoff goes on */
+	assert_int_equal(ftruncate(shmx_fd(evil), 8192), 0);
+	assert_int_equal(shmx_pair_wait(r, 0), 0);
+	assert_int_equal(shmx_pair_post(r), 0);
+	shmx_pair_close(w);
+	shmx_pair_close(r);
+	shmx_close(evil);
+	shmx_close(rw);
+	shmx_close(rr);
+}
+
+/* Channel, a consumer waiting for data when the producer's process
+ * truncates the object: -EFAULT, and it stays so. */
+static void trunc_waiting_consumer(unsigned mode)
+{
+	const char *name = tu_name();
+	struct shmx__chan_hdr *hdr;
+	struct shmx_chan *prod;
+	struct shmx_region *r;
+	int ready[2];
+	int64_t end;
+	pid_t pid;
+
+	tu_ev_init(ready);
+	assert_int_equal(shmx_chan_create(name, 1 << 16, P, 0, &prod), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_chan *c;
+		char buf[64];
+
+		TU_CKEQ(shmx_guard_sigbus(), 0);
+		TU_CKEQ(shmx_chan_open(name, C | mode, LONG_MS, &c), 0);
+		tu_ev_post(ready[1]);
+		TU_CKEQ(shmx_chan_recv(c, buf, sizeof(buf), LONG_MS), -EFAULT);
+		TU_CKEQ(shmx_chan_recv(c, buf, sizeof(buf), 0), -EFAULT);
+		shmx_chan_close(c);
+		_exit(0);
+	}
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	/* Truncate while it sleeps: its "asleep" flag in the header is up. */
+	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	hdr = shmx_addr(r);
+	end = tu_now_ms() + LONG_MS;
+	while (!__atomic_load_n(&hdr->data_waiting, __ATOMIC_ACQUIRE) && tu_now_ms() < end)
+		usleep(1000);
+	assert_int_equal(hdr->data_waiting, 1);
+	assert_int_equal(ftruncate(shmx_fd(r), SHMX__CHAN_HDR_SIZE), 0);
+	shmx_close(r);
+	assert_int_equal(tu_child_verdict(pid, LONG_MS, NULL), 0);
+	shmx_chan_close(prod);
+}
+
+/* shmx_chan_send(3): "a consumer that must survive a hostile truncation
+ * should use SHMX_CHAN_BLOCK" (an adaptive one polls the ring unguarded). */
+static void test_blocking_consumer_asleep_when_truncated_gets_efault(void **state)
+{
+	(void)state;
+	trunc_waiting_consumer(SHMX_CHAN_BLOCK);
+}
+
+/* Every channel call after a peer truncated the object, with the guard
+ * installed and a SHMX_CHAN_BLOCK consumer: an error (-EFAULT), never
+ * SIGBUS. One child per call. shmx_chan_send(3) promises it for the copies
+ * and for a blocking consumer; shmx(7) (Formatted regions) promises it of
+ * every channel call, from open to close; the failure message tells the two
+ * apart. */
+enum trunc_op { T_SEND, T_SEND0, T_RESERVE, T_RECV, T_RECV_WAIT, T_PEEK, T_USED,
+		T_PENDING, T_CLOSE, T_OPS };
+
+/* What shmx_chan_send(3) promises (guarded copies, a blocking consumer). */
+static const bool trunc_documented[T_OPS] = {
+	[T_SEND] = true, [T_RECV] = true, [T_RECV_WAIT] = true, [T_PEEK] = true,
+	[T_CLOSE] = true,
+};
+
+static const char *const trunc_names[T_OPS] = {
+	"shmx_chan_send(100 bytes)", "shmx_chan_send(0 bytes)",
+	"shmx_chan_reserve + shmx_chan_commit(0 bytes)",
+	"shmx_chan_recv(pending message, timeout 0)",
+	"shmx_chan_recv(pending message, timeout 1000)",
+	"shmx_chan_peek(pending message)", "shmx_chan_used", "shmx_chan_pending",
+	"shmx_chan_close",
+};
+
+static long trunc_call(enum trunc_op op, struct shmx_chan *prod, struct shmx_chan *cons)
+{
+	char buf[128] = "x";
+	const void *cp;
+	long rc;
+	void *p;
+
+	switch (op) {
+	case T_SEND:
+		return shmx_chan_send(prod, buf, 100, 0);
+	case T_SEND0:
+		return shmx_chan_send(prod, buf, 0, 0);
+	case T_RESERVE:
+		/* reserving needs no access, and may succeed; the commit must not
+		 * (the caller wrote no payload: nothing outside libshmx faulted) */
+		rc = shmx_chan_reserve(prod, 100, &p, 0);
+		return rc ? rc : shmx_chan_commit(prod, 0);
+	case T_RECV:
+		return shmx_chan_recv(cons, buf, sizeof(buf), 0);
+	case T_RECV_WAIT:
+		return shmx_chan_recv(cons, buf, sizeof(buf), 1000);
+	case T_PEEK:
+		return shmx_chan_peek(cons, &cp, 0);
+	case T_USED:
+		return shmx_chan_used(cons);
+	case T_PENDING:
+		return shmx_chan_pending(prod);
+	default:
+		shmx_chan_close(prod);
+		shmx_chan_close(cons);
+		return 0;
+	}
+}
+
+/* The queries only read the header: a count is fine while it is there. */
+static bool trunc_ok(enum trunc_op op, long rc)
+{
+	if (op == T_CLOSE)
+		return rc == 0;
+	if (op == T_USED || op == T_PENDING)
+		return rc >= 0 || rc == -EFAULT;
+	return rc == -EFAULT;
+}
+
+static void trunc_call_child(const char *name, enum trunc_op op, off_t size, int ready,
+			     int done)
+{
+	struct shmx_chan *prod, *cons;
+	long rc;
+
+	TU_CKEQ(shmx_guard_sigbus(), 0);
+	TU_CKEQ(shmx_chan_create(name, 1 << 16, P | SHMX_CHAN_BLOCK, 0, &prod), 0);
+	TU_CKEQ(shmx_chan_open(name, C | SHMX_CHAN_BLOCK, 0, &cons), 0);
+	TU_CKEQ(shmx_chan_send(prod, "pending", 8, 0), 0);
+	tu_ev_post(ready);
+	TU_CK(tu_ev_wait(done, LONG_MS));
+	(void)size;
+	rc = trunc_call(op, prod, cons);
+	if (!trunc_ok(op, rc))
+		fprintf(stderr, "# %s: %ld %s\n", trunc_names[op], rc, tu_errname(rc));
+	TU_CK(trunc_ok(op, rc));
+	/* sticky: the next call says the same */
+	if (op != T_CLOSE)
+		TU_CK(trunc_ok(op, trunc_call(op, prod, cons)));
+	_exit(0);
+}
+
+static void test_every_channel_call_after_a_truncation_is_efault(void **state)
+{
+	static const off_t sizes[] = { SHMX__CHAN_HDR_SIZE, 0 };
+	struct shmx_region *r;
+	int ready[2], done[2], code, nfailed = 0;
+	pid_t pid;
+
+	(void)state;
+	for (size_t s = 0; s < 2; s++) {
+		for (int op = 0; op < T_OPS; op++) {
+			const char *name = tu_name();
+
+			tu_ev_init(ready);
+			tu_ev_init(done);
+			pid = tu_fork();
+			if (pid == 0)
+				trunc_call_child(name, op, sizes[s], ready[1], done[0]);
+			assert_true(tu_ev_wait(ready[0], LONG_MS));
+			assert_int_equal(shmx_open(name, 0, &r), 0);
+			assert_int_equal(ftruncate(shmx_fd(r), sizes[s]), 0);
+			shmx_close(r);
+			tu_ev_post(done[1]);
+			if (tu_child_verdict(pid, LONG_MS, &code)) {
+				nfailed++;
+				print_message("# %s after truncation to %lld: %s (%s)\n",
+					 trunc_names[op], (long long)sizes[s],
+					 code > 128 ? strsignal(code - 128) : "wrong result",
+					 trunc_documented[op] ? "the man page promises -EFAULT" :
+					 "shmx(7) promises it; shmx_chan_send(3) leaves it out");
+			}
+			close(ready[0]);
+			close(ready[1]);
+			close(done[0]);
+			close(done[1]);
+		}
+	}
+	if (nfailed)
+		fail_msg("%d channel calls after a truncation did not return -EFAULT "
+			 "(listed above)", nfailed);
+}
+
+/* ---- random truncations ---- */
+
 static void test_truncation_never_kills(void **state)
 {
 	const char *name = tu_name();
 	long trials = scaled(TRIALS);
-	int status;
 	pid_t pid;
 
 	(void)state;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	assert_true(pid >= 0);
+	/* a SIGBUS that gets past the guard kills the worker: its verdict */
+	pid = tu_fork();
 	if (pid == 0)
 		worker(name, trials);
-	assert_int_equal(tu_waitpid(pid, WORKER_MS, &status), 0);
-	if (WIFSIGNALED(status))
-		fprintf(stderr, "# the worker died of signal %d (%s)\n", WTERMSIG(status),
-			strsignal(WTERMSIG(status)));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(tu_child_verdict(pid, WORKER_MS, NULL), 0);
 	assert_false(tu_exists(name));
 }
+
+#define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_truncation_never_kills, tu_teardown),
+		T(test_region_copies_after_a_peer_truncates_are_efault),
+		T(test_pair_after_a_peer_truncates_is_efault),
+		T(test_pair_turn_survives_a_truncation_and_regrowth),
+		T(test_blocking_consumer_asleep_when_truncated_gets_efault),
+		T(test_every_channel_call_after_a_truncation_is_efault),
+		T(test_truncation_never_kills),
 	};
 
 	if (getenv("SHMX_TEST_FILTER"))

@@ -224,6 +224,113 @@ int tu_waitpid(pid_t pid, int timeout_ms, int *status)
 	return -ETIMEDOUT;
 }
 
+/* ---- children ---- */
+
+pid_t tu_fork(void)
+{
+	/* cmocka's handlers, and ASan's/UBSan's, would report a child's crash
+	 * as the parent's test failing, or hide the death a test expects. */
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+				     SIGSYS, SIGALRM };
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], SIG_DFL);
+	return pid;
+}
+
+int tu_child_verdict(pid_t pid, int timeout_ms, int *code)
+{
+	int status, c;
+
+	if (tu_waitpid(pid, timeout_ms, &status))
+		c = TU_TIMED_OUT;
+	else if (WIFSIGNALED(status))
+		c = 128 + WTERMSIG(status);
+	else
+		c = WEXITSTATUS(status);
+	if (code)
+		*code = c;
+	if (c == 0)
+		return 0;
+	if (c == TU_TIMED_OUT)
+		print_message("# child %d: still running after %d ms (killed)\n", (int)pid,
+			      timeout_ms);
+	else if (c > 128)
+		print_message("# child %d: died of signal %d (%s)\n", (int)pid, c - 128,
+			      strsignal(c - 128));
+	else if (c == TU_SKIP_CODE)
+		print_message("# child %d: skipped (its reason is above)\n", (int)pid);
+	else
+		print_message("# child %d: exited %d (its message is above)\n", (int)pid, c);
+	return -1;
+}
+
+const char *tu_errname(long v)
+{
+	const char *s = v < 0 && v > -4096 ? strerrorname_np((int)-v) : NULL;
+
+	return s ? s : "";
+}
+
+void tu_child_fail(const char *file, int line, const char *what, long got, long want,
+		   bool eq)
+{
+	const char *base = strrchr(file, '/');
+	int e = errno;
+
+	base = base ? base + 1 : file;
+	if (eq)
+		fprintf(stderr, "# child %d, %s:%d: %s = %ld %s, expected %ld %s\n",
+			(int)getpid(), base, line, what, got, tu_errname(got), want,
+			tu_errname(want));
+	else
+		fprintf(stderr, "# child %d, %s:%d: %s (errno %s)\n", (int)getpid(), base,
+			line, what, e ? tu_errname(-e) : "0");
+	_exit(1);
+}
+
+void tu_child_skip(const char *why)
+{
+	fprintf(stderr, "# SKIP: %s\n", why);
+	_exit(TU_SKIP_CODE);
+}
+
+void tu_ev_init(int ev[2])
+{
+	assert_int_equal(pipe2(ev, O_CLOEXEC), 0);
+}
+
+void tu_ev_post(int fd)
+{
+	char c = 1;
+
+	while (write(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+bool tu_ev_wait(int fd, int ms)
+{
+	int64_t end = tu_now_ms() + ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	while (tu_now_ms() < end) {
+		int n = poll(&p, 1, (int)(end - tu_now_ms()));
+
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0)
+			return read(fd, &c, 1) == 1;
+	}
+	return false;
+}
+
 static int pipe_or_null(int p[2], int is_input)
 {
 	if (pipe2(p, O_CLOEXEC) < 0)

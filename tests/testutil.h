@@ -49,6 +49,50 @@ const char *tu_source_path(const char *rel);
  * -ETIMEDOUT. On success *status is the waitpid status. */
 int tu_waitpid(pid_t pid, int timeout_ms, int *status);
 
+/* ---- children: one way to fork, one way to judge ---- */
+
+/* The exit code of a child that skips (tu_child_skip), as automake's. */
+#define TU_SKIP_CODE 77
+/* The verdict of a child that did not finish by its deadline. */
+#define TU_TIMED_OUT (-1)
+
+/* fork() with stdout and stderr flushed (nothing printed twice) and, in the
+ * child, the fatal signals cmocka and the sanitizers catch reset to their
+ * defaults, so a crash is the child's own death. A child never returns
+ * into cmocka: it ends with _exit(). Fails the test if fork fails. */
+pid_t tu_fork(void);
+/* Wait for the child pid up to timeout_ms (then SIGKILL and reap it).
+ * *code (if code is not NULL) is its verdict: its exit code, 128 + the
+ * signal it died of, or TU_TIMED_OUT. Returns 0 if it exited 0; otherwise
+ * prints how it ended as a TAP comment and returns -1. */
+int tu_child_verdict(pid_t pid, int timeout_ms, int *code);
+
+/* "EFAULT" for -EFAULT; "" for anything that is not a -errno. */
+const char *tu_errname(long v);
+/* In a child: print "file:line: what" (got and want if eq) and _exit(1). */
+_Noreturn void tu_child_fail(const char *file, int line, const char *what,
+			     long got, long want, bool eq);
+/* In a child: print the reason and _exit(TU_SKIP_CODE). */
+_Noreturn void tu_child_skip(const char *why);
+/* Checks in a child (cmocka's asserts belong to the parent). */
+#define TU_CK(cond)                                                              \
+	do {                                                                     \
+		if (!(cond))                                                     \
+			tu_child_fail(__FILE__, __LINE__, #cond, 0, 0, false);   \
+	} while (0)
+#define TU_CKEQ(a, b)                                                            \
+	do {                                                                     \
+		long a_ = (long)(a), b_ = (long)(b);                             \
+		if (a_ != b_)                                                    \
+			tu_child_fail(__FILE__, __LINE__, #a, a_, b_, true);     \
+	} while (0)
+
+/* Events between processes: a byte through a pipe (both ends O_CLOEXEC). */
+void tu_ev_init(int ev[2]);
+void tu_ev_post(int fd);
+/* Read one event; false if none came within ms. */
+bool tu_ev_wait(int fd, int ms);
+
 struct tu_result {
 	int status;     /* waitpid status */
 	int exit_code;  /* WEXITSTATUS, or 128+signal, or -1 on timeout */
