@@ -81,7 +81,7 @@ int address_arg(const char *in, struct address *a);
 int address_open(const struct address *a, unsigned flags, struct shmx_region **ret);
 /* The segment id behind a System V address; -errno. */
 int address_sysv_id(const struct address *a);
-/* "posix", "file", "sysv": the kind as stat --json spells it. */
+/* "posix", "file", "sysv": the kind as every --json record spells it. */
 const char *address_kind(const struct address *a);
 
 /* ---- object.c: what one address holds (stat, and every --json record) ---- */
