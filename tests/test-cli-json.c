@@ -65,11 +65,11 @@ static int shmx_in(const void *in, size_t len, ...)
 #define shmx(...) shmx_in(NULL, 0, __VA_ARGS__, NULL)
 
 /* Reads the document on stdin; argv: the array, an address prefix (or the
- * whole address and "$"), keys (a.b for nested). Checks what every document has (an "errors" list of
- * {address, errno, error}; every member of a record array has every key
- * of the record), then prints a line per member whose address starts with
- * the prefix, the keys asked for, then a line per error, then the other
- * top-level keys. Strings are shown with unicode_escape. */
+ * whole address and "$"), keys (a.b for nested). Checks what every
+ * document has (an "errors" list of {address, errno, error}; every member
+ * of a record array has every key of the record), then prints a line per
+ * member whose address matches, the keys asked for, then a line per error,
+ * then the other top-level keys. Strings are shown with unicode_escape. */
 static const char py_doc[] =
 	"import json, sys\n"
 	"d = json.load(sys.stdin)\n"
@@ -165,7 +165,21 @@ static int group_setup(void **state)
 	return tu_group_setup(state);
 }
 
-#define NEED_PYTHON() do { if (!tu_have_python()) tu_skip("python3 is absent"); } while (0)
+/* Asked once: starting python3 is slow on a loaded machine. */
+static bool have_python(void)
+{
+	static int have = -1;
+
+	if (have < 0)
+		have = tu_have_python();
+	return have;
+}
+
+#define NEED_PYTHON()                                                            \
+	do {                                                                     \
+		if (!have_python())                                              \
+			tu_skip("python3 is absent");                            \
+	} while (0)
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
 {
