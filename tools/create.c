@@ -44,16 +44,44 @@ static int create_address(const struct address *a, uint64_t size, unsigned flags
 	return 0;
 }
 
+static void created_text(const struct address *a, uint64_t size, unsigned flags,
+			 mode_t mode, int id)
+{
+	printf("created %s", shown(a->name));
+	if (id >= 0)
+		printf(" (id %d)", id);
+	printf(": %" PRIu64 " bytes, mode %04o%s\n", size, (unsigned)mode,
+	       (flags & SHMX_LAZY) ? ", pages not reserved" : "");
+}
+
+/* The record of what was made, read back; err: nothing was. */
+static void created_json(const struct address *a, int err)
+{
+	struct facts f;
+
+	fputs("{\"created\":[", stdout);
+	if (!err) {
+		gather(a, &f);
+		printf("\n{");
+		json_record(&f);
+		putchar('}');
+	}
+	fputs("\n],", stdout);
+	json_errors();
+	fputs("}\n", stdout);
+}
+
 static int create_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		HELP_OPT, { "mode", required_argument, NULL, 'm' },
 		{ "lazy", no_argument, NULL, 'l' }, { "durable", no_argument, NULL, 'd' },
-		END_OPT,
+		{ "json", no_argument, NULL, 'j' }, END_OPT,
 	};
 	unsigned flags = 0;
 	struct address a;
 	mode_t mode = 0600;
+	bool json = false;
 	uint64_t size;
 	int c, err, id = -1;
 
@@ -63,6 +91,7 @@ static int create_run(int argc, char **argv)
 		case 'h': return show_help(cmd);
 		case 'l': flags |= SHMX_LAZY; break;
 		case 'd': flags |= SHMX_DURABLE; break;
+		case 'j': json = true; break;
 		case 'm':
 			if (parse_mode(optarg, &mode))
 				return usage_error("invalid mode '%s' (octal, 0001 to 0777)",
@@ -87,25 +116,21 @@ static int create_run(int argc, char **argv)
 		return usage_error("--durable is for files");
 	if (a.kind == A_SYSV_KEY && (flags & SHMX_LAZY))
 		return usage_error("--lazy: a new segment is always reserved");
-#if SIZE_MAX < UINT64_MAX
-	if (size > SIZE_MAX)
-		return op_error(a.name, -EFBIG);
-#endif
-	err = create_address(&a, size, flags, mode, &id);
+	err = SIZE_MAX < UINT64_MAX && size > SIZE_MAX ? -EFBIG :
+	      create_address(&a, size, flags, mode, &id);
 	if (err)
-		return op_error(a.name, err);
-	printf("created %s", shown(a.name));
-	if (id >= 0)
-		printf(" (id %d)", id);
-	printf(": %" PRIu64 " bytes, mode %04o%s\n", size, (unsigned)mode,
-	       (flags & SHMX_LAZY) ? ", pages not reserved" : "");
-	return 0;
+		json_op_error(json, a.name, err);
+	if (json)
+		created_json(&a, err);
+	else if (!err)
+		created_text(&a, size, flags, mode, id);
+	return err ? EXIT_FAIL : 0;
 }
 
 const struct command cmd_create = {
 	.name = "create",
 	.run = create_run,
-	.synopsis = "create ADDRESS SIZE [--mode MODE] [--lazy] [--durable]",
+	.synopsis = "create ADDRESS SIZE [--mode MODE] [--lazy] [--durable] [--json]",
 	.help =
 		"Create a new object of SIZE bytes (4096, 64K, 1M, 2G, 1KiB ...); fails if\n"
 		"it exists. ADDRESS is a POSIX name (/x), a file path (./x, /dir/x) or a\n"
@@ -114,5 +139,7 @@ const struct command cmd_create = {
 		"\n"
 		"  -m, --mode MODE   octal permissions, 0001 to 0777 (default 0600)\n"
 		"      --lazy        do not reserve the pages (not for a segment)\n"
-		"      --durable     a file: fsync it and its directory (survives a crash)\n",
+		"      --durable     a file: fsync it and its directory (survives a crash)\n"
+		"      --json        one JSON document {\"created\": [...], \"errors\": [...]}\n"
+		"                    (shmx(1), JSON)\n",
 };

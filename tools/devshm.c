@@ -73,7 +73,9 @@ static int add_file(struct list *l, const char *file)
 	e->mode = st.st_mode & 07777;
 	e->uid = st.st_uid;
 	e->gid = st.st_gid;
+	e->atime = st.st_atim;
 	e->mtime = st.st_mtim;
+	e->ctime = st.st_ctim;
 	return 0;
 }
 
@@ -94,7 +96,9 @@ static void classify_region(struct entry *e)
 	e->mode = info.mode;
 	e->uid = info.uid;
 	e->gid = info.gid;
+	e->atime = info.atime;
 	e->mtime = info.mtime;
+	e->ctime = info.ctime;
 	e->holders = info.holders;
 	if (!shmx_chan_stat(e->name, &e->chan)) {
 		e->kind = K_CHANNEL;

@@ -57,34 +57,88 @@ static const char *gc_what(const struct entry *e)
 	return "orphaned semaphores of pair";
 }
 
-struct gc_count {
+struct gc_run {
+	bool dry, json, first;
 	unsigned removed, live, unknown, failed;
 };
 
-static void gc_entry(const struct entry *e, bool dry, struct gc_count *n)
+/* What the scan saw of e, as the record of every --json document. An
+ * orphan is named by its pair (what rm takes); the rest is a semaphore's. */
+static void entry_facts(const struct entry *e, struct facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->name = e->pair[0] ? e->pair : e->name;
+	f->kind = "posix";
+	f->type = kind_str[e->kind];
+	f->meta = true;
+	f->st.st_size = (off_t)e->size;
+	f->st.st_mode = e->mode;
+	f->st.st_uid = e->uid;
+	f->st.st_gid = e->gid;
+	f->st.st_atim = e->atime;
+	f->st.st_mtim = e->mtime;
+	f->st.st_ctim = e->ctime;
+	f->holders = e->kind == K_SEM ? SHMX_HOLDERS_UNKNOWN : e->holders;
+	f->chan = e->chan_ok;
+	f->ci = e->chan;
+}
+
+static void gc_json(struct gc_run *g, const struct entry *e, const char *action,
+		    const char *why)
+{
+	struct facts f;
+
+	entry_facts(e, &f);
+	json_sep(&g->first);
+	putchar('{');
+	json_record(&f);
+	printf(",\"state\":\"%s\",\"action\":\"%s\",\"reason\":\"%s\"}", state_str[e->state],
+	       action, why);
+}
+
+static void gc_skip(struct gc_run *g, const struct entry *e, const char *name)
+{
+	static const char why[] = "cannot read its owner's lock (no access)";
+
+	g->unknown++;
+	if (g->json) {
+		gc_json(g, e, "skipped", why);
+		return;
+	}
+	printf("skipped ");
+	put_name(stdout, name);
+	printf(": %s\n", why);
+}
+
+static void gc_entry(const struct entry *e, struct gc_run *g)
 {
 	const char *name = e->pair[0] ? e->pair : e->name;
 	int err;
 
 	if (e->state == S_UNKNOWN) {
-		n->unknown++;
-		printf("skipped ");
-		put_name(stdout, name);
-		printf(": cannot read its owner's lock (no access)\n");
+		gc_skip(g, e, name);
 		return;
 	}
-	if (e->state == S_ALIVE || (!dry && !still_stale(e))) {
-		n->live++;
+	if (e->state == S_ALIVE || (!g->dry && !still_stale(e))) {
+		g->live++;
+		if (g->json)
+			gc_json(g, e, "kept", e->state == S_ALIVE ? "its owner holds its lock" :
+				"no longer stale when checked again");
 		return;
 	}
-	err = dry ? 0 : gc_remove(e);
+	err = g->dry ? 0 : gc_remove(e);
 	if (err && err != -ENOENT) {
-		n->failed++;
-		op_error(name, err);
+		g->failed++;
+		json_op_error(g->json, name, err);
 		return;
 	}
-	n->removed++;
-	printf("%s %s ", dry ? "would remove" : "removed", gc_what(e));
+	g->removed++;
+	if (g->json) {
+		gc_json(g, e, g->dry ? "would_remove" : "removed",
+			e->state == S_ORPHAN ? "its region is gone" : "its owner is gone");
+		return;
+	}
+	printf("%s %s ", g->dry ? "would remove" : "removed", gc_what(e));
 	put_name(stdout, name);
 	putchar('\n');
 }
@@ -100,15 +154,33 @@ static bool seen_orphan(const struct list *l, size_t i)
 	return false;
 }
 
-static int gc_pass(char **pats, int npats, bool dry)
+static void gc_summary(const struct gc_run *g)
 {
-	struct gc_count n = { 0 };
+	if (g->json) {
+		fputs("\n],", stdout);
+		json_errors();
+		printf(",\"counts\":{\"removed\":%u,\"kept\":%u,\"unknown\":%u,\"failed\":%u}}\n",
+		       g->removed, g->live, g->unknown, g->failed);
+		return;
+	}
+	printf("gc: %s %u stale object%s, kept %u live, %u unknown, %u failed%s\n",
+	       g->dry ? "would remove" : "removed", g->removed, g->removed == 1 ? "" : "s",
+	       g->live, g->unknown, g->failed, g->dry ? " (dry run: nothing removed)" : "");
+}
+
+static int gc_pass(char **pats, int npats, struct gc_run *g)
+{
 	struct list l;
 	int err;
 
+	if (g->json)
+		printf("{\"dry_run\":%s,\"objects\":[", g->dry ? "true" : "false");
 	err = scan(&l);
 	if (err) {
-		fprintf(stderr, "shmx: gc: " DEV_SHM ": %s\n", shmx_strerror(err));
+		g->failed++;
+		json_op_error(g->json, DEV_SHM, err);
+		if (g->json)
+			gc_summary(g);
 		return EXIT_FAIL;
 	}
 	for (size_t i = 0; i < l.n; i++) {
@@ -119,21 +191,20 @@ static int gc_pass(char **pats, int npats, bool dry)
 		    seen_orphan(&l, i))
 			continue;
 		if (matches(e->pair[0] ? e->pair : e->name, pats, npats))
-			gc_entry(e, dry, &n);
+			gc_entry(e, g);
 	}
 	free(l.e);
-	printf("gc: %s %u stale object%s, kept %u live, %u unknown, %u failed%s\n",
-	       dry ? "would remove" : "removed", n.removed, n.removed == 1 ? "" : "s",
-	       n.live, n.unknown, n.failed, dry ? " (dry run: nothing removed)" : "");
-	return n.failed ? EXIT_FAIL : 0;
+	gc_summary(g);
+	return g->failed ? EXIT_FAIL : 0;
 }
 
 static int gc_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		HELP_OPT, { "dry-run", no_argument, NULL, 'n' }, END_OPT,
+		HELP_OPT, { "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' }, END_OPT,
 	};
-	bool dry = false;
+	struct gc_run g = { .first = true };
 	int c, n, rc;
 	char **pats;
 
@@ -141,7 +212,8 @@ static int gc_run(int argc, char **argv)
 	while ((c = next_opt(argc, argv, ":hn", longs)) != -1) {
 		switch (c) {
 		case 'h': return show_help(cmd);
-		case 'n': dry = true; break;
+		case 'n': g.dry = true; break;
+		case 'j': g.json = true; break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -156,7 +228,7 @@ static int gc_run(int argc, char **argv)
 		if (asprintf(&pats[i], "%s%s", p[0] == '/' ? "" : "/", p) < 0)
 			return op_error(p, -ENOMEM);
 	}
-	rc = gc_pass(pats, n, dry);
+	rc = gc_pass(pats, n, &g);
 	for (int i = 0; i < n; i++)
 		free(pats[i]);
 	free(pats);
@@ -166,12 +238,15 @@ static int gc_run(int argc, char **argv)
 const struct command cmd_gc = {
 	.name = "gc",
 	.run = gc_run,
-	.synopsis = "gc [--dry-run] [PATTERN...]",
+	.synopsis = "gc [--dry-run] [--json] [PATTERN...]",
 	.help =
 		"Remove libshmx objects whose owner is dead: stale pairs and channels (their\n"
 		"owner's lock is free) and orphaned pair semaphores (their region is gone).\n"
 		"Live objects and other programs' objects are never touched. PATTERNs\n"
 		"(shell globs on the name, e.g. '/myapp-*') restrict it further.\n"
 		"\n"
-		"  -n, --dry-run   only print what would be removed\n",
+		"  -n, --dry-run   only print what would be removed\n"
+		"      --json      one JSON document {\"dry_run\", \"objects\": [...], \"errors\":\n"
+		"                  [...], \"counts\"}: what was (would be) removed and why,\n"
+		"                  what was kept or skipped, what failed (shmx(1), JSON)\n",
 };

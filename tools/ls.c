@@ -74,54 +74,79 @@ static void ls_json_entry(const struct entry *e)
 	if (e->chan_ok)
 		printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64, e->chan.capacity,
 		       e->chan.used);
-	putchar('}');
+	/* the keys of every other document: address and type are ls's name
+	 * and kind */
+	putchar(',');
+	json_name(stdout, "address", e->name);
+	printf(",\"type\":\"%s\"}", kind_str[e->kind]);
+}
+
+/* The end of a document: its errors (a list that could not be read). */
+static void json_end(void)
+{
+	fputs("\n],", stdout);
+	json_errors();
+	fputs("}\n", stdout);
 }
 
 static void ls_json(const struct list *l)
 {
+	bool first = true;
+
 	fputs("{\"objects\":[", stdout);
 	for (size_t i = 0; i < l->n; i++) {
-		fputs(i ? ",\n" : "\n", stdout);
+		json_sep(&first);
 		ls_json_entry(&l->e[i]);
 	}
-	fputs("\n]}\n", stdout);
+	json_end();
 }
 
-static void sysv_json(const struct sysv *s, bool first)
+static void sysv_json(const struct sysv *s, bool *first)
 {
-	char ub[32];
+	char ub[32], gb[32];
 
-	printf("%s\n{\"key\":\"0x%08x\",\"id\":%lld,\"uid\":%u,\"owner\":", first ? "" : ",",
+	json_sep(first);
+	printf("{\"key\":\"0x%08x\",\"id\":%lld,\"uid\":%u,\"owner\":",
 	       (unsigned)s->key, s->id, s->uid);
 	json_str(stdout, user_name(s->uid, ub));
 	printf(",\"gid\":%u,\"mode\":\"%04o\",\"size\":%lld,\"attached\":%lld,"
-	       "\"cpid\":%lld,\"lpid\":%lld,\"status\":\"%s\"}",
+	       "\"cpid\":%lld,\"lpid\":%lld,\"status\":\"%s\"",
 	       s->gid, s->perms & 0777, s->size, s->nattch, s->cpid, s->lpid,
 	       sysv_status(s->perms));
+	/* the keys of every other document; by id, which a key may not name */
+	printf(",\"address\":\"sysv:@%lld\",\"kind\":\"sysv\",\"type\":\"segment\","
+	       "\"user\":", s->id);
+	json_str(stdout, user_name(s->uid, ub));
+	fputs(",\"group\":", stdout);
+	json_str(stdout, group_name(s->gid, gb));
+	putchar('}');
 }
 
 static int ls_sysv(bool json, bool bytes)
 {
 	struct sysv *v = NULL;
 	char ub[32], sz[24];
-	size_t n, i;
+	bool first = true;
+	size_t n = 0, i;
 	int err;
 
 	err = sysv_read(&v, &n);
-	if (err) {
-		fprintf(stderr, "shmx: ls: /proc/sysvipc/shm: %s\n", shmx_strerror(err));
-		return EXIT_FAIL;
-	}
 	if (json)
 		fputs("{\"sysv\":[", stdout);
-	else
+	if (err) {
+		json_op_error(json, "/proc/sysvipc/shm", err);
+		if (json)
+			json_end();
+		return EXIT_FAIL;
+	}
+	if (!json)
 		printf("%-10s %-10s %-10s %-5s %10s %-6s %-8s %-8s %s\n", "KEY", "SHMID",
 		       "OWNER", "PERMS", "SIZE", "NATTCH", "CPID", "LPID", "STATUS");
 	for (i = 0; i < n; i++) {
 		const struct sysv *s = &v[i];
 
 		if (json)
-			sysv_json(s, i == 0);
+			sysv_json(s, &first);
 		else
 			printf("0x%08x %-10lld %-10s %-5o %10s %-6lld %-8lld %-8lld %s\n",
 			       (unsigned)s->key, s->id, user_name(s->uid, ub), s->perms & 0777,
@@ -129,7 +154,7 @@ static int ls_sysv(bool json, bool bytes)
 			       s->lpid, sysv_status(s->perms));
 	}
 	if (json)
-		fputs("\n]}\n", stdout);
+		json_end();
 	free(v);
 	return 0;
 }
@@ -161,7 +186,11 @@ static int ls_run(int argc, char **argv)
 		return ls_sysv(json, bytes);
 	err = scan(&l);
 	if (err) {
-		fprintf(stderr, "shmx: ls: " DEV_SHM ": %s\n", shmx_strerror(err));
+		json_op_error(json, DEV_SHM, err);
+		if (json) {
+			fputs("{\"objects\":[", stdout);
+			json_end();
+		}
 		return EXIT_FAIL;
 	}
 	if (json)
@@ -183,6 +212,7 @@ const struct command cmd_ls = {
 		"of a pair whose region is gone), size, mode, owner, modification time.\n"
 		"\n"
 		"  -b, --bytes   exact sizes in bytes instead of 4.0K, 1.5M, ...\n"
-		"      --json    one JSON document {\"objects\": [...]} for scripts\n"
+		"      --json    one JSON document {\"objects\": [...], \"errors\": [...]}\n"
+		"                for scripts (shmx(1), JSON)\n"
 		"      --sysv    System V segments (/proc/sysvipc/shm) instead, like ipcs -m\n",
 };

@@ -59,27 +59,62 @@ static int rm_address(const struct address *a)
 	}
 }
 
+/* --json: the record of what is about to go, read before it goes; what
+ * cannot be read (the orphaned semaphores of a pair) is null. */
+static int rm_json(const struct address *a, bool *first)
+{
+	struct facts f;
+	int err;
+
+	gather(a, &f);
+	err = rm_address(a);
+	if (err)
+		return err;
+	if (f.sysv)
+		f.si.removed = 1;
+	json_sep(first);
+	putchar('{');
+	json_record(&f);
+	putchar('}');
+	return 0;
+}
+
 static int rm_run(int argc, char **argv)
 {
-	static const struct option longs[] = { HELP_OPT, END_OPT };
+	static const struct option longs[] = {
+		HELP_OPT, { "json", no_argument, NULL, 'j' }, END_OPT,
+	};
+	bool json = false, first = true;
 	struct address a;
 	int c, err, rc = 0;
 
 	opt_reset();
-	while ((c = next_opt(argc, argv, ":h", longs)) != -1)
-		return c == 'h' ? show_help(cmd) : EXIT_USAGE;
+	while ((c = next_opt(argc, argv, ":h", longs)) != -1) {
+		switch (c) {
+		case 'h': return show_help(cmd);
+		case 'j': json = true; break;
+		default: return EXIT_USAGE;
+		}
+	}
 	if (optind >= argc)
 		return usage_error("missing object name");
 	/* A malformed name is a usage error: nothing is removed. */
 	for (int i = optind; i < argc; i++)
 		if (address_arg(argv[i], &a))
 			return EXIT_USAGE;
+	if (json)
+		fputs("{\"removed\":[", stdout);
 	/* Keep going over the names: one failure does not stop the rest. */
 	for (int i = optind; i < argc; i++) {
 		address_arg(argv[i], &a);
-		err = rm_address(&a);
+		err = json ? rm_json(&a, &first) : rm_address(&a);
 		if (err)
-			rc = op_error(a.name, err);
+			rc = json_op_error(json, a.name, err);
+	}
+	if (json) {
+		fputs("\n],", stdout);
+		json_errors();
+		fputs("}\n", stdout);
 	}
 	return rc;
 }
@@ -87,10 +122,13 @@ static int rm_run(int argc, char **argv)
 const struct command cmd_rm = {
 	.name = "rm",
 	.run = rm_run,
-	.synopsis = "rm ADDRESS...",
+	.synopsis = "rm ADDRESS... [--json]",
 	.help =
 		"Remove objects by name: a region, a libshmx pair (its semaphores too) or\n"
 		"channel, or a named semaphore; a file (./x, /dir/x); a System V segment\n"
 		"(sysv:KEY, sysv:@ID: marked for removal, it goes with its last detach).\n"
-		"Goes on past a failure; exit 1 if any failed.\n",
+		"Goes on past a failure; exit 1 if any failed.\n"
+		"\n"
+		"      --json    one JSON document {\"removed\": [...], \"errors\": [...]}\n"
+		"                (shmx(1), JSON)\n",
 };

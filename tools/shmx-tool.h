@@ -57,9 +57,9 @@ int name_arg(const char *in, char out[NAME_BUF]);
 void put_name(FILE *f, const char *s);
 /* put_name() into one of a few static buffers, for messages. */
 const char *shown(const char *s);
-void json_str(FILE *f, const char *s);
-/* "key":"name" plus the exact bytes in hex when they are not UTF-8 */
-void json_name(FILE *f, const char *key, const char *name);
+/* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
+size_t utf8_len(const unsigned char *s);
+bool utf8_valid(const char *s);
 
 /* ---- util.c: addresses, one argument for every kind of shared memory ----
  * "/name" or "name": a POSIX object; a '/' after the first character, or a
@@ -81,8 +81,44 @@ int address_arg(const char *in, struct address *a);
 int address_open(const struct address *a, unsigned flags, struct shmx_region **ret);
 /* The segment id behind a System V address; -errno. */
 int address_sysv_id(const struct address *a);
-/* "posix", "file", "sysv": the kind as stat --json spells it. */
+/* "posix", "file", "sysv": the kind as every --json record spells it. */
 const char *address_kind(const struct address *a);
+
+/* ---- object.c: what one address holds (stat, and every --json record) ---- */
+struct facts {
+	const char *name;       /* the address, canonical */
+	const char *kind;       /* posix, file, sysv */
+	const char *type;       /* region, pair, channel, semaphore, file, segment;
+				 * NULL: not known */
+	struct stat st;         /* size, mode, owner, times (a segment's too) */
+	bool meta;              /* st is known */
+	bool have_st;           /* an inode (a segment has none to map) */
+	uint32_t holders;       /* SHMX_HOLDERS_UNKNOWN when not known */
+	bool chan, pair, sysv;
+	struct shmx_chan_info ci;
+	struct shmx_sysv_info si;
+};
+
+/* Everything about what a names: 0, or -errno and only f's address and
+ * kind (facts_bare()). */
+int gather(const struct address *a, struct facts *f);
+/* The address and its kind, nothing known about the object. */
+void facts_bare(const struct address *a, struct facts *f);
+
+/* ---- json.c: the --json documents (shmx(1), JSON) ---- */
+void json_str(FILE *f, const char *s);
+/* "key":"name" plus "key_hex" (the exact bytes) when they are not UTF-8 */
+void json_name(FILE *f, const char *key, const char *name);
+/* Before each member of an array: "\n", then ",\n". */
+void json_sep(bool *first);
+/* The keys of an object's record, without the braces. */
+void json_record(const struct facts *f);
+/* op_error(), and with json the same error kept for json_errors(). */
+int json_op_error(bool json, const char *name, int err);
+int json_op_errorf(bool json, const char *name, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* "errors":[...]: those kept so far, each {"address","errno","error"}. */
+void json_errors(void);
 
 /* ---- util.c: numbers and their text ---- */
 /* "4096", "64K", "1M", "2G", "1KiB": 0, or a usage error (exit status 2). */
@@ -123,7 +159,7 @@ struct entry {
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
-	struct timespec mtime;
+	struct timespec atime, mtime, ctime;
 	uint32_t holders;
 	bool chan_ok;
 	struct shmx_chan_info chan;

@@ -172,107 +172,6 @@ static const char *state_text(uint32_t holders)
 	}
 }
 
-/* What stat shows about one object, of any kind, for text and JSON. */
-struct facts {
-	const char *name;
-	const char *type;       /* region, pair, channel, semaphore, file, segment */
-	struct stat st;         /* size, mode, owner, times (a segment's too) */
-	bool have_st;           /* false: a segment (no inode to map) */
-	uint32_t holders;       /* SHMX_HOLDERS_UNKNOWN when not known */
-	bool chan, pair, sysv;
-	struct shmx_chan_info ci;
-	struct shmx_sysv_info si;
-};
-
-/* No region by that name: it may still be a named semaphore. */
-static int facts_sem(const char *name, struct facts *f, int region_err)
-{
-	char path[sizeof(DEV_SHM) + sizeof(SEM_PREFIX) + PATH_MAX + 8];
-
-	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s", name + 1);
-	if (lstat(path, &f->st) < 0 || !S_ISREG(f->st.st_mode))
-		return region_err;
-	f->type = "semaphore";
-	f->holders = SHMX_HOLDERS_UNKNOWN;
-	return 0;
-}
-
-static int facts_posix(const char *name, struct facts *f)
-{
-	char path[sizeof(DEV_SHM) + PATH_MAX];
-	struct shmx_info info;
-	int err;
-
-	f->have_st = true;
-	err = shmx_stat(name, &info);
-	if (err == -ENOENT)
-		return facts_sem(name, f, err);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), DEV_SHM "%s", name);
-	if (lstat(path, &f->st) < 0)
-		return -errno;
-	f->holders = info.holders;
-	f->chan = shmx_chan_stat(name, &f->ci) == 0;
-	f->pair = !f->chan && (sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R));
-	f->type = f->chan ? "channel" : f->pair ? "pair" : "region";
-	return 0;
-}
-
-/* The file's metadata needs no access to its bytes; its locks do. */
-static int facts_file(const char *path, struct facts *f)
-{
-	struct shmx_region *r;
-	struct shmx_info info;
-
-	f->have_st = true;
-	f->type = "file";
-	f->holders = SHMX_HOLDERS_UNKNOWN;
-	if (lstat(path, &f->st) < 0)
-		return -errno;
-	if (!S_ISREG(f->st.st_mode))
-		return S_ISDIR(f->st.st_mode) ? -EISDIR : -EMEDIUMTYPE;
-	if (shmx_file_open(path, SHMX_RDONLY, &r) == 0) {
-		if (shmx_fstat(r, &info) == 0)
-			f->holders = info.holders;
-		shmx_close(r);
-	}
-	return 0;
-}
-
-static int facts_sysv(const struct address *a, struct facts *f)
-{
-	int id = address_sysv_id(a), err;
-
-	if (id < 0)
-		return id;
-	err = shmx_sysv_stat(id, &f->si);
-	if (err)
-		return err;
-	f->type = "segment";
-	f->sysv = true;
-	f->holders = SHMX_HOLDERS_UNKNOWN;
-	f->st.st_size = (off_t)f->si.size;
-	f->st.st_mode = f->si.mode;
-	f->st.st_uid = f->si.uid;
-	f->st.st_gid = f->si.gid;
-	f->st.st_atim.tv_sec = f->si.atime;
-	f->st.st_mtim.tv_sec = f->si.dtime;
-	f->st.st_ctim.tv_sec = f->si.ctime;
-	return 0;
-}
-
-static int gather(const struct address *a, struct facts *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->name = a->name;
-	switch (a->kind) {
-	case A_POSIX: return facts_posix(a->name, f);
-	case A_FILE: return facts_file(a->name, f);
-	default: return facts_sysv(a, f);
-	}
-}
-
 /* ---- text ---- */
 
 static void print_sysv(const struct shmx_sysv_info *si)
@@ -310,35 +209,7 @@ static void print_text(const struct facts *f)
 	mapped_by(&f->st);
 }
 
-/* ---- JSON: one schema for every kind (shmx(1), stat --json) ---- */
-
-static void json_time(const char *key, const struct timespec *ts)
-{
-	char tb[48];
-
-	time_iso(ts, tb);
-	printf(",\"%s\":\"%s\"", key, tb);
-}
-
-static void json_holders(uint32_t h)
-{
-	static const char *const slot[] = { "owner", "writer", "reader" };
-	bool any = false;
-
-	fputs(",\"holders\":", stdout);
-	if (h & SHMX_HOLDERS_UNKNOWN) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('[');
-	for (unsigned i = 0; i < 3; i++) {
-		if (h & (1u << i)) {
-			printf("%s\"%s\"", any ? "," : "", slot[i]);
-			any = true;
-		}
-	}
-	putchar(']');
-}
+/* ---- JSON: the record of every command (json.c), and who maps it ---- */
 
 static void json_mappers(const struct facts *f)
 {
@@ -357,48 +228,12 @@ static void json_mappers(const struct facts *f)
 	putchar(']');
 }
 
-static void json_extra(const struct facts *f)
+static void print_json(const struct facts *f, bool *first)
 {
-	const struct shmx_sysv_info *si = &f->si;
-	const struct shmx_chan_info *ci = &f->ci;
-
-	fputs(",\"sysv\":", stdout);
-	if (f->sysv)
-		printf("{\"key\":\"0x%08x\",\"id\":%d,\"cuid\":%u,\"cgid\":%u,\"cpid\":%d,"
-		       "\"lpid\":%d,\"attached\":%" PRIu64 ",\"removed\":%s}",
-		       (unsigned)si->key, si->id, (unsigned)si->cuid, (unsigned)si->cgid,
-		       (int)si->cpid, (int)si->lpid, si->nattch,
-		       si->removed ? "true" : "false");
-	else
-		fputs("null", stdout);
-	fputs(",\"channel\":", stdout);
-	if (f->chan)
-		printf("{\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu64 ",\"used\":%" PRIu64
-		       ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "}", ci->capacity,
-		       ci->max_msg, ci->used, ci->sent, ci->received);
-	else
-		fputs("null", stdout);
-}
-
-static void print_json(const struct address *a, const struct facts *f, bool first)
-{
-	char ub[32], gb[32];
-
-	fputs(first ? "\n{" : ",\n{", stdout);
-	json_name(stdout, "address", f->name);
-	printf(",\"kind\":\"%s\",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":\"%04o\"",
-	       address_kind(a), f->type, (uint64_t)f->st.st_size,
-	       (unsigned)(f->st.st_mode & 07777));
-	printf(",\"uid\":%u,\"user\":", (unsigned)f->st.st_uid);
-	json_str(stdout, user_name(f->st.st_uid, ub));
-	printf(",\"gid\":%u,\"group\":", (unsigned)f->st.st_gid);
-	json_str(stdout, group_name(f->st.st_gid, gb));
-	json_time("atime", &f->st.st_atim);
-	json_time("mtime", &f->st.st_mtim);
-	json_time("ctime", &f->st.st_ctim);
-	json_holders(f->holders);
+	json_sep(first);
+	putchar('{');
+	json_record(f);
 	json_mappers(f);
-	json_extra(f);
 	putchar('}');
 }
 
@@ -431,20 +266,23 @@ static int stat_run(int argc, char **argv)
 		address_arg(argv[i], &a);
 		err = gather(&a, &f);
 		if (err) {
-			rc = op_error(a.name, err);
+			rc = json_op_error(json, a.name, err);
 			continue;
 		}
 		if (json) {
-			print_json(&a, &f, first);
+			print_json(&f, &first);
 		} else {
 			if (!first)
 				putchar('\n');
 			print_text(&f);
+			first = false;
 		}
-		first = false;
 	}
-	if (json)
-		fputs("\n]}\n", stdout);
+	if (json) {
+		fputs("\n],", stdout);
+		json_errors();
+		fputs("}\n", stdout);
+	}
 	return rc;
 }
 
@@ -459,6 +297,6 @@ const struct command cmd_stat = {
 		"ADDRESS is a POSIX name (/x), a file path (./x, /dir/x) or a System V\n"
 		"segment (sysv:KEY, sysv:@ID: its IPC_STAT fields).\n"
 		"\n"
-		"      --json    one JSON document {\"objects\": [...]}, the same fields for\n"
-		"                every kind (shmx(1))\n",
+		"      --json    one JSON document {\"objects\": [...], \"errors\": [...]},\n"
+		"                the same keys for every kind (shmx(1), JSON)\n",
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What every shmx command shares: messages, names as arguments and as
- * output (escaped, JSON), sizes and numbers, option parsing. */
+ * output (escaped), sizes and numbers, option parsing. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -193,8 +193,7 @@ const char *address_kind(const struct address *a)
 	return kinds[a->kind];
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 	uint32_t c;
@@ -221,7 +220,7 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
-static bool utf8_valid(const char *s)
+bool utf8_valid(const char *s)
 {
 	size_t n;
 
@@ -267,47 +266,6 @@ const char *shown(const char *s)
 	put_name(f, s);
 	fclose(f);
 	return b;
-}
-
-/* JSON strings must be UTF-8: a byte that is not becomes U+FFFD (and
- * json_name adds the exact bytes in hex). */
-void json_str(FILE *f, const char *s)
-{
-	size_t n;
-
-	fputc('"', f);
-	for (; *s; s += n) {
-		unsigned char c = (unsigned char)*s;
-
-		n = utf8_len((const unsigned char *)s);
-		if (!n) {
-			fputs("\\ufffd", f);
-			n = 1;
-		} else if (c == '"' || c == '\\') {
-			fprintf(f, "\\%c", c);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c == '\t') {
-			fputs("\\t", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-		} else {
-			fwrite(s, 1, n, f);
-		}
-	}
-	fputc('"', f);
-}
-
-void json_name(FILE *f, const char *key, const char *name)
-{
-	fprintf(f, "\"%s\":", key);
-	json_str(f, name);
-	if (utf8_valid(name))
-		return;
-	fprintf(f, ",\"%s_hex\":\"", key);
-	for (const char *p = name; *p; p++)
-		fprintf(f, "%02x", (unsigned char)*p);
-	fputc('"', f);
 }
 
 /* ---- numbers ---- */
