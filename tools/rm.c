@@ -81,27 +81,16 @@ static int rm_json(const struct address *a, bool *first)
 
 static int rm_run(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		HELP_OPT, { "json", no_argument, NULL, 'j' }, END_OPT,
-	};
 	bool json = false, first = true;
 	struct address a;
 	int c, err, rc = 0;
 
-	opt_reset();
-	while ((c = next_opt(argc, argv, ":h", longs)) != -1) {
-		switch (c) {
-		case 'h': return show_help(cmd);
-		case 'j': json = true; break;
-		default: return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc)
-		return usage_error("missing object name");
+	c = json_opts(argc, argv, &json);
+	if (c >= 0)
+		return c;
 	/* A malformed name is a usage error: nothing is removed. */
-	for (int i = optind; i < argc; i++)
-		if (address_arg(argv[i], &a))
-			return EXIT_USAGE;
+	if (addresses_arg(argc, argv))
+		return EXIT_USAGE;
 	if (json)
 		fputs("{\"removed\":[", stdout);
 	/* Keep going over the names: one failure does not stop the rest. */

@@ -77,6 +77,12 @@ struct address {
 
 /* 0, or a usage error (exit status 2) saying what is wrong with in. */
 int address_arg(const char *in, struct address *a);
+/* argv[optind...]: all addresses, at least one; exactly one, into *a. Both
+ * 0, or a usage error printed (the exit status). */
+int addresses_arg(int argc, char **argv);
+/* Options [--json] [--help] only: -1 to go on, else the exit status. */
+int json_opts(int argc, char **argv, bool *json);
+int one_address_arg(int argc, char **argv, struct address *a);
 /* A region handle on what a names, of any kind (SHMX_RDONLY, SHMX_MAP). */
 int address_open(const struct address *a, unsigned flags, struct shmx_region **ret);
 /* The segment id behind a System V address; -errno. */

@@ -239,27 +239,16 @@ static void print_json(const struct facts *f, bool *first)
 
 static int stat_run(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		HELP_OPT, { "json", no_argument, NULL, 'j' }, END_OPT,
-	};
 	struct address a;
 	struct facts f;
 	bool json = false, first = true;
 	int c, err, rc = 0;
 
-	opt_reset();
-	while ((c = next_opt(argc, argv, ":h", longs)) != -1) {
-		switch (c) {
-		case 'h': return show_help(cmd);
-		case 'j': json = true; break;
-		default: return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc)
-		return usage_error("missing object name");
-	for (int i = optind; i < argc; i++)
-		if (address_arg(argv[i], &a))
-			return EXIT_USAGE;
+	c = json_opts(argc, argv, &json);
+	if (c >= 0)
+		return c;
+	if (addresses_arg(argc, argv))
+		return EXIT_USAGE;
 	if (json)
 		fputs("{\"objects\":[", stdout);
 	for (int i = optind; i < argc; i++) {

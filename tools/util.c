@@ -161,6 +161,50 @@ int address_arg(const char *in, struct address *a)
 	return name_arg(in, a->name) ? EXIT_USAGE : 0;
 }
 
+/* The options of a command that takes only --json and --help: -1 to go
+ * on, or the exit status to return now (help shown, or a usage error). */
+int json_opts(int argc, char **argv, bool *json)
+{
+	static const struct option longs[] = {
+		HELP_OPT, { "json", no_argument, NULL, 'j' }, END_OPT,
+	};
+	int c;
+
+	opt_reset();
+	while ((c = next_opt(argc, argv, ":h", longs)) != -1) {
+		if (c == 'h')
+			return show_help(cmd);
+		if (c != 'j')
+			return EXIT_USAGE;
+		*json = true;
+	}
+	return -1;
+}
+
+/* The operands at argv[optind...] are all addresses, at least one: 0, or a
+ * usage error (exit status 2) before anything is done to any of them. */
+int addresses_arg(int argc, char **argv)
+{
+	struct address a;
+
+	if (optind >= argc)
+		return usage_error("missing object name");
+	for (int i = optind; i < argc; i++)
+		if (address_arg(argv[i], &a))
+			return EXIT_USAGE;
+	return 0;
+}
+
+/* Exactly one operand, an address, into *a: 0, or a usage error. */
+int one_address_arg(int argc, char **argv, struct address *a)
+{
+	if (optind >= argc)
+		return usage_error("missing object name");
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
+	return address_arg(argv[optind], a) ? EXIT_USAGE : 0;
+}
+
 int address_sysv_id(const struct address *a)
 {
 	struct shmx_region *r;

@@ -121,11 +121,7 @@ static int write_run(int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return usage_error("missing object name");
-	if (optind + 1 < argc)
-		return usage_error("unexpected argument '%s'", shown(argv[optind + 1]));
-	if (address_arg(argv[optind], &a))
+	if (one_address_arg(argc, argv, &a))
 		return EXIT_USAGE;
 	err = address_open(&a, 0, &r);
 	if (err) {
