@@ -664,7 +664,8 @@ static void test_installed_extras(void **state)
 /* ---- 8: a CMake consumer, both ways CMake finds a library ---- */
 
 /* The consumer must load the installed library, as with pkg-config. The
- * package registry is off so only CMAKE_PREFIX_PATH can answer. */
+ * package registry is off so only CMAKE_PREFIX_PATH can answer. Ninja, not
+ * make: the build already needs ninja, and a minimal machine has no make. */
 static void cmake_consumer(const char *via, const char *dir)
 {
 	char *out;
@@ -673,7 +674,7 @@ static void cmake_consumer(const char *via, const char *dir)
 	if (!have_tool("cmake"))
 		tu_skip("cmake is not installed (scripts/deps.sh test installs it)");
 	free(must("cmake configure",
-		  "cmake -S '%s/tests/consumer/cmake-demo' -B %s -DSHMX_VIA=%s "
+		  "cmake -G Ninja -S '%s/tests/consumer/cmake-demo' -B %s -DSHMX_VIA=%s "
 		  "-DCMAKE_PREFIX_PATH='%s' -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF",
 		  src, dir, via, prefix));
 	free(must("cmake --build", "cmake --build %s", dir));
