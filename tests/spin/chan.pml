@@ -3,8 +3,9 @@
  * src/chan.h: kick(); src/chan-ring.c: put_record(), publish(),
  * show_tail(), wait_for_space()) on a machine with store buffers: x86-TSO.
  * Promela is sequentially consistent by itself, so every plain store of
- * the producer and the consumer goes into its own FIFO store buffer, which a flusher process drains into memory one entry at a
- * time, whenever it likes. A load sees the newest entry of its own buffer
+ * the producer and the consumer goes into its own FIFO store buffer,
+ * which a flusher process drains into memory one entry at a time,
+ * whenever it likes. A load sees the newest entry of its own buffer
  * for that location, else memory. A full fence waits for the own buffer
  * to drain; a read-modify-write (exchange, fetch_add) drains it and acts
  * on memory atomically, as a locked instruction does.
