@@ -222,8 +222,7 @@ class TestBinding(Base):
         n = self.name()
         with shmx.Channel.create(n, 4096, "producer") as tx, \
                 shmx.Channel.open(n, "consumer", WAIT) as rx:
-            for i in range(10):
-                tx.send(b"m%d" % i)
+            self.assertEqual(tx.send_many([b"m%d" % i for i in range(10)]), 10)
             self.assertEqual(rx.recv_many(4, 0), [b"m0", b"m1", b"m2", b"m3"])
             self.assertEqual(rx.recv(0), b"m4")
             self.assertEqual(next(rx), b"m5")      # iteration took the rest
@@ -238,6 +237,10 @@ class TestBinding(Base):
                 rx.recv_many(100, 0.02)
             with self.assertRaises(ValueError):
                 rx.recv_many(0)
+            self.assertEqual(tx.send_many([b"", bytearray(b"ab"), b"c" * 100]), 3)
+            self.assertEqual(rx.recv_many(), [b"", b"ab", b"c" * 100])
+            big = b"x" * 1000
+            self.assertLess(tx.send_many([big] * 10, 0), 10)   # 4 KiB ring
 
     def test_region_buffer_is_the_mapping_and_closing_under_a_view_raises(self):
         n = self.name()
