@@ -30,7 +30,7 @@ static int space_ready(struct shmx_chan *c, uint64_t need)
  * once: the consumer polls record words, so it can take them earlier, but
  * the fence in kick() after the last one is what a sleeping consumer
  * relies on. */
-static void publish(struct shmx_chan *c)
+static hot_inline void publish(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 
@@ -60,7 +60,7 @@ static int wait_for_space(struct shmx_chan *c, uint64_t need, struct deadline *d
 /* Room for a record of len payload bytes, contiguous: when it does not fit
  * before the ring's end, the record goes to offset 0 and put_record() fills
  * the end with a padding record. Returns the record's ring offset. */
-static int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
+static hot_inline int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
 			 uint64_t *off)
 {
 	uint64_t need = REC + align8(len), o = c->pos & c->g.mask;
@@ -82,7 +82,7 @@ static int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
 /* Store the record: zero the word after it, store its word, then the
  * padding word that leads to it (both release): the consumer, which polls
  * words, sees a whole record or nothing, never a stale word. */
-static void put_record(struct shmx_chan *c, uint64_t off, size_t len)
+static hot_inline void put_record(struct shmx_chan *c, uint64_t off, size_t len)
 {
 	uint64_t size = REC + align8(len);
 
@@ -242,7 +242,7 @@ static int data_ready(struct shmx_chan *c, uint64_t need)
  * store, and then a producer that went to sleep just then stays asleep
  * for a whole slice although there is room (see kick()). A batch stores
  * the tail once, after its last message. */
-static void show_tail(struct shmx_chan *c)
+static hot_inline void show_tail(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 
@@ -258,10 +258,25 @@ static void consume(struct shmx_chan *c, uint64_t adv)
 	show_tail(c);
 }
 
+/* The common record, checked inline: a message of at most max_msg bytes
+ * that ends before the ring does. Anything else (padding, or a word that
+ * cannot be) goes through shmx__chan_record(), which decides. Our own
+ * position is always aligned: we only ever add aligned sizes to it. */
+static hot_inline bool plain_msg(const struct shmx_chan *c, uint64_t word, uint64_t *adv)
+{
+	uint64_t len = (uint32_t)word, size = REC + align8(len);
+
+	if ((word >> 32) != SHMX__CHAN_TAG_MSG || len > c->g.max_msg ||
+	    size > c->g.capacity - (c->pos & c->g.mask))
+		return false;
+	*adv = size;
+	return true;
+}
+
 /* Find the next message record (skipping padding): its payload length, its
  * ring offset in c->cur_off and its size in *adv. With d NULL it does not
  * wait: -EAGAIN when nothing is there yet. */
-static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
+static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 {
 	uint64_t word;
 	int64_t len;
@@ -276,6 +291,10 @@ static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 			if (err)
 				return err;
 			word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
+		}
+		if (likely(plain_msg(c, word, adv))) {
+			c->cur_off = c->pos & c->g.mask;
+			return (ssize_t)(uint32_t)word;
 		}
 		if (shmx__chan_record(&c->g, c->pos, word, adv, &len))
 			return fail(c, -EBADMSG);
