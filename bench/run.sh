@@ -143,6 +143,23 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 say "running $bench ${args[*]} ${extra[*]:-}"
 "$bench" "${args[@]}" ${extra[@]+"${extra[@]}"} | tee "$tmp/stdout.txt"
 
+# A Python consumer on a channel against multiprocessing.Queue and Pipe
+# (python/bench_binding.py), with the library just built.
+pyrun=(--count 50000 --runs 3)
+[ $quick -eq 1 ] && pyrun=(--count 5000 --runs 1)
+: >"$tmp/python.md"
+if command -v python3 >/dev/null && [ -e "$SHMX_BUILD/src/libshmx.so.0" ]; then
+	say "running python/bench_binding.py ${pyrun[*]}"
+	SHMX_LIBRARY=$SHMX_BUILD/src/libshmx.so.0 PYTHONPATH=$SHMX_TOP/python \
+		PYTHONDONTWRITEBYTECODE=1 python3 "$SHMX_TOP/python/bench_binding.py" \
+		"${pyrun[@]}" --markdown "$tmp/python.md" ||
+		printf '\n## Python consumer\n\npython/bench_binding.py failed.\n' \
+			>"$tmp/python.md"
+else
+	printf '\n## Python consumer\n\nNot measured: no python3 or no shared libshmx.\n' \
+		>"$tmp/python.md"
+fi
+
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -n1)
@@ -271,9 +288,19 @@ measured side by side in one run are what holds.
   the better of copy and zero-copy counts; the table says which.
 - All names are /shmx-bench-<pid>-<n>; the program removes them, also when
   interrupted. It never fails on a time.
+- The batch item sends with shmx_chan_send_batch() and receives with
+  shmx_chan_recv_batch(), up to 32 messages a call on each side.
+- Python consumer (last section): python/bench_binding.py after the C
+  benchmark, in the same run: a forked Python producer and a Python
+  consumer, 64-byte messages, on a libshmx channel (in batches through
+  send_many() and iteration, and one call a message through send() and
+  recv()), on multiprocessing.Queue and on multiprocessing.Pipe (send_bytes,
+  recv_bytes); best of 3 interleaved runs of 50000 messages each. The
+  processes are not pinned.
 
 EOF
 	printf '## Plot\n\n%s\n\n' "$plot"
 	cat "$tmp/tables.md"
+	cat "$tmp/python.md"
 } >"$output"
 say "wrote $output"

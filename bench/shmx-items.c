@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -181,6 +182,58 @@ static int chan_recv_copy(struct win *w, long n)
 	return 0;
 }
 
+/* Batches of up to BATCH_MSGS messages a call on either side: one index
+ * store and one fence per batch instead of per message. */
+#define BATCH_MSGS 32
+
+static int chan_send_batch(struct win *w, long n)
+{
+	struct iovec v[BATCH_MSGS];
+	ssize_t k;
+
+	for (int i = 0; i < BATCH_MSGS; i++)
+		v[i] = (struct iovec){ .iov_base = w->src, .iov_len = w->it->size };
+	while (n > 0) {
+		k = shmx_chan_send_batch(w->ch[0], v, n < BATCH_MSGS ? (size_t)n :
+					 BATCH_MSGS, IO_TIMEOUT_MS);
+		if (k < 0)
+			return (int)k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int chan_recv_batch(struct win *w, long n)
+{
+	size_t lens[BATCH_MSGS], size = w->it->size * BATCH_MSGS;
+	ssize_t k;
+
+	while (n > 0) {
+		k = shmx_chan_recv_batch(w->ch[0], w->buf, size, lens,
+					 n < BATCH_MSGS ? (size_t)n : BATCH_MSGS,
+					 IO_TIMEOUT_MS);
+		if (k < 0)
+			return (int)k;
+		if (lens[0] != w->it->size)
+			return -EBADMSG;
+		clobber(w->buf);
+		n -= k;
+	}
+	return 0;
+}
+
+static int chan_batch_setup(struct win *w)
+{
+	int err = chan_setup(w);
+
+	if (err)
+		return err;
+	/* the receive buffer holds a whole batch */
+	free(w->buf);
+	w->buf = aligned_alloc(64, w->it->size * BATCH_MSGS);
+	return w->buf ? 0 : -ENOMEM;
+}
+
 /* Zero-copy: the producer writes every byte of the message in place (the
  * byte is the message's number), the consumer reads every byte in place
  * into a checksum, as a consumer that uses the data would, and reports it:
@@ -250,6 +303,9 @@ const struct item item_chan_copy = { .kind = K_TPUT, .setup = chan_setup,
 const struct item item_chan_zc = { .kind = K_TPUT, .setup = chan_setup,
 	.attach = chan_attach, .parent = chan_send_zc, .child = chan_recv_zc,
 	.verify = chan_verify_zc, .teardown = chan_teardown };
+const struct item item_chan_batch = { .kind = K_TPUT, .setup = chan_batch_setup,
+	.attach = chan_attach, .parent = chan_send_batch, .child = chan_recv_batch,
+	.teardown = chan_teardown };
 const struct item item_pair = { .kind = K_RT, .size = 8, .setup = pair_setup,
 	.attach = pair_attach, .start = pair_start, .parent = pair_parent,
 	.child = pair_child, .teardown = pair_teardown };

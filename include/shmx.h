@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/ipc.h>     /* key_t, IPC_PRIVATE */
 #include <sys/types.h>
+#include <sys/uio.h>     /* struct iovec */
 #include <time.h>
 
 #ifdef __cplusplus
@@ -272,6 +273,15 @@ int shmx_chan_commit(struct shmx_chan *c, size_t len);
 /* Zero-copy receive: look at the next message in place, then release it. */
 ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms);
 int shmx_chan_release(struct shmx_chan *c);
+/* Batches: one call, one fence and one index store for many messages.
+ * Send msgs[0..n) in order, waiting for room up to timeout_ms in all;
+ * returns how many were sent (>= 1), -errno if none was. */
+ssize_t shmx_chan_send_batch(struct shmx_chan *c, const struct iovec *msgs, size_t n,
+			     int timeout_ms);
+/* Wait for one message, then copy out every one there that fits, back to
+ * back into buf, at most max_msgs; their lengths in lens. Returns how many. */
+ssize_t shmx_chan_recv_batch(struct shmx_chan *c, void *buf, size_t size, size_t *lens,
+			     size_t max_msgs, int timeout_ms);
 
 size_t shmx_chan_capacity(const struct shmx_chan *c);
 size_t shmx_chan_max_msg(const struct shmx_chan *c);

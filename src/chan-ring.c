@@ -6,6 +6,7 @@
  * never an access outside the ring. */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/uio.h>
 
 #include "chan.h"
 
@@ -24,15 +25,32 @@ static int space_ready(struct shmx_chan *c, uint64_t need)
 	return c->pos + need + REC - tail <= c->g.capacity;
 }
 
+/* Make what we stored visible through head and sent, then wake a consumer
+ * asleep for data (kick()). A batch stores several records and publishes
+ * once: the consumer polls record words, so it can take them earlier, but
+ * the fence in kick() after the last one is what a sleeping consumer
+ * relies on. */
+static hot_inline void publish(struct shmx_chan *c)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+
+	__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
+	kick(&h->data_waiting, &h->data_seq);
+}
+
 /* The ring looks full: say so. Consumers of this release look at
  * space_waiting after every tail store (kick()); consumers of earlier
  * releases fenced and looked only when they saw space_wanted, so it is
- * still set for them (the format is shared, docs/channel-format.md). */
+ * still set for them (the format is shared, docs/channel-format.md).
+ * Records a batch stored are published first: the consumer may be asleep
+ * waiting for them, and only it can make the room we wait for. */
 static int wait_for_space(struct shmx_chan *c, uint64_t need, struct deadline *d)
 {
 	uint32_t *wanted = &c->hdr->space_wanted;
 	int err;
 
+	publish(c);
 	__atomic_store_n(wanted, 1, __ATOMIC_RELAXED);
 	err = shmx__chan_wait(c, space_ready, need, d);
 	__atomic_store_n(wanted, 0, __ATOMIC_RELAXED);
@@ -40,9 +58,9 @@ static int wait_for_space(struct shmx_chan *c, uint64_t need, struct deadline *d
 }
 
 /* Room for a record of len payload bytes, contiguous: when it does not fit
- * before the ring's end, the record goes to offset 0 and commit_at() fills
+ * before the ring's end, the record goes to offset 0 and put_record() fills
  * the end with a padding record. Returns the record's ring offset. */
-static int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
+static hot_inline int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
 			 uint64_t *off)
 {
 	uint64_t need = REC + align8(len), o = c->pos & c->g.mask;
@@ -61,12 +79,11 @@ static int reserve_space(struct shmx_chan *c, size_t len, struct deadline *d,
 	return 0;
 }
 
-/* Publish: zero the word after the record, store the record's word, then
- * the padding word that leads to it (both release): the consumer, which
- * polls words, sees a whole record or nothing, never a stale word. */
-static int commit_at(struct shmx_chan *c, uint64_t off, size_t len)
+/* Store the record: zero the word after it, store its word, then the
+ * padding word that leads to it (both release): the consumer, which polls
+ * words, sees a whole record or nothing, never a stale word. */
+static hot_inline void put_record(struct shmx_chan *c, uint64_t off, size_t len)
 {
-	struct shmx__chan_hdr *h = c->hdr;
 	uint64_t size = REC + align8(len);
 
 	__atomic_store_n(word_at(c, off + size), 0, __ATOMIC_RELAXED);
@@ -81,9 +98,12 @@ static int commit_at(struct shmx_chan *c, uint64_t off, size_t len)
 	}
 	c->pos += size;
 	c->count++;
-	__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
-	kick(&h->data_waiting, &h->data_seq);
+}
+
+static int commit_at(struct shmx_chan *c, uint64_t off, size_t len)
+{
+	put_record(c, off, len);
+	publish(c);
 	return 0;
 }
 
@@ -119,6 +139,51 @@ static int chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeo
 	if (len)
 		memcpy(c->ring + off + REC, buf, len);
 	return commit_at(c, off, len);
+}
+
+/* Every message of a batch is checked before the first is sent: a bad
+ * one fails the call with nothing sent. */
+static int batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!msgs[i].iov_base && msgs[i].iov_len)
+			return -EINVAL;
+		if (msgs[i].iov_len > c->g.max_msg)
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+/* Each record as chan_send() stores it, one publish (and one fence) for
+ * the lot; wait_for_space() publishes before it waits. */
+static ssize_t chan_send_batch(struct shmx_chan *c, const struct iovec *msgs,
+			       size_t n, int timeout_ms)
+{
+	struct deadline d = { .timeout = timeout_ms };
+	uint64_t off;
+	size_t i;
+	int err;
+
+	if (!msgs || !n)
+		return -EINVAL;
+	err = producer_ok(c, timeout_ms);
+	if (!err)
+		err = batch_lens_ok(c, msgs, n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		err = reserve_space(c, msgs[i].iov_len, &d, &off);
+		if (err)
+			break;
+		if (msgs[i].iov_len)
+			memcpy(c->ring + off + REC, msgs[i].iov_base, msgs[i].iov_len);
+		put_record(c, off, msgs[i].iov_len);
+	}
+	if (!i)
+		return err;
+	publish(c);
+	return (ssize_t)i;
 }
 
 static int chan_reserve(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms)
@@ -171,25 +236,47 @@ static int data_ready(struct shmx_chan *c, uint64_t need)
 
 /* Our tail is stored after every message (a store to our own cache line,
  * which the producer reads only when the ring looks full), then kick()
- * wakes a producer asleep for space. Its fence is paid on every message,
- * as the producer pays it on every commit: a cheaper test first (of
+ * wakes a producer asleep for space. Its fence is paid on every call, as
+ * the producer pays it on every commit: a cheaper test first (of
  * space_wanted, or once in a while) is a load that can overtake our tail
  * store, and then a producer that went to sleep just then stays asleep
- * for a whole slice although there is room (see kick()). */
-static void consume(struct shmx_chan *c, uint64_t adv)
+ * for a whole slice although there is room (see kick()). A batch stores
+ * the tail once, after its last message. */
+static hot_inline void show_tail(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 
-	c->pos += adv;
-	c->count++;
 	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
 	kick(&h->space_waiting, &h->space_seq);
 }
 
+static void consume(struct shmx_chan *c, uint64_t adv)
+{
+	c->pos += adv;
+	c->count++;
+	show_tail(c);
+}
+
+/* The common record, checked inline: a message of at most max_msg bytes
+ * that ends before the ring does. Anything else (padding, or a word that
+ * cannot be) goes through shmx__chan_record(), which decides. Our own
+ * position is always aligned: we only ever add aligned sizes to it. */
+static hot_inline bool plain_msg(const struct shmx_chan *c, uint64_t word, uint64_t *adv)
+{
+	uint64_t len = (uint32_t)word, size = REC + align8(len);
+
+	if ((word >> 32) != SHMX__CHAN_TAG_MSG || len > c->g.max_msg ||
+	    size > c->g.capacity - (c->pos & c->g.mask))
+		return false;
+	*adv = size;
+	return true;
+}
+
 /* Find the next message record (skipping padding): its payload length, its
- * ring offset in c->cur_off and its size in *adv. */
-static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
+ * ring offset in c->cur_off and its size in *adv. With d NULL it does not
+ * wait: -EAGAIN when nothing is there yet. */
+static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 {
 	uint64_t word;
 	int64_t len;
@@ -198,10 +285,16 @@ static ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 	for (;;) {
 		word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
 		if (!word) {
+			if (!d)
+				return -EAGAIN;
 			err = shmx__chan_wait(c, data_ready, 0, d);
 			if (err)
 				return err;
 			word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
+		}
+		if (likely(plain_msg(c, word, adv))) {
+			c->cur_off = c->pos & c->g.mask;
+			return (ssize_t)(uint32_t)word;
 		}
 		if (shmx__chan_record(&c->g, c->pos, word, adv, &len))
 			return fail(c, -EBADMSG);
@@ -245,6 +338,48 @@ static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeou
 		memcpy(buf, c->ring + c->cur_off + REC, (size_t)len);
 	consume(c, adv);
 	return len;
+}
+
+/* Wait for one message, then take, without waiting, every one that is
+ * there, fits and is counted for: copied back to back, one tail store
+ * (and one fence) for the lot. A message that does not fit stays for the
+ * next call; a bad record after the first ends the batch, and the next
+ * call reports it (the error is sticky). */
+static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
+			       size_t *lens, size_t max_msgs, int timeout_ms)
+{
+	struct deadline d = { .timeout = timeout_ms };
+	unsigned char *out = buf;
+	size_t k = 0, used = 0;
+	uint64_t adv;
+	ssize_t len;
+	int err;
+
+	if ((!buf && size) || !lens || !max_msgs)
+		return -EINVAL;
+	err = consumer_ok(c, timeout_ms);
+	if (err)
+		return err;
+	if (c->cur_adv)
+		return -EINPROGRESS;
+	len = next_msg(c, &d, &adv);
+	if (len >= 0 && (size_t)len > size)
+		len = -EMSGSIZE;
+	while (len >= 0 && (size_t)len <= size - used) {
+		if (len)
+			memcpy(out + used, c->ring + c->cur_off + REC, (size_t)len);
+		used += (size_t)len;
+		lens[k++] = (size_t)len;
+		c->pos += adv;
+		c->count++;
+		if (k == max_msgs)
+			break;
+		len = next_msg(c, NULL, &adv);
+	}
+	if (!k)
+		return len;
+	show_tail(c);
+	return (ssize_t)k;
 }
 
 static ssize_t chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
@@ -347,6 +482,17 @@ SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
 	return r;
 }
 
+SHMX_EXPORT ssize_t shmx_chan_send_batch(struct shmx_chan *c, const struct iovec *msgs,
+				     size_t n, int timeout_ms)
+{
+	ssize_t r;
+
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_send_batch(c, msgs, n, timeout_ms));
+	return r;
+}
+
 SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
 				  int timeout_ms)
 {
@@ -376,6 +522,17 @@ SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
 	if (!c)
 		return -EINVAL;
 	ON_RING(r, c, chan_recv(c, buf, size, timeout_ms));
+	return r;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
+				     size_t *lens, size_t max_msgs, int timeout_ms)
+{
+	ssize_t r;
+
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_recv_batch(c, buf, size, lens, max_msgs, timeout_ms));
 	return r;
 }
 

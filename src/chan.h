@@ -25,6 +25,10 @@
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* The fast path's pieces, which the batch calls share with the single
+ * ones: without this, a second caller makes the compiler call them out of
+ * line, which costs the single calls more than the batch saves. */
+#define hot_inline  inline __attribute__((always_inline))
 
 struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -948,6 +949,156 @@ static long crecv_peeked(const char *a)
 	NEED(shmx_chan_send(p, "x", 1, 0) == 0);
 	NEED(shmx_chan_peek(c, &ptr, 0) == 1);
 	return recv_into(c, SENT, 64, 0);
+}
+
+/* ---- batches ---- */
+
+static long send_batch_of(struct shmx_chan *c, const struct iovec *msgs, size_t n,
+			  int timeout)
+{
+	long rc = shmx_chan_send_batch(c, msgs, n, timeout);
+
+	if (c && shmx_chan_pending(c) > 0)
+		flag("refused batch was queued");
+	return rc;
+}
+
+static const struct iovec two_msgs[2] = { { "a", 1 }, { "b", 1 } };
+
+static long cbsend_null(const char *a)
+{
+	(void)a;
+	return send_batch_of(NULL, two_msgs, 2, 0);
+}
+
+static long cbsend_null_msgs(const char *a)
+{
+	(void)a;
+	return send_batch_of(chan(P), NULL, 2, 0);
+}
+
+static long cbsend_n0(const char *a)
+{
+	(void)a;
+	return send_batch_of(chan(P), two_msgs, 0, 0);
+}
+
+static long cbsend_minus2(const char *a)
+{
+	(void)a;
+	return send_batch_of(chan(P), two_msgs, 2, -2);
+}
+
+static long cbsend_consumer(const char *a)
+{
+	(void)a;
+	return shmx_chan_send_batch(cons_of(chan(P)), two_msgs, 2, 0);
+}
+
+static long cbsend_null_base(const char *a)
+{
+	struct iovec v[2] = { { "a", 1 }, { NULL, 1 } };
+
+	(void)a;
+	return send_batch_of(chan(P), v, 2, 0);
+}
+
+static long cbsend_too_big(const char *a)
+{
+	static char big[CAP];
+	struct shmx_chan *c = chan(P);
+	struct iovec v[2] = { { "a", 1 }, { big, shmx_chan_max_msg(c) + 1 } };
+
+	(void)a;
+	return send_batch_of(c, v, 2, 0);
+}
+
+static long cbsend_reserved(const char *a)
+{
+	struct shmx_chan *c = chan(P);
+	void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_reserve(c, 8, &ptr, 0) == 0);
+	return shmx_chan_send_batch(c, two_msgs, 2, 0);
+}
+
+/* A failed batch receive writes neither the buffer nor the lengths. */
+static long recv_batch_into(struct shmx_chan *c, void *buf, size_t size, size_t *lens,
+			    size_t max, int timeout)
+{
+	unsigned char mine[64];
+	size_t my_lens[4] = { 7, 7, 7, 7 };
+	long rc;
+
+	memset(mine, 0xa5, sizeof(mine));
+	rc = shmx_chan_recv_batch(c, buf == SENT ? mine : buf, size,
+				  lens == SENT ? my_lens : lens, max, timeout);
+	if (rc < 0 && (!all_bytes(mine, sizeof(mine), 0xa5) || my_lens[0] != 7))
+		flag("buffer or lengths written by a failed batch receive");
+	return rc;
+}
+
+static long cbrecv_null(const char *a)
+{
+	(void)a;
+	return recv_batch_into(NULL, SENT, 64, SENT, 4, 0);
+}
+
+static long cbrecv_null_buf(const char *a)
+{
+	(void)a;
+	return recv_batch_into(cons_of(chan(P)), NULL, 64, SENT, 4, 0);
+}
+
+static long cbrecv_null_lens(const char *a)
+{
+	(void)a;
+	return recv_batch_into(cons_of(chan(P)), SENT, 64, NULL, 4, 0);
+}
+
+static long cbrecv_max0(const char *a)
+{
+	(void)a;
+	return recv_batch_into(cons_of(chan(P)), SENT, 64, SENT, 0, 0);
+}
+
+static long cbrecv_minus2(const char *a)
+{
+	(void)a;
+	return recv_batch_into(cons_of(chan(P)), SENT, 64, SENT, 4, -2);
+}
+
+static long cbrecv_producer(const char *a)
+{
+	(void)a;
+	return recv_batch_into(chan(P), SENT, 64, SENT, 4, 0);
+}
+
+/* The first message does not fit: it stays for a larger buffer. */
+static long cbrecv_small(const char *a)
+{
+	struct shmx_chan *p = chan(P), *c = cons_of(p);
+	char msg[40] = "forty bytes", back[40];
+	long rc;
+
+	(void)a;
+	NEED(shmx_chan_send(p, msg, sizeof(msg), 0) == 0);
+	rc = recv_batch_into(c, SENT, 10, SENT, 4, 0);
+	if (shmx_chan_recv(c, back, sizeof(back), 0) != sizeof(msg) || memcmp(back, msg, 40))
+		flag("message not kept after -EMSGSIZE");
+	return rc;
+}
+
+static long cbrecv_peeked(const char *a)
+{
+	struct shmx_chan *p = chan(P), *c = cons_of(p);
+	const void *ptr;
+
+	(void)a;
+	NEED(shmx_chan_send(p, "x", 1, 0) == 0);
+	NEED(shmx_chan_peek(c, &ptr, 0) == 1);
+	return recv_batch_into(c, SENT, 64, SENT, 4, 0);
 }
 
 static long reserve_into(struct shmx_chan *c, size_t len, void **ptr, int timeout)
@@ -2336,6 +2487,25 @@ static struct row rows[] = {
 	ROW("shmx_chan_recv", "producer handle", crecv_producer, -EBADF),
 	ROW("shmx_chan_recv", "size below the message's length", crecv_small, -EMSGSIZE),
 	ROW("shmx_chan_recv", "a peeked message is not released", crecv_peeked, -EINPROGRESS),
+	ROW("shmx_chan_send_batch", "c NULL", cbsend_null, -EINVAL),
+	ROW("shmx_chan_send_batch", "msgs NULL, n 2", cbsend_null_msgs, -EINVAL),
+	ROW("shmx_chan_send_batch", "n 0", cbsend_n0, -EINVAL),
+	ROW("shmx_chan_send_batch", "timeout -2", cbsend_minus2, -EINVAL),
+	ROW("shmx_chan_send_batch", "consumer handle", cbsend_consumer, -EBADF),
+	ROW("shmx_chan_send_batch", "second message's base NULL, len 1", cbsend_null_base,
+	    -EINVAL),
+	ROW("shmx_chan_send_batch", "second message max_msg + 1", cbsend_too_big, -EMSGSIZE),
+	ROW("shmx_chan_send_batch", "a reservation is open", cbsend_reserved, -EINPROGRESS),
+	ROW("shmx_chan_recv_batch", "c NULL", cbrecv_null, -EINVAL),
+	ROW("shmx_chan_recv_batch", "buf NULL, size 64", cbrecv_null_buf, -EINVAL),
+	ROW("shmx_chan_recv_batch", "lens NULL", cbrecv_null_lens, -EINVAL),
+	ROW("shmx_chan_recv_batch", "max_msgs 0", cbrecv_max0, -EINVAL),
+	ROW("shmx_chan_recv_batch", "timeout -2", cbrecv_minus2, -EINVAL),
+	ROW("shmx_chan_recv_batch", "producer handle", cbrecv_producer, -EBADF),
+	ROW("shmx_chan_recv_batch", "size below the first message's length", cbrecv_small,
+	    -EMSGSIZE),
+	ROW("shmx_chan_recv_batch", "a peeked message is not released", cbrecv_peeked,
+	    -EINPROGRESS),
 	ROW("shmx_chan_reserve", "c NULL", creserve_null, -EINVAL),
 	ROW("shmx_chan_reserve", "ptr NULL", creserve_null_ptr, -EINVAL),
 	ROW("shmx_chan_reserve", "timeout -2", creserve_minus2, -EINVAL),

@@ -22,8 +22,9 @@ import ctypes
 import errno as _errno
 import math
 import os
+import struct as _struct
 import sys
-from collections import namedtuple
+from collections import deque, namedtuple
 
 from . import _lib
 from ._lib import lib as _c
@@ -436,12 +437,18 @@ def chan_unlink(name):
 
 
 _chan_recv = _c.shmx_chan_recv
+_chan_recv_batch = _c.shmx_chan_recv_batch
+_chan_send_batch = _c.shmx_chan_send_batch
 _string_at = ctypes.string_at
+_BATCH_BYTES = 1 << 16  # a batch receive's buffer, at least max_msg
+_BATCH_MSGS = 256       # messages iteration takes a call
 
 
 class Channel:
     """A single-producer/single-consumer message channel. Iterating over a
-    consumer yields messages (bytes) until the producer closes."""
+    consumer yields messages (bytes) until the producer closes; it takes
+    them from the ring in batches (recv_many()), and recv() hands out the
+    ones it took first."""
 
     _ROLES = {"producer": CHAN_PRODUCER, "consumer": CHAN_CONSUMER}
     _WAITS = {None: 0, "spin": CHAN_SPIN, "block": CHAN_BLOCK}
@@ -451,6 +458,8 @@ class Channel:
         self._name = name
         self._buf = None
         self._peeked = None
+        self._batch = None      # (buffer, lengths) of recv_many()
+        self._taken = deque()   # received in a batch, not handed out yet
 
     @classmethod
     def _flags(cls, role, wait):
@@ -519,11 +528,37 @@ class Channel:
             ptr = (ctypes.c_char * n).from_buffer(mv.cast("B")) if n else None
         _check(_c.shmx_chan_send(self._handle(), ptr, n, _ms(timeout)))
 
+    def send_many(self, msgs, timeout=None):
+        """Send a sequence of bytes objects in one C call
+        (shmx_chan_send_batch(3)); returns how many went, all of them unless
+        the wait for room ended after some (TimeoutError, BrokenPipeError,
+        PeerDiedError when none did)."""
+        n = len(msgs)
+        if not n:
+            return 0
+        data = b"".join(msgs)
+        base = ctypes.cast(data, ctypes.c_void_p).value or 0
+        flat, off = [], base
+        for m in msgs:
+            size = len(m)
+            flat += (off, size)
+            off += size
+        # An array of struct iovec (two words), packed in one call; data
+        # and iov stay alive until the call returns.
+        iov = _struct.pack("%dN" % (2 * n), *flat)
+        r = _chan_send_batch(self._handle(), iov, n,
+                             -1 if timeout is None else _ms(timeout))
+        if r < 0:
+            raise _error(r, self._name)
+        return r
+
     def recv(self, timeout=None):
         """The next message as bytes. BrokenPipeError once the producer
         closed, PeerDiedError if it died (after every message was read)."""
         # The hot path of a Python consumer: one C call and one copy, the
         # rest hoisted out (ctypes' own call costs most of a message).
+        if self._taken:
+            return self._taken.popleft()
         h, buf = self._h, self._buf
         if buf is None:
             buf = self._buf = ctypes.create_string_buffer(
@@ -534,9 +569,43 @@ class Channel:
             raise _error(n, self._name)
         return _string_at(buf, n)
 
+    def recv_many(self, max_msgs=_BATCH_MSGS, timeout=None):
+        """A list of up to max_msgs messages (bytes): waits for the first as
+        recv() does, then takes every one already there, in one C call
+        (shmx_chan_recv_batch(3)); for a consumer in Python that call, not
+        the copy, is the cost of a message."""
+        if max_msgs < 1:
+            raise ValueError("max_msgs must be at least 1")
+        if self._taken:
+            n = min(max_msgs, len(self._taken))
+            return [self._taken.popleft() for _ in range(n)]
+        buf, lens = self._batch_buffers(max_msgs)
+        n = _chan_recv_batch(self._handle(), buf, len(buf), lens, max_msgs,
+                             -1 if timeout is None else _ms(timeout))
+        if n < 0:
+            raise _error(n, self._name)
+        sizes = lens[:n]
+        raw = _string_at(buf, sum(sizes))
+        out, off = [], 0
+        for size in sizes:
+            out.append(raw[off:off + size])
+            off += size
+        return out
+
+    def _batch_buffers(self, max_msgs):
+        if self._batch is None or len(self._batch[1]) < max_msgs:
+            size = _c.shmx_chan_max_msg(self._handle())
+            self._batch = (ctypes.create_string_buffer(size if size > _BATCH_BYTES
+                                                       else _BATCH_BYTES),
+                           (ctypes.c_size_t * max_msgs)())
+        return self._batch
+
     def peek(self, timeout=None):
         """The next message in place, as a read-only memoryview valid until
         release(): no copy."""
+        if self._taken:
+            raise BufferError("messages received by iteration are pending: "
+                              "take them with recv() first")
         ptr = ctypes.c_void_p()
         n = _c.shmx_chan_peek(self._handle(), ctypes.byref(ptr), _ms(timeout))
         if n < 0:
@@ -557,10 +626,13 @@ class Channel:
         return self
 
     def __next__(self):
-        try:
-            return self.recv()
-        except BrokenPipeError:
-            raise StopIteration from None
+        # Iteration takes messages in batches: one C call for many.
+        if not self._taken:
+            try:
+                self._taken.extend(self.recv_many(_BATCH_MSGS))
+            except BrokenPipeError:
+                raise StopIteration from None
+        return self._taken.popleft()
 
     def close(self):
         """Leave the channel (the peer sees BrokenPipeError); never unlinks."""

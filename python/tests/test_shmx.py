@@ -111,6 +111,20 @@ class TestChannelWithC(Base):
             self.assertEqual(cm.exception.errno, errno.EOWNERDEAD)
             self.assertIsInstance(cm.exception, OSError)
 
+    def test_c_producer_python_recv_many_carries_1e5_messages_intact(self):
+        n = self.name()
+        with shmx.Channel.create(n, 1 << 16, "consumer") as ch:
+            p = self.peer("produce", n, str(MESSAGES))
+            i = 0
+            while i < MESSAGES:
+                for msg in ch.recv_many(100, WAIT):
+                    if msg != expected(i):
+                        self.fail("message %d differs: %r" % (i, msg[:16]))
+                    i += 1
+            with self.assertRaises(BrokenPipeError):
+                ch.recv_many(100, WAIT)
+            self.finish(p)
+
     def test_iteration_ends_when_the_producer_closes(self):
         n = self.name()
         with shmx.Channel.create(n, 1 << 16, "consumer") as ch:
@@ -203,6 +217,30 @@ class TestBinding(Base):
             tx.close()
             with self.assertRaises(BrokenPipeError):
                 rx.recv(WAIT)
+
+    def test_recv_many_takes_what_is_there_and_keeps_the_order(self):
+        n = self.name()
+        with shmx.Channel.create(n, 4096, "producer") as tx, \
+                shmx.Channel.open(n, "consumer", WAIT) as rx:
+            self.assertEqual(tx.send_many([b"m%d" % i for i in range(10)]), 10)
+            self.assertEqual(rx.recv_many(4, 0), [b"m0", b"m1", b"m2", b"m3"])
+            self.assertEqual(rx.recv(0), b"m4")
+            self.assertEqual(next(rx), b"m5")      # iteration took the rest
+            self.assertEqual(rx.pending, 0)
+            with self.assertRaises(BufferError):
+                rx.peek(0)
+            self.assertEqual(rx.recv(0), b"m6")
+            self.assertEqual(rx.recv_many(100, 0), [b"m7", b"m8", b"m9"])
+            with self.assertRaises(BlockingIOError):
+                rx.recv_many(100, 0)
+            with self.assertRaises(TimeoutError):
+                rx.recv_many(100, 0.02)
+            with self.assertRaises(ValueError):
+                rx.recv_many(0)
+            self.assertEqual(tx.send_many([b"", bytearray(b"ab"), b"c" * 100]), 3)
+            self.assertEqual(rx.recv_many(), [b"", b"ab", b"c" * 100])
+            big = b"x" * 1000
+            self.assertLess(tx.send_many([big] * 10, 0), 10)   # 4 KiB ring
 
     def test_region_buffer_is_the_mapping_and_closing_under_a_view_raises(self):
         n = self.name()

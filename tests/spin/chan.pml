@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The channel's sleep/wake pairing (src/channel.c: sleep_loop(), kick(),
- * commit_at(), consume(), wait_for_space()) on a machine with store
- * buffers: x86-TSO. Promela is sequentially consistent by itself, so every
- * plain store of the producer and the consumer goes into its own FIFO
- * store buffer, which a flusher process drains into memory one entry at a
- * time, whenever it likes. A load sees the newest entry of its own buffer
+/* The channel's sleep/wake pairing (src/chan-wait.c: sleep_loop();
+ * src/chan.h: kick(); src/chan-ring.c: put_record(), publish(),
+ * show_tail(), wait_for_space()) on a machine with store buffers: x86-TSO.
+ * Promela is sequentially consistent by itself, so every plain store of
+ * the producer and the consumer goes into its own FIFO store buffer,
+ * which a flusher process drains into memory one entry at a time,
+ * whenever it likes. A load sees the newest entry of its own buffer
  * for that location, else memory. A full fence waits for the own buffer
  * to drain; a read-modify-write (exchange, fetch_add) drains it and acts
  * on memory atomically, as a locked instruction does.
@@ -23,7 +24,15 @@
  * loaded space_wanted with no fence in between, and fenced and looked at
  * space_waiting only when it saw space_wanted set (or once a quarter ring,
  * which a consumer that takes one message never reaches; not modelled),
- * and kicked the producer before waiting for data itself. */
+ * and kicked the producer before waiting for data itself.
+ *
+ * The producer sends its messages one call each, or (chosen
+ * nondeterministically) as one batch (shmx_chan_send_batch()): a batch
+ * stores its records and kicks once, after the last; when it must wait for
+ * space, wait_for_space() publishes and kicks first, since the consumer may
+ * be asleep waiting for the records it stored. NO_PUBLISH_BEFORE_WAIT
+ * leaves that kick out: the consumer sleeps for data, the producer for
+ * space, for good. */
 
 #define P 0             /* process numbers: the producer, the consumer */
 #define C 1
@@ -184,7 +193,12 @@ end:	do
 proctype producer()
 {
 	byte pos, peer, t, s, w, i;
+	bit batch;
 
+	if
+	:: batch = 1
+	:: batch = 0
+	fi;
 	do
 	:: pos == NMSG -> break
 	:: else ->
@@ -195,6 +209,10 @@ proctype producer()
 			peer = t;
 			if
 			:: pos - peer >= CAP ->
+#ifndef NO_PUBLISH_BEFORE_WAIT
+				/* wait_for_space(): publish, kick */
+				KICK(P, DWAIT, DSEQ, C);
+#endif
 				STORE(P, SWANT, 1);
 				SLEEP_UNTIL(P, SSEQ, SWAIT, TAIL, t, (pos - t < CAP));
 				peer = t;
@@ -203,10 +221,14 @@ proctype producer()
 			fi
 		:: else
 		fi;
-		/* commit_at(): the record word (and head), then kick() */
+		/* put_record(): the record word; publish(): head, kick(),
+		 * after every message, or after a batch's last */
 		pos++;
 		STORE(P, WORD, pos);
-		KICK(P, DWAIT, DSEQ, C)
+		if
+		:: !batch || pos == NMSG -> KICK(P, DWAIT, DSEQ, C)
+		:: else
+		fi
 	od;
 	pdone = 1
 }
