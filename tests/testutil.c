@@ -103,6 +103,23 @@ static bool lexists(const char *dir_prefix, const char *name, const char *suffix
 	return lstat(path, &st) == 0;
 }
 
+void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name)
+{
+	const char *hole = strstr(fmt, "%s");
+
+	snprintf(buf, len, "%.*s%s%s", (int)(hole - fmt), fmt, name + 1, hole + 2);
+}
+
+mode_t tu_devshm_mode(const char *fmt, const char *name)
+{
+	char path[600];
+	struct stat st;
+
+	tu_devshm_path(path, sizeof(path), fmt, name);
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
 bool tu_exists(const char *name)
 {
 	return lexists("", name, "");

@@ -31,6 +31,12 @@ int tu_group_teardown(void **state);
 /* Per-test teardown: tu_cleanup(). */
 int tu_teardown(void **state);
 
+/* fmt (e.g. "/dev/shm/sem.%s.shmx-w") with its one "%s" replaced by name
+ * without its slash, into buf. */
+void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name);
+/* The permission bits of that file (not following a link); fails the test
+ * if it is missing. */
+mode_t tu_devshm_mode(const char *fmt, const char *name);
 /* Whether /dev/shm holds name ("/x" or "x"), of any file type. */
 bool tu_exists(const char *name);
 /* Whether the semaphore name + suffix exists (/dev/shm/sem.<name><suffix>). */
