@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The semaphore pair: every function's success path and every documented
- * error by value, deadlines under a signal storm, and peers that die. */
+ * error by value, deadlines, and peers that die. Planted semaphores and
+ * modes under a umask are test-planted.c and test-perms.c; deadlines under
+ * a signal storm, test-signals.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,16 +32,6 @@ static bool sem_exists(const char *name, char which)
 
 	sem_path(name, which, path, sizeof(path));
 	return lstat(path, &st) == 0;
-}
-
-static mode_t sem_mode(const char *name, char which)
-{
-	char path[512];
-	struct stat st;
-
-	sem_path(name, which, path, sizeof(path));
-	assert_int_equal(lstat(path, &st), 0);
-	return st.st_mode & 07777;
 }
 
 static struct shmx_region *region(const char *name, bool create)
@@ -286,60 +278,6 @@ static void test_name_too_long(void **state)
 	assert_int_equal(shmx_unlink(name), 0);
 }
 
-static void plant(const char *name, char which)
-{
-	char path[512];
-	int fd;
-
-	sem_path(name, which, path, sizeof(path));
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "planted", 7), 7);
-	close(fd);
-}
-
-static void check_planted(const char *name, char which)
-{
-	char path[512];
-	struct stat st;
-
-	sem_path(name, which, path, sizeof(path));
-	assert_int_equal(lstat(path, &st), 0);
-	assert_int_equal(st.st_size, 7);  /* never adopted, never rewritten */
-}
-
-static void planted_case(char which)
-{
-	const char *name = tu_name();
-	struct shmx_region *rw = region(name, true);
-	struct shmx_pair *p = SENTINEL;
-
-	plant(name, which);
-	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &p), -EEXIST);
-	assert_ptr_equal(p, SENTINEL);
-	check_planted(name, which);
-	/* no half pair: the other semaphore is not left behind */
-	assert_false(sem_exists(name, which == 'w' ? 'r' : 'w'));
-	/* and no role is kept by the failed create */
-	assert_int_equal(holders(name), 0);
-	assert_int_equal(shmx_pair_unlink(name), 0);
-	shmx_close(rw);
-}
-
-static void test_planted_w(void **state)
-{
-	(void)state;
-	planted_case('w');
-}
-
-/* The "may write" semaphore was made first: the failure on "may read" must
- * remove it again. */
-static void test_planted_r_half_created(void **state)
-{
-	(void)state;
-	planted_case('r');
-}
-
 static void test_busy(void **state)
 {
 	const char *name = tu_name();
@@ -445,37 +383,6 @@ static void test_stale_killed_owner(void **state)
 	shmx_close(b);
 }
 
-static void mode_case(mode_t umask_val, mode_t asked, mode_t want)
-{
-	const char *name = tu_name();
-	struct shmx_region *r = region(name, true);
-	struct shmx_pair *p = NULL;
-	mode_t old = umask(umask_val);
-
-	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, asked, &p), 0);
-	umask(old);
-	assert_int_equal(sem_mode(name, 'w'), want);
-	assert_int_equal(sem_mode(name, 'r'), want);
-	shmx_pair_close(p);
-	shmx_close(r);
-	assert_int_equal(shmx_pair_unlink(name), 0);
-	assert_int_equal(shmx_unlink(name), 0);
-}
-
-static void test_mode_umask(void **state)
-{
-	static const mode_t umasks[] = { 022, 077 };
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < 2; i++) {
-		mode_case(umasks[i], 0, 0600);
-		mode_case(umasks[i], 0660, 0660);
-		mode_case(umasks[i], 0666, 0666);
-		mode_case(umasks[i], 0400, 0400);
-	}
-}
-
 /* ---- the turn: misuse, try ---- */
 
 static void test_misuse(void **state)
@@ -512,67 +419,26 @@ static void test_misuse(void **state)
 
 /* ---- deadlines ---- */
 
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	alarms++;
-}
-
-/* A writer with nobody to take the turn: -ETIMEDOUT after 200 ms. */
-static void timeout_case(int sa_flags, bool storm)
+/* A writer with nobody to take the turn: -ETIMEDOUT after 200 ms (under a
+ * signal storm: test-signals.c). */
+static void test_timeout_200(void **state)
 {
 	const char *name = tu_name();
 	struct shmx_region *rw = region(name, true);
-	struct itimerval on = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
-	struct sigaction sa = { .sa_handler = on_alarm }, old;
 	struct shmx_pair *w = NULL;
 	int64_t t0, dt;
-	int rc;
 
+	(void)state;
 	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
 	assert_int_equal(shmx_pair_wait(w, 0), 0);
 	assert_int_equal(shmx_pair_post(w), 0);
-	sa.sa_flags = sa_flags;
-	sigemptyset(&sa.sa_mask);
-	alarms = 0;
-	if (storm) {
-		assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
-		assert_int_equal(setitimer(ITIMER_REAL, &on, NULL), 0);
-	}
 	t0 = tu_now_ms();
-	rc = shmx_pair_wait(w, 200);
+	assert_int_equal(shmx_pair_wait(w, 200), -ETIMEDOUT);
 	dt = tu_now_ms() - t0;
-	if (storm) {
-		setitimer(ITIMER_REAL, &off, NULL);
-		sigaction(SIGALRM, &old, NULL);
-	}
-	assert_int_equal(rc, -ETIMEDOUT);
 	assert_true(dt >= 200);
 	assert_true(dt < 2000);
-	if (storm)
-		assert_true(alarms >= 20);  /* the storm did hit the wait */
 	shmx_pair_close(w);
 	shmx_close(rw);
-}
-
-static void test_timeout_200(void **state)
-{
-	(void)state;
-	timeout_case(0, false);
-}
-
-static void test_timeout_storm_restart(void **state)
-{
-	(void)state;
-	timeout_case(SA_RESTART, true);
-}
-
-static void test_timeout_storm_norestart(void **state)
-{
-	(void)state;
-	timeout_case(0, true);
 }
 
 /* ---- peers that die ---- */
@@ -870,17 +736,12 @@ int main(void)
 		T(test_bad_args),
 		T(test_rdonly_region),
 		T(test_name_too_long),
-		T(test_planted_w),
-		T(test_planted_r_half_created),
 		T(test_busy),
 		T(test_open_missing),
 		T(test_stale_closed_owner),
 		T(test_stale_killed_owner),
-		T(test_mode_umask),
 		T(test_misuse),
 		T(test_timeout_200),
-		T(test_timeout_storm_restart),
-		T(test_timeout_storm_norestart),
 		T(test_dead_writer_forever),
 		T(test_dead_writer_timed),
 		T(test_dead_reader_forever),
