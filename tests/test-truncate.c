@@ -550,6 +550,38 @@ static void test_truncation_never_kills(void **state)
 	assert_false(tu_exists(name));
 }
 
+/* A peer truncates the channel while a blocking consumer is about to
+ * sleep: it notices before it sleeps (-EFAULT), and says so again. */
+static void test_blocking_consumer_notices_a_truncation_before_it_sleeps(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *rx;
+	struct shmx_region *r;
+	char buf[16];
+	int ev[2];
+	pid_t pid;
+
+	(void)state;
+	tu_ev_init(ev);
+	/* Blocking: a spinning consumer polls the ring itself, and a poll of a
+	 * truncated page faults (only copies are guarded; see shmx_chan_recv(3)). */
+	assert_int_equal(shmx_chan_create(name, 1 << 16, C | SHMX_CHAN_BLOCK, 0, &rx), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		TU_CK(tu_ev_wait(ev[0], LONG_MS));
+		TU_CKEQ(shmx_open(name, 0, &r), 0);
+		TU_CKEQ(shmx_resize(r, SHMX__CHAN_HDR_SIZE), 0);
+		_exit(0);
+	}
+	tu_ev_post(ev[1]);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), LONG_MS), -EFAULT);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EFAULT);
+	assert_int_equal(tu_child_verdict(pid, 60000, NULL), 0);
+	rx = shmx_chan_close(rx);
+	close(ev[0]);
+	close(ev[1]);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -559,6 +591,7 @@ int main(void)
 		T(test_pair_after_a_peer_truncates_is_efault),
 		T(test_pair_turn_survives_a_truncation_and_regrowth),
 		T(test_blocking_consumer_asleep_when_truncated_gets_efault),
+		T(test_blocking_consumer_notices_a_truncation_before_it_sleeps),
 		T(test_every_channel_call_after_a_truncation_is_efault),
 		T(test_truncation_never_kills),
 	};
