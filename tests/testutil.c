@@ -103,6 +103,24 @@ static bool lexists(const char *dir_prefix, const char *name, const char *suffix
 	return lstat(path, &st) == 0;
 }
 
+const char *tu_shm_path(const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static unsigned next;
+	char *b = buf[next++ % 4];
+
+	snprintf(b, PATH_MAX, "/dev/shm%s", name);
+	return b;
+}
+
+void tu_pattern(void *p, size_t n, unsigned seed)
+{
+	unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(seed + i * 31 + (i >> 8));
+}
+
 void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name)
 {
 	const char *hole = strstr(fmt, "%s");

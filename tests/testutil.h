@@ -31,6 +31,10 @@ int tu_group_teardown(void **state);
 /* Per-test teardown: tu_cleanup(). */
 int tu_teardown(void **state);
 
+/* "/dev/shm" + name ("/x"), in one of a few static buffers used in turn. */
+const char *tu_shm_path(const char *name);
+/* Fill p with a pattern of seed: the same seed, the same bytes. */
+void tu_pattern(void *p, size_t n, unsigned seed);
 /* fmt (e.g. "/dev/shm/sem.%s.shmx-w") with its one "%s" replaced by name
  * without its slash, into buf. */
 void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name);
