@@ -357,6 +357,41 @@ static void test_timeout_storm_norestart(void **state)
 	timeout_storm(false);
 }
 
+/* ---- EINTR from posix_fallocate, on demand ---- */
+
+/* --wrap=posix_fallocate64 (what the 64-bit-off_t build calls): EINTR a
+ * chosen number of times, which a storm gives only by chance. */
+int __real_posix_fallocate64(int fd, off_t off, off_t len);
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
+static int fallocate_eintr;   /* fail with EINTR this many times */
+static int fallocate_calls;
+
+int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
+{
+	fallocate_calls++;
+	if (fallocate_eintr > 0) {
+		fallocate_eintr--;
+		return EINTR;
+	}
+	return __real_posix_fallocate64(fd, off, len);
+}
+
+static void test_create_fallocate_eintr_retried(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+
+	(void)state;
+	fallocate_calls = 0;
+	fallocate_eintr = 3;
+	assert_int_equal(shmx_create(name, 65536, 0, 0, &r), 0);
+	assert_int_equal(fallocate_calls, 4);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 >= 65536);
+	shmx_close(r);
+}
+
 /* ---- group ---- */
 
 static int with_restart = 1, without_restart = 0;
@@ -372,6 +407,7 @@ int main(void)
 		TS(test_storm_transfer, &without_restart),
 		TS(test_storm_create, &with_restart),
 		TS(test_storm_create, &without_restart),
+		cmocka_unit_test_teardown(test_create_fallocate_eintr_retried, tu_teardown),
 		cmocka_unit_test_teardown(test_timeout_storm_restart, tu_teardown),
 		cmocka_unit_test_teardown(test_timeout_storm_norestart, tu_teardown),
 	};
