@@ -2,14 +2,19 @@
 /* Files someone else put in /dev/shm (shmx(7), Permissions): planted files
  * and links where a region, a channel or a pair's semaphores would go are
  * never adopted, followed or rewritten; FIFOs, directories and links are
- * refused on open; a semaphore file that is not one is refused before use.
+ * refused on open, and so is a socket (as its man pages say); a semaphore
+ * file that is not one is refused before use.
  * Modes and other users are test-perms.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -316,6 +321,87 @@ static void test_fifo_or_symlink_semaphore_is_refused(void **state)
 	bad_sem_case('r', 2);
 }
 
+/* ---- a socket where an object would be ---- */
+
+/* A socket bound in /dev/shm is not a shared-memory object either. */
+static void test_open_socket(void **state)
+{
+	const char *name = tu_name();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct shmx_region *r = NULL;
+	struct shmx_info info;
+	int s;
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/dev/shm%s", name);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(shmx_open(name, 0, &r), -EMEDIUMTYPE);
+	assert_int_equal(shmx_open(name, SHMX_RDONLY, &r), -EMEDIUMTYPE);
+	assert_int_equal(shmx_stat(name, &info), -EMEDIUMTYPE);
+	assert_null(r);
+	close(s);
+}
+
+/* The ERRORS entry ".B NAME" of docs/man/page, up to the next entry:
+ * malloc'd, or NULL if the page has none. */
+static char *man_error_entry(const char *page, const char *errname)
+{
+	char path[PATH_MAX], key[64], *text = NULL, *start, *end, *entry;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "docs/man/%s", page);
+	f = fopen(tu_source_path(path), "re");
+	assert_non_null(f);
+	assert_true(getdelim(&text, &len, 0, f) > 0);
+	fclose(f);
+	snprintf(key, sizeof(key), ".TP\n.B %s\n", errname);
+	start = strstr(text, key);
+	if (!start) {
+		free(text);
+		return NULL;
+	}
+	start += strlen(key);
+	end = strstr(start, "\n.TP\n");
+	entry = strndup(start, end ? (size_t)(end - start) : strlen(start));
+	free(text);
+	return entry;
+}
+
+/* What the pages promise for a socket planted in /dev/shm is what the
+ * calls return. */
+static void test_man_pages_name_the_socket_error(void **state)
+{
+	static const char *const pages[] = { "shmx_open.3", "shmx_stat.3" };
+	const char *name = tu_name();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct shmx_region *r = NULL;
+	struct shmx_info info;
+	int s, got[2];
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/dev/shm%s", name);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	got[0] = shmx_open(name, 0, &r);
+	got[1] = shmx_stat(name, &info);
+	close(s);
+	for (size_t i = 0; i < 2; i++) {
+		char *entry = man_error_entry(pages[i], strerrorname_np(-got[i]));
+
+		if (!entry || !strstr(entry, "socket"))
+			fail_msg("%s: no %s entry that names a socket", pages[i],
+				 strerrorname_np(-got[i]));
+		free(entry);
+		entry = man_error_entry(pages[i], "ENXIO");
+		if (entry)
+			fail_msg("%s lists ENXIO, which no call returns", pages[i]);
+	}
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -327,6 +413,8 @@ int main(void)
 		T(test_planted_r_half_created),
 		T(test_create_planted),
 		T(test_refuses_non_regular),
+		T(test_open_socket),
+		T(test_man_pages_name_the_socket_error),
 		T(test_empty_semaphore_file_is_refused),
 		T(test_fifo_or_symlink_semaphore_is_refused),
 	};
