@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -146,6 +147,20 @@ bool tu_exists(const char *name)
 bool tu_sem_exists(const char *name, const char *suffix)
 {
 	return lexists("sem.", name, suffix);
+}
+
+static int rm_below(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	if (f->level > 0)
+		remove(path);
+	return 0;
+}
+
+void tu_empty_dir(const char *dir)
+{
+	nftw(dir, rm_below, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int tu_count_fds(void)

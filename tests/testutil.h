@@ -45,6 +45,8 @@ mode_t tu_devshm_mode(const char *fmt, const char *name);
 bool tu_exists(const char *name);
 /* Whether the semaphore name + suffix exists (/dev/shm/sem.<name><suffix>). */
 bool tu_sem_exists(const char *name, const char *suffix);
+/* Remove everything below dir (not dir itself), links not followed. */
+void tu_empty_dir(const char *dir);
 /* Descriptors open in this process now. */
 int tu_count_fds(void);
 /* Print text (several lines) as TAP comments under a label. */
