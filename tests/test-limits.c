@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "wrap-fallocate.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -555,23 +556,6 @@ static void test_create_enospc_small_tmpfs(void **state)
 		return;
 	}
 	assert_int_equal(code, 0);
-}
-
-/* --wrap=posix_fallocate64 (what the 64-bit-off_t build calls): ENOSPC
- * once, where a real full /dev/shm would be too slow to make for a resize. */
-int __real_posix_fallocate64(int fd, off_t off, off_t len);
-int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
-static int fallocate_error;
-
-int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
-{
-	if (fallocate_error) {
-		int e = fallocate_error;
-
-		fallocate_error = 0;
-		return e;
-	}
-	return __real_posix_fallocate64(fd, off, len);
 }
 
 static void test_resize_failure_changes_nothing(void **state)

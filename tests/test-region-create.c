@@ -22,23 +22,7 @@
 
 #include "internal.h"
 #include "testutil.h"
-
-/* --wrap=posix_fallocate64 (what the 64-bit-off_t build calls): a failure
- * the kernel will not give on demand, once. */
-int __real_posix_fallocate64(int fd, off_t off, off_t len);
-int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
-static int fallocate_error;
-
-int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
-{
-	if (fallocate_error) {
-		int e = fallocate_error;
-
-		fallocate_error = 0;
-		return e;
-	}
-	return __real_posix_fallocate64(fd, off, len);
-}
+#include "wrap-fallocate.h"
 
 /* --wrap=linkat: as on a kernel before 6.10 (AT_EMPTY_PATH refused with
  * ENOENT without CAP_DAC_READ_SEARCH) with no /proc mounted. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "wrap-fallocate.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -358,23 +359,6 @@ static void test_timeout_storm_norestart(void **state)
 }
 
 /* ---- EINTR from posix_fallocate, on demand ---- */
-
-/* --wrap=posix_fallocate64 (what the 64-bit-off_t build calls): EINTR a
- * chosen number of times, which a storm gives only by chance. */
-int __real_posix_fallocate64(int fd, off_t off, off_t len);
-int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
-static int fallocate_eintr;   /* fail with EINTR this many times */
-static int fallocate_calls;
-
-int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
-{
-	fallocate_calls++;
-	if (fallocate_eintr > 0) {
-		fallocate_eintr--;
-		return EINTR;
-	}
-	return __real_posix_fallocate64(fd, off, len);
-}
 
 static void test_create_fallocate_eintr_retried(void **state)
 {
