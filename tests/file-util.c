@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -43,20 +42,6 @@ int entries(const char *dir)
 	return n;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	if (f->level > 0)
-		remove(path);
-	return 0;
-}
-
-static void empty_tmpdir(void)
-{
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int file_group_setup(void **state)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/shmx-test-file-XXXXXX");
@@ -67,14 +52,14 @@ int file_group_setup(void **state)
 
 int file_group_teardown(void **state)
 {
-	empty_tmpdir();
+	tu_empty_dir(tmpdir);
 	rmdir(tmpdir);
 	return tu_group_teardown(state);
 }
 
 int file_teardown(void **state)
 {
-	empty_tmpdir();
+	tu_empty_dir(tmpdir);
 	return tu_teardown(state);
 }
 
