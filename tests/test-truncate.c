@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "testutil.h"
+#include "pair-util.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -304,24 +304,13 @@ static void test_pair_after_a_peer_truncates_is_efault(void **state)
 	shmx_close(r);
 }
 
-static struct shmx_region *pair_region(const char *name, bool create)
-{
-	struct shmx_region *r = NULL;
-
-	if (create)
-		assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0, &r), 0);
-	else
-		assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
-	return r;
-}
-
 /* Pair, in one process: post refuses to hand over a region a peer
  * truncated (the turn stays), a waiter gets the error instead of the turn,
  * and once the region is grown back the handoff goes on. */
 static void test_pair_turn_survives_a_truncation_and_regrowth(void **state)
 {
 	const char *name = tu_name();
-	struct shmx_region *rw = pair_region(name, true), *rr = pair_region(name, false);
+	struct shmx_region *rw = region(name, true), *rr = region(name, false);
 	struct shmx_region *evil = NULL;
 	struct shmx_pair *w = NULL, *r = NULL;
 
