@@ -22,7 +22,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "anon-ipc-msg.h"
@@ -54,15 +53,6 @@ static char wait_byte(int fd)
 	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
 	assert_int_equal(read(fd, &c, 1), 1);
 	return c;
-}
-
-/* The exit code of pid (128 + signal if killed), within timeout_ms. */
-static int exit_code(pid_t pid, int timeout_ms)
-{
-	int st;
-
-	assert_int_equal(tu_waitpid(pid, timeout_ms, &st), 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static int truncate_refused(int fd)
@@ -102,15 +92,16 @@ static int fill(struct shmx_chan *c)
 	return err;
 }
 
-/* A child that dies with us: a failed assertion here leaves no process
- * behind, waiting on a pipe we no longer serve. */
-static pid_t fork_child(void)
+/* A child (tu_fork) that dies with us: a failed assertion here leaves no
+ * process behind, waiting on a pipe we no longer serve. */
+static pid_t fork_bound_child(void)
 {
-	pid_t parent = getpid(), pid = fork();
+	pid_t parent = getpid(), pid = tu_fork();
 
-	assert_true(pid >= 0);
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
-		_exit(99);
+	if (pid == 0) {
+		TU_CKEQ(prctl(PR_SET_PDEATHSIG, SIGKILL), 0);
+		TU_CKEQ(getppid(), parent);
+	}
 	return pid;
 }
 
@@ -141,7 +132,7 @@ static void test_chan_sent_to_an_execd_process_carries_a_million_messages(void *
 	/* ours is refused too, and nobody stops */
 	assert_true(truncate_refused(shmx_fd(shmx_chan_region(c))));
 	sum = produce(c, MILLION);
-	assert_int_equal(exit_code(pid, STREAM_MS), 0);
+	assert_int_equal(tu_child_verdict(pid, STREAM_MS, NULL), 0);
 	n = read(outfd, out, sizeof(out) - 1);
 	assert_true(n > 0);
 	snprintf(want, sizeof(want), "%u %016" PRIx64 "\n", MILLION, sum);
@@ -155,26 +146,24 @@ static void test_chan_sent_to_an_execd_process_carries_a_million_messages(void *
 
 /* The child takes the consumer's role from the region it inherited, and
  * tries a truncation halfway; its checksum comes back over a pipe. */
-static int inherited_consumer(struct shmx_chan *parent, int res)
+static void inherited_consumer(struct shmx_chan *parent, int res)
 {
 	unsigned char buf[MSG_MAX];
 	struct shmx_chan *c;
 	uint64_t n, sum = FNV_BASIS;
 	ssize_t len;
 
-	if (shmx_chan_attach(shmx_chan_region(parent), SHMX_CHAN_CONSUMER, &c))
-		return 1;
+	TU_CKEQ(shmx_chan_attach(shmx_chan_region(parent), SHMX_CHAN_CONSUMER, &c), 0);
 	for (n = 0; n < MILLION; n++) {
 		len = shmx_chan_recv(c, buf, sizeof(buf), WAIT_MS);
-		if (len < 0 || !msg_is(n, buf, (size_t)len))
-			return 2;
+		TU_CK(len >= 0 && msg_is(n, buf, (size_t)len));
 		sum = msg_sum(sum, buf, (size_t)len);
-		if (n == MILLION / 2 &&
-		    !truncate_refused(shmx_fd(shmx_chan_region(parent))))
-			return 3;
+		if (n == MILLION / 2)
+			TU_CK(truncate_refused(shmx_fd(shmx_chan_region(parent))));
 	}
 	shmx_chan_close(c);
-	return write(res, &sum, sizeof(sum)) == sizeof(sum) ? 0 : 4;
+	TU_CKEQ(write(res, &sum, sizeof(sum)), sizeof(sum));
+	_exit(0);
 }
 
 static void test_chan_inherited_by_a_forked_child_carries_a_million_messages(void **state)
@@ -187,12 +176,12 @@ static void test_chan_inherited_by_a_forked_child_carries_a_million_messages(voi
 	(void)state;
 	assert_int_equal(shmx_chan_create_anon(CAP, SHMX_CHAN_PRODUCER, &c), 0);
 	assert_int_equal(pipe2(res, O_CLOEXEC), 0);
-	pid = fork_child();
+	pid = fork_bound_child();
 	if (pid == 0)
-		_exit(inherited_consumer(c, res[1]));
+		inherited_consumer(c, res[1]);
 	close(res[1]);
 	sum = produce(c, MILLION);
-	assert_int_equal(exit_code(pid, STREAM_MS), 0);
+	assert_int_equal(tu_child_verdict(pid, STREAM_MS, NULL), 0);
 	assert_int_equal(read(res[0], &got, sizeof(got)), sizeof(got));
 	assert_int_equal(got, sum);
 	/* the consumer closed: once the ring is full, the close shows */
@@ -205,17 +194,15 @@ static void test_chan_inherited_by_a_forked_child_carries_a_million_messages(voi
 
 /* A forked consumer: attach, say so, then close when told ('c') or wait to
  * be killed. */
-static int chan_child(struct shmx_chan *parent, int ready, int cmd)
+static void chan_child(struct shmx_chan *parent, int ready, int cmd)
 {
 	struct shmx_chan *c;
-	char what;
 
-	if (shmx_chan_attach(shmx_chan_region(parent), SHMX_CHAN_CONSUMER, &c))
-		return 1;
-	if (write(ready, "r", 1) != 1 || read(cmd, &what, 1) != 1)
-		return 2;
+	TU_CKEQ(shmx_chan_attach(shmx_chan_region(parent), SHMX_CHAN_CONSUMER, &c), 0);
+	tu_ev_post(ready);
+	TU_CK(tu_ev_wait(cmd, STREAM_MS));
 	shmx_chan_close(c);
-	return 0;
+	_exit(0);
 }
 
 /* The child's lock is its own: while it lives, the parent waiting for room
@@ -228,12 +215,12 @@ static pid_t start_chan_child(struct shmx_chan *c, int *cmd)
 
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
-	pid = fork_child();
+	pid = fork_bound_child();
 	if (pid == 0)
-		_exit(chan_child(c, ready[1], go[0]));
+		chan_child(c, ready[1], go[0]);
 	close(ready[1]);
 	close(go[0]);
-	assert_int_equal(wait_byte(ready[0]), 'r');
+	assert_true(tu_ev_wait(ready[0], WAIT_MS));
 	close(ready[0]);
 	assert_int_equal(fill(c), -EAGAIN);
 	assert_int_equal(shmx_chan_send(c, big, BLOCK, 200), -ETIMEDOUT);
@@ -253,8 +240,7 @@ static void test_chan_child_killed_is_eownerdead_to_its_parent(void **state)
 	pid = start_chan_child(c, &cmd);
 	assert_int_equal(shmx_fstat(shmx_chan_region(c), &info), 0);
 	assert_int_equal(info.holders, ALL_SLOTS);
-	kill(pid, SIGKILL);
-	assert_int_equal(exit_code(pid, WAIT_MS), 128 + SIGKILL);
+	tu_kill9(pid, WAIT_MS);
 	assert_int_equal(shmx_chan_send(c, big, BLOCK, WAIT_MS), -EOWNERDEAD);
 	close(cmd);
 	shmx_chan_close(c);
@@ -269,8 +255,8 @@ static void test_chan_child_closing_is_epipe_to_its_parent(void **state)
 	(void)state;
 	assert_int_equal(shmx_chan_create_anon(CAP, SHMX_CHAN_PRODUCER, &c), 0);
 	pid = start_chan_child(c, &cmd);
-	assert_int_equal(write(cmd, "c", 1), 1);
-	assert_int_equal(exit_code(pid, WAIT_MS), 0);
+	tu_ev_post(cmd);
+	assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
 	assert_int_equal(shmx_chan_send(c, big, BLOCK, WAIT_MS), -EPIPE);
 	close(cmd);
 	shmx_chan_close(c);
@@ -288,12 +274,11 @@ static void test_chan_creator_killed_is_eownerdead_to_a_receiver(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	pid = fork_child();
+	pid = fork_bound_child();
 	if (pid == 0) {
-		if (shmx_chan_create_anon(CAP, SHMX_CHAN_PRODUCER, &mine) ||
-		    shmx_chan_send(mine, "hi", 2, 0) ||
-		    shmx_anon_send(shmx_chan_region(mine), sv[1]))
-			_exit(1);
+		TU_CKEQ(shmx_chan_create_anon(CAP, SHMX_CHAN_PRODUCER, &mine), 0);
+		TU_CKEQ(shmx_chan_send(mine, "hi", 2, 0), 0);
+		TU_CKEQ(shmx_anon_send(shmx_chan_region(mine), sv[1]), 0);
 		for (;;)
 			pause();
 	}
@@ -302,8 +287,7 @@ static void test_chan_creator_killed_is_eownerdead_to_a_receiver(void **state)
 	assert_int_equal(shmx_chan_attach(r, SHMX_CHAN_CONSUMER, &c), 0);
 	assert_int_equal(shmx_chan_recv(c, buf, sizeof(buf), WAIT_MS), 2);
 	assert_int_equal(shmx_chan_recv(c, buf, sizeof(buf), 100), -ETIMEDOUT);
-	kill(pid, SIGKILL);
-	assert_int_equal(exit_code(pid, WAIT_MS), 128 + SIGKILL);
+	tu_kill9(pid, WAIT_MS);
 	assert_int_equal(shmx_chan_recv(c, buf, sizeof(buf), WAIT_MS), -EOWNERDEAD);
 	shmx_chan_close(c);
 	shmx_close(r);
@@ -312,17 +296,15 @@ static void test_chan_creator_killed_is_eownerdead_to_a_receiver(void **state)
 
 /* ---- the anonymous pair ---- */
 
-static int pair_child(struct shmx_pair *parent, int ready, int cmd)
+static void pair_child(struct shmx_pair *parent, int ready, int cmd)
 {
 	struct shmx_pair *p;
-	char what;
 
-	if (shmx_pair_attach(shmx_pair_region(parent), SHMX_PAIR_READER, &p))
-		return 1;
-	if (write(ready, "r", 1) != 1 || read(cmd, &what, 1) != 1)
-		return 2;
+	TU_CKEQ(shmx_pair_attach(shmx_pair_region(parent), SHMX_PAIR_READER, &p), 0);
+	tu_ev_post(ready);
+	TU_CK(tu_ev_wait(cmd, STREAM_MS));
 	shmx_pair_close(p);
-	return 0;
+	_exit(0);
 }
 
 /* A reader that attached and never takes its turn: the writer, waiting,
@@ -334,12 +316,12 @@ static pid_t start_pair_child(struct shmx_pair *w, int *cmd)
 
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
-	pid = fork_child();
+	pid = fork_bound_child();
 	if (pid == 0)
-		_exit(pair_child(w, ready[1], go[0]));
+		pair_child(w, ready[1], go[0]);
 	close(ready[1]);
 	close(go[0]);
-	assert_int_equal(wait_byte(ready[0]), 'r');
+	assert_true(tu_ev_wait(ready[0], WAIT_MS));
 	close(ready[0]);
 	assert_int_equal(shmx_pair_wait(w, 0), 0);
 	assert_int_equal(shmx_pair_post(w), 0);
@@ -360,8 +342,7 @@ static void test_pair_child_killed_is_eownerdead_to_its_parent(void **state)
 	pid = start_pair_child(w, &cmd);
 	assert_int_equal(shmx_fstat(shmx_pair_region(w), &info), 0);
 	assert_int_equal(info.holders, ALL_SLOTS);
-	kill(pid, SIGKILL);
-	assert_int_equal(exit_code(pid, WAIT_MS), 128 + SIGKILL);
+	tu_kill9(pid, WAIT_MS);
 	assert_int_equal(shmx_pair_wait(w, WAIT_MS), -EOWNERDEAD);
 	close(cmd);
 	shmx_pair_close(w);
@@ -376,8 +357,8 @@ static void test_pair_child_closing_is_epipe_to_its_parent(void **state)
 	(void)state;
 	assert_int_equal(shmx_pair_create_anon(SHMX_PAIR_WRITER, &w), 0);
 	pid = start_pair_child(w, &cmd);
-	assert_int_equal(write(cmd, "c", 1), 1);
-	assert_int_equal(exit_code(pid, WAIT_MS), 0);
+	tu_ev_post(cmd);
+	assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
 	assert_int_equal(shmx_pair_wait(w, WAIT_MS), -EPIPE);
 	close(cmd);
 	shmx_pair_close(w);
@@ -387,49 +368,42 @@ static void test_pair_child_closing_is_epipe_to_its_parent(void **state)
 
 /* The reader: each turn, the parent's line, answered in place. Both
  * objects refuse a truncation, and the chat goes on. */
-static int chat_reader(struct shmx_region *data, struct shmx_pair *parent)
+static void chat_reader(struct shmx_region *data, struct shmx_pair *parent)
 {
 	char want[LINE_MAX_], *line = shmx_addr(data);
 	struct shmx_pair *p;
 
-	if (shmx_pair_attach(shmx_pair_region(parent), SHMX_PAIR_READER, &p))
-		return 10;
-	if (!truncate_refused(shmx_fd(data)) ||
-	    !truncate_refused(shmx_fd(shmx_pair_region(parent))))
-		return 11;
+	TU_CKEQ(shmx_pair_attach(shmx_pair_region(parent), SHMX_PAIR_READER, &p), 0);
+	TU_CK(truncate_refused(shmx_fd(data)));
+	TU_CK(truncate_refused(shmx_fd(shmx_pair_region(parent))));
 	for (int i = 0; i < TURNS; i++) {
-		if (shmx_pair_wait(p, WAIT_MS))
-			return 12;
+		TU_CKEQ(shmx_pair_wait(p, WAIT_MS), 0);
 		snprintf(want, sizeof(want), "line %d", i);
-		if (strcmp(line, want))
-			return 13;
+		TU_CK(!strcmp(line, want));
 		snprintf(line, LINE_MAX_, "ack %d", i);
-		if (shmx_pair_post(p))
-			return 14;
+		TU_CKEQ(shmx_pair_post(p), 0);
 	}
 	shmx_pair_close(p);
-	return 0;
+	_exit(0);
 }
 
-static int chat_writer(struct shmx_region *data, struct shmx_pair *w)
+static void chat_writer(struct shmx_region *data, struct shmx_pair *w)
 {
 	char want[LINE_MAX_], *line = shmx_addr(data);
 
 	for (int i = 0; i < TURNS; i++) {
-		if (shmx_pair_wait(w, WAIT_MS))
-			return 20;
+		TU_CKEQ(shmx_pair_wait(w, WAIT_MS), 0);
 		snprintf(want, sizeof(want), "ack %d", i - 1);
-		if (i > 0 && strcmp(line, want))
-			return 21;      /* the reader did not take its turn */
+		TU_CK(i == 0 || !strcmp(line, want));   /* the reader took its turn */
 		snprintf(line, LINE_MAX_, "line %d", i);
-		if (shmx_pair_post(w))
-			return 22;
+		TU_CKEQ(shmx_pair_post(w), 0);
 	}
 	/* the last answer, then the reader's close */
 	snprintf(want, sizeof(want), "ack %d", TURNS - 1);
-	if (shmx_pair_wait(w, WAIT_MS) || strcmp(line, want) || shmx_pair_post(w))
-		return 23;
-	return shmx_pair_wait(w, WAIT_MS) == -EPIPE ? 0 : 24;
+	TU_CKEQ(shmx_pair_wait(w, WAIT_MS), 0);
+	TU_CK(!strcmp(line, want));
+	TU_CKEQ(shmx_pair_post(w), 0);
+	TU_CKEQ(shmx_pair_wait(w, WAIT_MS), -EPIPE);
 }
 
 static int entries(const char *dir)
@@ -448,34 +422,26 @@ static int entries(const char *dir)
 
 /* In a mount namespace of its own, over an empty read-only /dev/shm: a
  * name anywhere would fail, or show. */
-static int chat(void)
+static void chat(void)
 {
 	struct shmx_region *data;
 	struct shmx_pair *w;
-	int rc, code;
 	pid_t pid;
 
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("none", "/dev/shm", "tmpfs", MS_RDONLY, "size=4k"))
-		return 2;
-	if (shmx_anon_create(4096, SHMX_MAP, &data) ||
-	    shmx_pair_create_anon(SHMX_PAIR_WRITER, &w))
-		return 3;
-	pid = fork();
-	if (pid < 0)
-		return 4;
+		tu_child_skip("cannot mount a private /dev/shm (needs root)");
+	TU_CKEQ(shmx_anon_create(4096, SHMX_MAP, &data), 0);
+	TU_CKEQ(shmx_pair_create_anon(SHMX_PAIR_WRITER, &w), 0);
+	pid = fork_bound_child();
 	if (pid == 0)
-		_exit(chat_reader(data, w));
-	rc = chat_writer(data, w);
-	if (rc)
-		kill(pid, SIGKILL);
-	if (waitpid(pid, &code, 0) != pid)
-		return 5;
-	if (!rc && (!WIFEXITED(code) || WEXITSTATUS(code)))
-		rc = WIFEXITED(code) ? WEXITSTATUS(code) : 6;
+		chat_reader(data, w);
+	chat_writer(data, w);
+	TU_CKEQ(tu_child_verdict(pid, STREAM_MS, NULL), 0);
 	shmx_pair_close(w);
 	shmx_close(data);
-	return rc ? rc : entries("/dev/shm") == 0 ? 0 : 7;
+	TU_CKEQ(entries("/dev/shm"), 0);
+	_exit(0);
 }
 
 static void test_pair_fork_chat_takes_turns_with_no_name(void **state)
@@ -484,11 +450,11 @@ static void test_pair_fork_chat_takes_turns_with_no_name(void **state)
 	pid_t pid;
 
 	(void)state;
-	pid = fork_child();
+	pid = fork_bound_child();
 	if (pid == 0)
-		_exit(chat());
-	code = exit_code(pid, STREAM_MS);
-	if (code == 2)
+		chat();
+	tu_child_verdict(pid, STREAM_MS, &code);
+	if (code == TU_SKIP_CODE)
 		tu_skip("cannot mount a private /dev/shm (needs root)");
 	assert_int_equal(code, 0);
 }
@@ -632,30 +598,21 @@ static void test_attach_refuses_another_format_version(void **state)
 
 /* ---- without /proc: a memfd cannot be reopened ---- */
 
-static int hide_proc(void)
-{
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    umount2("/proc", MNT_DETACH))
-		return -1;
-	return access("/proc/self/fd", F_OK) == 0 ? -1 : 0;
-}
-
-static int noproc_child(struct shmx_region *anon)
+static void noproc_child(struct shmx_region *anon)
 {
 	struct shmx_chan *c = NULL;
 	struct shmx_pair *p = NULL;
 
-	if (hide_proc())
-		return 2;
-	if (shmx_chan_create_anon(CAP, SHMX_CHAN_PRODUCER, &c) != -ESTALE || c)
-		return 3;
-	if (shmx_pair_create_anon(SHMX_PAIR_WRITER, &p) != -ESTALE || p)
-		return 4;
-	if (shmx_chan_attach(anon, SHMX_CHAN_CONSUMER, &c) != -ESTALE)
-		return 5;
-	if (shmx_pair_attach(anon, SHMX_PAIR_READER, &p) != -ESTALE)
-		return 6;
-	return 0;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    umount2("/proc", MNT_DETACH) || access("/proc/self/fd", F_OK) == 0)
+		tu_child_skip("cannot hide /proc (needs root)");
+	TU_CKEQ(shmx_chan_create_anon(CAP, SHMX_CHAN_PRODUCER, &c), -ESTALE);
+	TU_CK(!c);
+	TU_CKEQ(shmx_pair_create_anon(SHMX_PAIR_WRITER, &p), -ESTALE);
+	TU_CK(!p);
+	TU_CKEQ(shmx_chan_attach(anon, SHMX_CHAN_CONSUMER, &c), -ESTALE);
+	TU_CKEQ(shmx_pair_attach(anon, SHMX_PAIR_READER, &p), -ESTALE);
+	_exit(0);
 }
 
 static void test_without_proc_anonymous_ipc_is_estale(void **state)
@@ -666,12 +623,12 @@ static void test_without_proc_anonymous_ipc_is_estale(void **state)
 
 	(void)state;
 	assert_int_equal(shmx_anon_create(4096 + CAP, 0, &anon), 0);
-	pid = fork_child();
+	pid = fork_bound_child();
 	if (pid == 0)
-		_exit(noproc_child(anon));
-	code = exit_code(pid, WAIT_MS);
+		noproc_child(anon);
+	tu_child_verdict(pid, WAIT_MS, &code);
 	shmx_close(anon);
-	if (code == 2)
+	if (code == TU_SKIP_CODE)
 		tu_skip("cannot hide /proc (needs root)");
 	assert_int_equal(code, 0);
 }

@@ -6,7 +6,6 @@
  * nothing. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +14,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -72,48 +70,39 @@ static void test_lazy_create_reserves_nothing(void **state)
 
 /* Out of descriptors: -EMFILE from create and from fstat's new open file
  * description; out of address space: -ENOMEM, and nothing is left open. */
-static int limited_child(void)
+static void limited_child(void)
 {
 	struct shmx_region *r = NULL, *big = NULL;
 	struct rlimit rl;
 	int fds, fill[64], n = 0;
 
-	if (shmx_anon_create(SZ, 0, &r))
-		return 9;
+	TU_CKEQ(shmx_anon_create(SZ, 0, &r), 0);
 	fds = tu_count_fds();
 	rl.rlim_cur = rl.rlim_max = (rlim_t)fds + 8;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		return 9;
+	TU_CKEQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	/* every number below the limit taken, holes included */
 	while (n < 64 && (fill[n] = dup(0)) >= 0)
 		n++;
-	if (shmx_anon_create(SZ, 0, &big) != -EMFILE)
-		return 1;
-	if (shmx_fstat(r, &(struct shmx_info){ 0 }) != -EMFILE)
-		return 2;
+	TU_CKEQ(shmx_anon_create(SZ, 0, &big), -EMFILE);
+	TU_CKEQ(shmx_fstat(r, &(struct shmx_info){ 0 }), -EMFILE);
 	while (n > 0)
 		close(fill[--n]);
 	rl.rlim_cur = rl.rlim_max = 0;  /* nothing new may be mapped */
-	if (setrlimit(RLIMIT_AS, &rl))
-		return 9;
-	if (shmx_anon_create(BIG, SHMX_MAP | SHMX_LAZY, &big) != -ENOMEM)
-		return 3;
-	return tu_count_fds() == fds ? 0 : 4;
+	TU_CKEQ(setrlimit(RLIMIT_AS, &rl), 0);
+	TU_CKEQ(shmx_anon_create(BIG, SHMX_MAP | SHMX_LAZY, &big), -ENOMEM);
+	TU_CKEQ(tu_count_fds(), fds);
+	_exit(0);
 }
 
 static void test_create_reports_emfile_and_enomem(void **state)
 {
 	pid_t pid;
-	int st;
 
 	(void)state;
-	pid = fork();
-	assert_true(pid >= 0);
+	pid = tu_fork();
 	if (pid == 0)
-		_exit(limited_child());
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+		limited_child();
+	assert_int_equal(tu_child_verdict(pid, 10000, NULL), 0);
 }
 
 /* ---- no truncation ---- */
@@ -124,27 +113,19 @@ static void test_truncation_by_a_peer_fails_with_eperm(void **state)
 {
 	struct shmx_region *r = NULL;
 	pid_t pid;
-	int st;
 
 	(void)state;
 	assert_int_equal(shmx_anon_create(SZ, SHMX_MAP, &r), 0);
-	pid = fork();
-	assert_true(pid >= 0);
+	pid = tu_fork();
 	if (pid == 0) {
-		if (ftruncate(shmx_fd(r), 0) == 0 || errno != EPERM)
-			_exit(1);
-		if (ftruncate(shmx_fd(r), SZ / 2) == 0 || errno != EPERM)
-			_exit(2);
-		if (ftruncate(shmx_fd(r), 2 * SZ) == 0 || errno != EPERM)
-			_exit(3);
-		if (fcntl(shmx_fd(r), F_ADD_SEALS, F_SEAL_WRITE) == 0 || errno != EPERM)
-			_exit(4);
+		TU_CK(ftruncate(shmx_fd(r), 0) < 0 && errno == EPERM);
+		TU_CK(ftruncate(shmx_fd(r), SZ / 2) < 0 && errno == EPERM);
+		TU_CK(ftruncate(shmx_fd(r), 2 * SZ) < 0 && errno == EPERM);
+		TU_CK(fcntl(shmx_fd(r), F_ADD_SEALS, F_SEAL_WRITE) < 0 && errno == EPERM);
 		((char *)shmx_addr(r))[SZ - 1] = 'c';
 		_exit(0);
 	}
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(tu_child_verdict(pid, 10000, NULL), 0);
 	assert_int_equal(((char *)shmx_addr(r))[SZ - 1], 'c');
 	assert_int_equal(shmx_write(r, SZ - 2, "p", 1), 1);
 	shmx_close(r);
@@ -190,31 +171,29 @@ static void test_growable_grows_but_never_shrinks(void **state)
 static void test_a_forked_child_shares_the_region(void **state)
 {
 	struct shmx_region *r = NULL;
-	int go[2], done[2], st;
+	int go[2], done[2];
 	pid_t pid;
-	char c;
 
 	(void)state;
 	assert_int_equal(shmx_anon_create(SZ, SHMX_MAP, &r), 0);
-	assert_int_equal(pipe(go), 0);
-	assert_int_equal(pipe(done), 0);
-	pid = fork();
-	assert_true(pid >= 0);
+	tu_ev_init(go);
+	tu_ev_init(done);
+	pid = tu_fork();
 	if (pid == 0) {
 		char buf[8] = "";
 
-		if (read(go[0], &c, 1) != 1 || shmx_read(r, 0, buf, 7) != 7 ||
-		    strcmp(buf, "parent"))
-			_exit(1);
-		_exit(shmx_write(r, 100, "child", 6) == 6 && write(done[1], "d", 1) == 1 ? 0 : 2);
+		TU_CK(tu_ev_wait(go[0], 10000));
+		TU_CKEQ(shmx_read(r, 0, buf, 7), 7);
+		TU_CK(!strcmp(buf, "parent"));
+		TU_CKEQ(shmx_write(r, 100, "child", 6), 6);
+		tu_ev_post(done[1]);
+		_exit(0);
 	}
 	assert_int_equal(shmx_write(r, 0, "parent", 7), 7);
-	assert_int_equal(write(go[1], "g", 1), 1);
-	struct pollfd p = { .fd = done[0], .events = POLLIN };
-	assert_int_equal(poll(&p, 1, 10000), 1);
+	tu_ev_post(go[1]);
+	assert_true(tu_ev_wait(done[0], 10000));
 	assert_string_equal((char *)shmx_addr(r) + 100, "child");
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(tu_child_verdict(pid, 10000, NULL), 0);
 	close(go[0]), close(go[1]), close(done[0]), close(done[1]);
 	shmx_close(r);
 }
@@ -384,36 +363,28 @@ static void test_a_dead_peer_frees_its_slot(void **state)
 {
 	struct shmx_region *r = NULL;
 	struct shmx_info info;
-	struct pollfd p;
-	int ready[2], st, mine;
+	int ready[2], mine;
 	pid_t pid;
-	char c;
 
 	(void)state;
 	assert_int_equal(shmx_anon_create(SZ, 0, &r), 0);
-	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
+	tu_ev_init(ready);
+	pid = tu_fork();
 	if (pid == 0) {
 		int fd = shmx__reopen(r);
 
-		if (fd < 0 || shmx__slot_lock(fd, SHMX_SLOT_WRITER))
-			_exit(1);
-		(void)!write(ready[1], "r", 1);
-		for (;;)
-			pause();
+		TU_CK(fd >= 0);
+		TU_CKEQ(shmx__slot_lock(fd, SHMX_SLOT_WRITER), 0);
+		tu_ready_forever(ready[1]);
 	}
 	close(ready[1]);
-	p = (struct pollfd){ .fd = ready[0], .events = POLLIN };
-	assert_int_equal(poll(&p, 1, 10000), 1);
-	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_true(tu_ev_wait(ready[0], 10000));
 	assert_int_equal(shmx_fstat(r, &info), 0);
 	assert_int_equal(info.holders, 1u << SHMX_SLOT_WRITER);
 	mine = shmx__reopen(r);
 	assert_int_equal(shmx__slot_lock(mine, SHMX_SLOT_WRITER), -EBUSY);
 	close(mine);
-	kill(pid, SIGKILL);
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
+	tu_kill9(pid, 10000);
 	assert_int_equal(shmx_fstat(r, &info), 0);
 	assert_int_equal(info.holders, 0);
 	close(ready[0]);
@@ -423,23 +394,12 @@ static void test_a_dead_peer_frees_its_slot(void **state)
 /* ---- kill -9 during create ---- */
 
 enum stage { NONE, AT_RESERVE, AT_MAP };
-static enum stage stall_at;
-static int stall_fd = -1;
-
-static void stall(enum stage s)
-{
-	if (stall_at != s)
-		return;
-	(void)!write(stall_fd, "s", 1);
-	for (;;)
-		pause();
-}
 
 int __real_posix_fallocate64(int fd, off_t off, off_t len);
 int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
 int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
 {
-	stall(AT_RESERVE);
+	tu_stall(AT_RESERVE);
 	return __real_posix_fallocate64(fd, off, len);
 }
 
@@ -447,7 +407,7 @@ void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	stall(AT_MAP);
+	tu_stall(AT_MAP);
 	return __real_mmap64(addr, len, prot, flags, fd, off);
 }
 
@@ -468,31 +428,24 @@ static long shmem_kb(void)
 
 /* Killed while building: there is no name to leave, and the pages it had
  * reserved go back with its descriptor. */
+static void create_big(void *arg, int ready_fd)
+{
+	struct shmx_region *r = NULL;
+
+	(void)arg;
+	(void)ready_fd;
+	shmx_anon_create(BIG, SHMX_MAP, &r);
+}
+
 static void crash_at(enum stage s)
 {
 	struct shmx_region *r = NULL;
-	int p[2], st;
 	long held;
 	pid_t pid;
-	char c;
 
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		stall_at = s;
-		stall_fd = p[1];
-		_exit(shmx_anon_create(BIG, SHMX_MAP, &r) ? 1 : 2);
-	}
-	close(p[1]);
-	struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-	assert_int_equal(poll(&pfd, 1, 20000), 1);
-	assert_int_equal(read(p[0], &c, 1), 1);
-	close(p[0]);
+	pid = tu_fork_stalled(s, create_big, NULL, 20000);
 	held = shmem_kb();
-	kill(pid, SIGKILL);
-	assert_int_equal(tu_waitpid(pid, 10000, &st), 0);
-	assert_true(WIFSIGNALED(st));
+	tu_kill9(pid, 10000);
 	if (s == AT_MAP)
 		assert_true(held - shmem_kb() >= (long)(BIG / 2048));
 	assert_int_equal(shmx_anon_create(SZ, SHMX_MAP, &r), 0);

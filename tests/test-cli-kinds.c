@@ -6,7 +6,6 @@
  * ipcs -m shows no segment left behind. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,15 +87,6 @@ static bool ipcs_has(key_t key)
 	return has;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	if (f->level > 0)
-		remove(path);
-	return 0;
-}
-
 static int group_setup(void **state)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/shmx-test-kinds-XXXXXX");
@@ -114,7 +104,7 @@ static int teardown(void **state)
 		if (id >= 0)
 			shmctl(id, IPC_RMID, NULL);
 	}
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_empty_dir(tmpdir);
 	tu_result_free(&R);
 	return tu_teardown(state);
 }

@@ -25,7 +25,7 @@
 /* ---- stopping a child at a stage ---- */
 
 enum stage {
-	NONE,
+	NONE,           /* 0: no stop; the child posts ready itself */
 	AT_RESERVE,     /* object built and sized, pages not yet reserved */
 	AT_MAP,         /* reserved, being mapped, not yet published */
 	AT_PUBLISH,     /* formatted object complete, not yet linked in */
@@ -33,24 +33,11 @@ enum stage {
 	AT_PAIR_CTL,    /* pair: both semaphores, control object not yet */
 };
 
-static enum stage stall_at;
-static int stall_fd = -1;
-
-/* In the child: tell the parent where we are, then wait to be killed. */
-static void stall(enum stage s)
-{
-	if (stall_at != s)
-		return;
-	(void)!write(stall_fd, "s", 1);
-	for (;;)
-		pause();
-}
-
 int __real_posix_fallocate64(int fd, off_t off, off_t len);
 int __wrap_posix_fallocate64(int fd, off_t off, off_t len);
 int __wrap_posix_fallocate64(int fd, off_t off, off_t len)
 {
-	stall(AT_RESERVE);
+	tu_stall(AT_RESERVE);
 	return __real_posix_fallocate64(fd, off, len);
 }
 
@@ -58,7 +45,7 @@ void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	stall(AT_MAP);
+	tu_stall(AT_MAP);
 	return __real_mmap64(addr, len, prot, flags, fd, off);
 }
 
@@ -72,38 +59,19 @@ int __wrap_shmx__publish(struct shmx_region *r, const char *canon)
 	 * told apart by name, not by count (the region's own publish goes
 	 * through here too) */
 	if (n > 7 && !strcmp(canon + n - 7, ".shmx-r"))
-		stall(AT_SECOND_SEM);
+		tu_stall(AT_SECOND_SEM);
 	if (n > 7 && !strcmp(canon + n - 7, ".shmx-p"))
-		stall(AT_PAIR_CTL);
-	stall(AT_PUBLISH);
+		tu_stall(AT_PAIR_CTL);
+	tu_stall(AT_PUBLISH);
 	return __real_shmx__publish(r, canon);
 }
 
-/* Fork a child that runs fn(name) with stall_at = s; return once it has
- * reached the stage (or, for NONE, once fn signalled "steady"), then kill it
- * with SIGKILL and reap it. */
-typedef void (*child_fn)(const char *name, int ready_fd);
-
-static void crash_child(enum stage s, child_fn fn, const char *name)
+/* A child that runs fn(name) and stops at s (or, for NONE, once fn is
+ * steady), killed there with SIGKILL and reaped. */
+static void crash_child(enum stage s, void (*fn)(void *name, int ready_fd),
+			const char *name)
 {
-	int p[2], code;
-	pid_t pid;
-
-	tu_ev_init(p);
-	pid = tu_fork();
-	if (pid == 0) {
-		close(p[0]);
-		stall_at = s;
-		stall_fd = p[1];
-		fn(name, p[1]);
-		_exit(3);       /* fn never returns: it stalls or waits */
-	}
-	close(p[1]);
-	assert_true(tu_ev_wait(p[0], 20000));
-	close(p[0]);
-	kill(pid, SIGKILL);
-	tu_child_verdict(pid, 10000, &code);
-	assert_int_equal(code, 128 + SIGKILL);
+	tu_kill9(tu_fork_stalled(s, fn, (void *)name, 20000), 10000);
 }
 
 /* `shmx gc` restricted to this name (other tests may have stale objects of
@@ -119,22 +87,16 @@ static int run_gc(const char *name, char **out)
 	return res.exit_code;
 }
 
-static void ready(int fd)
-{
-	(void)!write(fd, "r", 1);
-	for (;;)
-		pause();
-}
-
 /* ---- regions ---- */
 
-static void make_region(const char *name, int ready_fd)
+static void make_region(void *arg, int ready_fd)
 {
+	const char *name = arg;
 	struct shmx_region *r = NULL;
 
 	TU_CKEQ(shmx_create(name, 1 << 20, SHMX_MAP, 0, &r), 0);
 	memset(shmx_addr(r), 0x11, 1 << 20);
-	ready(ready_fd);
+	tu_ready_forever(ready_fd);
 }
 
 static void check_region_gone_and_fresh(const char *name)
@@ -191,14 +153,15 @@ static void test_region_crash_steady(void **state)
 
 /* ---- pairs ---- */
 
-static void make_pair(const char *name, int ready_fd)
+static void make_pair(void *arg, int ready_fd)
 {
+	const char *name = arg;
 	struct shmx_region *r = NULL;
 	struct shmx_pair *p = NULL;
 
 	TU_CKEQ(shmx_create(name, 4096, 0, 0, &r), 0);
 	TU_CKEQ(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
-	ready(ready_fd);
+	tu_ready_forever(ready_fd);
 }
 
 static const char *ctl_name(const char *name)
@@ -316,8 +279,9 @@ static void test_pair_orphaned_control_object_collected(void **state)
 
 /* ---- channels ---- */
 
-static void make_chan(const char *name, int ready_fd)
+static void make_chan(void *arg, int ready_fd)
 {
+	const char *name = arg;
 	struct shmx_chan *c = NULL;
 	char msg[100];
 
@@ -326,7 +290,7 @@ static void make_chan(const char *name, int ready_fd)
 		memset(msg, i, sizeof(msg));
 		TU_CKEQ(shmx_chan_send(c, msg, sizeof(msg), 1000), 0);
 	}
-	ready(ready_fd);
+	tu_ready_forever(ready_fd);
 }
 
 static void check_chan_fresh(const char *name)

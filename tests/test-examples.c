@@ -4,14 +4,11 @@
  * chan-producer and chan-consumer (lines through a channel). The complete
  * streaming programs are shmx send / shmx recv, tested in test-stream.c. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -30,79 +27,6 @@ static char *ex(const char *prog)
 	next = (next + 1) % 4;
 	snprintf(paths[next], sizeof(paths[next]), "%s", tu_build_path(rel));
 	return paths[next];
-}
-
-static int exit_code(int status)
-{
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Everything from fd until EOF (or the deadline), as a string; closes fd. */
-static char *slurp(int fd)
-{
-	int64_t end = tu_now_ms() + WAIT_MS;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	size_t len = 0, cap = 4096;
-	char *s = malloc(cap);
-	ssize_t n;
-
-	assert_non_null(s);
-	while (tu_now_ms() < end) {
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		if (len + 1024 > cap) {
-			cap *= 2;
-			s = realloc(s, cap);
-			assert_non_null(s);
-		}
-		n = read(fd, s + len, cap - len - 1);
-		if (n <= 0 && !(n < 0 && errno == EINTR))
-			break;
-		if (n > 0)
-			len += (size_t)n;
-	}
-	s[len] = 0;
-	close(fd);
-	return s;
-}
-
-/* Read at least want bytes from fd (they are then gone). */
-static void read_some(int fd, size_t want)
-{
-	int64_t end = tu_now_ms() + WAIT_MS;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char buf[4096];
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < want && tu_now_ms() < end) {
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		n = read(fd, buf, sizeof(buf));
-		assert_true(n > 0);
-		got += (size_t)n;
-	}
-	assert_true(got >= want);
-}
-
-/* No entry of /dev/shm is name or name + ".suffix" (the region, its
- * semaphores "sem.NAME.shmx-w/-r", a pair's control object). */
-static void assert_nothing_left(const char *name)
-{
-	size_t len = strlen(name + 1);
-	struct dirent *d;
-	const char *p;
-	DIR *dir = opendir("/dev/shm");
-
-	assert_non_null(dir);
-	while ((d = readdir(dir))) {
-		p = strstr(d->d_name, name + 1);
-		if (p && (p[len] == 0 || p[len] == '.')) {
-			closedir(dir);
-			fail_msg("left in /dev/shm: %s", d->d_name);
-		}
-	}
-	closedir(dir);
 }
 
 /* Poll until cond(name) holds, with a deadline. */
@@ -149,25 +73,25 @@ static void test_reader_first_prints_the_lines_in_order(void **state)
 	struct tu_result w;
 	size_t len;
 	char *in = some_lines(N_LINES, &len), *out, *err;
-	int rout, rerr, st;
+	int rout, rerr, code;
 	pid_t r;
 
 	(void)state;
 	r = tu_spawn(rargv, NULL, &rout, &rerr);
 	assert_true(r > 0);
 	assert_int_equal(tu_run(wargv, in, len, WAIT_MS, &w), 0);
-	out = slurp(rout);
-	err = slurp(rerr);
-	assert_int_equal(tu_waitpid(r, WAIT_MS, &st), 0);
+	out = tu_slurp(rout, WAIT_MS);
+	err = tu_slurp(rerr, WAIT_MS);
+	tu_child_verdict(r, WAIT_MS, &code);
 	assert_int_equal(w.exit_code, 0);
-	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(code, 0);
 	assert_string_equal(err, "");
 	assert_string_equal(out, in);
 	tu_result_free(&w);
 	free(out);
 	free(err);
 	free(in);
-	assert_nothing_left(name);
+	tu_assert_nothing_left(name);
 }
 
 static void test_writer_first_then_reader_gets_every_line(void **state)
@@ -178,7 +102,7 @@ static void test_writer_first_then_reader_gets_every_line(void **state)
 	struct tu_result r;
 	size_t len;
 	char *in = some_lines(N_LINES, &len), *err;
-	int win, werr, st;
+	int win, werr, code;
 	pid_t w;
 
 	(void)state;
@@ -188,16 +112,16 @@ static void test_writer_first_then_reader_gets_every_line(void **state)
 	close(win);
 	wait_until(pair_made, name);
 	assert_int_equal(tu_run(rargv, NULL, 0, WAIT_MS, &r), 0);
-	err = slurp(werr);
-	assert_int_equal(tu_waitpid(w, WAIT_MS, &st), 0);
-	assert_int_equal(exit_code(st), 0);
+	err = tu_slurp(werr, WAIT_MS);
+	tu_child_verdict(w, WAIT_MS, &code);
+	assert_int_equal(code, 0);
 	assert_int_equal(r.exit_code, 0);
 	assert_string_equal(err, "");
 	assert_string_equal(r.out, in);
 	tu_result_free(&r);
 	free(err);
 	free(in);
-	assert_nothing_left(name);
+	tu_assert_nothing_left(name);
 }
 
 struct live {
@@ -225,23 +149,24 @@ static void test_kill9_writer_reader_exits_1_peer_died(void **state)
 	struct live l;
 	int64_t t0;
 	char *msg;
-	int st;
+	int code;
 
 	(void)state;
 	start_live(name, &l);
 	kill(l.w, SIGKILL);
 	t0 = tu_now_ms();
-	assert_int_equal(tu_waitpid(l.r, EX_WAIT_MS + 2000, &st), 0);
+	tu_child_verdict(l.r, EX_WAIT_MS + 2000, &code);
 	/* noticed at once, not at the end of the reader's wait */
 	assert_true(tu_now_ms() - t0 < EX_WAIT_MS / 2);
-	assert_int_equal(exit_code(st), 1);
-	msg = slurp(l.rerr);
+	assert_int_equal(code, 1);
+	msg = tu_slurp(l.rerr, WAIT_MS);
 	assert_non_null(strstr(msg, "Peer process died"));
 	free(msg);
-	assert_int_equal(tu_waitpid(l.w, WAIT_MS, &st), 0);
+	tu_child_verdict(l.w, WAIT_MS, &code);
+	assert_int_equal(code, 128 + SIGKILL);
 	close(l.win);
 	close(l.rout);
-	free(slurp(l.werr));
+	free(tu_slurp(l.werr, WAIT_MS));
 }
 
 static void test_kill9_reader_writer_exits_1_peer_died(void **state)
@@ -250,29 +175,28 @@ static void test_kill9_reader_writer_exits_1_peer_died(void **state)
 	size_t len;
 	char *in = some_lines(N_LINES, &len), *msg;
 	struct live l;
-	int st;
+	int code;
 
 	(void)state;
 	start_live(name, &l);
 	assert_int_equal(write(l.win, in, len), (ssize_t)len);
 	/* The reader's stdout is a pipe, so fully buffered: a first buffer
 	 * out means it has taken lines, and the writer has seen it. */
-	read_some(l.rout, 1);
-	kill(l.r, SIGKILL);
-	assert_int_equal(tu_waitpid(l.r, WAIT_MS, &st), 0);
+	tu_read_some(l.rout, 1, WAIT_MS);
+	tu_kill9(l.r, WAIT_MS);
 	/* one more line, in case the writer had taken all and waits on stdin */
 	(void)!write(l.win, "more\n", 5);
-	assert_int_equal(tu_waitpid(l.w, EX_WAIT_MS / 2, &st), 0);
-	assert_int_equal(exit_code(st), 1);
-	msg = slurp(l.werr);
+	tu_child_verdict(l.w, EX_WAIT_MS / 2, &code);
+	assert_int_equal(code, 1);
+	msg = tu_slurp(l.werr, WAIT_MS);
 	assert_non_null(strstr(msg, "Peer process died"));
 	free(msg);
 	free(in);
 	close(l.win);
 	close(l.rout);
-	free(slurp(l.rerr));
+	free(tu_slurp(l.rerr, WAIT_MS));
 	/* the writer, the creator, removed what it made */
-	assert_nothing_left(name);
+	tu_assert_nothing_left(name);
 }
 
 static void check_help(const char *prog, const char *opt)
@@ -311,25 +235,25 @@ static void test_chan_lines_through_consumer_exits_0_on_close(void **state)
 	struct tu_result p;
 	size_t len;
 	char *in = some_lines(N_LINES * 10, &len), *out, *err;
-	int cout, cerr, st;
+	int cout, cerr, code;
 	pid_t c;
 
 	(void)state;
 	c = tu_spawn(cargv, NULL, &cout, &cerr);
 	assert_true(c > 0);
 	assert_int_equal(tu_run(pargv, in, len, WAIT_MS, &p), 0);
-	out = slurp(cout);
-	err = slurp(cerr);
-	assert_int_equal(tu_waitpid(c, WAIT_MS, &st), 0);
+	out = tu_slurp(cout, WAIT_MS);
+	err = tu_slurp(cerr, WAIT_MS);
+	tu_child_verdict(c, WAIT_MS, &code);
 	assert_int_equal(p.exit_code, 0);
-	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(code, 0);
 	assert_string_equal(err, "");
 	assert_string_equal(out, in);
 	tu_result_free(&p);
 	free(out);
 	free(err);
 	free(in);
-	assert_nothing_left(name);
+	tu_assert_nothing_left(name);
 }
 
 static void test_chan_producer_count_sends_n_messages(void **state)
@@ -338,7 +262,7 @@ static void test_chan_producer_count_sends_n_messages(void **state)
 	char *cargv[] = { ex("chan-consumer"), (char *)name, NULL };
 	char *pargv[] = { ex("chan-producer"), "--count", "3", (char *)name, NULL };
 	struct tu_result p;
-	int cout, st;
+	int cout, code;
 	char *out;
 	pid_t c;
 
@@ -346,14 +270,14 @@ static void test_chan_producer_count_sends_n_messages(void **state)
 	c = tu_spawn(cargv, NULL, &cout, NULL);
 	assert_true(c > 0);
 	assert_int_equal(tu_run(pargv, NULL, 0, WAIT_MS, &p), 0);
-	out = slurp(cout);
-	assert_int_equal(tu_waitpid(c, WAIT_MS, &st), 0);
+	out = tu_slurp(cout, WAIT_MS);
+	tu_child_verdict(c, WAIT_MS, &code);
 	assert_int_equal(p.exit_code, 0);
-	assert_int_equal(exit_code(st), 0);
+	assert_int_equal(code, 0);
 	assert_string_equal(out, "message 0\nmessage 1\nmessage 2\n");
 	tu_result_free(&p);
 	free(out);
-	assert_nothing_left(name);
+	tu_assert_nothing_left(name);
 }
 
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Limits, with real processes: running out of descriptors (EMFILE) and of
  * address space (ENOMEM, under RLIMIT_AS), a full /dev/shm (ENOSPC, on a
- * private 1 MiB tmpfs), and 10,000 open/close and create/unlink cycles.
+ * private 1 MiB tmpfs; a create larger than it; a resize refused), and
+ * 10,000 open/close and create/unlink cycles.
  * Every failure leaves the same descriptors, mappings and names as before;
  * nothing is leaked by a cycle. Children that change a limit report with
  * their exit status (tu_fork, tu_child_verdict). */
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "wrap-fallocate.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -503,6 +505,76 @@ static void test_full_devshm_is_enospc_and_leaves_no_half_object(void **state)
 	assert_int_equal(code, 0);
 }
 
+/* ---- a create larger than /dev/shm, a full /dev/shm ---- */
+
+static void test_create_enospc_larger_than_devshm(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = (struct shmx_region *)0x1;
+	struct statvfs vfs;
+	uint64_t total;
+
+	(void)state;
+	assert_int_equal(statvfs("/dev/shm", &vfs), 0);
+	total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	assert_int_equal(shmx_create(name, total + (1 << 20), 0, 0, &r), -ENOSPC);
+	assert_ptr_equal(r, (struct shmx_region *)0x1);
+	assert_false(tu_exists(name));
+}
+
+/* A tmpfs of 1 MiB mounted over /dev/shm in a private mount namespace: a
+ * full /dev/shm gives -ENOSPC at create time and leaves no name. */
+static void test_create_enospc_small_tmpfs(void **state)
+{
+	pid_t pid;
+	int code;
+
+	(void)state;
+	if (geteuid() != 0) {
+		tu_skip("needs root to mount a small tmpfs");
+		return;
+	}
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_region *a = NULL, *b = NULL;
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("shmx-test", "/dev/shm", "tmpfs", 0, "size=1m") < 0)
+			tu_child_skip("cannot mount tmpfs in a new mount namespace here");
+		TU_CKEQ(shmx_create("/shmx-test-full-a", 768 << 10, 0, 0, &a), 0);
+		TU_CKEQ(shmx_create("/shmx-test-full-b", 512 << 10, 0, 0, &b), -ENOSPC);
+		TU_CK(!tu_exists("/shmx-test-full-b"));
+		/* the reservation stays: the first object is fully writable */
+		TU_CKEQ(shmx_map(a), 0);
+		memset(shmx_addr(a), 1, 768 << 10);
+		_exit(0);
+	}
+	tu_child_verdict(pid, 20000, &code);
+	if (code == TU_SKIP_CODE) {
+		tu_skip("cannot mount tmpfs in a new mount namespace here");
+		return;
+	}
+	assert_int_equal(code, 0);
+}
+
+static void test_resize_failure_changes_nothing(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	fallocate_error = ENOSPC;
+	assert_int_equal(shmx_resize(r, 1 << 20), -ENOSPC);
+	assert_int_equal(shmx_size(r), 4096);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_int_equal(st.st_size, 4096);
+	memset(shmx_addr(r), 1, 4096);
+	shmx_close(r);
+}
+
 /* ---- group ---- */
 
 static int group_setup(void **state)
@@ -521,6 +593,9 @@ int main(void)
 		T(test_10000_pair_cycles_leak_nothing),
 		T(test_10000_channel_cycles_leak_nothing),
 		T(test_full_devshm_is_enospc_and_leaves_no_half_object),
+		T(test_create_enospc_larger_than_devshm),
+		T(test_create_enospc_small_tmpfs),
+		T(test_resize_failure_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, tu_group_teardown);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Name validation and canonical form (shmx(7), Names). */
 #include <stdio.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "internal.h"
@@ -135,6 +136,83 @@ static void test_name_canon_writes_the_canonical_name(void **state)
 	r = shmx_close(r);
 }
 
+/* ---- names a region or channel may not take, and may ---- */
+
+/* glibc keeps semaphore "/x" as /dev/shm/sem.x, so a region called
+ * "/sem.X.shmx-w" would be the file of pair X's semaphore: it would make
+ * shmx_pair_create() on X fail, and shmx_pair_unlink("/X") remove it. No
+ * region or channel takes a name in that namespace (shmx(7), Names). */
+static void test_semaphore_file_names_refused(void **state)
+{
+	const char *x = tu_name();
+	struct shmx_region *r = NULL, *o = NULL;
+	struct shmx_chan *c = NULL;
+	struct shmx_pair *p = NULL;
+	struct shmx_info info;
+	char sem[300];
+
+	(void)state;
+	snprintf(sem, sizeof(sem), "/sem.%s.shmx-w", x + 1);
+	assert_int_equal(shmx_create(sem, 4096, 0, 0, &o), -EINVAL);
+	assert_int_equal(shmx_create(sem + 1, 4096, 0, 0, &o), -EINVAL);
+	assert_int_equal(shmx_chan_create(sem, 4096, SHMX_CHAN_PRODUCER, 0, &c), -EINVAL);
+	assert_null(o);
+	assert_null(c);
+	assert_false(tu_sem_exists(x, ".shmx-w"));
+	/* so the pair's semaphore file is the pair's alone */
+	assert_int_equal(shmx_create(x, 4096, 0, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
+	assert_true(tu_sem_exists(x, ".shmx-w"));
+	/* and the region calls do not reach it under its file name */
+	assert_int_equal(shmx_open(sem, SHMX_RDONLY, &o), -EINVAL);
+	assert_int_equal(shmx_stat(sem, &info), -EINVAL);
+	assert_int_equal(shmx_unlink(sem), -EINVAL);
+	assert_int_equal(shmx_chan_unlink(sem + 1), -EINVAL);
+	assert_true(tu_sem_exists(x, ".shmx-w"));
+	shmx_pair_close(p);
+	shmx_close(r);
+}
+
+/* Only the prefix "sem." is glibc's: names that merely start with "sem",
+ * or hold "sem." further on, are ordinary. */
+static const char *const near_sem[][2] = {
+	{ "/sem", "" }, { "/sem-", "" }, { "/x", "sem.y" }, { "/SEM.", "" },
+};
+#define N_NEAR_SEM (sizeof(near_sem) / sizeof(near_sem[0]))
+static char near_sem_base[64];
+
+static const char *near_sem_name(size_t i)
+{
+	static char name[300];
+
+	snprintf(name, sizeof(name), "%s%s%s", near_sem[i][0], near_sem_base + 1,
+		 near_sem[i][1]);
+	return name;
+}
+
+static int near_sem_teardown(void **state)
+{
+	for (size_t i = 0; i < N_NEAR_SEM && near_sem_base[0]; i++)
+		shm_unlink(near_sem_name(i));
+	return tu_teardown(state);
+}
+
+static void test_names_near_semaphore_prefix_work(void **state)
+{
+	struct shmx_region *r = NULL;
+	const char *name;
+
+	(void)state;
+	snprintf(near_sem_base, sizeof(near_sem_base), "%s", tu_name());
+	for (size_t i = 0; i < N_NEAR_SEM; i++) {
+		name = near_sem_name(i);
+		assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+		assert_true(tu_exists(name));
+		r = shmx_close(r);
+		assert_int_equal(shmx_unlink(name), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +220,9 @@ int main(void)
 		cmocka_unit_test(test_rejected),
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_semaphore_namespace_refused),
+		cmocka_unit_test_teardown(test_semaphore_file_names_refused, tu_teardown),
+		cmocka_unit_test_teardown(test_names_near_semaphore_prefix_work,
+					  near_sem_teardown),
 		cmocka_unit_test_teardown(test_longest_name_works, tu_teardown),
 		cmocka_unit_test_teardown(test_name_canon_writes_the_canonical_name,
 					  tu_teardown),

@@ -2,13 +2,11 @@
 /* The semaphore pair never loses its turn: a participant killed -9 or
  * closing at any point of a turn gives the turn back, the survivor is told
  * which (-EOWNERDEAD or -EPIPE), and a replacement carries on with every
- * message intact. Also: liveness whoever created the pair, exact modes
- * under any umask for a normal user, and the liveness locks on a
- * description of their own without /proc. */
+ * message intact. Also: liveness whoever created the pair, and the
+ * liveness locks on a description of their own without /proc. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,12 +15,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
-#define NOBODY   65534
 #define WAIT_MS  2000   /* any single turn; far above what one takes */
 #define WARM     3      /* turns before the victim's event */
 #define MORE     1000   /* turns a replacement must complete afterwards */
@@ -132,8 +128,8 @@ static struct side attach_child(const char *name, bool writer)
 	struct side s = { .writer = writer, .first = true };
 	unsigned role = writer ? SHMX_PAIR_WRITER : SHMX_PAIR_READER;
 
-	if (shmx_open(name, SHMX_MAP, &s.r) || shmx_pair_open(s.r, role, &s.p))
-		_exit(20);
+	TU_CKEQ(shmx_open(name, SHMX_MAP, &s.r), 0);
+	TU_CKEQ(shmx_pair_open(s.r, role, &s.p), 0);
 	return s;
 }
 
@@ -145,14 +141,13 @@ static void victim(const char *name, const struct scenario *sc, int out)
 
 	s.first = false;
 	for (int i = 0; i < WARM; i++)
-		if (turn(&s))
-			_exit(21);
-	if (sc->at != WAITING && shmx_pair_wait(s.p, WAIT_MS))
-		_exit(22);
-	if (sc->at >= AFTER_WRITE && use_turn(&s))
-		_exit(23);
-	if (sc->at == AFTER_POST && shmx_pair_post(s.p))
-		_exit(24);
+		TU_CKEQ(turn(&s), 0);
+	if (sc->at != WAITING)
+		TU_CKEQ(shmx_pair_wait(s.p, WAIT_MS), 0);
+	if (sc->at >= AFTER_WRITE)
+		TU_CKEQ(use_turn(&s), 0);
+	if (sc->at == AFTER_POST)
+		TU_CKEQ(shmx_pair_post(s.p), 0);
 	if (sc->close) {
 		shmx_pair_close(s.p);
 		say(out, 'S');
@@ -166,35 +161,19 @@ static void victim(const char *name, const struct scenario *sc, int out)
 static void replacement(const char *name, bool writer, int out)
 {
 	struct side s = attach_child(name, writer);
-	int err;
 
 	say(out, 'A');
-	err = run_to_end(&s);
-	if (err)
-		_exit(err == -EBADMSG ? 30 : 31);
+	TU_CKEQ(run_to_end(&s), 0);
 	_exit(0);
-}
-
-static pid_t fork_child(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	return pid;
 }
 
 /* The victim is gone for good (killed and reaped, or closed and exited). */
 static void victim_ends(pid_t pid, const struct scenario *sc)
 {
-	int status;
-
-	if (!sc->close)
-		kill(pid, SIGKILL);
-	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
 	if (sc->close)
-		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_int_equal(tu_child_verdict(pid, 10000, NULL), 0);
 	else
-		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		tu_kill9(pid, 10000);
 }
 
 /* The survivor (this process) owns the pair, in the other role; it waits
@@ -223,14 +202,14 @@ static void scenario_run(const struct scenario *sc)
 {
 	const char *name = tu_name();
 	struct side s = { .writer = !sc->victim_writer };
-	int fds[2], status, want = sc->close ? -EPIPE : -EOWNERDEAD;
+	int fds[2], want = sc->close ? -EPIPE : -EOWNERDEAD;
 	pid_t v, a;
 
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &s.r), 0);
 	assert_int_equal(shmx_pair_create(s.r, s.writer ? SHMX_PAIR_WRITER : SHMX_PAIR_READER,
 					  0, &s.p), 0);
-	v = fork_child();
+	v = tu_fork();
 	if (v == 0)
 		victim(name, sc, fds[1]);
 	survivor_warm(&s);
@@ -247,14 +226,12 @@ static void scenario_run(const struct scenario *sc)
 	}
 	assert_int_equal(shmx_pair_wait(s.p, WAIT_MS), want);
 	assert_int_equal(shmx_pair_wait(s.p, 0), want);
-	a = fork_child();
+	a = tu_fork();
 	if (a == 0)
 		replacement(name, sc->victim_writer, fds[1]);
 	expect(fds[0], 'A');
 	assert_int_equal(run_to_end(&s), 0);
-	assert_int_equal(tu_waitpid(a, 20000, &status), 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(tu_child_verdict(a, 20000, NULL), 0);
 	assert_true(box_of(&s)->seq == TARGET && box_of(&s)->ack == TARGET);
 	close(fds[0]);
 	close(fds[1]);
@@ -296,14 +273,14 @@ static void test_reader_creator_sees_writer_die_before_posting(void **state)
 	const char *name = tu_name();
 	struct shmx_region *r = NULL;
 	struct shmx_pair *p = NULL;
-	int fds[2], status;
+	int fds[2];
 	pid_t w, waiter;
 
 	(void)state;
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
 	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_READER, 0, &p), 0);
-	w = fork_child();
+	w = tu_fork();
 	if (w == 0) {
 		attach_child(name, true);
 		say(fds[1], 'O');
@@ -311,99 +288,27 @@ static void test_reader_creator_sees_writer_die_before_posting(void **state)
 			pause();
 	}
 	expect(fds[0], 'O');
-	kill(w, SIGKILL);
-	assert_int_equal(tu_waitpid(w, 10000, &status), 0);
-	waiter = fork_child();
-	if (waiter == 0)
-		_exit(shmx_pair_wait(p, -1) == -EOWNERDEAD ? 0 : 1);
-	assert_int_equal(tu_waitpid(waiter, 5000, &status), 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_kill9(w, 10000);
+	waiter = tu_fork();
+	if (waiter == 0) {
+		TU_CKEQ(shmx_pair_wait(p, -1), -EOWNERDEAD);
+		_exit(0);
+	}
+	assert_int_equal(tu_child_verdict(waiter, 5000, NULL), 0);
 	close(fds[0]);
 	close(fds[1]);
 	shmx_pair_close(p);
 	shmx_close(r);
 }
 
-/* ---- exact modes for a normal user under any umask ---- */
-
-static mode_t file_mode(const char *prefix, const char *name, const char *suffix)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/dev/shm/%s%s%s", prefix, name + 1, suffix);
-	if (lstat(path, &st) < 0)
-		return (mode_t)-1;
-	return st.st_mode & 07777;
-}
-
-static int drop_privileges(void)
-{
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
-		return -1;
-	return 0;
-}
-
-/* In the child: create as nobody under umask u, check every file. */
-static int mode_child(const char *name, mode_t u, mode_t want)
-{
-	static const char *const files[][2] = {
-		{ "sem.", ".shmx-w" }, { "sem.", ".shmx-r" }, { "", ".shmx-p" },
-	};
-	struct shmx_region *r = NULL;
-	struct shmx_pair *p = NULL, *q = NULL;
-
-	if (drop_privileges())
-		return 2;
-	umask(u);
-	if (shmx_create(name, 4096, 0, 0600, &r))
-		return 3;
-	if (shmx_pair_create(r, SHMX_PAIR_WRITER, want, &p))
-		return 4;
-	for (size_t i = 0; i < 3; i++)
-		if (file_mode(files[i][0], name, files[i][1]) != want)
-			return 5 + (int)i;
-	/* and the pair works for its owner, if the mode lets it write */
-	if ((want & 0200) && (shmx_pair_open(r, SHMX_PAIR_READER, &q) || shmx_pair_wait(p, 0) ||
-	    shmx_pair_post(p) || shmx_pair_wait(q, 0)))
-		return 9;
-	return 0;
-}
-
-static void mode_case(mode_t u, mode_t want)
-{
-	const char *name = tu_name();
-	int status;
-	pid_t pid = fork_child();
-
-	if (pid == 0)
-		_exit(mode_child(name, u, want));
-	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-static void test_exact_mode_as_normal_user_any_umask(void **state)
-{
-	(void)state;
-	if (geteuid() != 0)
-		tu_skip("needs root to become uid %d", NOBODY);
-	mode_case(0477, 0600);
-	mode_case(0777, 0600);
-	mode_case(0477, 0644);
-	mode_case(0777, 0400);
-}
-
 /* ---- liveness locks on a description of their own, without /proc ---- */
 
-static int hide_proc(void)
+static void hide_proc(void)
 {
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    umount2("/proc", MNT_DETACH))
-		return -1;
-	return access("/proc/self/fd", F_OK) == 0 ? -1 : 0;
+	TU_CKEQ(unshare(CLONE_NEWNS), 0);
+	TU_CKEQ(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	TU_CKEQ(umount2("/proc", MNT_DETACH), 0);
+	TU_CK(access("/proc/self/fd", F_OK) < 0);
 }
 
 static uint32_t holders(const char *name)
@@ -416,49 +321,43 @@ static uint32_t holders(const char *name)
 #define ALL_SLOTS ((1u << SHMX_SLOT_OWNER) | (1u << SHMX_SLOT_WRITER) | \
 		   (1u << SHMX_SLOT_READER))
 
-static int noproc_child(const char *name)
+static void noproc_child(const char *name)
 {
 	struct shmx_region *r = NULL;
 	struct shmx_pair *w = NULL, *rd = NULL, *x = NULL;
 
-	if (hide_proc())
-		return 2;
-	if (shmx_create(name, 4096, SHMX_MAP, 0, &r) ||
-	    shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &w))
-		return 3;
+	hide_proc();
+	TU_CKEQ(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
+	TU_CKEQ(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &w), 0);
 	/* both roles on one region handle: independent locks */
-	if (shmx_pair_open(r, SHMX_PAIR_READER, &rd))
-		return 4;
+	TU_CKEQ(shmx_pair_open(r, SHMX_PAIR_READER, &rd), 0);
 	/* a failed open takes nothing from the live writer */
-	if (shmx_pair_open(r, SHMX_PAIR_WRITER, &x) != -EBUSY)
-		return 5;
-	if (holders(name) != ALL_SLOTS)
-		return 6;
-	if (shmx_pair_wait(w, 0) || shmx_pair_post(w) || shmx_pair_wait(rd, 0) ||
-	    shmx_pair_post(rd) || shmx_pair_wait(w, 0))
-		return 7;
+	TU_CKEQ(shmx_pair_open(r, SHMX_PAIR_WRITER, &x), -EBUSY);
+	TU_CKEQ(holders(name), ALL_SLOTS);
+	TU_CKEQ(shmx_pair_wait(w, 0), 0);
+	TU_CKEQ(shmx_pair_post(w), 0);
+	TU_CKEQ(shmx_pair_wait(rd, 0), 0);
+	TU_CKEQ(shmx_pair_post(rd), 0);
+	TU_CKEQ(shmx_pair_wait(w, 0), 0);
 	/* the name gone: no way back to the object, a clear error */
-	if (shmx_pair_close(rd) || shmx_unlink(name) ||
-	    shmx_pair_open(r, SHMX_PAIR_READER, &x) != -ESTALE)
-		return 8;
-	return 0;
+	TU_CKEQ(shmx_pair_close(rd), 0);
+	TU_CKEQ(shmx_unlink(name), 0);
+	TU_CKEQ(shmx_pair_open(r, SHMX_PAIR_READER, &x), -ESTALE);
+	_exit(0);
 }
 
 static void test_own_locks_without_proc(void **state)
 {
 	const char *name = tu_name();
-	int status;
 	pid_t pid;
 
 	(void)state;
 	if (geteuid() != 0)
 		tu_skip("needs root to unmount /proc in a mount namespace");
-	pid = fork_child();
+	pid = tu_fork();
 	if (pid == 0)
-		_exit(noproc_child(name));
-	assert_int_equal(tu_waitpid(pid, 10000, &status), 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+		noproc_child(name);
+	assert_int_equal(tu_child_verdict(pid, 10000, NULL), 0);
 }
 
 /* ---- a peer stopped inside the control section ---- */
@@ -467,44 +366,38 @@ static void test_own_locks_without_proc(void **state)
  * its few-instruction section would, until killed. */
 static pid_t hold_ctl_lock(const char *name)
 {
-	char path[512], c;
-	int pfd[2];
+	char path[512];
+	int ev[2];
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "/dev/shm%s.shmx-p", name);
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
+	tu_ev_init(ev);
+	pid = tu_fork();
 	if (pid == 0) {
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 
-		if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
-			_exit(1);
-		(void)!write(pfd[1], "x", 1);
-		pause();
-		_exit(0);
+		TU_CK(fd >= 0);
+		TU_CKEQ(fcntl(fd, F_OFD_SETLK, &fl), 0);
+		tu_ready_forever(ev[1]);
 	}
-	close(pfd[1]);
-	assert_int_equal(read(pfd[0], &c, 1), 1);
-	close(pfd[0]);
+	close(ev[1]);
+	assert_true(tu_ev_wait(ev[0], 10000));
+	close(ev[0]);
 	return pid;
 }
 
 /* Waits with a deadline keep it although the lock never comes: the turn
  * is there (the writer creator's), only the marking is blocked. In a child,
  * so that a wait that never returns is a failure, not a hung suite. */
-static int stopped_child(struct shmx_pair *p)
+static void stopped_child(struct shmx_pair *p)
 {
 	int64_t t0 = tu_now_ms();
 
-	if (shmx_pair_wait(p, 200) != -ETIMEDOUT)
-		return 1;
-	if (tu_now_ms() - t0 > 1500)
-		return 2;
-	if (shmx_pair_wait(p, 0) != -EAGAIN)
-		return 3;
-	return 0;
+	TU_CKEQ(shmx_pair_wait(p, 200), -ETIMEDOUT);
+	TU_CK(tu_now_ms() - t0 <= 1500);
+	TU_CKEQ(shmx_pair_wait(p, 0), -EAGAIN);
+	_exit(0);
 }
 
 static void test_stopped_lock_holder_keeps_no_wait_past_its_deadline(void **state)
@@ -513,22 +406,18 @@ static void test_stopped_lock_holder_keeps_no_wait_past_its_deadline(void **stat
 	struct shmx_region *r;
 	struct shmx_pair *p;
 	pid_t holder, pid;
-	int st, err;
+	int err;
 
 	(void)state;
 	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
 	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
 	holder = hold_ctl_lock(name);
-	pid = fork();
-	assert_true(pid >= 0);
+	pid = tu_fork();
 	if (pid == 0)
-		_exit(stopped_child(p));
-	err = tu_waitpid(pid, 5000, &st);
-	kill(holder, SIGKILL);
-	assert_int_equal(tu_waitpid(holder, 5000, NULL), 0);
+		stopped_child(p);
+	err = tu_child_verdict(pid, 5000, NULL);
+	tu_kill9(holder, 5000);
 	assert_int_equal(err, 0);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
 	/* the lock is free again: the turn that was given back is taken */
 	assert_int_equal(shmx_pair_wait(p, 1000), 0);
 	shmx_pair_close(p);
@@ -557,7 +446,6 @@ int main(void)
 		T(test_closed_reader_after_write_turn_comes_back),
 		T(test_closed_reader_after_post_turn_delivered),
 		T(test_reader_creator_sees_writer_die_before_posting),
-		T(test_exact_mode_as_normal_user_any_umask),
 		T(test_own_locks_without_proc),
 		T(test_stopped_lock_holder_keeps_no_wait_past_its_deadline),
 	};

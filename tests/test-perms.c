@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Who can reach an object (shmx(7), Permissions): exact modes under any
- * umask, planted files and links that are never adopted or followed,
- * group- or other-writable channels an attacher refuses, files that are not
- * regular, descriptors that never cross an exec, and another user
- * (uid 65534) who can neither open nor remove what is private. */
+ * umask (regions, channels, a pair's semaphores, as root and as a normal
+ * user), group- or other-writable channels an attacher refuses, a semaphore
+ * file of someone else, descriptors that never cross an exec, and another
+ * user (uid 65534) who can neither open nor remove what is private. Files
+ * that someone else put in /dev/shm are test-planted.c. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,27 +24,9 @@
 #define C SHMX_CHAN_CONSUMER
 #define LONG_MS 20000           /* "forever" in a test: failing beats hanging */
 #define CHILD_MS 120000
+#define NOBODY 65534
 
-
-/* fmt with its one "%s" replaced by name without its slash. */
-static void devshm_path(char *buf, size_t len, const char *fmt, const char *name)
-{
-	const char *hole = strstr(fmt, "%s");
-
-	snprintf(buf, len, "%.*s%s%s", (int)(hole - fmt), fmt, name + 1, hole + 2);
-}
-
-/* ---- security: modes ---- */
-
-static mode_t mode_of(const char *fmt, const char *name)
-{
-	char path[600];
-	struct stat st;
-
-	devshm_path(path, sizeof(path), fmt, name);
-	assert_int_equal(lstat(path, &st), 0);
-	return st.st_mode & 07777;
-}
+/* ---- modes ---- */
 
 static void make_all(mode_t mode, mode_t want)
 {
@@ -56,10 +38,10 @@ static void make_all(mode_t mode, mode_t want)
 	assert_int_equal(shmx_create(region, 4096, SHMX_MAP, mode, &r), 0);
 	assert_int_equal(shmx_pair_create(r, W, mode, &p), 0);
 	assert_int_equal(shmx_chan_create(chan, 4096, P, mode, &c), 0);
-	assert_int_equal(mode_of("/dev/shm/%s", region), want);
-	assert_int_equal(mode_of("/dev/shm/sem.%s.shmx-w", region), want);
-	assert_int_equal(mode_of("/dev/shm/sem.%s.shmx-r", region), want);
-	assert_int_equal(mode_of("/dev/shm/%s", chan), want);
+	assert_int_equal(tu_devshm_mode("/dev/shm/%s", region), want);
+	assert_int_equal(tu_devshm_mode("/dev/shm/sem.%s.shmx-w", region), want);
+	assert_int_equal(tu_devshm_mode("/dev/shm/sem.%s.shmx-r", region), want);
+	assert_int_equal(tu_devshm_mode("/dev/shm/%s", chan), want);
 	shmx_chan_close(c);
 	shmx_pair_close(p);
 	shmx_close(r);
@@ -80,147 +62,62 @@ static void test_mode_any_umask(void **state)
 	umask(old);
 }
 
-/* ---- security: planted files and links are never adopted ---- */
-
-struct planted {
-	char path[600];
-	struct stat st;
-	bool link;
-};
-
-static const char planted_data[] = "planted by someone else\n";
-
-static void plant_file(struct planted *pl, const char *fmt, const char *name)
+static void check_mode(mode_t umask_val, mode_t want, mode_t expect)
 {
-	int fd;
-
-	devshm_path(pl->path, sizeof(pl->path), fmt, name);
-	fd = open(pl->path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, planted_data, sizeof(planted_data)), sizeof(planted_data));
-	close(fd);
-	assert_int_equal(lstat(pl->path, &pl->st), 0);
-	pl->link = false;
-}
-
-static void plant_link(struct planted *pl, const char *fmt, const char *name,
-		       const char *target)
-{
-	devshm_path(pl->path, sizeof(pl->path), fmt, name);
-	assert_int_equal(symlink(target, pl->path), 0);
-	assert_int_equal(lstat(pl->path, &pl->st), 0);
-	pl->link = true;
-}
-
-static void same_file(const char *path, const struct stat *was)
-{
-	struct stat st;
-	char buf[256];
-	ssize_t n;
-	int fd;
-
-	assert_int_equal(lstat(path, &st), 0);
-	assert_int_equal(st.st_ino, was->st_ino);
-	assert_int_equal(st.st_mode, was->st_mode);
-	assert_int_equal(st.st_size, was->st_size);
-	assert_int_equal(st.st_uid, was->st_uid);
-	assert_true(st.st_mtim.tv_sec == was->st_mtim.tv_sec &&
-		    st.st_mtim.tv_nsec == was->st_mtim.tv_nsec);
-	if (S_ISLNK(st.st_mode))
-		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	assert_int_equal(n, sizeof(planted_data));
-	assert_memory_equal(buf, planted_data, sizeof(planted_data));
-}
-
-static void target_file(char *path, size_t len, struct stat *st)
-{
-	int fd;
-
-	snprintf(path, len, "/tmp/shmx-test-target-%d", (int)getpid());
-	unlink(path);
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, planted_data, sizeof(planted_data)), sizeof(planted_data));
-	close(fd);
-	assert_int_equal(stat(path, st), 0);
-}
-
-static void test_planted_region_chan(void **state)
-{
-	char target[128];
-	struct stat tst;
-	struct planted pl;
+	const char *name = tu_name();
 	struct shmx_region *r = NULL;
-	struct shmx_chan *c = NULL;
-	const char *name;
+	mode_t old = umask(umask_val);
 
-	(void)state;
-	target_file(target, sizeof(target), &tst);
-	for (int kind = 0; kind < 2; kind++) {
-		name = tu_name();
-		if (kind)
-			plant_link(&pl, "/dev/shm/%s", name, target);
-		else
-			plant_file(&pl, "/dev/shm/%s", name);
-		assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), -EEXIST);
-		assert_int_equal(shmx_create(name, 4096, SHMX_LAZY, 0, &r), -EEXIST);
-		assert_int_equal(shmx_chan_create(name, 4096, P, 0, &c), -EEXIST);
-		assert_null(r);
-		assert_null(c);
-		same_file(pl.path, &pl.st);
-		same_file(target, &tst);
-		/* and opening does not follow the link either */
-		if (kind)
-			assert_int_equal(shmx_open(name, 0, &r), -ELOOP);
-	}
-	unlink(target);
+	assert_int_equal(shmx_create(name, 4096, 0, want, &r), 0);
+	umask(old);
+	assert_int_equal(tu_devshm_mode("/dev/shm/%s", name), expect);
+	shmx_close(r);
 }
 
-static void test_planted_semaphores(void **state)
+static void test_create_mode_ignores_umask(void **state)
 {
-	static const char *const which[] = { "/dev/shm/sem.%s.shmx-w", "/dev/shm/sem.%s.shmx-r" };
-	char target[128];
-	struct stat tst;
-	struct planted pl;
-	struct shmx_region *r;
-	struct shmx_pair *p = NULL;
-	const char *name;
-
 	(void)state;
-	target_file(target, sizeof(target), &tst);
-	for (int w = 0; w < 2; w++) {
-		for (int kind = 0; kind < 2; kind++) {
-			name = tu_name();
-			assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
-			if (kind)
-				plant_link(&pl, which[w], name, target);
-			else
-				plant_file(&pl, which[w], name);
-			assert_int_equal(shmx_pair_create(r, W, 0, &p), -EEXIST);
-			assert_null(p);
-			same_file(pl.path, &pl.st);
-			same_file(target, &tst);
-			/* no half pair: the other semaphore is not left behind */
-			assert_false(tu_sem_exists(name, w ? ".shmx-w" : ".shmx-r"));
-			shmx_close(r);
-		}
-	}
-	/* A planted sem.NAME (glibc's file for a semaphore "/NAME") is not
-	 * the pair's: it is neither used nor touched. */
-	name = tu_name();
-	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
-	plant_file(&pl, "/dev/shm/sem.%s", name);
-	assert_int_equal(shmx_pair_create(r, W, 0, &p), 0);
-	same_file(pl.path, &pl.st);
-	assert_int_equal(mode_of("/dev/shm/sem.%s.shmx-w", name), 0600);
+	check_mode(022, 0, 0600);
+	check_mode(077, 0, 0600);
+	check_mode(022, 0666, 0666);
+	check_mode(077, 0666, 0666);
+	check_mode(077, 0644, 0644);
+	check_mode(0, 0400, 0400);
+	check_mode(022, 0660, 0660);
+}
+
+/* A pair's semaphores take the mode asked for, whatever the umask. */
+static void pair_mode_case(mode_t umask_val, mode_t asked, mode_t want)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
+	mode_t old;
+
+	assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0, &r), 0);
+	old = umask(umask_val);
+	assert_int_equal(shmx_pair_create(r, W, asked, &p), 0);
+	umask(old);
+	assert_int_equal(tu_devshm_mode("/dev/shm/sem.%s.shmx-w", name), want);
+	assert_int_equal(tu_devshm_mode("/dev/shm/sem.%s.shmx-r", name), want);
 	shmx_pair_close(p);
 	shmx_close(r);
-	assert_int_equal(unlink(pl.path), 0);
-	unlink(target);
+	assert_int_equal(shmx_pair_unlink(name), 0);
+	assert_int_equal(shmx_unlink(name), 0);
+}
+
+static void test_mode_umask(void **state)
+{
+	static const mode_t umasks[] = { 022, 077 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		pair_mode_case(umasks[i], 0, 0600);
+		pair_mode_case(umasks[i], 0660, 0660);
+		pair_mode_case(umasks[i], 0666, 0666);
+		pair_mode_case(umasks[i], 0400, 0400);
+	}
 }
 
 /* ---- security: what an attacher refuses ---- */
@@ -254,7 +151,7 @@ static void test_chan_open_shared(void **state)
 	{
 		char path[600];
 
-		devshm_path(path, sizeof(path), "/dev/shm/%s", name);
+		tu_devshm_path(path, sizeof(path), "/dev/shm/%s", name);
 		assert_int_equal(chmod(path, 0666), 0);
 		assert_int_equal(shmx_chan_open(name, C, 0, &c), -EACCES);
 		/* owned by someone else, however private */
@@ -267,39 +164,6 @@ static void test_chan_open_shared(void **state)
 		}
 	}
 	shmx_chan_close(prod);
-}
-
-static void test_refuses_non_regular(void **state)
-{
-	const char *fifo = tu_name(), *dir = tu_name(), *link = tu_name(), *real = tu_name();
-	struct shmx_region *r = NULL;
-	struct shmx_chan *c = NULL, *c2 = NULL;
-	char path[600], target[600];
-	int64_t t0;
-
-	(void)state;
-	devshm_path(path, sizeof(path), "/dev/shm/%s", fifo);
-	assert_int_equal(mkfifo(path, 0600), 0);
-	t0 = tu_now_ms();
-	assert_int_equal(shmx_open(fifo, 0, &r), -EMEDIUMTYPE);
-	assert_int_equal(shmx_open(fifo, SHMX_RDONLY, &r), -EMEDIUMTYPE);
-	assert_int_equal(shmx_chan_open(fifo, C, 0, &c), -EMEDIUMTYPE);
-	assert_true(tu_now_ms() - t0 < 5000); /* a FIFO never hangs the open */
-	devshm_path(path, sizeof(path), "/dev/shm/%s", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	assert_int_equal(shmx_open(dir, 0, &r), -EISDIR);
-	assert_int_equal(shmx_chan_open(dir, C, 0, &c), -EISDIR);
-	assert_int_equal(rmdir(path), 0);
-	/* a link to a real channel: refused, not followed */
-	assert_int_equal(shmx_chan_create(real, 4096, P, 0, &c), 0);
-	devshm_path(path, sizeof(path), "/dev/shm/%s", link);
-	devshm_path(target, sizeof(target), "/dev/shm/%s", real);
-	assert_int_equal(symlink(target, path), 0);
-	assert_int_equal(shmx_open(link, 0, &r), -ELOOP);
-	assert_int_equal(shmx_chan_open(link, C, 0, &c2), -ELOOP);
-	assert_null(r);
-	assert_null(c2);
-	shmx_chan_close(c);
 }
 
 /* ---- security: FD_CLOEXEC ---- */
@@ -437,117 +301,60 @@ static void test_unprivileged(void **state)
 	shmx_close(r1);
 }
 
-/* ---- regions: planted files, modes under any umask ---- */
+/* ---- exact modes for a normal user under any umask ---- */
 
-static char *shm_path(const char *name)
+/* In the child: create as nobody under umask u, check every file. */
+static void exact_mode_child(const char *name, mode_t u, mode_t want)
 {
-	static char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "/dev/shm%s", name);
-	return buf;
-}
-
-/* A planted regular file or symlink is never adopted. */
-static void test_create_planted(void **state)
-{
-	const char *name = tu_name(), *name2 = tu_name();
+	static const char *const files[] = {
+		"/dev/shm/sem.%s.shmx-w", "/dev/shm/sem.%s.shmx-r", "/dev/shm/%s.shmx-p",
+	};
 	struct shmx_region *r = NULL;
-	int fd;
-
-	(void)state;
-	fd = open(shm_path(name), O_CREAT | O_EXCL | O_WRONLY, 0666);
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), -EEXIST);
-	assert_int_equal(symlink("/tmp/shmx-nowhere", shm_path(name2)), 0);
-	assert_int_equal(shmx_create(name2, 4096, 0, 0, &r), -EEXIST);
-	assert_int_equal(access("/tmp/shmx-nowhere", F_OK), -1);
-	assert_null(r);
-}
-
-static void check_mode(mode_t umask_val, mode_t want, mode_t expect)
-{
-	const char *name = tu_name();
-	struct shmx_region *r = NULL;
-	mode_t old = umask(umask_val);
+	struct shmx_pair *p = NULL, *q = NULL;
+	char path[600];
 	struct stat st;
 
-	assert_int_equal(shmx_create(name, 4096, 0, want, &r), 0);
-	umask(old);
-	assert_int_equal(lstat(shm_path(name), &st), 0);
-	assert_int_equal(st.st_mode & 07777, expect);
-	shmx_close(r);
+	drop_privileges();
+	umask(u);
+	TU_CKEQ(shmx_create(name, 4096, 0, 0600, &r), 0);
+	TU_CKEQ(shmx_pair_create(r, W, want, &p), 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		tu_devshm_path(path, sizeof(path), files[i], name);
+		TU_CKEQ(lstat(path, &st), 0);
+		TU_CKEQ(st.st_mode & 07777, want);
+	}
+	/* and the pair works for its owner, if the mode lets it write */
+	if (want & 0200) {
+		TU_CKEQ(shmx_pair_open(r, R, &q), 0);
+		TU_CKEQ(shmx_pair_wait(p, 0), 0);
+		TU_CKEQ(shmx_pair_post(p), 0);
+		TU_CKEQ(shmx_pair_wait(q, 0), 0);
+	}
+	_exit(0);
 }
 
-static void test_create_mode_ignores_umask(void **state)
+static void exact_mode_case(mode_t u, mode_t want)
+{
+	const char *name = tu_name();
+	pid_t pid = tu_fork();
+
+	if (pid == 0)
+		exact_mode_child(name, u, want);
+	assert_int_equal(tu_child_verdict(pid, CHILD_MS, NULL), 0);
+}
+
+static void test_exact_mode_as_normal_user_any_umask(void **state)
 {
 	(void)state;
-	check_mode(022, 0, 0600);
-	check_mode(077, 0, 0600);
-	check_mode(022, 0666, 0666);
-	check_mode(077, 0666, 0666);
-	check_mode(077, 0644, 0644);
-	check_mode(0, 0400, 0400);
-	check_mode(022, 0660, 0660);
+	if (geteuid() != 0)
+		tu_skip("needs root to become uid %d", NOBODY);
+	exact_mode_case(0477, 0600);
+	exact_mode_case(0777, 0600);
+	exact_mode_case(0477, 0644);
+	exact_mode_case(0777, 0400);
 }
 
 /* ---- pair semaphore files are checked before use ---- */
-
-#define NOBODY 65534
-
-static void replace_sem(const char *name, char which, int kind)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s.shmx-%c", name + 1, which);
-	assert_int_equal(unlink(path), 0);
-	if (kind == 0) {                /* empty regular file */
-		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-		assert_true(fd >= 0);
-		close(fd);
-	} else if (kind == 1) {         /* FIFO */
-		assert_int_equal(mkfifo(path, 0600), 0);
-	} else {                        /* symlink to a good semaphore */
-		char other[512];
-
-		snprintf(other, sizeof(other), "sem.%s.shmx-%c", name + 1,
-			 which == 'w' ? 'r' : 'w');
-		assert_int_equal(symlink(other, path), 0);
-	}
-}
-
-static void bad_sem_case(char which, int kind)
-{
-	const char *name = tu_name();
-	struct shmx_region *a = NULL, *b = NULL;
-	struct shmx_pair *w = NULL, *r = (struct shmx_pair *)0x1;
-
-	assert_int_equal(shmx_create(name, 4096, 0, 0, &a), 0);
-	assert_int_equal(shmx_open(name, 0, &b), 0);
-	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
-	replace_sem(name, which, kind);
-	/* never a SIGBUS in sem_trywait later: refused now */
-	assert_int_equal(shmx_pair_open(b, SHMX_PAIR_READER, &r), -EBADMSG);
-	assert_ptr_equal(r, (struct shmx_pair *)0x1);
-	shmx_pair_close(w);
-	shmx_close(a);
-	shmx_close(b);
-}
-
-static void test_empty_semaphore_file_is_refused(void **state)
-{
-	(void)state;
-	bad_sem_case('w', 0);
-	bad_sem_case('r', 0);
-}
-
-static void test_fifo_or_symlink_semaphore_is_refused(void **state)
-{
-	(void)state;
-	bad_sem_case('w', 1);
-	bad_sem_case('r', 2);
-}
 
 /* A semaphore file of someone else (neither the region's owner nor us). */
 static void test_foreign_semaphore_file_is_refused(void **state)
@@ -569,24 +376,18 @@ static void test_foreign_semaphore_file_is_refused(void **state)
 	shmx_close(a);
 }
 
-/* ---- group ---- */
-
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_mode_any_umask),
-		T(test_planted_region_chan),
-		T(test_planted_semaphores),
+		T(test_create_mode_ignores_umask),
+		T(test_mode_umask),
+		T(test_exact_mode_as_normal_user_any_umask),
 		T(test_chan_open_shared),
-		T(test_refuses_non_regular),
 		T(test_cloexec),
 		T(test_unprivileged),
-		T(test_create_planted),
-		T(test_create_mode_ignores_umask),
-		T(test_empty_semaphore_file_is_refused),
-		T(test_fifo_or_symlink_semaphore_is_refused),
 		T(test_foreign_semaphore_file_is_refused),
 	};
 

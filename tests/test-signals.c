@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "wrap-fallocate.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -312,6 +313,69 @@ static void test_storm_create(void **state)
 	assert_int_equal(tu_child_verdict(pid, CHILD_MS, NULL), 0);
 }
 
+/* ---- a pair's deadline under the storm ---- */
+
+/* A writer with nobody to take the turn: -ETIMEDOUT after 200 ms, however
+ * many SIGALRMs hit the wait. */
+static void pair_timeout_child(const char *name, bool restart)
+{
+	struct shmx_region *rw;
+	struct shmx_pair *w;
+	int64_t t0, dt;
+
+	TU_CKEQ(shmx_create(name, 8192, SHMX_MAP, 0, &rw), 0);
+	TU_CKEQ(shmx_pair_create(rw, W, 0, &w), 0);
+	TU_CKEQ(shmx_pair_wait(w, 0), 0);
+	TU_CKEQ(shmx_pair_post(w), 0);
+	storm_start(restart);
+	t0 = tu_now_ms();
+	TU_CKEQ(shmx_pair_wait(w, 200), -ETIMEDOUT);
+	dt = tu_now_ms() - t0;
+	TU_CK(dt >= 200 && dt < 2000);
+	TU_CK(alarms >= 20);    /* the storm did hit the wait */
+	_exit(0);
+}
+
+static void timeout_storm(bool restart)
+{
+	const char *name = tu_name();
+	pid_t pid = tu_fork();
+
+	if (pid == 0)
+		pair_timeout_child(name, restart);
+	assert_int_equal(tu_child_verdict(pid, CHILD_MS, NULL), 0);
+}
+
+static void test_timeout_storm_restart(void **state)
+{
+	(void)state;
+	timeout_storm(true);
+}
+
+static void test_timeout_storm_norestart(void **state)
+{
+	(void)state;
+	timeout_storm(false);
+}
+
+/* ---- EINTR from posix_fallocate, on demand ---- */
+
+static void test_create_fallocate_eintr_retried(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = NULL;
+	struct stat st;
+
+	(void)state;
+	fallocate_calls = 0;
+	fallocate_eintr = 3;
+	assert_int_equal(shmx_create(name, 65536, 0, 0, &r), 0);
+	assert_int_equal(fallocate_calls, 4);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 >= 65536);
+	shmx_close(r);
+}
+
 /* ---- group ---- */
 
 static int with_restart = 1, without_restart = 0;
@@ -327,6 +391,9 @@ int main(void)
 		TS(test_storm_transfer, &without_restart),
 		TS(test_storm_create, &with_restart),
 		TS(test_storm_create, &without_restart),
+		cmocka_unit_test_teardown(test_create_fallocate_eintr_retried, tu_teardown),
+		cmocka_unit_test_teardown(test_timeout_storm_restart, tu_teardown),
+		cmocka_unit_test_teardown(test_timeout_storm_norestart, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "testutil.h"
+#include "pair-util.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -304,24 +304,13 @@ static void test_pair_after_a_peer_truncates_is_efault(void **state)
 	shmx_close(r);
 }
 
-static struct shmx_region *pair_region(const char *name, bool create)
-{
-	struct shmx_region *r = NULL;
-
-	if (create)
-		assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0, &r), 0);
-	else
-		assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
-	return r;
-}
-
 /* Pair, in one process: post refuses to hand over a region a peer
  * truncated (the turn stays), a waiter gets the error instead of the turn,
  * and once the region is grown back the handoff goes on. */
 static void test_pair_turn_survives_a_truncation_and_regrowth(void **state)
 {
 	const char *name = tu_name();
-	struct shmx_region *rw = pair_region(name, true), *rr = pair_region(name, false);
+	struct shmx_region *rw = region(name, true), *rr = region(name, false);
 	struct shmx_region *evil = NULL;
 	struct shmx_pair *w = NULL, *r = NULL;
 
@@ -550,6 +539,38 @@ static void test_truncation_never_kills(void **state)
 	assert_false(tu_exists(name));
 }
 
+/* A peer truncates the channel while a blocking consumer is about to
+ * sleep: it notices before it sleeps (-EFAULT), and says so again. */
+static void test_blocking_consumer_notices_a_truncation_before_it_sleeps(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *rx;
+	struct shmx_region *r;
+	char buf[16];
+	int ev[2];
+	pid_t pid;
+
+	(void)state;
+	tu_ev_init(ev);
+	/* Blocking: a spinning consumer polls the ring itself, and a poll of a
+	 * truncated page faults (only copies are guarded; see shmx_chan_recv(3)). */
+	assert_int_equal(shmx_chan_create(name, 1 << 16, C | SHMX_CHAN_BLOCK, 0, &rx), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		TU_CK(tu_ev_wait(ev[0], LONG_MS));
+		TU_CKEQ(shmx_open(name, 0, &r), 0);
+		TU_CKEQ(shmx_resize(r, SHMX__CHAN_HDR_SIZE), 0);
+		_exit(0);
+	}
+	tu_ev_post(ev[1]);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), LONG_MS), -EFAULT);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EFAULT);
+	assert_int_equal(tu_child_verdict(pid, 60000, NULL), 0);
+	rx = shmx_chan_close(rx);
+	close(ev[0]);
+	close(ev[1]);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -559,6 +580,7 @@ int main(void)
 		T(test_pair_after_a_peer_truncates_is_efault),
 		T(test_pair_turn_survives_a_truncation_and_regrowth),
 		T(test_blocking_consumer_asleep_when_truncated_gets_efault),
+		T(test_blocking_consumer_notices_a_truncation_before_it_sleeps),
 		T(test_every_channel_call_after_a_truncation_is_efault),
 		T(test_truncation_never_kills),
 	};

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -103,6 +104,41 @@ static bool lexists(const char *dir_prefix, const char *name, const char *suffix
 	return lstat(path, &st) == 0;
 }
 
+const char *tu_shm_path(const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static unsigned next;
+	char *b = buf[next++ % 4];
+
+	snprintf(b, PATH_MAX, "/dev/shm%s", name);
+	return b;
+}
+
+void tu_pattern(void *p, size_t n, unsigned seed)
+{
+	unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(seed + i * 31 + (i >> 8));
+}
+
+void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name)
+{
+	const char *hole = strstr(fmt, "%s");
+
+	snprintf(buf, len, "%.*s%s%s", (int)(hole - fmt), fmt, name + 1, hole + 2);
+}
+
+mode_t tu_devshm_mode(const char *fmt, const char *name)
+{
+	char path[600];
+	struct stat st;
+
+	tu_devshm_path(path, sizeof(path), fmt, name);
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
 bool tu_exists(const char *name)
 {
 	return lexists("", name, "");
@@ -111,6 +147,20 @@ bool tu_exists(const char *name)
 bool tu_sem_exists(const char *name, const char *suffix)
 {
 	return lexists("sem.", name, suffix);
+}
+
+static int rm_below(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	if (f->level > 0)
+		remove(path);
+	return 0;
+}
+
+void tu_empty_dir(const char *dir)
+{
+	nftw(dir, rm_below, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int tu_count_fds(void)
@@ -271,6 +321,61 @@ int tu_child_verdict(pid_t pid, int timeout_ms, int *code)
 	return -1;
 }
 
+void tu_kill9(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_waitpid(pid, timeout_ms, &status), 0);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		fail_msg("child %d ended before the SIGKILL (status 0x%x)", (int)pid, status);
+}
+
+/* ---- children stopped at a chosen step ---- */
+
+static int stall_step;
+static int stall_fd = -1;
+
+void tu_stall(int step)
+{
+	if (step == 0 || step != stall_step)
+		return;
+	tu_ready_forever(stall_fd);
+}
+
+void tu_ready_forever(int ready_fd)
+{
+	tu_ev_post(ready_fd);
+	for (;;)
+		pause();
+}
+
+pid_t tu_fork_stalled(int step, void (*fn)(void *arg, int ready_fd), void *arg,
+		      int timeout_ms)
+{
+	int ev[2];
+	pid_t pid;
+
+	tu_ev_init(ev);
+	pid = tu_fork();
+	if (pid == 0) {
+		close(ev[0]);
+		stall_step = step;
+		stall_fd = ev[1];
+		fn(arg, ev[1]);
+		_exit(3);       /* fn stalls or waits: it never comes back */
+	}
+	close(ev[1]);
+	if (!tu_ev_wait(ev[0], timeout_ms)) {
+		close(ev[0]);
+		tu_child_verdict(pid, 1, NULL);
+		fail_msg("child %d did not reach step %d in %d ms", (int)pid, step,
+			 timeout_ms);
+	}
+	close(ev[0]);
+	return pid;
+}
+
 const char *tu_errname(long v)
 {
 	const char *s = v < 0 && v > -4096 ? strerrorname_np((int)-v) : NULL;
@@ -329,6 +434,104 @@ bool tu_ev_wait(int fd, int ms)
 			return read(fd, &c, 1) == 1;
 	}
 	return false;
+}
+
+/* ---- what a child or a program writes ---- */
+
+char *tu_slurp(int fd, int timeout_ms)
+{
+	int64_t end = tu_now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t len = 0, cap = 4096;
+	char *s = malloc(cap);
+	ssize_t n;
+
+	assert_non_null(s);
+	while (tu_now_ms() < end) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (len + 1024 > cap) {
+			cap *= 2;
+			s = realloc(s, cap);
+			assert_non_null(s);
+		}
+		n = read(fd, s + len, cap - len - 1);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	s[len] = 0;
+	close(fd);
+	return s;
+}
+
+void tu_read_some(int fd, size_t want, int timeout_ms)
+{
+	int64_t end = tu_now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < want && tu_now_ms() < end) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_true(got >= want);
+}
+
+uint64_t tu_fnv1a(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+int tu_drain(int fd, int timeout_ms, uint64_t *h, size_t *total)
+{
+	static char buf[1 << 16];
+	int64_t end = tu_now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	while (tu_now_ms() < end) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0) {
+			*h = tu_fnv1a(*h, buf, (size_t)n);
+			*total += (size_t)n;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+void tu_assert_nothing_left(const char *name)
+{
+	size_t len = strlen(name + 1);
+	struct dirent *d;
+	const char *p;
+	DIR *dir = opendir("/dev/shm");
+
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		p = strstr(d->d_name, name + 1);
+		if (p && (p[len] == 0 || p[len] == '.')) {
+			closedir(dir);
+			fail_msg("left in /dev/shm: %s", d->d_name);
+		}
+	}
+	closedir(dir);
 }
 
 static int pipe_or_null(int p[2], int is_input)

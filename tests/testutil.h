@@ -31,10 +31,22 @@ int tu_group_teardown(void **state);
 /* Per-test teardown: tu_cleanup(). */
 int tu_teardown(void **state);
 
+/* "/dev/shm" + name ("/x"), in one of a few static buffers used in turn. */
+const char *tu_shm_path(const char *name);
+/* Fill p with a pattern of seed: the same seed, the same bytes. */
+void tu_pattern(void *p, size_t n, unsigned seed);
+/* fmt (e.g. "/dev/shm/sem.%s.shmx-w") with its one "%s" replaced by name
+ * without its slash, into buf. */
+void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name);
+/* The permission bits of that file (not following a link); fails the test
+ * if it is missing. */
+mode_t tu_devshm_mode(const char *fmt, const char *name);
 /* Whether /dev/shm holds name ("/x" or "x"), of any file type. */
 bool tu_exists(const char *name);
 /* Whether the semaphore name + suffix exists (/dev/shm/sem.<name><suffix>). */
 bool tu_sem_exists(const char *name, const char *suffix);
+/* Remove everything below dir (not dir itself), links not followed. */
+void tu_empty_dir(const char *dir);
 /* Descriptors open in this process now. */
 int tu_count_fds(void);
 /* Print text (several lines) as TAP comments under a label. */
@@ -87,11 +99,47 @@ _Noreturn void tu_child_skip(const char *why);
 			tu_child_fail(__FILE__, __LINE__, #a, a_, b_, true);     \
 	} while (0)
 
+/* SIGKILL a child and reap it (deadline timeout_ms); fails the test unless
+ * it died of that SIGKILL. */
+void tu_kill9(pid_t pid, int timeout_ms);
+
+/* ---- children stopped at a chosen step ---- */
+
+/* A test that wraps a library call (-Wl,--wrap=) calls tu_stall(STEP) in
+ * the wrapper; a child started by tu_fork_stalled() stops there, tells the
+ * parent and waits to be killed. 0 is no step: nothing stops. */
+void tu_stall(int step);
+/* tu_fork() a child that runs fn(arg, ready_fd) and stops at step; return
+ * once it has stopped (for step 0: once fn posted ready_fd itself). Fails
+ * the test if that does not happen within timeout_ms. fn never returns. */
+pid_t tu_fork_stalled(int step, void (*fn)(void *arg, int ready_fd), void *arg,
+		      int timeout_ms);
+/* In a child: post ready_fd, then wait to be killed. */
+_Noreturn void tu_ready_forever(int ready_fd);
+
 /* Events between processes: a byte through a pipe (both ends O_CLOEXEC). */
 void tu_ev_init(int ev[2]);
 void tu_ev_post(int fd);
 /* Read one event; false if none came within ms. */
 bool tu_ev_wait(int fd, int ms);
+
+/* ---- what a child or a program writes ---- */
+
+/* Everything from fd until EOF (or timeout_ms), as a malloc'd string;
+ * closes fd. */
+char *tu_slurp(int fd, int timeout_ms);
+/* Read and drop at least want bytes from fd; fails the test if they do not
+ * come within timeout_ms (the stream is flowing). */
+void tu_read_some(int fd, size_t want, int timeout_ms);
+/* 64-bit FNV-1a of buf, continued from h (TU_FNV_INIT to start). */
+#define TU_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t tu_fnv1a(uint64_t h, const void *buf, size_t len);
+/* Everything from fd until EOF, folded into *h and counted in *total.
+ * Returns 0 at EOF, -ETIMEDOUT after timeout_ms, or -errno. */
+int tu_drain(int fd, int timeout_ms, uint64_t *h, size_t *total);
+/* Fail the test if an entry of /dev/shm is name or name + ".suffix": the
+ * object, "sem.NAME.shmx-w/-r", a pair's control object. */
+void tu_assert_nothing_left(const char *name);
 
 struct tu_result {
 	int status;     /* waitpid status */

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* What the semaphore pair tests share. */
+#ifndef SHMX_PAIR_UTIL_H
+#define SHMX_PAIR_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "testutil.h"
+
+/* What a failed call must leave in its output parameter. */
+#define SENTINEL ((struct shmx_pair *)0x1)
+
+/* name's region of 8192 bytes, mapped: created, or opened. */
+struct shmx_region *region(const char *name, bool create);
+/* Who holds name's roles now (shmx_stat). */
+uint32_t holders(const char *name);
+
+#endif
