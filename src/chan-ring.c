@@ -83,7 +83,7 @@ static int commit_at(struct shmx_chan *c, uint64_t off, size_t len)
 	c->count++;
 	__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
-	kick(&h->data_waiting, &h->data_seq);
+	kick(c, &h->data_waiting, &h->data_seq);
 	return 0;
 }
 
@@ -184,7 +184,7 @@ static void consume(struct shmx_chan *c, uint64_t adv)
 	c->count++;
 	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
-	kick(&h->space_waiting, &h->space_seq);
+	kick(c, &h->space_waiting, &h->space_seq);
 }
 
 /* Find the next message record (skipping padding): its payload length, its

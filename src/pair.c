@@ -52,12 +52,16 @@ struct ctl {
 	uint32_t turn;          /* 12: enum turn */
 	uint32_t state[2];      /* 16: writer, reader */
 	int32_t pid[2];         /* 24: last attached (display only) */
-	uint8_t pad[64 - 32];
+	/* 32: a poller of that role is armed (shmx_pair_fd()); lock-free:
+	 * set by the poller, taken (exchanged to 0) by the role that posts */
+	uint32_t armed[2];
+	uint8_t pad[64 - 40];
 };
 _Static_assert(sizeof(struct ctl) == 64, "control object size");
 _Static_assert(offsetof(struct ctl, turn) == 12, "turn");
 _Static_assert(offsetof(struct ctl, state) == 16, "state");
 _Static_assert(offsetof(struct ctl, pid) == 24, "pid");
+_Static_assert(offsetof(struct ctl, armed) == 32, "armed");
 
 /* An anonymous pair's object: the control block, then the semaphores. */
 struct anon_pair {
@@ -88,6 +92,8 @@ struct shmx_pair {
 	uint32_t gen;           /* our attach generation */
 	bool owner;
 	bool holding;           /* we have the turn */
+	struct shmx__poll *poll;        /* shmx_pair_fd(): we poll */
+	struct shmx__kick *kick;        /* the peer polls: how we wake it */
 };
 
 static sem_t *own_sem(const struct shmx_pair *p)
@@ -222,6 +228,29 @@ static int peer_gone(const struct shmx_pair *p)
 	return (s & ATTACHED) ? -EOWNERDEAD : 0;
 }
 
+/* ---- polling (shmx_pair_fd()): the same pairing as the channel's ---- */
+
+static char poll_role(int role)
+{
+	return role == W ? 'W' : 'R';
+}
+
+/* After a store the polling peer must see (a post, our attach or close):
+ * fence, then look at its flag; it stores the flag, fences, and looks at
+ * the semaphore and our state (pair_arm()). One of us sees the other. */
+static void wake_poller(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t *armed = &c->armed[!p->role];
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(armed, __ATOMIC_RELAXED) ||
+	    !__atomic_exchange_n(armed, 0, __ATOMIC_RELAXED))
+		return;
+	shmx__kick_poller(&p->kick, p->fd, poll_role(!p->role),
+			  ld(&c->state[!p->role]) >> GEN_SHIFT);
+}
+
 /* ---- objects: built completely, then linked in; opened only after
  * checking that they are what we built ---- */
 
@@ -338,6 +367,8 @@ static struct shmx_pair *pair_free(struct shmx_pair *p)
 	shmx_close(p->sem[R]);
 	shmx_close(p->ctl);
 	shmx_close(p->mem);
+	shmx__poll_free(p->poll);
+	shmx__kick_free(p->kick);
 	free(p);
 	return NULL;
 }
@@ -387,10 +418,12 @@ static int attach(struct shmx_pair *p)
 	if (err)
 		return err;
 	p->gen = (ld(&c->state[p->role]) >> GEN_SHIFT) + 1;
-	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
+	/* The pid first: a poller reads the state word, then the pid. */
 	__atomic_store_n(&c->pid[p->role], (int32_t)getpid(), __ATOMIC_RELAXED);
+	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
 	recover(p);
 	ctl_unlock(p);
+	wake_poller(p);
 	return 0;
 }
 
@@ -682,6 +715,7 @@ static void leave(struct shmx_pair *p)
 	}
 	st(&c->state[p->role], p->gen << GEN_SHIFT | CLOSED);
 	ctl_unlock(p);
+	wake_poller(p);
 }
 
 SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
@@ -744,16 +778,26 @@ static int took(struct shmx_pair *p, const struct timespec *dl)
 	return 0;
 }
 
+/* A try (timeout 0) that found the control lock busy says -EAGAIN, not
+ * -ETIMEDOUT; the turn may be ours all the same, so a descriptor is made
+ * readable for another look. */
+static int tried(struct shmx_pair *p, int err, int timeout_ms)
+{
+	if (err != -ETIMEDOUT || timeout_ms)
+		return err;
+	if (p->poll)
+		shmx__poll_signal(p->poll);
+	return -EAGAIN;
+}
+
 static int took_now(struct shmx_pair *p, int timeout_ms)
 {
 	struct timespec dl;
-	int err;
 
 	if (timeout_ms < 0)
 		return took(p, NULL);
 	shmx__deadline(timeout_ms, &dl);
-	err = took(p, &dl);
-	return err == -ETIMEDOUT && !timeout_ms ? -EAGAIN : err;
+	return tried(p, took(p, &dl), timeout_ms);
 }
 
 /* Lost turns of our role come back; then how the peer is. */
@@ -767,6 +811,27 @@ static int check(struct shmx_pair *p, const struct timespec *dl)
 	err = peer_gone(p);
 	ctl_unlock(p);
 	return err;
+}
+
+/* A try found no turn and we have a descriptor: watch the peer, arm, and
+ * look again. The turn found now is taken; a peer that attached or closed
+ * meanwhile makes the descriptor readable for a fresh look. */
+static int pair_arm(struct shmx_pair *p, const struct timespec *dl)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t state = ld(&c->state[!p->role]);
+
+	shmx__poll_service(p->poll);
+	if (state & ATTACHED)
+		shmx__poll_watch(p->poll, __atomic_load_n(&c->pid[!p->role], __ATOMIC_RELAXED),
+				 state >> GEN_SHIFT);
+	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (sem_trywait(own_sem(p)) == 0)
+		return tried(p, took(p, dl), 0);
+	if (ld(&c->state[!p->role]) != state)
+		shmx__poll_signal(p->poll);
+	return -EAGAIN;
 }
 
 static int wait_slow(struct shmx_pair *p, int timeout_ms)
@@ -783,9 +848,11 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 		/* A turn posted (or recovered) before the peer left is
 		 * still handed out first. */
 		if (err != -EFAULT && sem_trywait(own_sem(p)) == 0)
-			return took(p, forever ? NULL : &dl);
+			return tried(p, took(p, forever ? NULL : &dl), timeout_ms);
 		if (err)
-			return err == -ETIMEDOUT && !timeout_ms ? -EAGAIN : err;
+			return tried(p, err, timeout_ms);
+		if (!timeout_ms && p->poll)
+			return pair_arm(p, &dl);
 		if (shmx__expired(&dl))
 			return timeout_ms ? -ETIMEDOUT : -EAGAIN;
 		shmx__slice(&dl, SLICE_MS, &until);
@@ -834,5 +901,23 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 	else
 		p->holding = false;
 	ctl_unlock(p);
+	if (!err)
+		wake_poller(p);
 	return err;
+}
+
+SHMX_EXPORT int shmx_pair_fd(struct shmx_pair *p)
+{
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	if (!p->poll) {
+		err = shmx__poll_new(p->fd, poll_role(p->role), p->gen, &p->poll);
+		if (err)
+			return err;
+		/* Readable at first: the caller's first try arms it. */
+		shmx__poll_signal(p->poll);
+	}
+	return shmx__poll_fd(p->poll);
 }
