@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -74,6 +75,15 @@ static void wait_byte(int fd)
 static void send_byte(int fd)
 {
 	assert_int_equal(write(fd, "x", 1), 1);
+}
+
+/* A child that waits to be killed: never longer than a test may take,
+ * and never past its parent, if a failing test leaves it behind. */
+static void linger(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	poll(NULL, 0, CHILD_MS);
+	_exit(0);
 }
 
 static void reap_ok(pid_t pid)
@@ -300,8 +310,7 @@ static void test_dead_peer_wakes_poller(void **state)
 		if (shmx_chan_open(name, P, WAIT_MS, &tx))
 			_exit(2);
 		send_byte(ready[1]);
-		pause();
-		_exit(0);
+		linger();
 	}
 	wait_byte(ready[0]);
 	fd = shmx_chan_fd(rx);
@@ -337,8 +346,7 @@ static void test_peer_attaching_after_arm_is_watched(void **state)
 
 		if (shmx_chan_open(name, P, WAIT_MS, &tx))
 			_exit(2);
-		pause();
-		_exit(0);
+		linger();
 	}
 	/* Its attach wakes us; the try then watches it. */
 	assert_true(readable(fd, WAIT_MS));
@@ -439,8 +447,7 @@ static void test_nothing_left_after_kill9(void **state)
 		if (shmx_chan_open(name, C, WAIT_MS, &rx) || shmx_chan_fd(rx) < 0)
 			_exit(2);
 		send_byte(ready[1]);
-		pause();
-		_exit(0);
+		linger();
 	}
 	wait_byte(ready[0]);
 	/* The consumer's first attach: generation 1. */
