@@ -126,6 +126,7 @@ extern const struct item item_region_shmx, item_region_raw, item_region_raw_map;
 /* shmx-items.c: the libshmx channel and pair */
 extern const struct item item_chan_rt, item_chan_copy, item_chan_zc, item_chan_batch;
 extern const struct item item_pair;
+extern const struct item item_chan_poll_rt;
 
 /* peer-boost.cc, peer-zmq.c: built when their libraries are installed */
 #ifdef SHMX_BENCH_BOOST

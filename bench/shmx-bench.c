@@ -443,6 +443,8 @@ static void build_rt_groups(void)
 	add(g, &item_futex, "futex", "raw futex ping-pong");
 	add_chan_rt(g, "chan-block", "shmx channel 8 B, SHMX_CHAN_BLOCK", SHMX_CHAN_BLOCK);
 	add_chan_rt(g, "chan-adaptive", "shmx channel 8 B, default (adaptive)", 0);
+	add(g, &item_chan_poll_rt, "chan-poll", "shmx channel 8 B, poll(2) on shmx_chan_fd()")
+		->flags = SHMX_CHAN_BLOCK;
 	add(g, &item_pipe_rt, "pipe", "pipe ping-pong 8 B");
 	add(g, &item_sock_rt, "socket", "Unix socket ping-pong 8 B");
 	add(g, &item_efd_rt, "eventfd", "eventfd ping-pong");
@@ -1073,6 +1075,10 @@ static const struct target targets[] = {
 	  M_P50, true, 1.1, false },
 	{ "channel round trip blocking / pipe (p50)", "chan-block", NULL, "pipe",
 	  M_P50, true, 0.95, false },
+	{ "channel round trip poll-fd / pipe (p50)", "chan-poll", NULL, "pipe",
+	  M_P50, true, 1.2, false },
+	{ "(ref) channel round trip poll-fd / blocking futex path (p50)", "chan-poll", NULL,
+	  "chan-block", M_P50, true, 0, false },
 	{ "channel 64 B send/recv / plain spin ring", "chan-copy-64B", NULL,
 	  "plain-ring-64B", M_TPUT, false, 0.5, false },
 	{ "channel 64 B batch / plain spin ring", "chan-batch-64B", NULL,

@@ -3,6 +3,7 @@
  * and the pair. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,56 @@ static int chan_rt_child(struct win *w, long n)
 	return 0;
 }
 
+/* ---- the channel through its pollable descriptor (shmx_chan_fd()) ----
+ * A receiver in an event loop: try, and on -EAGAIN wait in poll(2) on the
+ * descriptor; the sender sends as usual (its kick writes our eventfd). */
+
+static ssize_t poll_recv(struct shmx_chan *c, void *buf, size_t size)
+{
+	struct pollfd p = { .fd = shmx_chan_fd(c), .events = POLLIN };
+	ssize_t k;
+
+	if (p.fd < 0)
+		return p.fd;
+	while ((k = shmx_chan_recv(c, buf, size, 0)) == -EAGAIN) {
+		if (poll(&p, 1, IO_TIMEOUT_MS) == 0 || g_abort)
+			return -ETIMEDOUT;
+	}
+	return k;
+}
+
+static int chan_poll_parent(struct win *w, long n)
+{
+	ssize_t k;
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		err = shmx_chan_send(w->ch[0], w->src, 8, IO_TIMEOUT_MS);
+		if (err)
+			return err;
+		k = poll_recv(w->ch[1], w->buf, 8);
+		if (k != 8)
+			return k < 0 ? (int)k : -EBADMSG;
+	}
+	return 0;
+}
+
+static int chan_poll_child(struct win *w, long n)
+{
+	ssize_t k;
+	int err;
+
+	for (long i = 0; i < n; i++) {
+		k = poll_recv(w->ch[0], w->buf, 8);
+		if (k != 8)
+			return k < 0 ? (int)k : -EBADMSG;
+		err = shmx_chan_send(w->ch[1], w->src, 8, IO_TIMEOUT_MS);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int chan_send_copy(struct win *w, long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -296,6 +347,9 @@ static void chan_teardown(struct win *w)
 
 const struct item item_chan_rt = { .kind = K_RT, .size = 8, .setup = chan_setup,
 	.attach = chan_attach, .parent = chan_rt_parent, .child = chan_rt_child,
+	.teardown = chan_teardown };
+const struct item item_chan_poll_rt = { .kind = K_RT, .size = 8, .setup = chan_setup,
+	.attach = chan_attach, .parent = chan_poll_parent, .child = chan_poll_child,
 	.teardown = chan_teardown };
 const struct item item_chan_copy = { .kind = K_TPUT, .setup = chan_setup,
 	.attach = chan_attach, .parent = chan_send_copy, .child = chan_recv_copy,

@@ -239,6 +239,10 @@ struct shmx_region *shmx_pair_region(const struct shmx_pair *p);
 /* Attach to the anonymous pair in region r in the role given in flags, on
  * a descriptor and mapping of its own: r stays the caller's. */
 int shmx_pair_attach(const struct shmx_region *r, unsigned flags, struct shmx_pair **ret);
+/* A descriptor for poll/epoll, readable when the turn may be ours or the
+ * peer has gone; owned by the pair. shmx_pair_wait(p, 0) returning -EAGAIN
+ * re-arms it. */
+int shmx_pair_fd(struct shmx_pair *p);
 
 /* ---- channel: a validated ring buffer of messages in shared memory ---- */
 
@@ -318,6 +322,10 @@ struct shmx_region *shmx_chan_region(const struct shmx_chan *c);
  * role given in flags, on a descriptor and mapping of its own: r stays the
  * caller's. Validates the header as shmx_chan_open() does. */
 int shmx_chan_attach(const struct shmx_region *r, unsigned flags, struct shmx_chan **ret);
+/* A descriptor for poll/epoll, readable when a message may be waiting
+ * (consumer) or space may be free (producer), or the peer has gone; owned
+ * by the channel. Drain with timeout 0 until -EAGAIN, which re-arms it. */
+int shmx_chan_fd(struct shmx_chan *c);
 
 #ifdef __cplusplus
 }

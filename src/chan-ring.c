@@ -36,7 +36,7 @@ static hot_inline void publish(struct shmx_chan *c)
 
 	__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
-	kick(&h->data_waiting, &h->data_seq);
+	kick(c, &h->data_waiting, &h->data_seq);
 }
 
 /* The ring looks full: say so. Consumers of this release look at
@@ -248,7 +248,7 @@ static hot_inline void show_tail(struct shmx_chan *c)
 
 	__atomic_store_n(&h->received, c->count, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->tail, c->pos, __ATOMIC_RELEASE);
-	kick(&h->space_waiting, &h->space_seq);
+	kick(c, &h->space_waiting, &h->space_seq);
 }
 
 static void consume(struct shmx_chan *c, uint64_t adv)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Waiting in a channel: spin, then sleep on a futex in slices; every wait
  * has a deadline and watches the peer's liveness slot and the object's
- * size. The sleep/wake pairing is proved in tests/spin/chan.pml. */
+ * size. Or, for a caller that polls (shmx_chan_fd()), arm a descriptor
+ * when a try finds nothing. The sleep/wake and arm/wake pairings are
+ * proved in tests/spin/chan.pml. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <linux/futex.h>
@@ -34,10 +36,31 @@ void shmx__chan_bump(uint32_t *seq)
 	futex_wake(seq);
 }
 
-__attribute__((noinline)) void shmx__chan_kick_slow(uint32_t *waiting, uint32_t *seq)
+/* Whatever else the word holds (an older release's sleeper stores 1, a
+ * hostile peer anything) is taken for a sleeper: a spare wake-up at worst. */
+__attribute__((noinline)) void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting,
+						    uint32_t *seq)
 {
-	if (__atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED))
+	uint32_t w = __atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED);
+
+	if (w & WAIT_POLL)
+		shmx__chan_poll_kick(c);
+	if (w & ~WAIT_POLL)
 		shmx__chan_bump(seq);
+}
+
+static uint32_t *peer_state(struct shmx_chan *c)
+{
+	return is_producer(c) ? &c->hdr->cons_state : &c->hdr->prod_state;
+}
+
+/* The poller is our peer: its role and the generation its name carries. */
+void shmx__chan_poll_kick(struct shmx_chan *c)
+{
+	uint32_t state = __atomic_load_n(peer_state(c), __ATOMIC_ACQUIRE);
+
+	shmx__kick_poller(&c->kick, shmx_fd(c->region), is_producer(c) ? 'c' : 'p',
+			  state >> 8);
 }
 
 
@@ -166,6 +189,32 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	return r;
 }
 
+/* A try found nothing and we have a descriptor: arm it, as sleep_loop()
+ * arms the futex. Connections and the peer's death are looked after
+ * first; then "armed", the fence, and a second look at the ring and at the
+ * peer's state word. A peer that closes, or attaches, after our first look
+ * stores its state word, fences and looks at our flag (shmx_chan_close(),
+ * attach()): one of us sees the other. */
+static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
+	int32_t *pid = is_producer(c) ? &h->consumer_pid : &h->producer_pid;
+	uint32_t state = __atomic_load_n(peer_state(c), __ATOMIC_ACQUIRE);
+	int r;
+
+	shmx__poll_service(c->poll);
+	if (state & SHMX__CHAN_ATTACHED)
+		shmx__poll_watch(c->poll, __atomic_load_n(pid, __ATOMIC_RELAXED),
+				 state >> 8);
+	__atomic_store_n(waiting, WAIT_POLL, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	r = ready(c, need);
+	if (!r && __atomic_load_n(peer_state(c), __ATOMIC_RELAXED) != state)
+		r = settle(c, ready, need);
+	return r;
+}
+
 /* Wait until ready(c, need); 0 or -errno (-EAGAIN for a try). */
 int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		    struct deadline *d)
@@ -174,6 +223,8 @@ int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 
 	if (d->timeout == 0) {
 		r = settle(c, ready, need);
+		if (!r && c->poll)
+			r = arm(c, ready, need);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
 	r = deadline_get(d);
@@ -186,4 +237,33 @@ int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	}
 	r = sleep_loop(c, ready, need, d);
 	return r > 0 ? 0 : r;
+}
+
+
+/* ---- the pollable descriptor ---- */
+
+static int fd_start(struct shmx_chan *c)
+{
+	int err;
+
+	if (c->poll)
+		return 0;
+	err = shmx__poll_new(shmx_fd(c->region), is_producer(c) ? 'p' : 'c', c->gen,
+			     &c->poll);
+	/* Readable at first: the caller's first try arms it. */
+	if (!err)
+		shmx__poll_signal(c->poll);
+	return err;
+}
+
+SHMX_EXPORT int shmx_chan_fd(struct shmx_chan *c)
+{
+	int err;
+
+	if (!c)
+		return -EINVAL;
+	if (c->error)
+		return c->error;
+	err = fd_start(c);
+	return err ? err : shmx__poll_fd(c->poll);
 }

@@ -49,7 +49,15 @@ struct shmx_chan {
 	struct shmx_region *shared;     /* anonymous creator: the one to hand out */
 	size_t map_size;
 	bool owner;
+	uint32_t gen;                   /* our attach generation */
+	struct shmx__poll *poll;        /* shmx_chan_fd(): we poll */
+	struct shmx__kick *kick;        /* the peer polls: how we wake it */
 };
+
+/* Values of the "waiting" words (data_waiting, space_waiting): a sleeper
+ * on the futex, a poller armed on its descriptor (shmx_chan_fd()). */
+#define WAIT_SLEEP 1u
+#define WAIT_POLL  2u
 
 struct deadline {
 	int timeout;
@@ -108,7 +116,7 @@ static inline int chan_fault(const struct shmx_chan *c)
 	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
 
 /* chan-wait.c */
-void shmx__chan_kick_slow(uint32_t *waiting, uint32_t *seq);
+void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq);
 /* After publishing an index (the producer's record word and head, the
  * consumer's tail): store, full fence, load the peer's "asleep" flag. The
  * sleeper does the mirror image in sleep_loop(): store its flag, full fence,
@@ -119,14 +127,18 @@ void shmx__chan_kick_slow(uint32_t *waiting, uint32_t *seq);
  * wake it. No interleaving loses both (Dekker). Without either fence a
  * store may still sit in its CPU's store buffer while the load after it is
  * served, also on x86: both sides miss each other and the sleeper waits for
- * its slice to run out. tests/spin/chan.pml models this, store buffers
- * included, and catches the fence missing on either side. */
-static inline void kick(uint32_t *waiting, uint32_t *seq)
+ * its slice to run out. A poller arms (WAIT_POLL) with the same store,
+ * fence and second look, and the flag it finds makes us write its
+ * eventfd instead. tests/spin/chan.pml models this, store buffers and
+ * pollers included, and catches the fence missing on any side. */
+static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
-		shmx__chan_kick_slow(waiting, seq);
+		shmx__chan_kick_slow(c, waiting, seq);
 }
+/* Wake a peer polling on its descriptor (it armed with WAIT_POLL). */
+void shmx__chan_poll_kick(struct shmx_chan *c);
 /* Advance a futex word and wake its sleepers. */
 void shmx__chan_bump(uint32_t *seq);
 /* -EFAULT once the object shrank below our mapping. */

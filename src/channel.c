@@ -91,6 +91,13 @@ static int attach_shared(struct shmx_chan *c)
 	gen = (__atomic_load_n(state, __ATOMIC_RELAXED) >> 8) + 1;
 	__atomic_store_n(pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
+	c->gen = gen;
+	/* A peer polling since before we came watches no process of ours:
+	 * tell it (arm() in chan-wait.c pairs with this). */
+	if (is_producer(c))
+		kick(c, &h->data_waiting, &h->data_seq);
+	else
+		kick(c, &h->space_waiting, &h->space_seq);
 	return 0;
 }
 
@@ -470,9 +477,18 @@ static int mark_closed(struct shmx_chan *c)
 	return 0;
 }
 
+/* After "closed": a sleeping peer may sleep up to a slice before it looks
+ * at our slot, a polling one would never look; the fence pairs with the
+ * one in arm() (chan-wait.c). */
 static int wake_peer(struct shmx_chan *c)
 {
-	shmx__chan_bump(is_producer(c) ? &c->hdr->data_seq : &c->hdr->space_seq);
+	struct shmx__chan_hdr *h = c->hdr;
+	uint32_t *waiting = is_producer(c) ? &h->data_waiting : &h->space_waiting;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED) & WAIT_POLL)
+		shmx__chan_poll_kick(c);
+	shmx__chan_bump(is_producer(c) ? &h->data_seq : &h->space_seq);
 	return 0;
 }
 
@@ -495,9 +511,10 @@ SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
 	shmx__slot_unlock(fd, is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER);
 	if (c->owner)
 		shmx__slot_unlock(fd, SHMX_SLOT_OWNER);
-	/* The peer may sleep up to a slice before it looks at our slot. */
 	if (!err)
 		on_ring(c, wake_peer);
+	shmx__poll_free(c->poll);
+	shmx__kick_free(c->kick);
 	shmx_close(c->region);
 	shmx_close(c->shared);
 	free(c);

@@ -146,6 +146,25 @@ int shmx__truncated(int fd, uint64_t size);
  * -EFAULT instead of a SIGBUS when the guard is on. */
 int shmx__copy(void *dst, const void *src, size_t len, const void *shared);
 
+/* pollfd.c: pollable descriptors (shmx(7), "Polling"). The poller's side:
+ * an eventfd, a listener on an abstract name made of objfd's object, role
+ * and gen, and the epoll set the caller polls (shmx__poll_fd()). */
+struct shmx__poll;
+int shmx__poll_new(int objfd, char role, uint32_t gen, struct shmx__poll **ret);
+struct shmx__poll *shmx__poll_free(struct shmx__poll *pl);  /* NULL-safe */
+int shmx__poll_fd(const struct shmx__poll *pl);
+/* Make the descriptor readable (the poller saw something itself). */
+void shmx__poll_signal(const struct shmx__poll *pl);
+/* Before arming: clear the eventfd, take and check connecting peers. */
+void shmx__poll_service(struct shmx__poll *pl);
+/* Watch the peer process pid of attach generation gen for its death. */
+void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen);
+/* The peer's side: wake the poller (role, gen) of objfd's object. *kp is
+ * allocated on first use; free it with shmx__kick_free() (NULL-safe). */
+struct shmx__kick;
+void shmx__kick_poller(struct shmx__kick **kp, int objfd, char role, uint32_t gen);
+struct shmx__kick *shmx__kick_free(struct shmx__kick *k);
+
 /* ---- channel (channel.c): the shared header, ABI version 1 ----
  * Native byte order (the object never leaves the machine). The creator
  * writes every field, then publishes the header with a release store of

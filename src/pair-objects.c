@@ -146,6 +146,8 @@ struct shmx_pair *shmx__pair_free(struct shmx_pair *p)
 	shmx_close(p->sem[R]);
 	shmx_close(p->ctl);
 	shmx_close(p->mem);
+	shmx__poll_free(p->poll);
+	shmx__kick_free(p->kick);
 	free(p);
 	return NULL;
 }

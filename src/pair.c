@@ -96,6 +96,29 @@ static int peer_gone(const struct shmx_pair *p)
 	return (s & ATTACHED) ? -EOWNERDEAD : 0;
 }
 
+/* ---- polling (shmx_pair_fd()): the same pairing as the channel's ---- */
+
+static char poll_role(int role)
+{
+	return role == W ? 'W' : 'R';
+}
+
+/* After a store the polling peer must see (a post, our attach or close):
+ * fence, then look at its flag; it stores the flag, fences, and looks at
+ * the semaphore and our state (pair_arm()). One of us sees the other. */
+static void wake_poller(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t *armed = &c->armed[!p->role];
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(armed, __ATOMIC_RELAXED) ||
+	    !__atomic_exchange_n(armed, 0, __ATOMIC_RELAXED))
+		return;
+	shmx__kick_poller(&p->kick, p->fd, poll_role(!p->role),
+			  ld(&c->state[!p->role]) >> GEN_SHIFT);
+}
+
 
 /* Take our role in the control object, and any turn a predecessor in our
  * role lost. Our slot is held already. */
@@ -107,10 +130,12 @@ int shmx__pair_attach(struct shmx_pair *p)
 	if (err)
 		return err;
 	p->gen = (ld(&c->state[p->role]) >> GEN_SHIFT) + 1;
-	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
+	/* The pid first: a poller reads the state word, then the pid. */
 	__atomic_store_n(&c->pid[p->role], (int32_t)getpid(), __ATOMIC_RELAXED);
+	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
 	recover(p);
 	shmx__pair_ctl_unlock(p);
+	wake_poller(p);
 	return 0;
 }
 
@@ -133,6 +158,7 @@ static void leave(struct shmx_pair *p)
 	}
 	st(&c->state[p->role], p->gen << GEN_SHIFT | CLOSED);
 	shmx__pair_ctl_unlock(p);
+	wake_poller(p);
 }
 
 SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
@@ -174,16 +200,26 @@ static int took(struct shmx_pair *p, const struct timespec *dl)
 	return 0;
 }
 
+/* A try (timeout 0) that found the control lock busy says -EAGAIN, not
+ * -ETIMEDOUT; the turn may be ours all the same, so a descriptor is made
+ * readable for another look. */
+static int tried(struct shmx_pair *p, int err, int timeout_ms)
+{
+	if (err != -ETIMEDOUT || timeout_ms)
+		return err;
+	if (p->poll)
+		shmx__poll_signal(p->poll);
+	return -EAGAIN;
+}
+
 static int took_now(struct shmx_pair *p, int timeout_ms)
 {
 	struct timespec dl;
-	int err;
 
 	if (timeout_ms < 0)
 		return took(p, NULL);
 	shmx__deadline(timeout_ms, &dl);
-	err = took(p, &dl);
-	return err == -ETIMEDOUT && !timeout_ms ? -EAGAIN : err;
+	return tried(p, took(p, &dl), timeout_ms);
 }
 
 /* Lost turns of our role come back; then how the peer is. */
@@ -197,6 +233,27 @@ static int check(struct shmx_pair *p, const struct timespec *dl)
 	err = peer_gone(p);
 	shmx__pair_ctl_unlock(p);
 	return err;
+}
+
+/* A try found no turn and we have a descriptor: watch the peer, arm, and
+ * look again. The turn found now is taken; a peer that attached or closed
+ * meanwhile makes the descriptor readable for a fresh look. */
+static int pair_arm(struct shmx_pair *p, const struct timespec *dl)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t state = ld(&c->state[!p->role]);
+
+	shmx__poll_service(p->poll);
+	if (state & ATTACHED)
+		shmx__poll_watch(p->poll, __atomic_load_n(&c->pid[!p->role], __ATOMIC_RELAXED),
+				 state >> GEN_SHIFT);
+	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (sem_trywait(own_sem(p)) == 0)
+		return tried(p, took(p, dl), 0);
+	if (ld(&c->state[!p->role]) != state)
+		shmx__poll_signal(p->poll);
+	return -EAGAIN;
 }
 
 static int wait_slow(struct shmx_pair *p, int timeout_ms)
@@ -213,9 +270,11 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 		/* A turn posted (or recovered) before the peer left is
 		 * still handed out first. */
 		if (err != -EFAULT && sem_trywait(own_sem(p)) == 0)
-			return took(p, forever ? NULL : &dl);
+			return tried(p, took(p, forever ? NULL : &dl), timeout_ms);
 		if (err)
-			return err == -ETIMEDOUT && !timeout_ms ? -EAGAIN : err;
+			return tried(p, err, timeout_ms);
+		if (!timeout_ms && p->poll)
+			return pair_arm(p, &dl);
 		if (shmx__expired(&dl))
 			return timeout_ms ? -ETIMEDOUT : -EAGAIN;
 		shmx__slice(&dl, SLICE_MS, &until);
@@ -264,6 +323,24 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 	else
 		p->holding = false;
 	shmx__pair_ctl_unlock(p);
+	if (!err)
+		wake_poller(p);
 	return err;
 }
 
+
+SHMX_EXPORT int shmx_pair_fd(struct shmx_pair *p)
+{
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	if (!p->poll) {
+		err = shmx__poll_new(p->fd, poll_role(p->role), p->gen, &p->poll);
+		if (err)
+			return err;
+		/* Readable at first: the caller's first try arms it. */
+		shmx__poll_signal(p->poll);
+	}
+	return shmx__poll_fd(p->poll);
+}

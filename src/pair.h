@@ -40,12 +40,16 @@ struct ctl {
 	uint32_t turn;          /* 12: enum turn */
 	uint32_t state[2];      /* 16: writer, reader */
 	int32_t pid[2];         /* 24: last attached (display only) */
-	uint8_t pad[64 - 32];
+	/* 32: a poller of that role is armed (shmx_pair_fd()); lock-free:
+	 * set by the poller, taken (exchanged to 0) by the role that posts */
+	uint32_t armed[2];
+	uint8_t pad[64 - 40];
 };
 _Static_assert(sizeof(struct ctl) == 64, "control object size");
 _Static_assert(offsetof(struct ctl, turn) == 12, "turn");
 _Static_assert(offsetof(struct ctl, state) == 16, "state");
 _Static_assert(offsetof(struct ctl, pid) == 24, "pid");
+_Static_assert(offsetof(struct ctl, armed) == 32, "armed");
 
 /* An anonymous pair's object: the control block, then the semaphores. */
 struct anon_pair {
@@ -76,6 +80,8 @@ struct shmx_pair {
 	uint32_t gen;           /* our attach generation */
 	bool owner;
 	bool holding;           /* we have the turn */
+	struct shmx__poll *poll;        /* shmx_pair_fd(): we poll */
+	struct shmx__kick *kick;        /* the peer polls: how we wake it */
 };
 
 

@@ -21,6 +21,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -1763,6 +1764,61 @@ static long panon_flag31(const char *a)
 	return panon_into(W | 1u << 31);
 }
 
+/* ---- pollable descriptors ---- */
+
+static long cfd_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_fd(NULL);
+}
+
+static long cfd_twice(const char *a)
+{
+	struct shmx_chan *c = chan(C);
+	int fd = shmx_chan_fd(c);
+
+	(void)a;
+	NEED(fd >= 0);
+	return shmx_chan_fd(c) == fd ? 0 : 1;
+}
+
+/* Someone else bound the abstract name of the consumer's first attach
+ * (shmx(7), "Polling") before it asked for its descriptor. */
+static long cfd_name_taken(const char *a)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct shmx_chan *c = chan(C);
+	char path[64];
+	struct stat st;
+	int s, n;
+
+	(void)a;
+	snprintf(path, sizeof(path), "/dev/shm%s", nm[1]);
+	NEED(stat(path, &st) == 0);
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "shmx-%llx-%llx-c-1",
+		     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	NEED(s >= 0 && bind(s, (struct sockaddr *)&sa,
+			    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) == 0);
+	return shmx_chan_fd(c);
+}
+
+static long pfd_null(const char *a)
+{
+	(void)a;
+	return shmx_pair_fd(NULL);
+}
+
+static long pfd_twice(const char *a)
+{
+	struct shmx_pair *p = pair(R);
+	int fd = shmx_pair_fd(p);
+
+	(void)a;
+	NEED(fd >= 0);
+	return shmx_pair_fd(p) == fd ? 0 : 1;
+}
+
 static long pregion_null(const char *a)
 {
 	(void)a;
@@ -2665,6 +2721,12 @@ static struct row rows[] = {
 	ROW("shmx_pair_attach", "region received SHMX_RDONLY", pattach_rdonly, -EBADF),
 	ROW("shmx_pair_attach", "role taken", pattach_role_taken, -EBUSY),
 	ROW("shmx_pair_attach", "the owner closed", pattach_owner_gone, -EOWNERDEAD),
+	ROW("shmx_chan_fd", "c NULL", cfd_null, -EINVAL),
+	ROW("shmx_chan_fd", "called twice (the same descriptor)", cfd_twice, 0),
+	ROW("shmx_chan_fd", "its abstract name bound by another socket", cfd_name_taken,
+	    -EADDRINUSE),
+	ROW("shmx_pair_fd", "p NULL", pfd_null, -EINVAL),
+	ROW("shmx_pair_fd", "called twice (the same descriptor)", pfd_twice, 0),
 };
 
 #define N_STATIC (sizeof(rows) / sizeof(rows[0]))

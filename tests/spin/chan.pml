@@ -32,7 +32,19 @@
  * space, wait_for_space() publishes and kicks first, since the consumer may
  * be asleep waiting for the records it stored. NO_PUBLISH_BEFORE_WAIT
  * leaves that kick out: the consumer sleeps for data, the producer for
- * space, for good. */
+ * space, for good.
+ *
+ * Either side may also wait as a poller does (shmx_chan_fd(): arm() in
+ * src/chan-wait.c): a try finds nothing, clears its eventfd, stores
+ * "armed" (WAIT_POLL) in its waiting word, fences, looks again, and only
+ * then blocks in epoll until its eventfd is written. A kick that finds
+ * WAIT_POLL writes the eventfd. Each wait picks sleeping or polling
+ * nondeterministically, so every mix is checked. The eventfd is kernel
+ * state: clearing it (read) and writing it are system calls, which take
+ * kernel locks and so drain the caller's store buffer. Waiting in epoll is
+ * a block with no timeout: a lost wake-up is again an invalid end state.
+ * MISSING_ARM_FENCE drops the poller's fence; CLEAR_AFTER_ARM clears the
+ * eventfd after arming (a wake-up in between is lost). */
 
 #define P 0             /* process numbers: the producer, the consumer */
 #define C 1
@@ -60,6 +72,11 @@ typedef sbuf {
 byte mem[NLOC];
 sbuf sb[2];
 bit asleep[2];          /* in FUTEX_WAIT, not woken yet */
+bit polling[2];         /* in epoll_wait on the eventfd, not woken yet */
+bit efd[2];             /* the poller's eventfd: written, not read yet */
+
+#define SLEEPER 1       /* waiting word values: WAIT_SLEEP, WAIT_POLL */
+#define POLLER  2
 bit pdone, cdone;
 
 /* plain store: into the own buffer */
@@ -120,8 +137,19 @@ inline FUTEX_WAKE(q) {
 	asleep[q] = 0
 }
 
-/* kick(): fence, look at the sleeper's flag; kick_slow(): clear it, bump
- * the sequence word, wake. */
+/* write(2) to q's eventfd: q's epoll_wait returns */
+inline EFD_WRITE(p, q) {
+	atomic { sb[p].n == 0 -> efd[q] = 1; polling[q] = 0 }
+}
+
+/* read(2) of our own eventfd: cleared */
+inline EFD_CLEAR(p) {
+	atomic { sb[p].n == 0 -> efd[p] = 0 }
+}
+
+/* kick(): fence, look at the waiter's flag; kick_slow(): clear it; for a
+ * sleeper bump the sequence word and wake, for a poller write its
+ * eventfd. */
 inline KICK(p, waitloc, seqloc, q) {
 	FENCE(p);
 	LOAD(p, waitloc, w);
@@ -129,7 +157,8 @@ inline KICK(p, waitloc, seqloc, q) {
 	:: w ->
 		XCHG(p, waitloc, 0, w);
 		if
-		:: w -> FETCH_ADD(p, seqloc); FUTEX_WAKE(q)
+		:: w == SLEEPER -> FETCH_ADD(p, seqloc); FUTEX_WAKE(q)
+		:: w == POLLER -> EFD_WRITE(p, q)
 		:: else
 		fi
 	:: else
@@ -147,7 +176,7 @@ inline SLEEP_UNTIL(p, seqloc, waitloc, lookloc, v, ready) {
 		:: else
 		fi;
 		LOAD(p, seqloc, s);
-		STORE(p, waitloc, 1);
+		STORE(p, waitloc, SLEEPER);
 		FENCE(p);
 		LOAD(p, lookloc, v);
 		if
@@ -165,6 +194,48 @@ inline SLEEP_UNTIL(p, seqloc, waitloc, lookloc, v, ready) {
 	if
 	:: w -> STORE(p, waitloc, 0)
 	:: else
+	fi
+}
+
+/* A poller until ready: each try that finds nothing arms (clear the
+ * eventfd, "armed", fence, look again) and waits in epoll. */
+inline POLL_UNTIL(p, waitloc, lookloc, v, ready) {
+	do
+	:: LOAD(p, lookloc, v);
+		if
+		:: ready -> break
+		:: else
+		fi;
+#ifndef CLEAR_AFTER_ARM
+		EFD_CLEAR(p);
+#endif
+		STORE(p, waitloc, POLLER);
+#ifndef MISSING_ARM_FENCE
+		FENCE(p);
+#endif
+#ifdef CLEAR_AFTER_ARM
+		EFD_CLEAR(p);
+#endif
+		LOAD(p, lookloc, v);
+		if
+		:: ready -> break
+		:: else
+		fi;
+		atomic {
+			if
+			:: efd[p] == 0 -> polling[p] = 1
+			:: else
+			fi
+		};
+		polling[p] == 0
+	od
+}
+
+/* Wait as a sleeper or as a poller: both are checked. */
+inline WAIT_UNTIL(p, seqloc, waitloc, lookloc, v, ready) {
+	if
+	:: SLEEP_UNTIL(p, seqloc, waitloc, lookloc, v, ready)
+	:: POLL_UNTIL(p, waitloc, lookloc, v, ready)
 	fi
 }
 
@@ -214,7 +285,7 @@ proctype producer()
 				KICK(P, DWAIT, DSEQ, C);
 #endif
 				STORE(P, SWANT, 1);
-				SLEEP_UNTIL(P, SSEQ, SWAIT, TAIL, t, (pos - t < CAP));
+				WAIT_UNTIL(P, SSEQ, SWAIT, TAIL, t, (pos - t < CAP));
 				peer = t;
 				STORE(P, SWANT, 0)
 			:: else
@@ -257,7 +328,7 @@ proctype consumer()
 			:: else
 			fi;
 #endif
-			SLEEP_UNTIL(C, DSEQ, DWAIT, WORD, wd, (wd > pos))
+			WAIT_UNTIL(C, DSEQ, DWAIT, WORD, wd, (wd > pos))
 		:: else
 		fi;
 		assert(wd == pos + 1);
@@ -288,7 +359,7 @@ init
 }
 
 /* Every sleep ends, and both sides finish. */
-#define psleeps (asleep[P] == 1)
-#define csleeps (asleep[C] == 1)
+#define psleeps (asleep[P] == 1 || polling[P] == 1)
+#define csleeps (asleep[C] == 1 || polling[C] == 1)
 ltl sleeps_end { [] ((psleeps -> <> !psleeps) && (csleeps -> <> !csleeps)) }
 ltl both_finish { <> (pdone && cdone) }

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* Pollable descriptors (shmx(7), "Polling"), shared by the channel and the
+ * pair. The poller makes an eventfd and listens on an abstract Unix socket
+ * named after the object, its role and its attach generation; the peer,
+ * the first time it must wake the poller, connects (which alone makes the
+ * poller's descriptor readable), is handed the eventfd with SCM_RIGHTS and
+ * from then on writes to it. What the caller polls is an epoll set over the
+ * eventfd, the listening socket, the peer's connection (end of file when
+ * the peer dies) and a pidfd of the peer. Abstract names and descriptors
+ * go with the process: nothing is left behind after a crash. An abstract
+ * name has no permissions, so both ends check the other's credentials. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define BACKLOG 4       /* one peer per role, and a few that come and go */
+
+struct shmx__poll {
+	int ep;                 /* what the caller polls: a set over the rest */
+	int efd;                /* the peer writes it */
+	int lfd;                /* listening, abstract name */
+	int conn;               /* the peer's connection */
+	int pidfd;              /* the peer process */
+	uint32_t peer_gen;      /* attach generation pidfd belongs to */
+	uid_t owner;            /* the object's owner */
+};
+
+struct shmx__kick {
+	int sock;               /* connected to the poller */
+	int efd;                /* its eventfd, once handed over */
+	uint32_t gen;           /* the poller's generation sock belongs to */
+	bool refused;           /* wrong credentials: never for this gen */
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* "@shmx-<dev>-<ino>-<role>-<gen>": one name per object, role and attach,
+ * so a poller that comes after a dead one never meets its corpse. */
+static int poll_addr(int objfd, char role, uint32_t gen, struct sockaddr_un *sa,
+		     socklen_t *len, uid_t *owner)
+{
+	struct stat st;
+	int n;
+
+	if (fstat(objfd, &st) < 0)
+		return -errno;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "shmx-%llx-%llx-%c-%u",
+		     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, role,
+		     gen);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	*owner = st.st_uid;
+	return 0;
+}
+
+/* The owner of the object, ourselves, or root (who could ptrace either of
+ * us anyway) may be at the other end. */
+static bool trusted(int sock, uid_t owner)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	return cr.uid == owner || cr.uid == geteuid() || cr.uid == 0;
+}
+
+static int ep_add(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return shmx__neg(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+}
+
+static int listen_on(struct shmx__poll *pl, int objfd, char role, uint32_t gen)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int err = poll_addr(objfd, role, gen, &sa, &len, &pl->owner);
+
+	if (err)
+		return err;
+	pl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pl->lfd < 0)
+		return -errno;
+	if (bind(pl->lfd, (struct sockaddr *)&sa, len) < 0 || listen(pl->lfd, BACKLOG) < 0)
+		return -errno;
+	return 0;
+}
+
+struct shmx__poll *shmx__poll_free(struct shmx__poll *pl)
+{
+	if (!pl)
+		return NULL;
+	close_fd(&pl->ep);
+	close_fd(&pl->efd);
+	close_fd(&pl->lfd);
+	close_fd(&pl->conn);
+	close_fd(&pl->pidfd);
+	free(pl);
+	return NULL;
+}
+
+int shmx__poll_new(int objfd, char role, uint32_t gen, struct shmx__poll **ret)
+{
+	struct shmx__poll *pl = malloc(sizeof(*pl));
+	int err;
+
+	if (!pl)
+		return -ENOMEM;
+	*pl = (struct shmx__poll){ .ep = -1, .efd = -1, .lfd = -1, .conn = -1, .pidfd = -1 };
+	pl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pl->ep = epoll_create1(EPOLL_CLOEXEC);
+	err = pl->efd < 0 || pl->ep < 0 ? -errno : 0;
+	if (!err)
+		err = listen_on(pl, objfd, role, gen);
+	if (!err)
+		err = ep_add(pl->ep, pl->efd);
+	if (!err)
+		err = ep_add(pl->ep, pl->lfd);
+	if (err) {
+		shmx__poll_free(pl);
+		return err;
+	}
+	*ret = pl;
+	return 0;
+}
+
+int shmx__poll_fd(const struct shmx__poll *pl)
+{
+	return pl->ep;
+}
+
+void shmx__poll_signal(const struct shmx__poll *pl)
+{
+	uint64_t one = 1;
+
+	(void)!write(pl->efd, &one, sizeof(one));
+}
+
+/* Hand our eventfd to a connector we trust; it stays connected, so that
+ * its death is an end of file here. Anyone else is hung up on. */
+static void admit(struct shmx__poll *pl, int sock)
+{
+	char byte = 0;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pl->efd, sizeof(int));
+	if (!trusted(sock, pl->owner) || sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != 1 ||
+	    ep_add(pl->ep, sock)) {
+		close(sock);
+		return;
+	}
+	/* One peer per role: a newer connection replaces an older one. */
+	close_fd(&pl->conn);
+	pl->conn = sock;
+}
+
+/* Readable now (without waiting): data, end of file, or an exited pidfd. */
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* Before arming: clear the eventfd. When it held nothing, something else
+ * made us readable: take pending connections, and drop a peer connection
+ * at end of file and a pidfd whose process has exited (the caller has just
+ * seen the peer alive: they belong to a predecessor, or lie), so that they
+ * do not keep the descriptor readable for good. */
+void shmx__poll_service(struct shmx__poll *pl)
+{
+	uint64_t v;
+	char byte;
+	int s;
+
+	if (read(pl->efd, &v, sizeof(v)) == sizeof(v))
+		return;
+	while ((s = accept4(pl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		admit(pl, s);
+	if (pl->conn >= 0 && recv(pl->conn, &byte, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
+		close_fd(&pl->conn);
+	if (pl->pidfd >= 0 && readable(pl->pidfd))
+		close_fd(&pl->pidfd);
+}
+
+/* Watch the peer of attach generation gen, process pid (from the shared
+ * header: untrusted, a wrong one only costs a wake-up), for its death. */
+void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen)
+{
+	if (pl->peer_gen == gen)
+		return;
+	close_fd(&pl->pidfd);
+	pl->peer_gen = gen;
+	if (pid <= 0)
+		return;
+#ifdef SYS_pidfd_open
+	pl->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pl->pidfd < 0 && errno == ESRCH)
+		shmx__poll_signal(pl);  /* gone already: look at once */
+	if (pl->pidfd >= 0 && ep_add(pl->ep, pl->pidfd))
+		close_fd(&pl->pidfd);
+#endif
+}
+
+
+/* ---- the peer's side ---- */
+
+struct shmx__kick *shmx__kick_free(struct shmx__kick *k)
+{
+	if (!k)
+		return NULL;
+	close_fd(&k->sock);
+	close_fd(&k->efd);
+	free(k);
+	return NULL;
+}
+
+/* Writing must never block us nor raise SIGPIPE, whatever a poller (even
+ * a trusted one) sent: a non-blocking descriptor that is no pipe or socket. */
+static bool writable_safely(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || !(fl & O_NONBLOCK) || fstat(fd, &st) < 0)
+		return false;
+	return !S_ISSOCK(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode);
+}
+
+/* The eventfd, if the poller has sent it by now. */
+static void take_efd(struct shmx__kick *k)
+{
+	char byte;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(k->sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int fd;
+
+	if (n == 0) {           /* hung up on: it does not trust us */
+		close_fd(&k->sock);
+		k->refused = true;
+	}
+	if (n != 1)
+		return;
+	cm = CMSG_FIRSTHDR(&m);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (writable_safely(fd))
+		k->efd = fd;
+	else
+		close(fd);
+}
+
+/* Connect without blocking: a listener whose queue is full (-EAGAIN) has
+ * connections pending already, which keep the poller readable. */
+static void connect_to(struct shmx__kick *k, int objfd, char role)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	uid_t owner;
+
+	if (poll_addr(objfd, role, k->gen, &sa, &len, &owner))
+		return;
+	k->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (k->sock < 0)
+		return;
+	if (connect(k->sock, (struct sockaddr *)&sa, len) < 0) {
+		close_fd(&k->sock);
+		return;
+	}
+	if (!trusted(k->sock, owner)) {
+		close_fd(&k->sock);
+		k->refused = true;
+	}
+}
+
+static struct shmx__kick *kick_get(struct shmx__kick **kp)
+{
+	if (!*kp && (*kp = malloc(sizeof(**kp))))
+		**kp = (struct shmx__kick){ .sock = -1, .efd = -1 };
+	return *kp;
+}
+
+/* Wake the poller of role and attach generation gen on the object behind
+ * objfd: through its eventfd once we have it; until then, connecting is
+ * the wake-up. Best effort: every failure leaves the poller to its other
+ * sources (and the caller's deadline). */
+void shmx__kick_poller(struct shmx__kick **kp, int objfd, char role, uint32_t gen)
+{
+	struct shmx__kick *k = kick_get(kp);
+	uint64_t one = 1;
+
+	if (!k)
+		return;
+	if (k->gen != gen) {
+		close_fd(&k->sock);
+		close_fd(&k->efd);
+		k->gen = gen;
+		k->refused = false;
+	}
+	if (k->refused)
+		return;
+	if (k->sock < 0) {
+		connect_to(k, objfd, role);
+		return;
+	}
+	if (k->efd < 0)
+		take_efd(k);
+	if (k->efd >= 0)
+		(void)!write(k->efd, &one, sizeof(one));
+}

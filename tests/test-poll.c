@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/* Pollable descriptors (shmx_chan_fd(), shmx_pair_fd(); shmx(7),
+ * "Polling") between real processes: one epoll set over three channels,
+ * the producer's side, the pair, dead and late peers, descriptor leaks,
+ * nothing left after kill -9, and a connector of another user refused.
+ * SHMX_TEST_SCALE (e.g. 0.01) shrinks the message counts for sanitizers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define P SHMX_CHAN_PRODUCER
+#define C SHMX_CHAN_CONSUMER
+#define CAP 4096
+#define NCHAN 3
+#define WAIT_MS 10000   /* "forever" for one wait: failing beats hanging */
+#define CHILD_MS 60000
+#define MSG_MAX 200
+
+static long scaled(long n)
+{
+	const char *s = getenv("SHMX_TEST_SCALE");
+	double f = s ? atof(s) : 1.0;
+	long m = (long)((double)n * (f > 0 ? f : 1.0));
+
+	return m < 100 ? 100 : m;
+}
+
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+/* A message: its sequence number, then bytes derived from it. */
+static size_t fill(unsigned char *buf, uint64_t seq)
+{
+	size_t len = sizeof(seq) + (size_t)(seq * 7 % (MSG_MAX - sizeof(seq)));
+
+	memcpy(buf, &seq, sizeof(seq));
+	for (size_t i = sizeof(seq); i < len; i++)
+		buf[i] = (unsigned char)(seq + i);
+	return len;
+}
+
+static bool intact(const unsigned char *buf, ssize_t len, uint64_t want)
+{
+	unsigned char ref[MSG_MAX];
+
+	return len >= 0 && (size_t)len == fill(ref, want) && !memcmp(buf, ref, (size_t)len);
+}
+
+static void wait_byte(int fd)
+{
+	char b;
+
+	if (!readable(fd, WAIT_MS) || read(fd, &b, 1) != 1)
+		_exit(9);
+}
+
+static void send_byte(int fd)
+{
+	assert_int_equal(write(fd, "x", 1), 1);
+}
+
+/* A child that waits to be killed: never longer than a test may take,
+ * and never past its parent, if a failing test leaves it behind. */
+static void linger(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	poll(NULL, 0, CHILD_MS);
+	_exit(0);
+}
+
+static void reap_ok(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(tu_waitpid(pid, CHILD_MS, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_waitpid(pid, WAIT_MS, &status), 0);
+}
+
+/* A child that opens name as producer and sends n messages, then closes. */
+static pid_t producer(const char *name, long n)
+{
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *tx;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	if (shmx_chan_open(name, P, WAIT_MS, &tx))
+		_exit(2);
+	for (long i = 0; i < n; i++) {
+		if (shmx_chan_send(tx, buf, fill(buf, (uint64_t)i), CHILD_MS))
+			_exit(3);
+	}
+	shmx_chan_close(tx);
+	_exit(0);
+}
+
+/* ---- one thread, one epoll set, three channels ---- */
+
+struct rx {
+	struct shmx_chan *c;
+	long got;
+	bool closed;
+};
+
+/* Drain until -EAGAIN (armed again) or the producer's close. */
+static void drain(struct rx *r)
+{
+	unsigned char buf[MSG_MAX];
+	ssize_t n;
+
+	while ((n = shmx_chan_recv(r->c, buf, sizeof(buf), 0)) >= 0) {
+		if (!intact(buf, n, (uint64_t)r->got))
+			fail_msg("message %ld: wrong length or contents", r->got);
+		r->got++;
+	}
+	if (n == -EPIPE)
+		r->closed = true;
+	else if (n != -EAGAIN)
+		fail_msg("recv: %s", shmx_strerror((int)n));
+}
+
+static void test_one_epoll_receives_from_three_producers(void **state)
+{
+	const long n = scaled(100000);
+	struct rx rx[NCHAN] = { 0 };
+	struct epoll_event ev;
+	pid_t pid[NCHAN];
+	int ep, open = NCHAN;
+	int64_t end;
+
+	(void)state;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(ep >= 0);
+	for (int i = 0; i < NCHAN; i++) {
+		const char *name = tu_name();
+
+		assert_int_equal(shmx_chan_create(name, CAP, C, 0, &rx[i].c), 0);
+		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, shmx_chan_fd(rx[i].c), &ev), 0);
+		pid[i] = producer(name, n);
+	}
+	end = tu_now_ms() + CHILD_MS;
+	while (open > 0) {
+		int k = epoll_wait(ep, &ev, 1, (int)(end - tu_now_ms()));
+
+		if (k <= 0)
+			fail_msg("epoll_wait: %d (deadline or error)", k);
+		drain(&rx[ev.data.u32]);
+		if (rx[ev.data.u32].closed) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, shmx_chan_fd(rx[ev.data.u32].c), NULL);
+			open--;
+		}
+	}
+	for (int i = 0; i < NCHAN; i++) {
+		assert_int_equal(rx[i].got, n);
+		reap_ok(pid[i]);
+		shmx_chan_close(rx[i].c);
+	}
+	close(ep);
+}
+
+/* ---- the producer's side: readable when space frees ---- */
+
+static void test_producer_fd_readable_when_space_frees(void **state)
+{
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX] = { 0 };
+	struct shmx_chan *tx;
+	int go[2], ready[2], fd;
+	long sent = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(shmx_chan_create(name, CAP, P, 0, &tx), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_chan *c;
+
+		if (shmx_chan_open(name, C, WAIT_MS, &c))
+			_exit(2);
+		send_byte(ready[1]);
+		wait_byte(go[0]);
+		while (shmx_chan_recv(c, buf, sizeof(buf), WAIT_MS) >= 0)
+			;
+		_exit(0);
+	}
+	wait_byte(ready[0]);
+	fd = shmx_chan_fd(tx);
+	assert_true(fd >= 0);
+	while (shmx_chan_send(tx, buf, 100, 0) == 0)
+		sent++;
+	assert_true(sent > 0);
+	/* Full and armed: not readable until the consumer takes one. */
+	assert_false(readable(fd, 50));
+	send_byte(go[1]);
+	/* Space may be free when readable: a record that wraps needs more
+	 * than one message freed. Every -EAGAIN arms it again. */
+	for (long i = 0; i < 10 * sent; i++) {
+		int err;
+
+		while ((err = shmx_chan_send(tx, buf, 100, 0)) == -EAGAIN) {
+			if (!readable(fd, WAIT_MS))
+				fail_msg("message %ld: no wake-up", i);
+		}
+		assert_int_equal(err, 0);
+	}
+	tx = shmx_chan_close(tx);
+	reap_ok(pid);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* ---- the pair: readable when the turn may be ours ---- */
+
+static void test_pair_fd_readable_when_turn_comes(void **state)
+{
+	const long rounds = scaled(2000);
+	const char *name = tu_name();
+	struct shmx_region *r;
+	struct shmx_pair *p;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_READER, 0, &p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_pair *w;
+
+		if (shmx_pair_open(r, SHMX_PAIR_WRITER, &w))
+			_exit(2);
+		for (long i = 0; i < rounds; i++) {
+			if (shmx_pair_wait(w, CHILD_MS) || shmx_pair_post(w))
+				_exit(3);
+		}
+		shmx_pair_close(w);
+		_exit(0);
+	}
+	fd = shmx_pair_fd(p);
+	assert_true(fd >= 0);
+	for (long i = 0; i < rounds; i++) {
+		int err;
+
+		while ((err = shmx_pair_wait(p, 0)) == -EAGAIN) {
+			if (!readable(fd, WAIT_MS))
+				fail_msg("round %ld: no wake-up", i);
+		}
+		assert_int_equal(err, 0);
+		assert_int_equal(shmx_pair_post(p), 0);
+	}
+	reap_ok(pid);
+	shmx_pair_close(p);
+	shmx_close(r);
+}
+
+/* ---- dead and late peers ---- */
+
+static void test_dead_peer_wakes_poller(void **state)
+{
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *rx;
+	int ready[2], fd;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(shmx_chan_create(name, CAP, C, 0, &rx), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_chan *tx;
+
+		if (shmx_chan_open(name, P, WAIT_MS, &tx))
+			_exit(2);
+		send_byte(ready[1]);
+		linger();
+	}
+	wait_byte(ready[0]);
+	fd = shmx_chan_fd(rx);
+	assert_true(fd >= 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	assert_false(readable(fd, 50));
+	kill_and_reap(pid);
+	assert_true(readable(fd, WAIT_MS));
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EOWNERDEAD);
+	shmx_chan_close(rx);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* A producer that attaches after the consumer armed is watched as well. */
+static void test_peer_attaching_after_arm_is_watched(void **state)
+{
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *rx;
+	int fd, err;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shmx_chan_create(name, CAP, C, 0, &rx), 0);
+	fd = shmx_chan_fd(rx);
+	assert_true(fd >= 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_chan *tx;
+
+		if (shmx_chan_open(name, P, WAIT_MS, &tx))
+			_exit(2);
+		linger();
+	}
+	/* Its attach wakes us; the try then watches it. */
+	assert_true(readable(fd, WAIT_MS));
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	kill_and_reap(pid);
+	assert_true(readable(fd, WAIT_MS));
+	err = (int)shmx_chan_recv(rx, buf, sizeof(buf), 0);
+	assert_int_equal(err, -EOWNERDEAD);
+	shmx_chan_close(rx);
+}
+
+/* ---- descriptors ---- */
+
+static void test_open_close_cycles_leak_no_descriptor(void **state)
+{
+	const long cycles = scaled(10000);
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX] = { 0 };
+	struct shmx_chan *tx, *rx;
+	int before;
+
+	(void)state;
+	assert_int_equal(shmx_chan_create(name, CAP, P, 0, &tx), 0);
+	before = tu_count_fds();
+	assert_true(before > 0);
+	for (long i = 0; i < cycles; i++) {
+		int fd;
+
+		assert_int_equal(shmx_chan_open(name, C, WAIT_MS, &rx), 0);
+		fd = shmx_chan_fd(rx);
+		assert_true(fd >= 0);
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+		/* The send connects to this consumer's listener (a new one each
+		 * time), the next one writes its eventfd. */
+		assert_int_equal(shmx_chan_send(tx, buf, 8, 0), 0);
+		assert_true(readable(fd, WAIT_MS));
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 8);
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+		assert_int_equal(shmx_chan_send(tx, buf, 8, 0), 0);
+		assert_true(readable(fd, WAIT_MS));
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 8);
+		rx = shmx_chan_close(rx);
+	}
+	/* The producer keeps one connection to the last consumer's listener
+	 * and its eventfd until it meets the next one. */
+	assert_true(tu_count_fds() <= before + 2);
+	shmx_chan_close(tx);
+	assert_true(tu_count_fds() < before);
+}
+
+/* ---- the listener's name ---- */
+
+/* The abstract name of a listener, as shmx(7) gives it. */
+static void listener_name(const char *name, char role, unsigned gen, char *out, size_t size)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(out, size, "shmx-%llx-%llx-%c-%u", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino, role, gen);
+}
+
+static bool bound(const char *abstract)
+{
+	char line[512], want[128];
+	FILE *f = fopen("/proc/net/unix", "r");
+	bool found = false;
+
+	assert_non_null(f);
+	snprintf(want, sizeof(want), " @%s\n", abstract);
+	while (!found && fgets(line, sizeof(line), f)) {
+		size_t l = strlen(line), w = strlen(want);
+
+		found = l >= w && !strcmp(line + l - w, want);
+	}
+	fclose(f);
+	return found;
+}
+
+static void test_nothing_left_after_kill9(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *tx;
+	char abstract[96];
+	int ready[2];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(shmx_chan_create(name, CAP, P, 0, &tx), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_chan *rx;
+
+		if (shmx_chan_open(name, C, WAIT_MS, &rx) || shmx_chan_fd(rx) < 0)
+			_exit(2);
+		send_byte(ready[1]);
+		linger();
+	}
+	wait_byte(ready[0]);
+	/* The consumer's first attach: generation 1. */
+	listener_name(name, 'c', 1, abstract, sizeof(abstract));
+	assert_true(bound(abstract));
+	kill_and_reap(pid);
+	assert_false(bound(abstract));
+	shmx_chan_close(tx);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* ---- credentials ---- */
+
+/* Connect to the listener as uid (unchanged if 0): 0 if an eventfd was
+ * handed over, 1 if we were hung up on, 2 on an error. */
+static int try_connect(const char *abstract, uid_t uid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
+	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				    strlen(abstract));
+	int s;
+	ssize_t n;
+
+	if (uid && (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)))
+		return 2;
+	memcpy(sa.sun_path + 1, abstract, strlen(abstract));
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    connect(s, (struct sockaddr *)&sa, len))
+		return 2;
+	n = recvmsg(s, &m, 0);
+	if (n == 0)
+		return 1;
+	return n == 1 && CMSG_FIRSTHDR(&m) ? 0 : 2;
+}
+
+/* Run try_connect() in a child while we service the listener: every time
+ * the descriptor is readable (a connection pending, a connection's end of
+ * file), a try takes care of it. */
+static int connector(struct shmx_chan *rx, const char *abstract, uid_t uid)
+{
+	unsigned char buf[MSG_MAX];
+	int status, fd = shmx_chan_fd(rx);
+	int64_t end = tu_now_ms() + WAIT_MS;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(try_connect(abstract, uid));
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (tu_now_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail_msg("connector as uid %u: no answer", (unsigned)uid);
+		}
+		if (readable(fd, 10))
+			assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	}
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void test_foreign_uid_connector_refused(void **state)
+{
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *rx;
+	char abstract[96];
+
+	(void)state;
+	if (geteuid() != 0)
+		tu_skip("needs root to connect as uid 65534");
+	assert_int_equal(shmx_chan_create(name, CAP, C, 0, &rx), 0);
+	assert_true(shmx_chan_fd(rx) >= 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	listener_name(name, 'c', 1, abstract, sizeof(abstract));
+	/* The owner is handed the eventfd: the check below can fail. */
+	assert_int_equal(connector(rx, abstract, 0), 0);
+	assert_int_equal(connector(rx, abstract, 65534), 1);
+	shmx_chan_close(rx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_one_epoll_receives_from_three_producers,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_producer_fd_readable_when_space_frees,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_pair_fd_readable_when_turn_comes, tu_teardown),
+		cmocka_unit_test_teardown(test_dead_peer_wakes_poller, tu_teardown),
+		cmocka_unit_test_teardown(test_peer_attaching_after_arm_is_watched,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_open_close_cycles_leak_no_descriptor,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_nothing_left_after_kill9, tu_teardown),
+		cmocka_unit_test_teardown(test_foreign_uid_connector_refused, tu_teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("SHMX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SHMX_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
