@@ -148,6 +148,18 @@ int shmx__chan_truncated(struct shmx_chan *c);
 int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		    struct deadline *d);
 
+/* A channel not yet published: its creator keeps the mode 0 until the
+ * header is complete (shmx_chan_open(3)). */
+static inline bool unpublished(mode_t mode)
+{
+	return (mode & 07777) == 0;
+}
+
+/* channel.c: err from opening name, where shm_open() refused (EACCES) or
+ * the object was empty (ENODATA): -ENODATA for a channel being created,
+ * -EBADMSG for an empty object that is not one. */
+int shmx__chan_classify(const char *name, int err);
+
 /* chan-format.c: how far ahead is ahead of behind, at most limit; 0 for
  * "a little behind" (see there), -EBADMSG for a value that cannot be. */
 ssize_t shmx__chan_distance(uint64_t ahead, uint64_t behind, uint64_t limit);

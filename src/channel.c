@@ -214,16 +214,11 @@ fail:
  * published channel never has mode 0 (0 means 0600 to create). Anything
  * else whose header is not a channel's is not one: -EBADMSG at once, so
  * open and stat agree, and an open with no timeout does not wait for a
- * header that nobody will write. */
-static bool unpublished(mode_t mode)
-{
-	return (mode & 07777) == 0;
-}
-
-/* err from opening name, where shm_open() refused (EACCES) or the object
- * was empty (ENODATA): -ENODATA for a channel being created, -EBADMSG for
- * an empty object that is not one. */
-static int classify(const char *name, int err)
+ * header that nobody will write (unpublished() in chan.h). This: err from
+ * opening name, where shm_open() refused (EACCES) or the object was empty
+ * (ENODATA), as -ENODATA for a channel being created, -EBADMSG for an
+ * empty object that is not one. */
+int shmx__chan_classify(const char *name, int err)
 {
 	char canon[SHMX__NAME_BUF], path[SHMX__PATH_BUF];
 	struct stat st;
@@ -262,7 +257,7 @@ static int check_object(struct shmx_region *r, unsigned flags)
  * nothing is allocated before the header is known to be a channel's. */
 static int open_region(const char *name, unsigned flags, struct shmx_region **r)
 {
-	int err = classify(name, shmx_open(name, 0, r));
+	int err = shmx__chan_classify(name, shmx_open(name, 0, r));
 
 	if (err)
 		return err;
@@ -524,94 +519,4 @@ SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
 SHMX_EXPORT int shmx_chan_unlink(const char *name)
 {
 	return shmx_unlink(name);
-}
-
-
-static int read_u64(struct shmx_region *r, size_t off, uint64_t *v)
-{
-	ssize_t n = shmx_read(r, off, v, sizeof(*v));
-
-	/* Short, or past the end (-ERANGE): truncated since we checked. */
-	if (n == (ssize_t)sizeof(*v))
-		return 0;
-	return n < 0 && n != -ERANGE ? (int)n : -EBADMSG;
-}
-
-/* Indices one at a time, tail first: head only grows, so head >= tail
- * holds for a live channel even while both sides run. */
-static int stat_indices(struct shmx_region *r, const struct shmx__chan_geom *g,
-			struct shmx_chan_info *info)
-{
-	uint64_t head, tail;
-	ssize_t n;
-	int err;
-
-	err = read_u64(r, offsetof(struct shmx__chan_hdr, tail), &tail);
-	if (!err)
-		err = read_u64(r, offsetof(struct shmx__chan_hdr, head), &head);
-	if (err)
-		return err;
-	n = shmx__chan_distance(head, tail, g->capacity);
-	if (n < 0 || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
-		n = -EBADMSG;
-	if (n < 0)
-		return (int)n;
-	info->used = (uint64_t)n;
-	return 0;
-}
-
-static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
-{
-	struct shmx__chan_hdr h;
-	struct shmx__chan_geom g;
-	struct stat st;
-	unsigned slot;
-	int err, held;
-
-	if (fstat(shmx_fd(r), &st) < 0)
-		return -errno;
-	if (unpublished(st.st_mode))
-		return -EAGAIN;
-	if (shmx_read(r, 0, &h, sizeof(h)) != (ssize_t)sizeof(h))
-		return -EBADMSG;
-	err = shmx__chan_validate(&h, (uint64_t)st.st_size, &g);
-	if (!err)
-		err = stat_indices(r, &g, info);
-	if (err)
-		return err;
-	info->abi = h.abi;
-	info->header_size = h.header_size;
-	info->capacity = g.capacity;
-	info->max_msg = g.max_msg;
-	info->sent = h.sent;
-	info->received = h.received;
-	info->producer_pid = h.producer_pid;
-	info->consumer_pid = h.consumer_pid;
-	for (slot = SHMX_SLOT_OWNER; slot <= SHMX_SLOT_READER; slot++) {
-		held = shmx__slot_held(shmx_fd(r), slot);
-		if (held < 0)
-			return held;
-		info->holders |= held ? 1u << slot : 0;
-	}
-	return 0;
-}
-
-
-SHMX_EXPORT int shmx_chan_stat(const char *name, struct shmx_chan_info *info)
-{
-	struct shmx_chan_info tmp;
-	struct shmx_region *r;
-	int err;
-
-	if (!info)
-		return -EINVAL;
-	err = classify(name, shmx_open(name, SHMX_RDONLY, &r));
-	if (err)
-		return err == -ENODATA ? -EAGAIN : err;
-	memset(&tmp, 0, sizeof(tmp));
-	err = stat_fill(r, &tmp);
-	shmx_close(r);
-	if (!err)
-		*info = tmp;
-	return err;
 }
