@@ -28,9 +28,9 @@ extern "C" {
 #endif
 
 #define SHMX_VERSION_MAJOR 0
-#define SHMX_VERSION_MINOR 1
+#define SHMX_VERSION_MINOR 2
 #define SHMX_VERSION_PATCH 0
-#define SHMX_VERSION_STRING "0.1.0"
+#define SHMX_VERSION_STRING "0.2.0"
 /* True when the headers are at least version maj.min.patch. */
 #define SHMX_VERSION_AT_LEAST(maj, min, patch)                                   \
 	((SHMX_VERSION_MAJOR > (maj)) ||                                         \

@@ -492,7 +492,7 @@ static void odd_name_everywhere(const char *addr, const char *shown_py)
 
 static void test_odd_bytes_in_names_are_escaped_in_every_document(void **state)
 {
-	char addr[300], shown_py[1024], prefix[300];
+	char addr[300], shown_py[1024], prefix[64];
 	int fd;
 
 	(void)state;

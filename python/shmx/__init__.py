@@ -97,7 +97,7 @@ def _name(name):
 
 
 def version():
-    """Version of the loaded libshmx, e.g. '0.1.0'."""
+    """Version of the loaded libshmx, e.g. '0.2.0'."""
     return _c.shmx_version().decode()
 
 
