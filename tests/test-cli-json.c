@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "cli-util.h"
 
 #define RUN_MS   20000
 #define KEY_BASE 0x4a000000     /* "J": this file's keys, 0x4aPPPPNN */
@@ -28,7 +28,6 @@
 /* ODD as python's unicode_escape shows the decoded string */
 #define ODD_PY   "-odd\"\\\\\\ufffd\\xe9"
 
-static struct tu_result R;
 static char tmpdir[64], odd_shm[2][300];       /* odd names to shm_unlink */
 static key_t keys[MAX_KEYS];
 static int n_keys;
@@ -43,26 +42,7 @@ static key_t tkey(void)
 	return k;
 }
 
-/* shmx(stdin, len, "cmd", args..., NULL): exit code, output in R. */
-static int shmx_in(const void *in, size_t len, ...)
-{
-	char *argv[16];
-	const char *a;
-	va_list ap;
-	int n = 0;
-
-	tu_result_free(&R);
-	argv[n++] = (char *)tu_build_path("tools/shmx");
-	va_start(ap, len);
-	while ((a = va_arg(ap, const char *)) && n < 15)
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	assert_int_equal(tu_run(argv, in, len, RUN_MS, &R), 0);
-	return R.exit_code;
-}
-
-#define shmx(...) shmx_in(NULL, 0, __VA_ARGS__, NULL)
+/* The tool is run by cli-util.c's shmx()/shmx_in(): result in R. */
 
 /* Reads the document on stdin; argv: the array, an address prefix (or the
  * whole address and "$"), keys (a.b for nested). Checks what every
@@ -536,15 +516,16 @@ static void test_usage_errors_print_no_document(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_teardown(f, teardown)
-		T(test_create_json_is_the_record_of_what_was_made),
-		T(test_stat_json_lists_failures_as_error_objects),
-		T(test_write_json_says_where_how_much_and_what_was_refused),
-		T(test_rm_json_lists_what_went_and_what_failed),
-		T(test_gc_json_says_what_goes_why_and_what_stays),
-		T(test_ls_json_carries_the_shared_keys),
-		T(test_odd_bytes_in_names_are_escaped_in_every_document),
-		T(test_usage_errors_print_no_document),
+/* its own teardown: odd names, keys and files besides cli-util's */
+#define TJ(f) cmocka_unit_test_teardown(f, teardown)
+		TJ(test_create_json_is_the_record_of_what_was_made),
+		TJ(test_stat_json_lists_failures_as_error_objects),
+		TJ(test_write_json_says_where_how_much_and_what_was_refused),
+		TJ(test_rm_json_lists_what_went_and_what_failed),
+		TJ(test_gc_json_says_what_goes_why_and_what_stays),
+		TJ(test_ls_json_carries_the_shared_keys),
+		TJ(test_odd_bytes_in_names_are_escaped_in_every_document),
+		TJ(test_usage_errors_print_no_document),
 #undef T
 	};
 
