@@ -14,13 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "cli-util.h"
 
 #define RUN_MS   20000
 #define KEY_BASE 0x4b000000     /* "K": this file's keys, 0x4bPPPPNN */
 #define MAX_KEYS 16
 
-static struct tu_result R;
 static char tmpdir[64];
 static key_t keys[MAX_KEYS];
 static int n_keys;
@@ -45,31 +44,8 @@ static const char *fpath(const char *what)
 	return b;
 }
 
-/* shmx(stdin, len, "cmd", args..., NULL): exit code, output in R. */
-static int shmx_in(const void *in, size_t len, ...)
-{
-	char *argv[16];
-	const char *a;
-	va_list ap;
-	int n = 0;
-
-	tu_result_free(&R);
-	argv[n++] = (char *)tu_build_path("tools/shmx");
-	va_start(ap, len);
-	while ((a = va_arg(ap, const char *)) && n < 15)
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	assert_int_equal(tu_run(argv, in, len, RUN_MS, &R), 0);
-	if (R.exit_code)
-		tu_print_lines("shmx stderr", R.err);
-	return R.exit_code;
-}
-
-#define shmx(...) shmx_in(NULL, 0, __VA_ARGS__, NULL)
-#define shmx_stdin(s, ...) shmx_in(s, strlen(s), __VA_ARGS__, NULL)
-#define assert_out_has(s) do { if (!strstr(R.out, (s))) tu_print_lines("stdout", R.out); \
-	assert_non_null(strstr(R.out, (s))); } while (0)
+/* The tool is run by cli-util.c's shmx()/shmx_stdin(): result in R; its
+ * assert_out_has() prints the run when it fails. */
 
 /* Whether ipcs -m lists key (it reads what the kernel lists). */
 static bool ipcs_has(key_t key)
@@ -125,7 +101,7 @@ static void every_command(const char *addr, const char *kind_line)
 	assert_int_equal(shmx("create", addr, "8192", "--mode", "0644"), 0);
 	umask(old);
 	assert_int_equal(shmx("create", addr, "4096"), 1);
-	assert_int_equal(shmx_stdin("round trip", "write", addr, "--offset", "100"), 0);
+	assert_int_equal(shmx_stdin("round trip", 10, "write", addr, "--offset", "100"), 0);
 	assert_int_equal(shmx("cat", addr, "--offset", "100", "--length", "10"), 0);
 	assert_string_equal(R.out, "round trip");
 	assert_int_equal(shmx("stat", addr), 0);
@@ -190,7 +166,7 @@ static void test_every_command_on_a_sysv_segment(void **state)
 	id = shmget(k, 0, 0);
 	assert_true(id >= 0);
 	snprintf(byid, sizeof(byid), "sysv:@%d", id);
-	assert_int_equal(shmx_stdin("by id", "write", byid), 0);
+	assert_int_equal(shmx_stdin("by id", 5, "write", byid), 0);
 	assert_int_equal(shmx("cat", addr, "--length", "5"), 0);
 	assert_string_equal(R.out, "by id");
 	assert_int_equal(shmx("stat", byid), 0);
@@ -363,16 +339,17 @@ static void test_a_tutorial_reader_reads_what_write_wrote(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_teardown(f, teardown)
-		T(test_every_command_on_a_posix_name),
-		T(test_every_command_on_a_file),
-		T(test_a_file_is_created_durably_and_exactly),
-		T(test_every_command_on_a_sysv_segment),
-		T(test_addresses_that_are_wrong_are_usage_errors),
-		T(test_stat_json_is_one_schema_for_every_kind),
-		T(test_ls_sysv_shows_key_id_attaches_and_creator),
-		T(test_cat_reads_what_a_tutorial_writer_wrote),
-		T(test_a_tutorial_reader_reads_what_write_wrote),
+/* its own teardown: keys and files besides cli-util's */
+#define TK(f) cmocka_unit_test_teardown(f, teardown)
+		TK(test_every_command_on_a_posix_name),
+		TK(test_every_command_on_a_file),
+		TK(test_a_file_is_created_durably_and_exactly),
+		TK(test_every_command_on_a_sysv_segment),
+		TK(test_addresses_that_are_wrong_are_usage_errors),
+		TK(test_stat_json_is_one_schema_for_every_kind),
+		TK(test_ls_sysv_shows_key_id_attaches_and_creator),
+		TK(test_cat_reads_what_a_tutorial_writer_wrote),
+		TK(test_a_tutorial_reader_reads_what_write_wrote),
 #undef T
 	};
 
