@@ -298,19 +298,73 @@ struct shmx_chan_info {
 	uint32_t header_size;
 	uint64_t capacity;
 	uint64_t max_msg;
-	uint64_t used;          /* bytes in the ring now */
+	uint64_t used;          /* bytes in the ring now (behind the slowest consumer) */
 	uint64_t sent;          /* messages committed so far */
-	uint64_t received;      /* messages released so far */
-	pid_t producer_pid;     /* last producer (display only) */
-	pid_t consumer_pid;     /* last consumer (display only) */
+	uint64_t received;      /* messages released so far (consumer slot 0) */
+	pid_t producer_pid;     /* producer slot 0 (display only) */
+	pid_t consumer_pid;     /* consumer slot 0 (display only) */
 	uint32_t holders;       /* as in struct shmx_info */
-	uint32_t reserved32;
-	uint64_t reserved[4];
+	uint32_t policy;        /* SHMX_CHAN_POLICY_* */
+	uint32_t producers;     /* producer slots */
+	uint32_t consumers;     /* consumer slots */
+	uint64_t lost;          /* messages lost to overwriting, all consumers */
+	uint64_t reserved[2];
 };
 
 /* Decode and validate a channel's header without attaching to it;
  * -EBADMSG if name is not a libshmx channel. */
 int shmx_chan_stat(const char *name, struct shmx_chan_info *info);
+
+/* ---- several consumers, several producers ---- */
+
+/* What the producer does when the slowest consumer is a ring behind. */
+#define SHMX_CHAN_POLICY_BLOCK     0u /* wait for it (with the deadline) */
+#define SHMX_CHAN_POLICY_OVERWRITE 1u /* never wait; it loses the oldest */
+#define SHMX_CHAN_MAX_PEERS        64u
+
+/* A channel's shape, fixed at creation. consumers > 1 makes it a
+ * broadcast: each consumer receives every message sent after it attached.
+ * producers > 1 lets that many producers send at once. 0 means 1. */
+struct shmx_chan_params {
+	size_t capacity;        /* ring bytes, a power of two */
+	uint32_t producers;     /* producer slots, 1..SHMX_CHAN_MAX_PEERS */
+	uint32_t consumers;     /* consumer slots, 1..SHMX_CHAN_MAX_PEERS */
+	uint32_t policy;        /* SHMX_CHAN_POLICY_* */
+	uint32_t reserved[5];   /* zero */
+};
+
+/* shmx_chan_create() and shmx_chan_create_anon() with a shape. */
+int shmx_chan_create_params(const char *name, const struct shmx_chan_params *p,
+			    unsigned flags, mode_t mode, struct shmx_chan **ret);
+int shmx_chan_create_anon_params(const struct shmx_chan_params *p, unsigned flags,
+				 struct shmx_chan **ret);
+/* Consumer of an overwrite channel: messages lost so far. A receive that
+ * finds it has fallen a ring behind returns -ENOBUFS once, adds to this,
+ * and the next call continues with the oldest message still there. */
+ssize_t shmx_chan_lost(const struct shmx_chan *c);
+/* The slot this handle holds (0..producers-1 or 0..consumers-1). */
+int shmx_chan_slot(const struct shmx_chan *c);
+
+/* One slot of a channel, as shmx_chan_peers() sees it from outside. */
+struct shmx_chan_peer {
+	unsigned role;          /* SHMX_CHAN_PRODUCER or SHMX_CHAN_CONSUMER */
+	uint32_t slot;
+	pid_t pid;              /* last holder (display only) */
+	uint32_t state;         /* SHMX_PEER_* */
+	uint32_t generation;    /* attaches to this slot so far */
+	uint64_t count;         /* messages sent / received */
+	uint64_t lag;           /* consumer: bytes behind the head */
+	uint64_t lost;          /* consumer: lost to overwriting */
+	uint64_t reserved[2];
+};
+#define SHMX_PEER_FREE     0u /* never used */
+#define SHMX_PEER_ATTACHED 1u /* holder alive */
+#define SHMX_PEER_CLOSED   2u /* holder closed it */
+#define SHMX_PEER_DEAD     3u /* holder died attached */
+
+/* The slots of channel name, producers first, at most n into peers;
+ * returns how many slots the channel has (which may be more than n). */
+int shmx_chan_peers(const char *name, struct shmx_chan_peer *peers, size_t n);
 
 /* A channel with no name, in a sealed anonymous region (shmx_anon_create());
  * the caller takes the role in flags and becomes the owner. */

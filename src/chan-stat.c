@@ -18,57 +18,131 @@ static int read_u64(struct shmx_region *r, size_t off, uint64_t *v)
 	return n < 0 && n != -ERANGE ? (int)n : -EBADMSG;
 }
 
-/* Indices one at a time, tail first: head only grows, so head >= tail
- * holds for a live channel even while both sides run. */
-static int stat_indices(struct shmx_region *r, const struct shmx__chan_geom *g,
-			struct shmx_chan_info *info)
+static int read_u32(struct shmx_region *r, size_t off, uint32_t *v)
 {
-	uint64_t head, tail;
-	ssize_t n;
-	int err;
+	ssize_t n = shmx_read(r, off, v, sizeof(*v));
 
-	err = read_u64(r, offsetof(struct shmx__chan_hdr, tail), &tail);
+	if (n == (ssize_t)sizeof(*v))
+		return 0;
+	return n < 0 && n != -ERANGE ? (int)n : -EBADMSG;
+}
+
+/* The header read with pread, checked as an opener checks it. */
+static int stat_header(struct shmx_region *r, struct shmx__chan_hdr *h,
+		       struct shmx__chan_geom *g)
+{
+	struct stat st;
+
+	if (fstat(shmx_fd(r), &st) < 0)
+		return -errno;
+	if (unpublished(st.st_mode))
+		return -EAGAIN;
+	if (shmx_read(r, 0, h, sizeof(*h)) != (ssize_t)sizeof(*h))
+		return -EBADMSG;
+	return shmx__chan_validate(h, (uint64_t)st.st_size, g);
+}
+
+static size_t slot_off(const struct shmx__chan_geom *g, bool producer, unsigned s)
+{
+	return SHMX__CHAN_SLOTS_AT + SHMX__CHAN_SLOT_SIZE * (producer ? s : g->producers + s);
+}
+
+/* One slot, read field by field (each could change under us), with what
+ * its liveness lock says. */
+static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, bool producer,
+		     unsigned s, uint64_t head, struct shmx_chan_peer *p)
+{
+	size_t off = slot_off(g, producer, s);
+	uint32_t state;
+	int32_t pid;
+	uint64_t pos = 0;
+	int err, held;
+
+	err = read_u32(r, off + offsetof(struct shmx__chan_slot, state), &state);
 	if (!err)
-		err = read_u64(r, offsetof(struct shmx__chan_hdr, head), &head);
+		err = read_u32(r, off + offsetof(struct shmx__chan_slot, pid), (uint32_t *)&pid);
+	if (!err)
+		err = read_u64(r, off + offsetof(struct shmx__chan_slot, count), &p->count);
+	if (!err && !producer)
+		err = read_u64(r, off + offsetof(struct shmx__chan_slot, lost), &p->lost);
+	if (!err && !producer)
+		err = read_u64(r, off + offsetof(struct shmx__chan_slot, pos), &pos);
 	if (err)
 		return err;
-	n = shmx__chan_distance(head, tail, g->capacity);
-	if (n < 0 || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
-		n = -EBADMSG;
-	if (n < 0)
-		return (int)n;
-	info->used = (uint64_t)n;
+	held = shmx__slot_held(shmx_fd(r), producer ? SHMX__CHAN_LOCK_PROD(s)
+						    : SHMX__CHAN_LOCK_CONS(s));
+	if (held < 0)
+		return held;
+	p->role = producer ? SHMX_CHAN_PRODUCER : SHMX_CHAN_CONSUMER;
+	p->slot = s;
+	p->pid = pid;
+	p->generation = state >> 8;
+	if (held)
+		p->state = SHMX_PEER_ATTACHED;
+	else if (state & SHMX__CHAN_CLOSED)
+		p->state = SHMX_PEER_CLOSED;
+	else if (state & SHMX__CHAN_ATTACHED)
+		p->state = SHMX_PEER_DEAD;
+	else
+		p->state = SHMX_PEER_FREE;
+	/* The consumer may be a record ahead of head (shmx__chan_distance()). */
+	if (!producer) {
+		ssize_t lag = shmx__chan_distance(head, pos, g->capacity);
+
+		if (lag < 0 && g->policy != SHMX__CHAN_POLICY_OVERWRITE)
+			return -EBADMSG;
+		p->lag = lag < 0 ? g->capacity : (uint64_t)lag;
+	}
 	return 0;
+}
+
+static bool counts(const struct shmx__chan_geom *g, const struct shmx_chan_peer *p)
+{
+	return g->consumers == 1 || p->state == SHMX_PEER_ATTACHED;
 }
 
 static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 {
 	struct shmx__chan_hdr h;
 	struct shmx__chan_geom g;
-	struct stat st;
+	struct shmx_chan_peer p;
+	uint64_t head;
 	unsigned slot;
 	int err, held;
 
-	if (fstat(shmx_fd(r), &st) < 0)
-		return -errno;
-	if (unpublished(st.st_mode))
-		return -EAGAIN;
-	if (shmx_read(r, 0, &h, sizeof(h)) != (ssize_t)sizeof(h))
-		return -EBADMSG;
-	err = shmx__chan_validate(&h, (uint64_t)st.st_size, &g);
+	err = stat_header(r, &h, &g);
 	if (!err)
-		err = stat_indices(r, &g, info);
+		err = read_u64(r, offsetof(struct shmx__chan_hdr, head), &head);
 	if (err)
 		return err;
+	if (head & (SHMX__CHAN_ALIGN - 1))
+		return -EBADMSG;
 	info->abi = h.abi;
 	info->header_size = h.header_size;
 	info->capacity = g.capacity;
 	info->max_msg = g.max_msg;
 	info->sent = h.sent;
-	info->received = h.received;
-	info->producer_pid = h.producer_pid;
-	info->consumer_pid = h.consumer_pid;
-	for (slot = SHMX_SLOT_OWNER; slot <= SHMX_SLOT_READER; slot++) {
+	info->policy = g.policy;
+	info->producers = g.producers;
+	info->consumers = g.consumers;
+	for (slot = 0; slot < g.consumers; slot++) {
+		memset(&p, 0, sizeof(p));
+		err = stat_slot(r, &g, false, slot, head, &p);
+		if (err)
+			return err;
+		if (!slot) {
+			info->received = p.count;
+			info->consumer_pid = p.pid;
+		}
+		info->lost += p.lost;
+		if (counts(&g, &p) && p.lag > info->used)
+			info->used = p.lag;
+	}
+	err = read_u32(r, slot_off(&g, true, 0) + offsetof(struct shmx__chan_slot, pid),
+		       (uint32_t *)&info->producer_pid);
+	if (err)
+		return err;
+	for (slot = 0; slot < 32; slot++) {
 		held = shmx__slot_held(shmx_fd(r), slot);
 		if (held < 0)
 			return held;
@@ -77,6 +151,12 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 	return 0;
 }
 
+static int open_stat(const char *name, struct shmx_region **r)
+{
+	int err = shmx__chan_classify(name, shmx_open(name, SHMX_RDONLY, r));
+
+	return err == -ENODATA ? -EAGAIN : err;
+}
 
 SHMX_EXPORT int shmx_chan_stat(const char *name, struct shmx_chan_info *info)
 {
@@ -86,13 +166,65 @@ SHMX_EXPORT int shmx_chan_stat(const char *name, struct shmx_chan_info *info)
 
 	if (!info)
 		return -EINVAL;
-	err = shmx__chan_classify(name, shmx_open(name, SHMX_RDONLY, &r));
+	err = open_stat(name, &r);
 	if (err)
-		return err == -ENODATA ? -EAGAIN : err;
+		return err;
 	memset(&tmp, 0, sizeof(tmp));
 	err = stat_fill(r, &tmp);
 	shmx_close(r);
 	if (!err)
 		*info = tmp;
 	return err;
+}
+
+static int peers_fill(struct shmx_region *r, struct shmx_chan_peer *peers, size_t n)
+{
+	struct shmx__chan_hdr h;
+	struct shmx__chan_geom g;
+	uint64_t head;
+	unsigned i, total;
+	int err = stat_header(r, &h, &g);
+
+	if (!err)
+		err = read_u64(r, offsetof(struct shmx__chan_hdr, head), &head);
+	if (err)
+		return err;
+	total = g.producers + g.consumers;
+	for (i = 0; i < total && i < n; i++) {
+		memset(&peers[i], 0, sizeof(peers[i]));
+		err = stat_slot(r, &g, i < g.producers, i < g.producers ? i : i - g.producers,
+				head, &peers[i]);
+		if (err)
+			return err;
+	}
+	return (int)total;
+}
+
+SHMX_EXPORT int shmx_chan_peers(const char *name, struct shmx_chan_peer *peers, size_t n)
+{
+	struct shmx_region *r;
+	int err;
+
+	if (!peers && n)
+		return -EINVAL;
+	err = open_stat(name, &r);
+	if (err)
+		return err;
+	err = peers_fill(r, peers, n);
+	shmx_close(r);
+	return err;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_lost(const struct shmx_chan *c)
+{
+	if (!c)
+		return -EINVAL;
+	if (is_producer(c))
+		return -EBADF;
+	return (ssize_t)c->lost;
+}
+
+SHMX_EXPORT int shmx_chan_slot(const struct shmx_chan *c)
+{
+	return c ? (int)c->slot : -EINVAL;
 }

@@ -6,6 +6,7 @@
  * proved in tests/spin/chan.pml. */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -49,46 +50,156 @@ __attribute__((noinline)) void shmx__chan_kick_slow(struct shmx_chan *c, uint32_
 		shmx__chan_bump(seq);
 }
 
-static uint32_t *peer_state(struct shmx_chan *c)
-{
-	return is_producer(c) ? &c->hdr->cons_state : &c->hdr->prod_state;
-}
-
-/* The poller is our peer: its role and the generation its name carries. */
+/* The pollers among our peers armed their slots: wake each, by its role,
+ * slot and attach generation (the name it listens on). */
 void shmx__chan_poll_kick(struct shmx_chan *c)
 {
-	uint32_t state = __atomic_load_n(peer_state(c), __ATOMIC_ACQUIRE);
+	struct shmx__chan_slot *peers = peer_slots(c);
+	unsigned n = peer_count(c), k;
+	uint32_t state;
 
-	shmx__kick_poller(&c->kick, shmx_fd(c->region), is_producer(c) ? 'c' : 'p',
-			  state >> 8);
+	for (k = 0; k < n; k++) {
+		if (!__atomic_load_n(&peers[k].armed, __ATOMIC_RELAXED) ||
+		    !__atomic_exchange_n(&peers[k].armed, 0, __ATOMIC_ACQUIRE))
+			continue;
+		if (!c->kicks && !(c->kicks = calloc(n, sizeof(*c->kicks))))
+			return;
+		state = __atomic_load_n(&peers[k].state, __ATOMIC_ACQUIRE);
+		shmx__kick_poller(&c->kicks[k], shmx_fd(c->region), is_producer(c) ? 'c' : 'p',
+				  shmx__chan_poll_gen(k, state >> 8));
+	}
 }
 
 
 /* ---- liveness ---- */
 
-/* A peer we never saw attach may still come: only a peer whose state word
- * says it attached, and whose slot is free, is gone. The word is read
- * around the lock test so a new peer attaching meanwhile is not taken for
- * the old one's corpse. */
-static int peer_gone(struct shmx_chan *c)
+/* What became of the holder of one slot: 1 alive, or -EPIPE (closed),
+ * -EOWNERDEAD (died attached), 0 (never came, or someone marked it), as
+ * its state word says. A party we never saw attach may still come: only a
+ * party whose state word says it attached, and whose slot is free, is
+ * gone. The word is read around the lock test so a new party attaching
+ * meanwhile is not taken for the old one's corpse. *state is the word. */
+static int slot_fate(struct shmx_chan *c, bool producer, unsigned s, uint32_t *state)
 {
-	unsigned slot = is_producer(c) ? SHMX_SLOT_READER : SHMX_SLOT_WRITER;
-	uint32_t *word = is_producer(c) ? &c->hdr->cons_state : &c->hdr->prod_state;
+	uint32_t *word = producer ? &c->prods[s].state : &c->conss[s].state;
 	uint32_t w1, w2;
 	int tries, held;
 
 	for (tries = 0; tries < 4; tries++) {
 		w1 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		held = shmx__slot_held(shmx_fd(c->region), slot);
+		held = shmx__slot_held(shmx_fd(c->region), lock_byte(producer, s));
 		if (held)
-			return held < 0 ? held : 0;
+			return held < 0 ? held : 1;
 		w2 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 		if (w1 != w2)
 			continue;
+		*state = w1;
 		if (w1 & SHMX__CHAN_CLOSED)
 			return -EPIPE;
+		if (w1 & SHMX__CHAN_REAPED)
+			return 0;
 		return (w1 & SHMX__CHAN_ATTACHED) ? -EOWNERDEAD : 0;
 	}
+	return 1;
+}
+
+int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen)
+{
+	uint32_t state = 0;
+	int fate = slot_fate(c, true, s, &state);
+
+	if (fate < 0 && fate != -EPIPE && fate != -EOWNERDEAD)
+		return fate;
+	if (fate == 1)
+		state = __atomic_load_n(&c->prods[s].state, __ATOMIC_ACQUIRE);
+	/* Another attach of the slot holds it: the reserving one is gone. */
+	return fate != 1 || ((state >> 8) & 0xffffff) != (gen & 0xffffff);
+}
+
+/* Our peers as one: a single peer's fate (as version 1 had it); of
+ * several, any alive keeps us waiting, else the last one's death, else a
+ * close. A broadcast producer has no peer to lose: it marks dead
+ * consumers (shmx__chan_slowest()) and goes on. */
+static int peer_gone(struct shmx_chan *c)
+{
+	unsigned n = peer_count(c), k, dead = 0, closed = 0;
+	uint32_t state;
+	uint64_t min;
+	int fate;
+
+	if (is_producer(c) && c->bcast)
+		return shmx__chan_slowest(c, c->multi ? __atomic_load_n(&c->hdr->head,
+									__ATOMIC_ACQUIRE)
+						      : c->pub, true, &min);
+	for (k = 0; k < n; k++) {
+		fate = slot_fate(c, !is_producer(c), k, &state);
+		if (fate == 1)
+			return 0;
+		if (fate == -EOWNERDEAD)
+			dead++;
+		else if (fate == -EPIPE)
+			closed++;
+		else if (fate < 0)
+			return fate;
+	}
+	return dead ? -EOWNERDEAD : closed ? -EPIPE : 0;
+}
+
+/* A consumer stopped at a record another producer reserved: if that
+ * producer is gone, the record will never be committed; mark it so that
+ * next_msg() skips it. 1 then, else 0, or -EBADMSG for a word that is no
+ * record. */
+static int dead_record(struct shmx_chan *c)
+{
+	uint64_t word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE), adv;
+	uint32_t tag = (uint32_t)(word >> 32);
+	int64_t len;
+	int gone;
+
+	if (is_producer(c) || !(word >> 63))
+		return 0;
+	if (shmx__chan_record(&c->g, c->pos, word, &adv, &len))
+		return fail(c, -EBADMSG);
+	gone = shmx__chan_prod_gone(c, (tag >> 24) & 0x7f, tag);
+	if (gone > 0)
+		c->dead_at = c->pos + 1;
+	return gone;
+}
+
+/* The slowest consumer that counts, for a producer's room: with one
+ * consumer slot (a queue) always slot 0, attached or not; with several,
+ * every attached one (from when there is none). The fence pairs with the
+ * one a consumer issues when it attaches (start_at_head() in channel.c):
+ * either we see it, or it sees a head at least as new as from. With reap,
+ * consumers that died attached are marked and no longer count. */
+int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min)
+{
+	uint64_t m = from, t, top = c->multi ? from : c->pos;
+	uint32_t st, dead;
+	unsigned j;
+
+	if (c->bcast)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (j = 0; j < c->g.consumers; j++) {
+		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
+		if (c->bcast && (!(st & SHMX__CHAN_ATTACHED) ||
+				 (st & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED))))
+			continue;
+		t = __atomic_load_n(&c->conss[j].pos, __ATOMIC_ACQUIRE);
+		/* Several producers: we may be behind a consumer that took
+		 * what others reserved since we read head; at most a ring. */
+		if ((t & (SHMX__CHAN_ALIGN - 1)) ||
+		    (top - t > c->g.capacity && (!c->multi || t - top > c->g.capacity)))
+			return -EBADMSG;
+		if (reap && c->bcast && slot_fate(c, false, j, &dead) == -EOWNERDEAD &&
+		    __atomic_compare_exchange_n(&c->conss[j].state, &dead,
+						dead | SHMX__CHAN_REAPED, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			continue;
+		if (!c->bcast || (int64_t)(t - m) < 0)
+			m = t;
+	}
+	*min = m;
 	return 0;
 }
 
@@ -108,6 +219,8 @@ static int settle(struct shmx_chan *c, ready_fn ready, uint64_t need)
 		return fail(c, err);
 	err = peer_gone(c);
 	r = ready(c, need);
+	if (!r && c->multi && !is_producer(c))
+		r = dead_record(c);
 	return r ? r : err;
 }
 
@@ -166,7 +279,7 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 			break;
 		}
 		s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-		__atomic_store_n(waiting, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_or(waiting, WAIT_SLEEP, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		r = ready(c, need);
 		if (r)
@@ -184,7 +297,10 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		if (r != -ETIMEDOUT && (r = ready(c, need)))
 			break;
 	}
-	if (__atomic_load_n(waiting, __ATOMIC_RELAXED))
+	/* Alone on our side, we clear our flag (saves the peer a wake-up
+	 * call); among several, the bits of others may be in it too. */
+	if ((is_producer(c) ? c->g.producers : c->g.consumers) == 1 &&
+	    __atomic_load_n(waiting, __ATOMIC_RELAXED))
 		__atomic_store_n(waiting, 0, __ATOMIC_RELAXED);
 	return r;
 }
@@ -199,18 +315,23 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
-	int32_t *pid = is_producer(c) ? &h->consumer_pid : &h->producer_pid;
-	uint32_t state = __atomic_load_n(peer_state(c), __ATOMIC_ACQUIRE);
+	struct shmx__chan_slot *peer = peer_slots(c);
+	uint32_t state = __atomic_load_n(&peer[0].state, __ATOMIC_ACQUIRE);
 	int r;
 
 	shmx__poll_service(c->poll);
-	if (state & SHMX__CHAN_ATTACHED)
-		shmx__poll_watch(c->poll, __atomic_load_n(pid, __ATOMIC_RELAXED),
+	/* One peer: watch its process. Several: look again every slice, as
+	 * a sleeper does, for one that died. */
+	if (peer_count(c) > 1)
+		shmx__poll_tick(c->poll, SLICE_MS);
+	else if (state & SHMX__CHAN_ATTACHED)
+		shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
 				 state >> 8);
-	__atomic_store_n(waiting, WAIT_POLL, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	r = ready(c, need);
-	if (!r && __atomic_load_n(peer_state(c), __ATOMIC_RELAXED) != state)
+	if (!r && __atomic_load_n(&peer[0].state, __ATOMIC_RELAXED) != state)
 		r = settle(c, ready, need);
 	return r;
 }
@@ -248,8 +369,8 @@ static int fd_start(struct shmx_chan *c)
 
 	if (c->poll)
 		return 0;
-	err = shmx__poll_new(shmx_fd(c->region), is_producer(c) ? 'p' : 'c', c->gen,
-			     &c->poll);
+	err = shmx__poll_new(shmx_fd(c->region), is_producer(c) ? 'p' : 'c',
+			     shmx__chan_poll_gen(c->slot, c->gen), &c->poll);
 	/* Readable at first: the caller's first try arms it. */
 	if (!err)
 		shmx__poll_signal(c->poll);

@@ -13,6 +13,7 @@
 #define ROLES        (SHMX_CHAN_PRODUCER | SHMX_CHAN_CONSUMER)
 #define WAITS        (SHMX_CHAN_SPIN | SHMX_CHAN_BLOCK)
 #define CREATE_FLAGS (ROLES | WAITS | SHMX_UNLINK_ON_CLOSE)
+#define NO_SLOT      (~0u)
 #define OPEN_FLAGS   (ROLES | WAITS | SHMX_ALLOW_SHARED)
 #define ANON_FLAGS   (ROLES | WAITS)
 
@@ -34,24 +35,37 @@ struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */
 	struct shmx__chan_hdr *hdr;
 	unsigned char *ring;
-	struct shmx__chan_geom g; /* capacity, mask, max_msg */
+	struct shmx__chan_slot *me;     /* our slot block */
+	struct shmx__chan_geom g; /* capacity, mask, max_msg, slots, policy */
 	uint64_t pos;           /* ours: producer head / consumer tail */
-	uint64_t peer;          /* last validated peer index */
+	uint64_t peer;          /* producer: slowest consumer seen; consumer: unused */
 	uint64_t count;         /* messages we committed / released */
 	uint64_t cur_off;       /* ring offset of the reserved/peeked record */
 	uint64_t cur_adv;       /* consumer: peeked record's size, 0 if none */
 	uint64_t cur_len;       /* reserved (+1, 0 if none) / peeked length */
 	uint64_t pad;           /* producer: padding before the reserved record */
+	uint64_t low;           /* overwrite producer: oldest intact record */
+	uint64_t low_msgs;      /* ... and the messages before it */
+	uint64_t index;         /* overwrite consumer: messages passed */
+	uint64_t lost;          /* overwrite consumer: messages lost */
+	uint64_t dead_at;       /* consumer: position of a dead producer's record + 1 */
 	int error;              /* sticky -EBADMSG / -EFAULT */
 	unsigned flags;
+	bool multi;             /* several producer slots: reserve under the lock */
+	bool bcast;             /* several consumer slots */
+	bool over;              /* policy overwrite */
 	/* cold */
+	struct shmx__chan_slot *prods;  /* producer slot blocks */
+	struct shmx__chan_slot *conss;  /* consumer slot blocks */
+	unsigned slot;                  /* ours, in our role */
 	struct shmx_region *region;     /* ours: the mapping, the slot locks */
 	struct shmx_region *shared;     /* anonymous creator: the one to hand out */
 	size_t map_size;
 	bool owner;
 	uint32_t gen;                   /* our attach generation */
+	uint64_t pub;                   /* producer (one): head as last published */
 	struct shmx__poll *poll;        /* shmx_chan_fd(): we poll */
-	struct shmx__kick *kick;        /* the peer polls: how we wake it */
+	struct shmx__kick **kicks;      /* the peers poll: how we wake each slot */
 };
 
 /* Values of the "waiting" words (data_waiting, space_waiting): a sleeper
@@ -111,6 +125,33 @@ static inline int chan_fault(const struct shmx_chan *c)
 	return -EFAULT;
 }
 
+static inline struct shmx__chan_slot *peer_slots(const struct shmx_chan *c)
+{
+	return is_producer(c) ? c->conss : c->prods;
+}
+
+static inline unsigned peer_count(const struct shmx_chan *c)
+{
+	return is_producer(c) ? c->g.consumers : c->g.producers;
+}
+
+static inline unsigned lock_byte(bool producer, unsigned slot)
+{
+	return producer ? SHMX__CHAN_LOCK_PROD(slot) : SHMX__CHAN_LOCK_CONS(slot);
+}
+
+/* The tag of a record reserved by producer slot s of generation gen. */
+static inline uint32_t busy_tag(unsigned s, uint32_t gen)
+{
+	return SHMX__CHAN_TAG_BUSY | s << 24 | (gen & 0xffffff);
+}
+
+/* What a poller's name carries: its slot and attach generation. */
+static inline uint32_t shmx__chan_poll_gen(unsigned slot, uint32_t gen)
+{
+	return (uint32_t)slot << 24 | (gen & 0xffffff);
+}
+
 /* r = expr, as a guarded section over c's whole mapping. */
 #define ON_RING(r, c, expr) \
 	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
@@ -137,8 +178,14 @@ static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
 		shmx__chan_kick_slow(c, waiting, seq);
 }
-/* Wake a peer polling on its descriptor (it armed with WAIT_POLL). */
+/* Wake the peers polling on their descriptors (they armed with WAIT_POLL). */
 void shmx__chan_poll_kick(struct shmx_chan *c);
+/* 1 when producer slot s of generation gen (from a reserved record's tag)
+ * is gone: its liveness slot is free, or another attach holds it. */
+int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen);
+/* Producer of a broadcast: the slowest consumer that counts, from head
+ * when none does; dead ones are marked when reap is set. */
+int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min);
 /* Advance a futex word and wake its sleepers. */
 void shmx__chan_bump(uint32_t *seq);
 /* -EFAULT once the object shrank below our mapping. */
@@ -154,6 +201,25 @@ static inline bool unpublished(mode_t mode)
 {
 	return (mode & 07777) == 0;
 }
+
+/* head and sent as one, for a consumer that attaches (shmx__chan_read2()):
+ * they change under head_seq. */
+static inline void shmx__chan_set_head(struct shmx__chan_hdr *h, uint64_t head, uint64_t sent)
+{
+	uint32_t seq = __atomic_load_n(&h->head_seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&h->head_seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&h->sent, sent, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->head, head, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->head_seq, seq + 2, __ATOMIC_RELEASE);
+}
+/* chan-format.c: two words a sequence lock covers (head and sent, low and
+ * low_msgs), read as one. A writer that died between the halves leaves
+ * the sequence odd: after a while the values are taken as they are (the
+ * caller checks them, as every shared value). */
+void shmx__chan_read2(const uint32_t *seq, const uint64_t *a, const uint64_t *b,
+		      uint64_t *va, uint64_t *vb);
 
 /* channel.c: err from opening name, where shm_open() refused (EACCES) or
  * the object was empty (ENODATA): -ENODATA for a channel being created,

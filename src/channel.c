@@ -44,7 +44,7 @@ static int skip_unpublished(struct shmx_chan *c)
 	int64_t len;
 
 	while ((word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE))) {
-		if (shmx__chan_record(&c->g, c->pos, word, &adv, &len) ||
+		if (shmx__chan_record(&c->g, c->pos, word, &adv, &len) || len == -2 ||
 		    (int64_t)(c->pos + adv + REC - c->peer) > (int64_t)c->g.capacity)
 			return -EBADMSG;
 		c->pos += adv;
@@ -54,44 +54,110 @@ static int skip_unpublished(struct shmx_chan *c)
 	return (int64_t)(c->pos - c->peer) < 0 ? -EBADMSG : 0;
 }
 
-/* Start from the published indices, which a previous holder of our role
- * (closed or dead) left behind; they are untrusted like any shared value. */
-static int take_indices(struct shmx_chan *c)
+/* One producer starts from the published head, which a previous holder
+ * of its slot (closed or dead) left behind, untrusted like any shared
+ * value; overwriting, also from low. */
+static int producer_indices(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
-	uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
-	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	uint64_t head, sent;
+	int err;
 
-	/* The consumer may be a record ahead of head (see shmx__chan_distance()). */
-	if (shmx__chan_distance(head, tail, c->g.capacity) < 0 || ((head | tail) & (SHMX__CHAN_ALIGN - 1)))
+	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)   /* died updating */
+		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
+	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
+	if (head & (SHMX__CHAN_ALIGN - 1))
 		return -EBADMSG;
-	if (is_producer(c)) {
-		c->pos = head;
-		c->peer = tail;
-		c->count = __atomic_load_n(&h->sent, __ATOMIC_RELAXED);
-		return skip_unpublished(c);
-	} else {
-		c->pos = c->peer = tail;
-		c->count = __atomic_load_n(&h->received, __ATOMIC_RELAXED);
+	c->pos = c->pub = head;
+	c->count = sent;
+	if (c->multi) {
+		/* Looked up at the first reservation: a ring behind forces it. */
+		c->peer = head - c->g.capacity;
+		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
+		return 0;
 	}
+	if (c->over) {
+		if (__atomic_load_n(&h->low_seq, __ATOMIC_RELAXED) & 1)
+			__atomic_fetch_add(&h->low_seq, 1, __ATOMIC_RELAXED);
+		shmx__chan_read2(&h->low_seq, &h->low, &h->low_msgs, &c->low, &c->low_msgs);
+		if ((c->low & (SHMX__CHAN_ALIGN - 1)) || head - c->low > c->g.capacity)
+			return -EBADMSG;
+		c->peer = c->low;
+	} else {
+		err = shmx__chan_slowest(c, head, false, &c->peer);
+		if (err)
+			return err;
+	}
+	err = skip_unpublished(c);
+	if (!err && c->pos != head)
+		shmx__chan_set_head(h, c->pos, c->count);
+	c->pub = c->pos;
+	return err;
+}
+
+/* A queue's consumer continues where its slot's previous holder left. */
+static int queue_indices(struct shmx_chan *c)
+{
+	struct shmx__chan_slot *me = c->me;
+	uint64_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+
+	c->pos = __atomic_load_n(&me->pos, __ATOMIC_ACQUIRE);
+	if ((c->pos & (SHMX__CHAN_ALIGN - 1)) ||
+	    (!c->over && shmx__chan_distance(head, c->pos, c->g.capacity) < 0))
+		return -EBADMSG;
+	c->count = __atomic_load_n(&me->count, __ATOMIC_RELAXED);
+	c->index = __atomic_load_n(&me->index, __ATOMIC_RELAXED);
+	c->lost = __atomic_load_n(&me->lost, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* A broadcast consumer starts at head: cursor and "attached" stored,
+ * then a full fence, then head read again. A producer computing its room
+ * (shmx__chan_slowest()) fences before it reads the cursors: either it
+ * sees ours, or we see a head at least as new as the one it counted from,
+ * so nothing we start at is written over before we read it. */
+static void start_at_head(struct shmx_chan *c, uint32_t gen)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	struct shmx__chan_slot *me = c->me;
+	uint64_t head, sent;
+
+	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
+	__atomic_store_n(&me->pos, head, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->count, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->lost, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
+	c->pos = head & ~(uint64_t)(SHMX__CHAN_ALIGN - 1);
+	c->index = sent;
+	c->count = c->lost = 0;
+	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);
+	__atomic_store_n(&me->pos, c->pos, __ATOMIC_RELEASE);
 }
 
 /* The header's part of attaching: our indices, then "attached". */
 static int attach_shared(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
-	uint32_t *state = is_producer(c) ? &h->prod_state : &h->cons_state;
-	int32_t *pid = is_producer(c) ? &h->producer_pid : &h->consumer_pid;
-	uint32_t gen;
-	int err = take_indices(c);
+	struct shmx__chan_slot *me = c->me;
+	uint32_t gen = (__atomic_load_n(&me->state, __ATOMIC_RELAXED) >> 8) + 1;
+	int err = 0;
 
+	c->gen = gen;
+	__atomic_store_n(&me->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&me->armed, 0, __ATOMIC_RELAXED);
+	if (is_producer(c))
+		err = producer_indices(c);
+	else if (!c->bcast)
+		err = queue_indices(c);
 	if (err)
 		return err;
-	gen = (__atomic_load_n(state, __ATOMIC_RELAXED) >> 8) + 1;
-	__atomic_store_n(pid, (int32_t)getpid(), __ATOMIC_RELAXED);
-	__atomic_store_n(state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
-	c->gen = gen;
+	if (!is_producer(c) && c->bcast)
+		start_at_head(c, gen);
+	else
+		__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
 	/* A peer polling since before we came watches no process of ours:
 	 * tell it (arm() in chan-wait.c pairs with this). */
 	if (is_producer(c))
@@ -101,19 +167,34 @@ static int attach_shared(struct shmx_chan *c)
 	return 0;
 }
 
-/* Take our role's slot and say so in the header: a peer that opens later
- * then knows we attached, and takes our free slot for a death. */
+/* Take a free slot of our role (the first whose liveness lock we get) and
+ * say so in the header: a peer that opens later then knows we attached,
+ * and takes our free slot for a death. All slots taken: -EBUSY for a
+ * channel with one slot of the role (as version 1), -EUSERS otherwise. */
 static int attach(struct shmx_chan *c)
 {
-	unsigned slot = is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER;
-	int fd = shmx_fd(c->region), err;
+	unsigned n = is_producer(c) ? c->g.producers : c->g.consumers, s;
+	int fd = shmx_fd(c->region), err = -EBUSY;
 
-	err = shmx__slot_lock(fd, slot);
+	c->multi = c->g.producers > 1;
+	c->bcast = c->g.consumers > 1;
+	c->over = c->g.policy == SHMX__CHAN_POLICY_OVERWRITE;
+	c->prods = (struct shmx__chan_slot *)(void *)((unsigned char *)c->hdr +
+						       SHMX__CHAN_SLOTS_AT);
+	c->conss = c->prods + c->g.producers;
+	c->ring = (unsigned char *)c->hdr + c->g.header_size;
+	for (s = 0; s < n; s++) {
+		err = shmx__slot_lock(fd, lock_byte(is_producer(c), s));
+		if (err != -EBUSY)
+			break;
+	}
 	if (err)
-		return err;
+		return err == -EBUSY && n > 1 ? -EUSERS : err;
+	c->slot = s;
+	c->me = is_producer(c) ? &c->prods[s] : &c->conss[s];
 	err = on_ring(c, attach_shared);
 	if (err)
-		shmx__slot_unlock(fd, slot);
+		shmx__slot_unlock(fd, lock_byte(is_producer(c), s));
 	return err;
 }
 
@@ -127,31 +208,35 @@ static struct shmx_chan *chan_new(struct shmx_region *r, unsigned flags)
 	c->flags = flags;
 	c->hdr = shmx_addr(r);
 	c->map_size = shmx_size(r);
-	c->ring = (unsigned char *)c->hdr + SHMX__CHAN_HDR_SIZE;
 	return c;
 }
 
 static int write_header(struct shmx_chan *c)
 {
-	shmx__chan_write_header(c->hdr, c->g.capacity);
+	shmx__chan_write_header(c->hdr, &c->g);
 	return 0;
 }
 
-static bool bad_capacity(size_t capacity)
+/* The shape asked for, checked: 0 and *g, or -EINVAL. */
+static int params_geometry(const struct shmx_chan_params *p, struct shmx__chan_geom *g)
 {
-	return capacity < SHMX__CHAN_MIN_CAP || (uint64_t)capacity > SHMX__CHAN_MAX_CAP ||
-	       (capacity & (capacity - 1));
+	unsigned i;
+
+	if (!p || (uint64_t)p->capacity > SHMX__CHAN_MAX_CAP)
+		return -EINVAL;
+	for (i = 0; i < sizeof(p->reserved) / sizeof(p->reserved[0]); i++)
+		if (p->reserved[i])
+			return -EINVAL;
+	return shmx__chan_geometry(p->capacity, p->producers ? p->producers : 1,
+				   p->consumers ? p->consumers : 1, p->policy, g);
 }
 
-/* The creator's part: the geometry it chose, the owner's slot and its
- * role. The object is fresh and nobody else holds it yet: no slot is taken. */
-static int take_owner(struct shmx_chan *c, size_t capacity)
+/* The creator's part: the owner's slot and its role. The object is fresh
+ * and nobody else holds it yet: no slot is taken. */
+static int take_owner(struct shmx_chan *c)
 {
 	int err;
 
-	c->g.capacity = capacity;
-	c->g.mask = capacity - 1;
-	c->g.max_msg = shmx__chan_max_msg(capacity);
 	err = shmx__slot_lock(shmx_fd(c->region), SHMX_SLOT_OWNER);
 	if (!err)
 		err = attach(c);
@@ -160,18 +245,20 @@ static int take_owner(struct shmx_chan *c, size_t capacity)
 	return err;
 }
 
-SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned flags,
-				 mode_t mode, struct shmx_chan **ret)
+SHMX_EXPORT int shmx_chan_create_params(const char *name, const struct shmx_chan_params *p,
+					unsigned flags, mode_t mode, struct shmx_chan **ret)
 {
 	char canon[SHMX__NAME_BUF];
+	struct shmx__chan_geom g;
 	struct shmx_region *r = NULL;
 	struct shmx_chan *c = NULL;
 	int err;
 
 	if (!ret || bad_flags(flags, CREATE_FLAGS) || (mode & ~(mode_t)0777))
 		return -EINVAL;
-	if (bad_capacity(capacity))
-		return -EINVAL;
+	err = params_geometry(p, &g);
+	if (err)
+		return err;
 	err = shmx__name(name, SHMX_NAME_MAX, canon);
 	if (err)
 		return err;
@@ -181,7 +268,7 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 	 * built under its name (no O_TMPFILE), it keeps mode 0 until then:
 	 * that is how an opener tells it from a finished object that is not a
 	 * channel (unpublished()). */
-	err = shmx__create(canon, SHMX__CHAN_HDR_SIZE + capacity,
+	err = shmx__create(canon, g.header_size + g.capacity,
 			   SHMX_POPULATE | (flags & SHMX_UNLINK_ON_CLOSE), 0, &r);
 	if (err)
 		return err;
@@ -190,7 +277,8 @@ SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned fla
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = take_owner(c, capacity);
+	c->g = g;
+	err = take_owner(c);
 	if (err)
 		goto fail;
 	/* Named (the fallback), the object is visible: the guard covers us. */
@@ -207,6 +295,14 @@ fail:
 	free(c);
 	shmx__discard(r);
 	return err;
+}
+
+SHMX_EXPORT int shmx_chan_create(const char *name, size_t capacity, unsigned flags,
+				 mode_t mode, struct shmx_chan **ret)
+{
+	struct shmx_chan_params p = { .capacity = capacity };
+
+	return shmx_chan_create_params(name, &p, flags, mode, ret);
 }
 
 /* Mode 0 is "not published yet": a channel's creator keeps its object at
@@ -236,7 +332,6 @@ int shmx__chan_classify(const char *name, int err)
 static int check_object(struct shmx_region *r, unsigned flags)
 {
 	struct stat st;
-	uint64_t cap;
 
 	if (fstat(shmx_fd(r), &st) < 0)
 		return -errno;
@@ -245,10 +340,8 @@ static int check_object(struct shmx_region *r, unsigned flags)
 	if (!(flags & SHMX_ALLOW_SHARED) &&
 	    ((st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_uid != geteuid()))
 		return -EACCES;
-	if ((uint64_t)st.st_size < SHMX__CHAN_HDR_SIZE + SHMX__CHAN_MIN_CAP)
-		return -EBADMSG;
-	cap = (uint64_t)st.st_size - SHMX__CHAN_HDR_SIZE;
-	if (cap > SHMX__CHAN_MAX_CAP || (cap & (cap - 1)))
+	/* The exact size is checked against the header (read_header()). */
+	if ((uint64_t)st.st_size < SHMX__CHAN_HDR_MIN + SHMX__CHAN_MIN_CAP)
 		return -EBADMSG;
 	return 0;
 }
@@ -419,16 +512,20 @@ SHMX_EXPORT int shmx_chan_attach(const struct shmx_region *r, unsigned flags,
  * of our own, so a process it is sent to or a child that inherits it holds
  * none of our locks. Nobody else can see the object before we return: the
  * header needs no publication step. */
-SHMX_EXPORT int shmx_chan_create_anon(size_t capacity, unsigned flags,
-				      struct shmx_chan **ret)
+SHMX_EXPORT int shmx_chan_create_anon_params(const struct shmx_chan_params *p,
+					     unsigned flags, struct shmx_chan **ret)
 {
 	struct shmx_region *shared, *r;
+	struct shmx__chan_geom g;
 	struct shmx_chan *c;
 	int err;
 
-	if (!ret || bad_flags(flags, ANON_FLAGS) || bad_capacity(capacity))
+	if (!ret || bad_flags(flags, ANON_FLAGS))
 		return -EINVAL;
-	err = shmx_anon_create(SHMX__CHAN_HDR_SIZE + capacity, 0, &shared);
+	err = params_geometry(p, &g);
+	if (err)
+		return err;
+	err = shmx_anon_create(g.header_size + g.capacity, 0, &shared);
 	if (err)
 		return err;
 	err = own_region(shared, 0, &r);
@@ -439,7 +536,8 @@ SHMX_EXPORT int shmx_chan_create_anon(size_t capacity, unsigned flags,
 		err = -ENOMEM;
 		goto fail_region;
 	}
-	err = take_owner(c, capacity);
+	c->g = g;
+	err = take_owner(c);
 	if (!err)
 		err = on_ring(c, write_header);
 	if (err)
@@ -457,6 +555,14 @@ fail_shared:
 	return err;
 }
 
+SHMX_EXPORT int shmx_chan_create_anon(size_t capacity, unsigned flags,
+				      struct shmx_chan **ret)
+{
+	struct shmx_chan_params p = { .capacity = capacity };
+
+	return shmx_chan_create_anon_params(&p, flags, ret);
+}
+
 SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
 {
 	if (!c)
@@ -466,9 +572,7 @@ SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
 
 static int mark_closed(struct shmx_chan *c)
 {
-	uint32_t *state = is_producer(c) ? &c->hdr->prod_state : &c->hdr->cons_state;
-
-	__atomic_fetch_or(state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&c->me->state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -503,13 +607,15 @@ SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
 		err = -EFAULT;
 	if (!err)
 		err = on_ring(c, mark_closed);
-	shmx__slot_unlock(fd, is_producer(c) ? SHMX_SLOT_WRITER : SHMX_SLOT_READER);
+	shmx__slot_unlock(fd, lock_byte(is_producer(c), c->slot));
 	if (c->owner)
 		shmx__slot_unlock(fd, SHMX_SLOT_OWNER);
 	if (!err)
 		on_ring(c, wake_peer);
 	shmx__poll_free(c->poll);
-	shmx__kick_free(c->kick);
+	for (unsigned k = 0; c->kicks && k < peer_count(c); k++)
+		shmx__kick_free(c->kicks[k]);
+	free(c->kicks);
 	shmx_close(c->region);
 	shmx_close(c->shared);
 	free(c);

@@ -159,6 +159,8 @@ void shmx__poll_signal(const struct shmx__poll *pl);
 void shmx__poll_service(struct shmx__poll *pl);
 /* Watch the peer process pid of attach generation gen for its death. */
 void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen);
+/* Readable again ms from now: a poller with several peers to watch. */
+void shmx__poll_tick(struct shmx__poll *pl, int ms);
 /* The peer's side: wake the poller (role, gen) of objfd's object. *kp is
  * allocated on first use; free it with shmx__kick_free() (NULL-safe). */
 struct shmx__kick;
@@ -176,17 +178,45 @@ struct shmx__kick *shmx__kick_free(struct shmx__kick *k);
  * zeroed before the record is published, so a zero word means "nothing
  * yet" and the consumer polls the ring itself, not the producer's head. */
 #define SHMX__CHAN_MAGIC    UINT64_C(0x4e414843584d4853) /* "SHMXCHAN" */
-#define SHMX__CHAN_ABI      1u
-#define SHMX__CHAN_HDR_SIZE 4096u           /* ring starts page-aligned */
+#define SHMX__CHAN_ABI      2u
+#define SHMX__CHAN_HDR_MIN   4096u          /* ring starts page-aligned */
+#define SHMX__CHAN_HDR_SIZE  4096u          /* ... one producer, one consumer */
+#define SHMX__CHAN_SLOTS_AT  1024u          /* first slot block */
+#define SHMX__CHAN_SLOT_SIZE 128u
+#define SHMX__CHAN_MAX_PEERS 64u            /* producer or consumer slots */
 #define SHMX__CHAN_MIN_CAP  ((uint64_t)64)
 #define SHMX__CHAN_MAX_CAP  ((uint64_t)1 << 32)
 #define SHMX__CHAN_ALIGN    8u              /* records start 8-aligned */
 #define SHMX__CHAN_REC      8u              /* record header: len | tag << 32 */
 #define SHMX__CHAN_TAG_MSG  UINT32_C(0x4d58534d) /* "MSXM" */
 #define SHMX__CHAN_TAG_PAD  UINT32_C(0x5058534d) /* "MSXP": skip to ring end */
-/* Party state word: attach generation << 8 | flags. */
+#define SHMX__CHAN_TAG_SKIP UINT32_C(0x5358534d) /* "MSXS": the unused end of a reservation */
+/* Reserved, not committed: 0x80000000 | slot << 24 | generation (24 bits). */
+#define SHMX__CHAN_TAG_BUSY UINT32_C(0x80000000)
+#define SHMX__CHAN_POLICY_BLOCK     0u
+#define SHMX__CHAN_POLICY_OVERWRITE 1u
+/* Slot state word: attach generation << 8 | flags. */
 #define SHMX__CHAN_ATTACHED 1u
 #define SHMX__CHAN_CLOSED   2u
+#define SHMX__CHAN_REAPED   4u              /* a producer found it dead */
+/* Liveness lock bytes (after the owner's, SHMX_SLOT_OWNER): producer slot i
+ * and consumer slot j, interleaved so that slot 0 of each is the byte a
+ * pair's writer and reader use. */
+#define SHMX__CHAN_LOCK_PROD(i) (1u + 2u * (i))
+#define SHMX__CHAN_LOCK_CONS(j) (2u + 2u * (j))
+
+/* One party's block, 128 bytes (docs/channel-format.md). */
+struct shmx__chan_slot {
+	uint32_t state;         /* 0: generation << 8 | flags */
+	int32_t pid;            /* 4: display only */
+	uint32_t armed;         /* 8: polling its descriptor */
+	uint32_t pad0;
+	uint64_t pos;           /* 16: consumer: its tail */
+	uint64_t count;         /* 24: messages sent / received */
+	uint64_t lost;          /* 32: consumer: lost to overwriting */
+	uint64_t index;         /* 40: consumer: messages passed */
+	uint8_t pad1[128 - 48];
+};
 
 struct shmx__chan_hdr {
 	/* identity: written once before publication */
@@ -195,54 +225,77 @@ struct shmx__chan_hdr {
 	uint32_t header_size;   /* 12: offset of the ring */
 	uint64_t capacity;      /* 16: ring bytes, power of two */
 	uint64_t max_msg;       /* 24: capacity / 2 - SHMX__CHAN_REC */
-	uint32_t consumers;     /* 32: cursor blocks in use; 1 in ABI 1 */
-	uint32_t flags;         /* 36: 0 in ABI 1 */
-	uint8_t pad0[128 - 40];
-	/* liveness (attach/close only); pids for display */
-	uint32_t prod_state;    /* 128 */
-	uint32_t cons_state;    /* 132 */
-	int32_t producer_pid;   /* 136 */
-	int32_t consumer_pid;   /* 140 */
-	uint8_t pad1[256 - 144];
-	/* producer block */
-	uint64_t head;          /* 256: bytes ever committed */
-	uint64_t sent;          /* 264: messages ever committed */
-	uint8_t pad2[384 - 272];
-	/* consumer block */
-	uint64_t tail;          /* 384: bytes ever released */
-	uint64_t received;      /* 392: messages ever released */
-	uint8_t pad3[512 - 400];
-	/* consumer waits for data: futex word and "asleep" flag */
-	uint32_t data_seq;      /* 512 */
-	uint32_t data_waiting;  /* 516 */
-	uint8_t pad4[640 - 520];
-	/* producer waits for space */
-	uint32_t space_seq;     /* 640 */
-	uint32_t space_waiting; /* 644 */
-	uint32_t space_wanted;  /* 648: ring looked full (spinning or asleep) */
-	uint8_t pad5[768 - 652];
-	/* 768..4095: reserved (zero), room for more consumer cursors */
+	uint32_t consumers;     /* 32: consumer slots */
+	uint32_t producers;     /* 36: producer slots */
+	uint32_t policy;        /* 40: SHMX__CHAN_POLICY_* */
+	uint32_t flags;         /* 44: 0 */
+	uint8_t pad0[128 - 48];
+	/* the producers' block */
+	uint64_t head;          /* 128: where the next record goes */
+	uint64_t sent;          /* 136: messages committed / reserved */
+	uint32_t lock;          /* 144: reservation lock (several producers) */
+	uint32_t head_seq;      /* 148: sequence lock over head, sent */
+	uint8_t pad1[256 - 152];
+	/* overwrite: what is still intact */
+	uint32_t low_seq;       /* 256: sequence lock over low, low_msgs */
+	uint32_t pad2;
+	uint64_t low;           /* 264: oldest intact record */
+	uint64_t low_msgs;      /* 272: messages before it */
+	uint8_t pad3[384 - 280];
+	/* consumers wait for data */
+	uint32_t data_seq;      /* 384 */
+	uint32_t data_waiting;  /* 388 */
+	uint8_t pad4[512 - 392];
+	/* producers wait for room */
+	uint32_t space_seq;     /* 512 */
+	uint32_t space_waiting; /* 516 */
+	uint8_t pad5[1024 - 520];
+	/* 1024: producer slots, then consumer slots */
 };
 
-_Static_assert(sizeof(struct shmx__chan_hdr) == 768, "channel header size");
+_Static_assert(sizeof(struct shmx__chan_slot) == SHMX__CHAN_SLOT_SIZE, "slot size");
+_Static_assert(offsetof(struct shmx__chan_slot, pos) == 16, "slot pos");
+_Static_assert(offsetof(struct shmx__chan_slot, index) == 40, "slot index");
+_Static_assert(sizeof(struct shmx__chan_hdr) == SHMX__CHAN_SLOTS_AT, "channel header size");
 _Static_assert(offsetof(struct shmx__chan_hdr, capacity) == 16, "capacity");
-_Static_assert(offsetof(struct shmx__chan_hdr, max_msg) == 24, "max_msg");
-_Static_assert(offsetof(struct shmx__chan_hdr, prod_state) == 128, "prod_state");
-_Static_assert(offsetof(struct shmx__chan_hdr, head) == 256, "head");
-_Static_assert(offsetof(struct shmx__chan_hdr, tail) == 384, "tail");
-_Static_assert(offsetof(struct shmx__chan_hdr, data_seq) == 512, "data_seq");
-_Static_assert(offsetof(struct shmx__chan_hdr, space_seq) == 640, "space_seq");
-_Static_assert(sizeof(struct shmx__chan_hdr) <= SHMX__CHAN_HDR_SIZE, "fits");
+_Static_assert(offsetof(struct shmx__chan_hdr, policy) == 40, "policy");
+_Static_assert(offsetof(struct shmx__chan_hdr, head) == 128, "head");
+_Static_assert(offsetof(struct shmx__chan_hdr, lock) == 144, "lock");
+_Static_assert(offsetof(struct shmx__chan_hdr, low) == 264, "low");
+_Static_assert(offsetof(struct shmx__chan_hdr, data_seq) == 384, "data_seq");
+_Static_assert(offsetof(struct shmx__chan_hdr, space_seq) == 512, "space_seq");
+
+/* The slot blocks: producers' first, then consumers'. */
+static inline struct shmx__chan_slot *shmx__chan_slots(struct shmx__chan_hdr *h)
+{
+	return (struct shmx__chan_slot *)(void *)((unsigned char *)h + SHMX__CHAN_SLOTS_AT);
+}
+
+/* The header's size for so many slots: the ring starts page-aligned. */
+static inline uint32_t shmx__chan_hdr_size(uint32_t producers, uint32_t consumers)
+{
+	uint32_t n = SHMX__CHAN_SLOTS_AT + SHMX__CHAN_SLOT_SIZE * (producers + consumers);
+
+	return (n + SHMX__CHAN_HDR_MIN - 1) & ~(SHMX__CHAN_HDR_MIN - 1);
+}
 
 /* Validated geometry: the only values the channel code trusts. */
 struct shmx__chan_geom {
 	uint64_t capacity;
 	uint64_t mask;
 	uint64_t max_msg;
+	uint32_t header_size;
+	uint32_t producers;     /* slots */
+	uint32_t consumers;     /* slots */
+	uint32_t policy;
 };
 
 /* Write every identity field of a fresh header, the magic last (release). */
-void shmx__chan_write_header(struct shmx__chan_hdr *h, uint64_t capacity);
+void shmx__chan_write_header(struct shmx__chan_hdr *h, const struct shmx__chan_geom *g);
+/* The geometry of a new channel: -EINVAL for a capacity, slot count or
+ * policy out of range. */
+int shmx__chan_geometry(uint64_t capacity, uint32_t producers, uint32_t consumers,
+			uint32_t policy, struct shmx__chan_geom *g);
 /* The largest message for a ring of capacity bytes. */
 uint64_t shmx__chan_max_msg(uint64_t capacity);
 /* Check a private copy of a header against the object's size: 0 and *g,
@@ -251,7 +304,8 @@ int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
 			struct shmx__chan_geom *g);
 /* Check a non-zero record header word read at ring index pos: 0 with
  * *advance (bytes to the next record) and *len (payload length; -1 for a
- * padding record), or -EBADMSG. */
+ * padding or skip record, -2 for one reserved and not committed yet), or
+ * -EBADMSG. */
 int shmx__chan_record(const struct shmx__chan_geom *g, uint64_t pos, uint64_t word,
 		      uint64_t *advance, int64_t *len);
 

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ struct shmx__poll {
 	int lfd;                /* listening, abstract name */
 	int conn;               /* the peer's connection */
 	int pidfd;              /* the peer process */
+	int tfd;                /* several peers: a slice timer instead */
 	uint32_t peer_gen;      /* attach generation pidfd belongs to */
 	uid_t owner;            /* the object's owner */
 };
@@ -115,6 +117,7 @@ struct shmx__poll *shmx__poll_free(struct shmx__poll *pl)
 	close_fd(&pl->lfd);
 	close_fd(&pl->conn);
 	close_fd(&pl->pidfd);
+	close_fd(&pl->tfd);
 	free(pl);
 	return NULL;
 }
@@ -126,7 +129,8 @@ int shmx__poll_new(int objfd, char role, uint32_t gen, struct shmx__poll **ret)
 
 	if (!pl)
 		return -ENOMEM;
-	*pl = (struct shmx__poll){ .ep = -1, .efd = -1, .lfd = -1, .conn = -1, .pidfd = -1 };
+	*pl = (struct shmx__poll){ .ep = -1, .efd = -1, .lfd = -1, .conn = -1, .pidfd = -1,
+				    .tfd = -1 };
 	pl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pl->ep = epoll_create1(EPOLL_CLOEXEC);
 	err = pl->efd < 0 || pl->ep < 0 ? -errno : 0;
@@ -203,6 +207,8 @@ void shmx__poll_service(struct shmx__poll *pl)
 	char byte;
 	int s;
 
+	if (pl->tfd >= 0)
+		(void)!read(pl->tfd, &v, sizeof(v));
 	if (read(pl->efd, &v, sizeof(v)) == sizeof(v))
 		return;
 	while ((s = accept4(pl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
@@ -230,6 +236,26 @@ void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen)
 	if (pl->pidfd >= 0 && ep_add(pl->ep, pl->pidfd))
 		close_fd(&pl->pidfd);
 #endif
+}
+
+
+/* With several peers there is no one process to watch: make the
+ * descriptor readable ms from now (one-shot), so the caller's next try
+ * looks at their liveness slots, as a sleeper does every slice. */
+void shmx__poll_tick(struct shmx__poll *pl, int ms)
+{
+	struct itimerspec it = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000L } };
+
+	if (pl->tfd < 0) {
+		pl->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (pl->tfd < 0)
+			return;
+		if (ep_add(pl->ep, pl->tfd)) {
+			close_fd(&pl->tfd);
+			return;
+		}
+	}
+	(void)timerfd_settime(pl->tfd, 0, &it, NULL);
 }
 
 

@@ -575,12 +575,17 @@ static void test_attach_refuses_another_format_version(void **state)
 	struct shmx_chan *c = SENT_CHAN;
 	struct shmx_pair *p = SENT_PAIR;
 	uint64_t magic = PAIR_MAGIC;
-	uint32_t abi = 2;
+	uint32_t abi = 2, chan_abi = 1;
 
 	(void)state;
 	assert_int_equal(shmx_anon_create(SHMX__CHAN_HDR_SIZE + CAP, SHMX_MAP, &r), 0);
-	shmx__chan_write_header(shmx_addr(r), CAP);
-	assert_int_equal(shmx_write(r, offsetof(struct shmx__chan_hdr, abi), &abi, 4), 4);
+	{
+		struct shmx__chan_geom g;
+
+		shmx__chan_geometry(CAP, 1, 1, 0, &g);
+		shmx__chan_write_header(shmx_addr(r), &g);
+	}
+	assert_int_equal(shmx_write(r, offsetof(struct shmx__chan_hdr, abi), &chan_abi, 4), 4);
 	assert_int_equal(shmx_chan_attach(r, SHMX_CHAN_CONSUMER, &c), -EPROTONOSUPPORT);
 	assert_ptr_equal(c, SENT_CHAN);
 	assert_int_equal(shmx_anon_create(PAIR_SIZE, SHMX_MAP, &q), 0);

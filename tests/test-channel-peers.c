@@ -220,7 +220,7 @@ static void test_clean_close(void **state)
 
 /* ---- open: waiting for the creator, refusing what is not a channel ---- */
 
-/* Write a valid ABI 1 header by hand into a raw region, magic last. */
+/* Write a valid header by hand into a raw region, magic last. */
 static void publish_by_hand(void *base, uint64_t cap)
 {
 	struct shmx__chan_hdr *h = base;
@@ -229,6 +229,7 @@ static void publish_by_hand(void *base, uint64_t cap)
 	h->header_size = SHMX__CHAN_HDR_SIZE;
 	h->capacity = cap;
 	h->max_msg = shmx__chan_max_msg(cap);
+	h->producers = 1;
 	h->consumers = 1;
 	__atomic_store_n(&h->magic, SHMX__CHAN_MAGIC, __ATOMIC_RELEASE);
 }

@@ -368,7 +368,7 @@ static void test_stat(void **state)
 	assert_int_equal(shmx_chan_create(name, 1024, P, 0, &tx), 0);
 	memset(&info, 0xff, sizeof(info));
 	assert_int_equal(shmx_chan_stat(name, &info), 0);
-	assert_int_equal(info.abi, 1);
+	assert_int_equal(info.abi, 2);
 	assert_int_equal(info.header_size, 4096);
 	assert_int_equal(info.capacity, 1024);
 	assert_int_equal(info.max_msg, 504);

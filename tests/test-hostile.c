@@ -29,6 +29,7 @@ static struct shmx__chan_hdr good_header(void)
 	h.header_size = SHMX__CHAN_HDR_SIZE;
 	h.capacity = CAP;
 	h.max_msg = shmx__chan_max_msg(CAP);
+	h.producers = 1;
 	h.consumers = 1;
 	return h;
 }
@@ -57,7 +58,7 @@ static void test_validate(void **state)
 	BAD(magic, 0, -EBADMSG);
 	BAD(magic, SHMX__CHAN_MAGIC ^ 1, -EBADMSG);
 	BAD(abi, 0, -EPROTONOSUPPORT);
-	BAD(abi, 2, -EPROTONOSUPPORT);
+	BAD(abi, 1, -EPROTONOSUPPORT);
 	BAD(abi, UINT32_MAX, -EPROTONOSUPPORT);
 	BAD(header_size, 0, -EBADMSG);
 	BAD(header_size, 768, -EBADMSG);
@@ -70,7 +71,12 @@ static void test_validate(void **state)
 	BAD(max_msg, CAP / 2, -EBADMSG);
 	BAD(max_msg, UINT64_MAX, -EBADMSG);
 	BAD(consumers, 0, -EBADMSG);
-	BAD(consumers, 2, -EBADMSG);
+	BAD(consumers, 65, -EBADMSG);
+	BAD(producers, 0, -EBADMSG);
+	BAD(producers, 65, -EBADMSG);
+	BAD(producers, 64, -EBADMSG);   /* the header would be bigger */
+	BAD(policy, 2, -EBADMSG);
+	BAD(policy, UINT32_MAX, -EBADMSG);
 	BAD(flags, 1, -EBADMSG);
 #undef BAD
 }
@@ -153,7 +159,7 @@ static void test_corrupt_header(void **state)
 			*h = saved;                                              \
 		} while (0)
 		CORRUPT(magic, SHMX__CHAN_MAGIC + 1, -EBADMSG);
-		CORRUPT(abi, 2, -EPROTONOSUPPORT);
+		CORRUPT(abi, 1, -EPROTONOSUPPORT);
 		CORRUPT(header_size, 4095, -EBADMSG);
 		CORRUPT(capacity, CAP * 2, -EBADMSG);
 		CORRUPT(capacity, CAP - 1, -EBADMSG);
@@ -161,10 +167,22 @@ static void test_corrupt_header(void **state)
 		/* indices that cannot be: head more than a ring past tail,
 		 * tail past head, misaligned */
 		CORRUPT(head, CAP + 8, -EBADMSG);
-		CORRUPT(tail, CAP * 3, -EBADMSG);
-		CORRUPT(tail, 4, -EBADMSG);
 		CORRUPT(head, 3, -EBADMSG);
+		CORRUPT(producers, 64, -EBADMSG);       /* header_size then wrong */
+		CORRUPT(consumers, 0, -EBADMSG);
+		CORRUPT(policy, 7, -EBADMSG);
 #undef CORRUPT
+#define CORRUPT_TAIL(value, err)                                                 \
+		do {                                                             \
+			uint64_t *tail = &shmx__chan_slots(h)[1].pos;            \
+			*tail = value;                                           \
+			assert_int_equal(shmx_chan_open(name, C, 100, &c), err); \
+			assert_int_equal(shmx_chan_stat(name, &info), err);      \
+			*tail = 0;                                               \
+		} while (0)
+		CORRUPT_TAIL(CAP * 3, -EBADMSG);
+		CORRUPT_TAIL(4, -EBADMSG);
+#undef CORRUPT_TAIL
 		assert_null(c);
 		/* and with the header back, it opens */
 		assert_int_equal(shmx_chan_open(name, C, 100, &c), 0);
@@ -233,7 +251,7 @@ static void test_bad_tail(void **state)
 		assert_int_equal(shmx_chan_create(name, CAP, P, 0, &tx), 0);
 		assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
 		h = raw_header(name, &r);
-		__atomic_store_n(&h->tail, bad[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&shmx__chan_slots(h)[1].pos, bad[i], __ATOMIC_RELAXED);
 		assert_int_equal(shmx_chan_used(tx), -EBADMSG);
 		/* the producer reads the tail when the ring looks full */
 		do

@@ -77,7 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= n;
 	memcpy((char *)h + SHMX__CHAN_HDR_SIZE, data, size < CAP ? size : CAP);
 	if (ctl & 1)
-		shmx__chan_write_header(h, CAP);
+		{
+			struct shmx__chan_geom g;
+
+			shmx__chan_geometry(CAP, 1, 1, 0, &g);
+			shmx__chan_write_header(h, &g);
+		}
 	/* the owner (and maybe the producer) is another open file description
 	 * of ours: alive as far as the consumer can tell */
 	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
