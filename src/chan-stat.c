@@ -89,7 +89,8 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	if (!producer) {
 		ssize_t lag = shmx__chan_distance(head, pos, g->capacity);
 
-		if (lag < 0 && g->policy != SHMX__CHAN_POLICY_OVERWRITE)
+		if ((pos & (SHMX__CHAN_ALIGN - 1)) ||
+		    (lag < 0 && g->policy != SHMX__CHAN_POLICY_OVERWRITE))
 			return -EBADMSG;
 		p->lag = lag < 0 ? g->capacity : (uint64_t)lag;
 	}

@@ -102,7 +102,7 @@ static int queue_indices(struct shmx_chan *c)
 	uint64_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
 
 	c->pos = __atomic_load_n(&me->pos, __ATOMIC_ACQUIRE);
-	if ((c->pos & (SHMX__CHAN_ALIGN - 1)) ||
+	if (((c->pos | head) & (SHMX__CHAN_ALIGN - 1)) ||
 	    (!c->over && shmx__chan_distance(head, c->pos, c->g.capacity) < 0))
 		return -EBADMSG;
 	c->count = __atomic_load_n(&me->count, __ATOMIC_RELAXED);
