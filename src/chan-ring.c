@@ -23,7 +23,7 @@ static int space_ready(struct shmx_chan *c, uint64_t need)
 
 	if (c->multi) {
 		from = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-		if ((from & (SHMX__CHAN_ALIGN - 1)) || from - c->peer > 2 * c->g.capacity)
+		if (from & (SHMX__CHAN_ALIGN - 1))
 			return fail(c, -EBADMSG);
 		c->pos = from;
 	}

@@ -186,10 +186,12 @@ int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *
 				 (st & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED))))
 			continue;
 		t = __atomic_load_n(&c->conss[j].pos, __ATOMIC_ACQUIRE);
-		/* Several producers: we may be behind a consumer that took
-		 * what others reserved since we read head; at most a ring. */
-		if ((t & (SHMX__CHAN_ALIGN - 1)) ||
-		    (top - t > c->g.capacity && (!c->multi || t - top > c->g.capacity)))
+		/* Several producers: a consumer may have taken what others
+		 * reserved since we read head (we may have slept meanwhile):
+		 * it is not past the head of now. */
+		if (c->multi && (int64_t)(t - top) > 0)
+			top = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+		if ((t & (SHMX__CHAN_ALIGN - 1)) || top - t > c->g.capacity)
 			return -EBADMSG;
 		if (reap && c->bcast && slot_fate(c, false, j, &dead) == -EOWNERDEAD &&
 		    __atomic_compare_exchange_n(&c->conss[j].state, &dead,
