@@ -793,8 +793,7 @@ static ssize_t chan_pending(const struct shmx_chan *c)
 	}
 	for (j = 0; j < c->g.consumers; j++) {
 		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
-		if (c->bcast && (!(st & SHMX__CHAN_ATTACHED) ||
-				 (st & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED))))
+		if (c->bcast && !shmx__chan_counts(st))
 			continue;
 		v = __atomic_load_n(&c->conss[j].index, __ATOMIC_RELAXED);
 		if (index == UINT64_MAX || (int64_t)(v - index) < 0)

@@ -98,7 +98,7 @@ static int slot_fate(struct shmx_chan *c, bool producer, unsigned s, uint32_t *s
 			return -EPIPE;
 		if (w1 & SHMX__CHAN_REAPED)
 			return 0;
-		return (w1 & SHMX__CHAN_ATTACHED) ? -EOWNERDEAD : 0;
+		return (w1 & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)) ? -EOWNERDEAD : 0;
 	}
 	return 1;
 }
@@ -182,8 +182,7 @@ int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (j = 0; j < c->g.consumers; j++) {
 		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
-		if (c->bcast && (!(st & SHMX__CHAN_ATTACHED) ||
-				 (st & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED))))
+		if (c->bcast && !shmx__chan_counts(st))
 			continue;
 		t = __atomic_load_n(&c->conss[j].pos, __ATOMIC_ACQUIRE);
 		/* Several producers: a consumer may have taken what others

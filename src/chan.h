@@ -140,6 +140,14 @@ static inline unsigned lock_byte(bool producer, unsigned slot)
 	return producer ? SHMX__CHAN_LOCK_PROD(slot) : SHMX__CHAN_LOCK_CONS(slot);
 }
 
+/* A broadcast consumer whose cursor holds the producers back: attached
+ * or attaching, and neither closed nor found dead. */
+static inline bool shmx__chan_counts(uint32_t state)
+{
+	return (state & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)) &&
+	       !(state & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED));
+}
+
 /* The tag of a record reserved by producer slot s of generation gen. */
 static inline uint32_t busy_tag(unsigned s, uint32_t gen)
 {

@@ -127,7 +127,7 @@ static void start_at_head(struct shmx_chan *c, uint32_t gen)
 	__atomic_store_n(&me->count, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->lost, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);
-	__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
+	__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_JOINING, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
 	c->pos = head & ~(uint64_t)(SHMX__CHAN_ALIGN - 1);
@@ -135,6 +135,9 @@ static void start_at_head(struct shmx_chan *c, uint32_t gen)
 	c->count = c->lost = 0;
 	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->pos, c->pos, __ATOMIC_RELEASE);
+	/* Only now "attached" (shmx_chan_peers()): whoever waits for us to
+	 * show up before it sends finds our cursor in place. */
+	__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
 }
 
 /* The header's part of attaching: our indices, then "attached". */

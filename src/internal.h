@@ -199,6 +199,7 @@ struct shmx__kick *shmx__kick_free(struct shmx__kick *k);
 #define SHMX__CHAN_ATTACHED 1u
 #define SHMX__CHAN_CLOSED   2u
 #define SHMX__CHAN_REAPED   4u              /* a producer found it dead */
+#define SHMX__CHAN_JOINING  8u              /* broadcast consumer placing its cursor */
 /* Liveness lock bytes (after the owner's, SHMX_SLOT_OWNER): producer slot i
  * and consumer slot j, interleaved so that slot 0 of each is the byte a
  * pair's writer and reader use. */
