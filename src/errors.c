@@ -26,7 +26,11 @@ SHMX_EXPORT const char *shmx_strerror(int err)
 	case -EBADMSG:
 		return "Not a libshmx channel, or its header is corrupt";
 	case -EPROTONOSUPPORT:
-		return "Unsupported libshmx format version";
+		return "Unsupported libshmx format version (made by another release)";
+	case -EUSERS:
+		return "Every slot of that role is taken";
+	case -ENOBUFS:
+		return "Messages lost: the producer wrote over them";
 	case -ERANGE:
 		return "Offset or length past the end of the object";
 	case -EALREADY:
