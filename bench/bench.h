@@ -26,7 +26,8 @@ extern "C" {
 #define IO_TIMEOUT_MS 5000      /* any library wait in a window */
 #define WATCHDOG_S 10           /* a window that takes this long is broken */
 
-enum kind { K_RT, K_TPUT, K_LOCAL };
+/* K_FAN: several processes a window (fanout.c), which runs them itself */
+enum kind { K_RT, K_TPUT, K_LOCAL, K_FAN };
 
 /* One window of one item: the objects it set up and its counts. */
 struct win {
@@ -47,6 +48,15 @@ struct win {
 	void *peer;                     /* a peer library's own state */
 	pid_t child;
 	long subs, preempted;
+	struct fan_use *use;            /* K_FAN: what the workers spent */
+};
+
+/* What the workers of K_FAN windows spent, summed over windows: CPU time
+ * of the producers and of the consumers, voluntary (sleeps) and
+ * involuntary (preempted) context switches, and the messages each
+ * consumer got, from attach to exit. */
+struct fan_use {
+	double prod_ns, cons_ns, vcsw, ivcsw, msgs;
 };
 
 struct item {
@@ -57,6 +67,10 @@ struct item {
 	size_t size;            /* message / copy size */
 	unsigned flags;         /* channel wait strategy */
 	size_t ring;            /* channel capacity; 0: the default */
+	unsigned producers;     /* K_FAN: producer processes (0 means 1) */
+	unsigned consumers;     /* K_FAN: consumer processes */
+	unsigned slots;         /* K_FAN: consumer slots of the one channel; 0: a
+				 * channel of one slot for each consumer */
 	int (*setup)(struct win *w);            /* parent, before fork */
 	int (*attach)(struct win *w);           /* child, its own handles */
 	int (*start)(struct win *w);            /* parent, after child is ready */
@@ -85,6 +99,7 @@ extern volatile sig_atomic_t g_abort;
 extern int g_cpu[2];            /* parent's and child's CPUs; -1: not pinned */
 
 /* harness services for the measurements */
+int pin(int cpu);
 void new_name(char *out, size_t size, const char *suffix);
 int alloc_bufs(struct win *w);
 void free_bufs(struct win *w);
@@ -127,6 +142,10 @@ extern const struct item item_region_shmx, item_region_raw, item_region_raw_map;
 extern const struct item item_chan_rt, item_chan_copy, item_chan_zc, item_chan_batch;
 extern const struct item item_pair;
 extern const struct item item_chan_poll_rt;
+
+/* fanout.c: one producer to several consumers, several producers to one */
+extern const struct item item_fan;
+int fan_window(struct win *w, double ms, double *ns);
 
 /* peer-boost.cc, peer-zmq.c: built when their libraries are installed */
 #ifdef SHMX_BENCH_BOOST

@@ -4,7 +4,7 @@
 # machine, date, method, the target ratios, the measured tables and a plot
 # (docs/performance.svg). The peers (Boost.Interprocess, ZeroMQ) and gnuplot
 # are installed when this user may (scripts/deps.sh bench), left out with a
-# note otherwise. Takes about 2 minutes, under 3; --quick a few seconds.
+# note otherwise. Takes about 3 minutes, under 4; --quick under a minute.
 # Never fails on a time: figures are reported, not asserted.
 set -euo pipefail
 
@@ -13,8 +13,8 @@ usage() {
 usage: bench/run.sh [--quick] [--no-install] [--output FILE] [-- shmx-bench options...]
 
 Builds bench/shmx-bench (release, in build-bench/), runs it and writes the
-report and its plot. The full run (about 2 minutes, under 3) writes
-docs/PERFORMANCE.md and docs/performance.svg; --quick (a few seconds)
+report and its plot. The full run (about 3 minutes, under 4) writes
+docs/PERFORMANCE.md and docs/performance.svg; --quick (under a minute)
 writes build-bench/PERFORMANCE-quick.md unless --output says otherwise.
 The peers and gnuplot (scripts/deps.sh bench) are installed with apt-get
 when this user may (root, or sudo without a password) and --no-install is
@@ -63,6 +63,67 @@ set xtics ('8 B' 8, '64 B' 64, '256 B' 256, '1 KiB' 1024, '4 KiB' 4096, \\
 set grid
 set key outside right top
 plot $plots
+EOF
+}
+
+# The Fan-out section's text, ahead of its tables (shmx-bench writes those).
+fanout_notes() {
+	cat <<EOF
+Each window forks its own processes: a producer and 1 to 3 consumers, or
+two producers and a consumer. The first producer creates the channels, the
+others open them by name, and the producers start once every consumer is
+attached. After a warm-up of a tenth of the window the parent, which only
+sleeps, counts what the consumers receive during the window (each consumer
+stores its count after every message); the figure is the messages each
+consumer received per second. Messages are copied in and out
+(\`shmx_chan_send\`, \`shmx_chan_recv\`) and carry their producer and
+sequence number: a consumer that misses one, or gets one twice or out of
+order, fails the window. "Broadcast" is one channel with a consumer slot
+per consumer (two slots for one consumer: a single slot makes a queue);
+"SPSC channels" is one channel per consumer, the producer sending each
+message to each in turn. Every ring is the stream ring (${ring:-1024 KiB}).
+Fan-in is two producers into one channel (two producer slots, one
+consumer slot) against one producer into one, in the same group. The
+round-trip rows are from the "Round trip, blocking" group: each side
+waits in poll(2) on \`shmx_chan_fd()\` and receives with timeout 0 until
+-EAGAIN (which re-arms the descriptor), against the blocking receive
+(\`SHMX_CHAN_BLOCK\`, a futex) and a pipe.
+
+What two vCPUs do to these figures: a producer and two consumers are three
+processes on two CPUs, with three consumers four, and they take turns. The
+processes are pinned round robin, producers first (the producer on CPU
+0, the consumers on CPUs 1, 0, 1; for fan-in the producers on CPUs 0 and 1,
+the consumer on CPU 0), the same for broadcast and for SPSC channels. With
+one consumer each process has its own CPU, and broadcast and SPSC cost
+about the same. From two consumers on, one consumer shares the producer's CPU
+and runs only when the producer sleeps or is preempted. Per message that
+CPU does one send and one receive for a broadcast, two sends and one
+receive with SPSC channels; if sends and receives cost alike, the copies
+alone would make broadcast 1.5x there. SPSC channels also cost more
+wake-ups: a broadcast producer wakes every sleeping consumer with one
+futex call, SPSC channels need one per channel, and each wake-up on a
+shared CPU is a context switch. "Where the time goes" below gives the CPU
+time and the switches per message. The rates are not bound by CPU time
+alone, though: the processes also wait to be woken and scheduled, and
+for the CPU time that other work on the machine takes (the load average
+is in the Machine table), so the ratio of the rates comes out below the
+ratio of the CPU costs and moves from run to run, as the host's placement
+of the two vCPUs does (see the busy-spin floor above). Fan-in: the two
+producers, on two CPUs, take the reservation lock in turn, and the lock
+word and the head move between the CPUs for each message; how often the
+producers actually run at once, and so that ratio, depends on what else
+runs (on a busy machine three processes also get a bigger share of the
+two CPUs than two do).
+
+Every waiter uses \`SHMX_CHAN_BLOCK\`: it sleeps on the futex as soon as a
+try finds nothing. A waiter that spins first (the default mode polls a few
+thousand times before it sleeps; \`SHMX_CHAN_SPIN\` never sleeps) holds the
+CPU that the process it waits for needs when both are on one CPU, and with
+more processes than CPUs that is the common case; the "default (adaptive)"
+rows show the two-consumer case with spinning waiters. The rates are far
+below the two-process streams further down, which have a CPU per process,
+spin, and leave out the sub-batches during which a process was preempted:
+here taking turns is what is measured, and nothing is left out.
 EOF
 }
 
@@ -172,6 +233,9 @@ sparse=$(sed -n 's/.*off the targets \([0-9]*\)%.*/\1/p' "$tmp/stdout.txt" | hea
 version=$(git -C "$SHMX_TOP" describe --always --dirty 2>/dev/null || echo "$commit")
 cmd="bench/run.sh${*:+ $*}"
 [ $quick -eq 1 ] && cmd="bench/run.sh --quick"
+
+# How the fan-out figures were taken, and what two vCPUs do to them.
+fanout_notes >"$tmp/fanout-notes.md"
 
 # The curve as a picture when gnuplot is there; a note otherwise.
 plot="(No plot: gnuplot is not installed; scripts/deps.sh bench installs it.)"
@@ -290,6 +354,9 @@ measured side by side in one run are what holds.
   interrupted. It never fails on a time.
 - The batch item sends with shmx_chan_send_batch() and receives with
   shmx_chan_recv_batch(), up to 32 messages a call on each side.
+- Fan-out and fan-in items (one producer to 1-3 consumers, two producers
+  to one consumer) run more than two processes and are timed by the clock
+  instead: see the Fan-out section.
 - Python consumer (last section): python/bench_binding.py after the C
   benchmark, in the same run: a forked Python producer and a Python
   consumer, 64-byte messages, on a libshmx channel (in batches through
@@ -300,7 +367,11 @@ measured side by side in one run are what holds.
 
 EOF
 	printf '## Plot\n\n%s\n\n' "$plot"
-	cat "$tmp/tables.md"
+	# the tables come from shmx-bench; how to read them, from here
+	awk -v notes="$tmp/fanout-notes.md" '
+		{ print }
+		/^## Fan-out$/ { print ""; while ((getline l < notes) > 0) print l }
+	' "$tmp/tables.md"
 	cat "$tmp/python.md"
 } >"$output"
 say "wrote $output"

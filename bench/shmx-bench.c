@@ -55,6 +55,7 @@ struct res {
 	double *samp;           /* per-op round trips, pooled over windows */
 	long nsamp;
 	long subs, preempted;   /* sub-batches timed, and how many were left out */
+	struct fan_use use;     /* K_FAN: what the workers spent, all windows */
 	int err;
 	bool ran;
 };
@@ -66,7 +67,7 @@ struct ctl {
 	uint64_t sum;                           /* consumer's checksum, before done */
 };
 
-struct opts opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 120 };
+struct opts opt = { .windows = 15, .window_ms = 80.0, .ring = MiB, .budget_s = 160 };
 volatile sig_atomic_t g_abort;
 
 static struct ctl *ctl;
@@ -198,7 +199,7 @@ void new_name(char *out, size_t size, const char *suffix)
 	snprintf(out, size, "/%s%u%s", g_tag, ++g_seq, suffix);
 }
 
-static int pin(int cpu)
+int pin(int cpu)
 {
 	cpu_set_t set;
 
@@ -514,6 +515,67 @@ static void build_ring_group(void)
 	}
 }
 
+/* One fan item: producers into consumers at size; slots as in struct
+ * item (0: an SPSC channel a consumer). Keys: fan-<what>-<size>-<n>, n the
+ * consumers, or the producers of a fan-in. */
+static void add_fan(struct group *g, const char *what, size_t size, unsigned producers,
+		    unsigned consumers, unsigned slots, unsigned flags, const char *label)
+{
+	char sz[16], key[64];
+	struct item *it;
+
+	size_name(sz, sizeof(sz), size, false);
+	snprintf(key, sizeof(key), "fan-%s-%s-%u", what, sz,
+		 producers > 1 ? producers : consumers);
+	it = add(g, &item_fan, key, label);
+	it->size = size;
+	it->producers = producers;
+	it->consumers = consumers;
+	it->slots = slots;
+	it->flags = flags;
+}
+
+/* Broadcast to 1, 2, 3 consumers against as many SPSC channels, the
+ * producer sending each message to each. A broadcast channel has two
+ * consumer slots at least: one slot would make it a queue. Every waiter
+ * sleeps (SHMX_CHAN_BLOCK): with more processes than CPUs a spinning one
+ * takes the CPU that the process it waits for needs. The default
+ * (adaptive) mode at 2 consumers shows what spinning costs. */
+static void build_fan_group(size_t size)
+{
+	char title[96], sz[16], label[128];
+	struct group *g;
+
+	size_name(sz, sizeof(sz), size, true);
+	snprintf(title, sizeof(title), "Fan-out, %s: one broadcast channel against an SPSC "
+		 "channel a consumer", sz);
+	g = new_group(title, 100);
+	for (unsigned n = 1; n <= 3; n++) {
+		snprintf(label, sizeof(label), "broadcast %s to %u consumer%s (%u slots)", sz,
+			 n, n > 1 ? "s" : "", n < 2 ? 2 : n);
+		add_fan(g, "bcast", size, 1, n, n < 2 ? 2 : n, SHMX_CHAN_BLOCK, label);
+		snprintf(label, sizeof(label), "%u SPSC channel%s, %s, each message to each", n,
+			 n > 1 ? "s" : "", sz);
+		add_fan(g, "spsc", size, 1, n, 0, SHMX_CHAN_BLOCK, label);
+	}
+	snprintf(label, sizeof(label), "broadcast %s to 2 consumers, default (adaptive)", sz);
+	add_fan(g, "bcast-adaptive", size, 1, 2, 2, 0, label);
+	snprintf(label, sizeof(label), "2 SPSC channels, %s, default (adaptive)", sz);
+	add_fan(g, "spsc-adaptive", size, 1, 2, 0, 0, label);
+}
+
+static void build_fan_groups(void)
+{
+	struct group *g;
+
+	build_fan_group(64);
+	build_fan_group(4 * KiB);
+	g = new_group("Fan-in, 64 B: two producers into one channel against one", 100);
+	add_fan(g, "in", 64, 2, 1, 1, SHMX_CHAN_BLOCK,
+		"2 producers, 1 consumer, 64 B (at the consumer)");
+	add_fan(g, "in", 64, 1, 1, 1, SHMX_CHAN_BLOCK, "1 producer, 1 consumer (SPSC), 64 B");
+}
+
 static void build_groups(void)
 {
 	struct group *g;
@@ -522,6 +584,7 @@ static void build_groups(void)
 	for (size_t i = 0; i < sizeof(curve_sizes) / sizeof(curve_sizes[0]); i++)
 		build_curve_group(curve_sizes[i]);
 	build_ring_group();
+	build_fan_groups();
 	g = new_group("Region create + destroy, 4 KiB", 100);
 	add(g, &item_region_shmx, "region-shmx",
 	    "shmx_create(4 KiB) + shmx_close + shmx_unlink");
@@ -800,10 +863,13 @@ static void reset_ctl(void)
 	ctl->sum = 0;
 }
 
-/* One window of item it with iters timed operations; ns gets ns per op. */
-static int run_window(const struct item *it, long iters, double *ns, struct res *r)
+/* One window of item it with iters timed operations (a K_FAN item: of ms
+ * milliseconds); ns gets ns per op. */
+static int run_window(const struct item *it, long iters, double ms, double *ns,
+		      struct res *r)
 {
-	struct win w = { .it = it, .iters = iters, .fd = { -1, -1, -1, -1 } };
+	struct win w = { .it = it, .iters = iters, .fd = { -1, -1, -1, -1 },
+			 .use = r ? &r->use : NULL };
 	sigset_t old;
 	int err;
 
@@ -819,6 +885,8 @@ static int run_window(const struct item *it, long iters, double *ns, struct res 
 		goto out;
 	if (it->kind == K_LOCAL)
 		err = local_window(&w, ns);
+	else if (it->kind == K_FAN)
+		err = fan_window(&w, ms, ns);
 	else
 		err = forked_window(&w, ns, r);
 	if (r) {
@@ -861,8 +929,15 @@ static int calibrate(struct res *r, double ms)
 	long n = it->kind == K_LOCAL ? 64 : 16;
 	int err;
 
+	/* timed by the clock, not by a count: one try shows it runs (a
+	 * window in which nothing arrived ran, it only stalled) */
+	if (it->kind == K_FAN) {
+		r->iters = 1;
+		err = run_window(it, 1, ms / 4, &ns, NULL);
+		return err == -ETIME ? 0 : err;
+	}
 	for (;;) {
-		err = run_window(it, n, &ns, NULL);
+		err = run_window(it, n, ms, &ns, NULL);
 		if (err)
 			return err;
 		if (ns * (double)n > target / 8 || n >= (1L << 30))
@@ -957,7 +1032,7 @@ static void run_group(const struct group *g, struct res *rs, uint64_t deadline)
 			if (!r->ran)
 				continue;
 			r->ns[wi] = NAN;
-			err = run_window(r->it, r->iters, &r->ns[wi], r);
+			err = run_window(r->it, r->iters, group_ms(g), &r->ns[wi], r);
 			if (err) {
 				r->err = err;
 				r->ns[wi] = NAN;
@@ -1102,6 +1177,12 @@ static const struct target targets[] = {
 	{ "region create+destroy 4 KiB / raw syscall sequence", "region-shmx", NULL,
 	  "region-raw", M_TIME, true, 1.3, false },
 	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1, false },
+	{ "broadcast to 2 consumers / 2 SPSC channels, 64 B msgs/s each", "fan-bcast-64B-2",
+	  NULL, "fan-spsc-64B-2", M_TPUT, false, 1.5, false },
+	{ "broadcast to 2 consumers / 2 SPSC channels, 4 KiB msgs/s each",
+	  "fan-bcast-4KiB-2", NULL, "fan-spsc-4KiB-2", M_TPUT, false, 1.5, false },
+	{ "2 producers / 1 producer (SPSC), 64 B msgs/s at the consumer", "fan-in-64B-2",
+	  NULL, "fan-in-64B-1", M_TPUT, false, 0.5, false },
 	/* no target: how the channel stands at other sizes and modes */
 	{ "(ref) channel 64 B zero-copy / plain spin ring", "chan-zc-64B", NULL,
 	  "plain-ring-64B", M_TPUT, false, 0, false },
@@ -1124,6 +1205,14 @@ static const struct target targets[] = {
 	  M_TIME, true, 0, false },
 	{ "(ref) channel round trip spin / floor, p50 per op", "chan-spin", NULL, "spin",
 	  M_P50, true, 0, true },
+	{ "(ref) broadcast to 1 consumer / 1 SPSC channel, 64 B", "fan-bcast-64B-1", NULL,
+	  "fan-spsc-64B-1", M_TPUT, false, 0, false },
+	{ "(ref) broadcast to 3 consumers / 3 SPSC channels, 64 B", "fan-bcast-64B-3", NULL,
+	  "fan-spsc-64B-3", M_TPUT, false, 0, false },
+	{ "(ref) broadcast to 1 consumer / 1 SPSC channel, 4 KiB", "fan-bcast-4KiB-1", NULL,
+	  "fan-spsc-4KiB-1", M_TPUT, false, 0, false },
+	{ "(ref) broadcast to 3 consumers / 3 SPSC channels, 4 KiB", "fan-bcast-4KiB-3",
+	  NULL, "fan-spsc-4KiB-3", M_TPUT, false, 0, false },
 };
 
 /* Why an item has no figure when its peer was not built. */
@@ -1226,7 +1315,8 @@ static void write_csv(const char *path)
 		med = quantile(r->ns, opt.windows, 0.5);
 		fprintf(f, "%s,%s,%s,%zu,%.1f,%.1f,%.1f,%.1f,%.4f,%.4g\n", r->it->key,
 			r->it->series ? r->it->series : "",
-			r->it->kind == K_RT ? "rt" : r->it->kind == K_TPUT ? "tput" : "local",
+			r->it->kind == K_RT ? "rt" : r->it->kind == K_TPUT ? "tput" :
+			r->it->kind == K_FAN ? "fan" : "local",
 			r->it->size, med,
 			r->nsamp ? quantile(r->samp, r->nsamp, 0.5) : NAN,
 			r->nsamp ? quantile(r->samp, r->nsamp, 0.99) : NAN,
@@ -1268,6 +1358,137 @@ static void print_curve(FILE *f, bool rate)
 	fprintf(f, "\n");
 }
 
+/* Median messages per second (per consumer for a fan item), as "2.91 M". */
+static void fmt_rate(char *out, size_t size, const struct res *r)
+{
+	double med = r ? quantile(r->ns, opt.windows, 0.5) : NAN;
+
+	if (!isfinite(med))
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%.3g M", 1e3 / med);
+}
+
+static void fmt_spread(char *out, size_t size, const struct res *r)
+{
+	double med = r ? quantile(r->ns, opt.windows, 0.5) : NAN;
+
+	if (!isfinite(med))
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "±%.0f%%", 50 * (quantile(r->ns, opt.windows, 0.75) -
+					   quantile(r->ns, opt.windows, 0.25)) / med);
+}
+
+static void fmt_ratio(char *out, size_t size, const struct res *a, const struct res *b,
+		      enum metric m)
+{
+	double x = a && b ? ratio(a, b, m) : NAN;
+
+	if (isfinite(x))
+		snprintf(out, size, "%.2fx", x);
+	else
+		snprintf(out, size, "-");
+}
+
+/* One row: broadcast and SPSC channels side by side, and their ratio. */
+static void print_fan_row(FILE *f, const char *sz, unsigned n, const char *mode)
+{
+	char a[64], b[64], ra[32], rb[32], sa[32], sb[32], x[32];
+	const struct res *bc, *sp;
+
+	snprintf(a, sizeof(a), "fan-bcast%s-%s-%u", mode, sz, n);
+	snprintf(b, sizeof(b), "fan-spsc%s-%s-%u", mode, sz, n);
+	bc = find(a);
+	sp = find(b);
+	fmt_rate(ra, sizeof(ra), bc);
+	fmt_rate(rb, sizeof(rb), sp);
+	fmt_spread(sa, sizeof(sa), bc);
+	fmt_spread(sb, sizeof(sb), sp);
+	fmt_ratio(x, sizeof(x), bc, sp, M_TPUT);
+	fprintf(f, "| %s | %u | %s | %s | %s | %s | %s | %s |\n", sz, n,
+		*mode ? "default (adaptive)" : "SHMX_CHAN_BLOCK", ra, sa, rb, sb, x);
+}
+
+static void print_fan_rt(FILE *f, const char *key, const char *what)
+{
+	const struct res *r = find(key), *pipe = find("pipe"), *blk = find("chan-block");
+	char med[32] = "-", p50[32] = "-", p99[32] = "-", x[32], y[32];
+
+	if (r) {
+		fmt_ns(med, sizeof(med), quantile(r->ns, opt.windows, 0.5));
+		fmt_ns(p50, sizeof(p50), quantile(r->samp, r->nsamp, 0.5));
+		fmt_ns(p99, sizeof(p99), quantile(r->samp, r->nsamp, 0.99));
+	}
+	fmt_ratio(x, sizeof(x), r, pipe, M_P50);
+	fmt_ratio(y, sizeof(y), r, blk, M_P50);
+	fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", what, med, p50, p99, x, y);
+}
+
+/* Where a fan item's time went, per message each consumer got: the CPU
+ * time of all its processes, and their context switches. */
+static void print_fan_use(FILE *f)
+{
+	fprintf(f, "\nWhere the time goes, from attach to exit of every process of every "
+		"window, per message each consumer got: CPU time of the producer (both, "
+		"for two), of each consumer, and of all the item's processes; and their "
+		"voluntary (a sleep) and involuntary (preempted) context switches per "
+		"1000 messages.\n\n| item | producer CPU | each consumer's CPU | all CPU | "
+		"sleeps / 1000 | preempted / 1000 |\n|---|---:|---:|---:|---:|---:|\n");
+	for (size_t i = 0; i < nresults; i++) {
+		const struct res *r = &results[i];
+		const struct fan_use *u = &r->use;
+		char prod[32], cons[32], all[32];
+
+		if (!r->ran || r->it->kind != K_FAN || !(u->msgs > 0))
+			continue;
+		fmt_ns(prod, sizeof(prod), u->prod_ns / u->msgs);
+		fmt_ns(cons, sizeof(cons), u->cons_ns / r->it->consumers / u->msgs);
+		fmt_ns(all, sizeof(all), (u->prod_ns + u->cons_ns) / u->msgs);
+		fprintf(f, "| %s | %s | %s | %s | %.1f | %.1f |\n", r->it->label, prod, cons,
+			all, 1e3 * u->vcsw / u->msgs, 1e3 * u->ivcsw / u->msgs);
+	}
+}
+
+/* The fan-out figures side by side: what each consumer gets from one
+ * broadcast channel and from its own SPSC channel, two producers against
+ * one, and the round trip through the pollable descriptor. */
+static void print_fanout(FILE *f)
+{
+	static const char *const sizes[] = { "64B", "4KiB" };
+	const struct res *two = find("fan-in-64B-2"), *one = find("fan-in-64B-1");
+	char r2[32], r1[32], s2[32], s1[32], x[32], per[32] = "-";
+
+	fprintf(f, "\n## Fan-out\n\nMedians over windows of the messages each consumer "
+		"received per second (millions), and the median of the ratios of windows "
+		"run next to each other.\n\n| size | consumers | wait | broadcast | IQR | "
+		"SPSC channels | IQR | broadcast / SPSC |\n"
+		"|---|---:|---|---:|---:|---:|---:|---:|\n");
+	for (int i = 0; i < 2; i++) {
+		for (unsigned n = 1; n <= 3; n++)
+			print_fan_row(f, sizes[i], n, "");
+		print_fan_row(f, sizes[i], 2, "-adaptive");
+	}
+	fmt_rate(r2, sizeof(r2), two);
+	fmt_rate(r1, sizeof(r1), one);
+	fmt_spread(s2, sizeof(s2), two);
+	fmt_spread(s1, sizeof(s1), one);
+	fmt_ratio(x, sizeof(x), two, one, M_TPUT);
+	if (two)
+		snprintf(per, sizeof(per), "%.3g M", 1e3 / quantile(two->ns, opt.windows, 0.5) / 2);
+	fprintf(f, "\n| 64 B, SHMX_CHAN_BLOCK | received, msgs/s | IQR | per producer | "
+		"/ 1 producer |\n|---|---:|---:|---:|---:|\n"
+		"| 2 producers, 1 consumer | %s | %s | %s | %s |\n"
+		"| 1 producer, 1 consumer (SPSC) | %s | %s | %s | 1.00x |\n",
+		r2, s2, per, x, r1, s1, r1);
+	fprintf(f, "\n| round trip, 8 B | median | p50 | p99 | / pipe (p50) "
+		"| / futex path (p50) |\n|---|---:|---:|---:|---:|---:|\n");
+	print_fan_rt(f, "chan-poll", "channel, poll(2) on shmx_chan_fd(), recv with timeout 0");
+	print_fan_rt(f, "chan-block", "channel, blocking recv, SHMX_CHAN_BLOCK (futex path)");
+	print_fan_rt(f, "pipe", "pipe");
+	print_fan_use(f);
+}
+
 static void write_md(const char *path, double secs)
 {
 	FILE *f = fopen(path, "w");
@@ -1280,14 +1501,15 @@ static void write_md(const char *path, double secs)
 	print_ratios(f, true);
 	for (const char *const *note = peer_notes; *note; note++)
 		fprintf(f, "\nNote: %s.\n", *note);
+	print_fanout(f);
 	fprintf(f, "\n## One-way throughput by message size\n\nMedians over "
 		"windows; the tables per size below give the spread.\n");
 	print_curve(f, false);
 	print_curve(f, true);
 	fprintf(f, "\n## Results\n\nUp to %d windows of about %.0f ms per item, %s; "
 		"run took %.0f s.\n", opt.windows, opt.window_ms,
-		g_cpu[0] >= 0 ? "the two processes pinned to two CPUs"
-			      : "unpinned (fewer than 2 CPUs)", secs);
+		g_cpu[0] >= 0 ? "the two processes pinned to two CPUs (fan-out items: "
+				"theirs round robin)" : "unpinned (fewer than 2 CPUs)", secs);
 	print_results(f, true);
 	fclose(f);
 }
@@ -1311,7 +1533,7 @@ static void usage(FILE *f)
 		"  -r, --ring BYTES     channel capacity for the streams (default 1 MiB,\n"
 		"                       raised to 4 messages; a power of two)\n"
 		"  -b, --budget S       stop adding windows (3 at least) once a group\n"
-		"                       has used its share of S seconds (default 120,\n"
+		"                       has used its share of S seconds (default 160,\n"
 		"                       0: no limit)\n"
 		"  -l, --list           list the item keys and exit\n"
 		"  -h, --help           this text\n",
