@@ -77,11 +77,15 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	p->slot = s;
 	p->pid = pid;
 	p->generation = state >> 8;
-	if (held)
+	/* Held is not enough: a holder still attaching (a broadcast consumer
+	 * placing its cursor) may not receive what is sent now; the state
+	 * word says "attached" only once it is done. */
+	if (held && (state & SHMX__CHAN_ATTACHED) &&
+	    !(state & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED)))
 		p->state = SHMX_PEER_ATTACHED;
 	else if (state & SHMX__CHAN_CLOSED)
 		p->state = SHMX_PEER_CLOSED;
-	else if (state & SHMX__CHAN_ATTACHED)
+	else if (!held && (state & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)))
 		p->state = SHMX_PEER_DEAD;
 	else
 		p->state = SHMX_PEER_FREE;

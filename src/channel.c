@@ -149,6 +149,9 @@ static int attach_shared(struct shmx_chan *c)
 	int err = 0;
 
 	c->gen = gen;
+	/* A predecessor that died attached left "attached" behind: until we
+	 * store our own state the slot is not shown as anyone's. */
+	__atomic_fetch_and(&me->state, ~SHMX__CHAN_ATTACHED, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->armed, 0, __ATOMIC_RELAXED);
 	if (is_producer(c))
