@@ -21,18 +21,25 @@ struct receiver {
 	uint32_t producers;     /* end markers that end the stream */
 	uint32_t ends;          /* end markers so far */
 	uint64_t lost;          /* messages lost so far, as reported */
+	int64_t lost_ms;        /* when that was reported */
 };
+
+#define LOST_EVERY_MS 1000      /* a receiver that keeps falling behind */
 
 /* ---- channel ---- */
 
 /* Overwritten before we read them: say how many, and go on with the
- * oldest message still there. */
+ * oldest message still there. A receiver that keeps falling behind hears
+ * of it once a second, not at every message. */
 static void report_lost(struct receiver *rc, const struct shmx_chan *c)
 {
 	ssize_t lost = shmx_chan_lost(c);
 
 	if (lost < 0 || (uint64_t)lost <= rc->lost)
 		return;
+	if (rc->lost && stream_now_ms() - rc->lost_ms < LOST_EVERY_MS)
+		return;
+	rc->lost_ms = stream_now_ms();
 	op_errorf(rc->name, "lost %" PRIu64 " messages", (uint64_t)lost - rc->lost);
 	rc->lost = (uint64_t)lost;
 }
@@ -68,7 +75,8 @@ static int chan_receive(struct receiver *rc, struct shmx_chan *c)
 		}
 		err = stream_write(buf, (size_t)n);
 	}
-	report_lost(rc, c);
+	if (shmx_chan_lost(c) > 0)
+		rc->lost = (uint64_t)shmx_chan_lost(c);
 	free(buf);
 	return err;
 }
@@ -190,7 +198,7 @@ static int recv_args(int argc, char **argv, struct receiver *rc)
 	int c;
 
 	opt_reset();
-	while ((c = next_opt(argc, argv, "pt:h", longs)) != -1) {
+	while ((c = next_opt(argc, argv, ":pt:h", longs)) != -1) {
 		switch (c) {
 		case 'p': rc->pair = true; break;
 		case 't':

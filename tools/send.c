@@ -455,7 +455,7 @@ static int send_opts(int argc, char **argv, struct sender *s, const char **size)
 	int c;
 
 	opt_reset();
-	while ((c = next_opt(argc, argv, "pols:t:c:P:h", longs)) != -1) {
+	while ((c = next_opt(argc, argv, ":pols:t:c:P:h", longs)) != -1) {
 		switch (c) {
 		case 'p': s->pair = true; break;
 		case 'o': case OPT_PRODUCER: s->open = true; break;
