@@ -303,6 +303,47 @@ static void test_sender_that_never_joins_is_reported_by_both(void **state)
 	tu_assert_nothing_left(name);
 }
 
+/* A sender killed mid-stream: the other ends its stream, and the receiver
+ * reports the stream incomplete (a producer died: EOWNERDEAD once none is
+ * left) instead of taking the end marker it got for the end. */
+static void test_killed_sender_leaves_the_stream_incomplete(void **state)
+{
+	const char *name = tu_name();
+	char *cargv[] = { tool(), "send", (char *)name, "--lines", "--producers", "2",
+			  "--timeout", TIMEOUT_S, NULL };
+	char *jargv[] = { tool(), "send", (char *)name, "--lines", "--producer",
+			  "--timeout", TIMEOUT_S, NULL };
+	char *rargv[] = { tool(), "recv", (char *)name, "--timeout", TIMEOUT_S, NULL };
+	int cin, cerr, jin, rout, rerr, code;
+	char *msg, *out;
+	pid_t c, j, r;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	r = tu_spawn(rargv, NULL, &rout, &rerr);
+	c = tu_spawn(cargv, &cin, NULL, &cerr);
+	j = tu_spawn(jargv, &jin, NULL, NULL);
+	assert_true(r > 0 && c > 0 && j > 0);
+	put_lines(jin, 'j', 0, 1);
+	tu_read_some(rout, 4, WAIT_MS);         /* "j 0\n": the joiner is in */
+	tu_kill9(j, WAIT_MS);
+	close(jin);
+	put_lines(cin, 'c', 0, 100);
+	close(cin);
+	expect_exit(c, cerr, 0, "creating send");
+	out = tu_slurp(rout, WAIT_MS);
+	msg = tu_slurp(rerr, WAIT_MS);
+	tu_child_verdict(r, WAIT_MS, &code);
+	if (code != 1)
+		tu_print_lines("recv", msg);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(msg, "1 of 2 senders ended their stream; a sender died"));
+	assert_lines_of(out, 'c', 100);
+	free(out);
+	free(msg);
+	tu_assert_nothing_left(name);
+}
+
 /* ---- the overwrite policy ---- */
 
 /* The receiver's stdout is a pipe nobody reads until the sender is done:
@@ -514,6 +555,7 @@ int main(void)
 		T(test_no_wait_one_receiver_of_two_gets_everything),
 		T(test_three_senders_feed_one_receiver),
 		T(test_sender_that_never_joins_is_reported_by_both),
+		T(test_killed_sender_leaves_the_stream_incomplete),
 		T(test_overwrite_slow_receiver_reports_what_it_lost),
 		T(test_stat_shows_the_slots_and_a_dead_receiver),
 		T(test_bad_shapes_are_usage_errors),

@@ -115,9 +115,10 @@ static int chan_report(const struct receiver *rc, int err)
 		op_errorf(rc->name, "%s; %" PRIu64 " messages lost in all (overwritten "
 			  "before they were read)", err ? "stream cut" : "end of stream",
 			  rc->lost);
-	if (err == -ECANCELED && rc->producers > 1) {
-		op_errorf(rc->name, "%" PRIu32 " of %" PRIu32 " senders ended their stream; "
-			  "the others left before the end", rc->ends, rc->producers);
+	if ((err == -ECANCELED || err == -EOWNERDEAD) && rc->producers > 1) {
+		op_errorf(rc->name, "%" PRIu32 " of %" PRIu32 " senders ended their stream; %s",
+			  rc->ends, rc->producers, err == -EOWNERDEAD ?
+			  "a sender died (Peer process died)" : "the others left before the end");
 		return EXIT_FAIL;
 	}
 	err = stream_report("receiver", "sender", rc->name, rc->timeout_ms, err);

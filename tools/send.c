@@ -245,8 +245,6 @@ static int chan_start(struct sender *s)
 	s->shape.capacity = (size_t)s->size;
 	err = shmx_chan_create_params(s->name, &s->shape, SHMX_CHAN_PRODUCER, 0600, &s->chan);
 	s->created = !err;
-	if (!err && broadcast(s) && s->no_wait)
-		s->attached = true;     /* nobody to wait for: none is owed the stream */
 	return err;
 }
 
@@ -260,6 +258,8 @@ static int chan_run(struct sender *s)
 {
 	int err = chan_start(s);
 
+	if (broadcast(s) && s->no_wait)
+		s->attached = true;     /* nobody to wait for: none is owed the stream */
 	if (!err && wait_first(s))
 		err = chan_wait(s, consumers_there);
 	if (!err)
