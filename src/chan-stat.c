@@ -77,11 +77,14 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	p->slot = s;
 	p->pid = pid;
 	p->generation = state >> 8;
-	if (held)
+	/* Held is not enough: a holder still attaching may not yet receive
+	 * what is sent now. Until it is done the slot shows as before. */
+	if (held && (state & SHMX__CHAN_READY) &&
+	    !(state & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED)))
 		p->state = SHMX_PEER_ATTACHED;
 	else if (state & SHMX__CHAN_CLOSED)
 		p->state = SHMX_PEER_CLOSED;
-	else if (state & SHMX__CHAN_ATTACHED)
+	else if (!held && (state & SHMX__CHAN_ATTACHED))
 		p->state = SHMX_PEER_DEAD;
 	else
 		p->state = SHMX_PEER_FREE;

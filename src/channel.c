@@ -135,6 +135,9 @@ static void start_at_head(struct shmx_chan *c, uint32_t gen)
 	c->count = c->lost = 0;
 	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->pos, c->pos, __ATOMIC_RELEASE);
+	/* Only now is every message sent from here on ours to read. */
+	__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED | SHMX__CHAN_READY,
+			 __ATOMIC_RELEASE);
 }
 
 /* The header's part of attaching: our indices, then "attached". */
@@ -146,6 +149,9 @@ static int attach_shared(struct shmx_chan *c)
 	int err = 0;
 
 	c->gen = gen;
+	/* A predecessor that died attached left "ready" behind: it is not
+	 * ours until we are done (shmx_chan_peers()). */
+	__atomic_fetch_and(&me->state, ~SHMX__CHAN_READY, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->armed, 0, __ATOMIC_RELAXED);
 	if (is_producer(c))
@@ -157,7 +163,8 @@ static int attach_shared(struct shmx_chan *c)
 	if (!is_producer(c) && c->bcast)
 		start_at_head(c, gen);
 	else
-		__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED, __ATOMIC_RELEASE);
+		__atomic_store_n(&me->state, gen << 8 | SHMX__CHAN_ATTACHED | SHMX__CHAN_READY,
+				 __ATOMIC_RELEASE);
 	/* A peer polling since before we came watches no process of ours:
 	 * tell it (arm() in chan-wait.c pairs with this). */
 	if (is_producer(c))

@@ -199,6 +199,9 @@ struct shmx__kick *shmx__kick_free(struct shmx__kick *k);
 #define SHMX__CHAN_ATTACHED 1u
 #define SHMX__CHAN_CLOSED   2u
 #define SHMX__CHAN_REAPED   4u              /* a producer found it dead */
+/* Done attaching (a broadcast consumer: where it starts is fixed): what
+ * shmx_chan_peers() waits for to call a held slot attached. */
+#define SHMX__CHAN_READY    8u
 /* Liveness lock bytes (after the owner's, SHMX_SLOT_OWNER): producer slot i
  * and consumer slot j, interleaved so that slot 0 of each is the byte a
  * pair's writer and reader use. */
