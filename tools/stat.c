@@ -143,12 +143,14 @@ static void print_chan(const struct shmx_chan_info *ci)
 	printf("%-12sformat %" PRIu32 ", header %" PRIu32 " bytes, ring %" PRIu64
 	       " bytes, largest message %" PRIu64 "\n",
 	       "Channel:", ci->abi, ci->header_size, ci->capacity, ci->max_msg);
-	printf("%-12s%" PRIu32 " producer%s, %" PRIu32 " consumer%s (%s), policy %s\n", "",
+	printf("%-12s%" PRIu32 " producer%s, %" PRIu32 " consumer%s (%s), policy %s", "",
 	       ci->producers, ci->producers == 1 ? "" : "s", ci->consumers,
 	       ci->consumers == 1 ? "" : "s", ci->consumers == 1 ? "a queue" : "broadcast",
 	       policy_str(ci->policy));
-	printf("%-12s%" PRIu64 " bytes queued, %" PRIu64 " sent, %" PRIu64 " received, %"
-	       PRIu64 " lost\n", "", ci->used, ci->sent, ci->received, ci->lost);
+	if (ci->policy == SHMX_CHAN_POLICY_OVERWRITE)
+		printf(", %" PRIu64 " messages lost", ci->lost);
+	printf("\n%-12s%" PRIu64 " bytes queued, %" PRIu64 " sent, %" PRIu64 " received\n", "",
+	       ci->used, ci->sent, ci->received);
 	printf("%-12slast producer pid %d, last consumer pid %d\n", "",
 	       (int)ci->producer_pid, (int)ci->consumer_pid);
 }

@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 		return pair(argv[2]);
 	if (argc == 3 && !strcmp(cmd, "hang"))
 		return hang(argv[2]);
-	fprintf(stderr, "usage: peer produce|consume NAME N | region|pair|hang NAME | sizes | offsets\n");
+	fprintf(stderr, "usage: peer produce|consume NAME N | region|pair|hang NAME | sizes |"
+		" offsets\n");
 	return 2;
 }
