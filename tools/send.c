@@ -539,5 +539,6 @@ const struct command cmd_send = {
 	"      --no-wait       send at once, without waiting for the N receivers\n"
 	"\n"
 	"Exit status: 0 once everything was sent, 1 if the receiver died or never\n"
-	"came, 128+N after signal N (the receiver is told the stream was cut).\n",
+	"came (or one of the M senders never joined), 128+N after signal N (the\n"
+	"receiver is told the stream was cut).\n",
 };
