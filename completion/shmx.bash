@@ -69,6 +69,11 @@ _shmx()
 		[ "$n" -eq 3 ] && _shmx_reply "$cur" $(_shmx_commands "$tool")
 		return 0
 	fi
+	# A value from a fixed set (send --policy); other values are free.
+	if [ "$prev" = --policy ]; then
+		_shmx_reply "$cur" block overwrite
+		return 0
+	fi
 	if [[ $prev == -* ]] && _shmx_takes_value "$tool" "$cmd" "$prev"; then
 		return 0
 	fi

@@ -50,13 +50,16 @@ check() {
 	fi
 }
 
-echo "1..9"
+echo "1..11"
 "$tool" create "/$tag-a" 4096 >/dev/null || echo "# shmx create failed"
 "$tool" create "/$tag-b" 4096 >/dev/null || echo "# shmx create failed"
 check "commands complete" "shmx s" stat send '!ls'
 check "every command is offered" "shmx " ls stat create rm gc cat write send recv help
 check "options of the command typed" "shmx ls --" --bytes --json --sysv '!--pair'
 check "send's options" "shmx send x --" --pair --open --lines --size --timeout
+check "send's channel shape options" "shmx send x --" --consumers --producers --policy \
+	--no-wait --producer
+check "the policies after --policy" "shmx send x --policy " block overwrite "!/$tag-a"
 check "no names after an option that takes a value" "shmx send x --size " "!/$tag-a"
 check "names from /dev/shm with their slash" "shmx stat /$tag-" "/$tag-a" "/$tag-b"
 check "names without the slash once typed so" "shmx rm $tag-" "$tag-a" "$tag-b"

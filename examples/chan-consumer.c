@@ -1,7 +1,8 @@
 /* cc chan-consumer.c $(pkg-config --cflags --libs libshmx) -o chan-consumer */
 /* SPDX-License-Identifier: MIT */
 /* Open a channel made by chan-producer and print every message until the
- * producer closes it; a producer that died is an error (exit status 1). */
+ * producers close it; a producer that died is an error (exit status 1).
+ * Run several with chan-producer --consumers N: each prints every line. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,19 +20,26 @@ int main(int argc, char **argv)
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: chan-consumer [NAME]\n"
 		       "Print the messages of channel NAME (default /shmx-chan-example),\n"
-		       "waiting up to 10 s for chan-producer to create it.\n");
+		       "waiting up to 10 s for chan-producer to create it; messages lost\n"
+		       "to an overwriting producer are counted on stderr.\n");
 		return 0;
 	}
 	if (argc > 1)
 		name = argv[1];
+	/* One consumer slot of several is taken; -EUSERS when none is free. */
 	err = shmx_chan_open(name, SHMX_CHAN_CONSUMER, 10000, &c);
 	if (err) {
 		fprintf(stderr, "chan-consumer: %s: %s\n", name, shmx_strerror(err));
 		return 1;
 	}
-	while ((n = shmx_chan_recv(c, msg, sizeof(msg), -1)) >= 0)
-		fwrite(msg, 1, (size_t)n, stdout);
-	/* -EPIPE: the producer closed after its last message: a clean end. */
+	/* -ENOBUFS: the producer overwrote messages we had not read; the next
+	 * call goes on with the oldest one still there. */
+	while ((n = shmx_chan_recv(c, msg, sizeof(msg), -1)) >= 0 || n == -ENOBUFS)
+		if (n > 0)
+			fwrite(msg, 1, (size_t)n, stdout);
+	if (shmx_chan_lost(c) > 0)
+		fprintf(stderr, "chan-consumer: lost %zd messages\n", shmx_chan_lost(c));
+	/* -EPIPE: every producer closed after its last message: a clean end. */
 	if (n != -EPIPE)
 		fprintf(stderr, "chan-consumer: %s\n", shmx_strerror((int)n));
 	shmx_chan_close(c);

@@ -2089,6 +2089,170 @@ static long sfd(const char *a)
 	return shmx_fd(segment(0));
 }
 
+/* ---- channel shapes: several producers and consumers, the policy ---- */
+
+/* The params of a channel of capacity cap, with the row's fields. */
+#define SHAPE(cap, ...) ((struct shmx_chan_params){ .capacity = (cap), __VA_ARGS__ })
+
+static long cparams_into(const struct shmx_chan_params *p, unsigned flags, mode_t mode,
+			 bool ret)
+{
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_create_params(nm[1], p, flags, mode, ret ? &out : NULL);
+
+	UNTOUCHED(out);
+	return no_leftover(rc, nm[1]);
+}
+
+#define CPARAMS_ROW(id, flags, mode, cap, ...)                                   \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_chan_params p = SHAPE(cap, __VA_ARGS__);             \
+		(void)a;                                                         \
+		return cparams_into(&p, flags, mode, true);                      \
+	}
+
+CPARAMS_ROW(cparams_cap0, P, 0, 0, .consumers = 2)
+CPARAMS_ROW(cparams_cap100, P, 0, 100, .consumers = 2)
+CPARAMS_ROW(cparams_producers65, P, 0, CAP, .producers = SHMX_CHAN_MAX_PEERS + 1)
+CPARAMS_ROW(cparams_consumers65, P, 0, CAP, .consumers = SHMX_CHAN_MAX_PEERS + 1)
+CPARAMS_ROW(cparams_policy2, P, 0, CAP, .policy = 2)
+CPARAMS_ROW(cparams_overwrite_2prod, P, 0, CAP, .producers = 2,
+	    .policy = SHMX_CHAN_POLICY_OVERWRITE)
+CPARAMS_ROW(cparams_reserved0, P, 0, CAP, .reserved[0] = 1)
+CPARAMS_ROW(cparams_reserved4, P, 0, CAP, .reserved[4] = 1)
+CPARAMS_ROW(cparams_no_role, 0, 0, CAP, .consumers = 2)
+CPARAMS_ROW(cparams_flag31, P | 1u << 31, 0, CAP, .consumers = 2)
+CPARAMS_ROW(cparams_mode_suid, P, 04600, CAP, .consumers = 2)
+
+static long cparams_null(const char *a)
+{
+	(void)a;
+	return cparams_into(NULL, P, 0, true);
+}
+
+static long cparams_ret_null(const char *a)
+{
+	struct shmx_chan_params p = SHAPE(CAP, .consumers = 2);
+
+	(void)a;
+	return cparams_into(&p, P, 0, false);
+}
+
+static long cparams_exists(const char *a)
+{
+	struct shmx_chan_params p = SHAPE(CAP, .consumers = 2);
+	struct shmx_chan *out = SENT;
+	long rc;
+
+	(void)a;
+	chan(P);
+	rc = shmx_chan_create_params(nm[1], &p, P, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long caparams_into(const struct shmx_chan_params *p, unsigned flags, bool ret)
+{
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_create_anon_params(p, flags, ret ? &out : NULL);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+#define CAPARAMS_ROW(id, flags, cap, ...)                                        \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		struct shmx_chan_params p = SHAPE(cap, __VA_ARGS__);             \
+		(void)a;                                                         \
+		return caparams_into(&p, flags, true);                           \
+	}
+
+CAPARAMS_ROW(caparams_cap32, P, 32, .producers = 2)
+CAPARAMS_ROW(caparams_consumers65, P, CAP, .consumers = SHMX_CHAN_MAX_PEERS + 1)
+CAPARAMS_ROW(caparams_overwrite_2prod, P, CAP, .producers = 2,
+	     .policy = SHMX_CHAN_POLICY_OVERWRITE)
+CAPARAMS_ROW(caparams_reserved2, P, CAP, .reserved[2] = 1)
+CAPARAMS_ROW(caparams_no_role, 0, CAP, .producers = 2)
+CAPARAMS_ROW(caparams_unlink_on_close, P | SHMX_UNLINK_ON_CLOSE, CAP, .producers = 2)
+
+static long caparams_null(const char *a)
+{
+	(void)a;
+	return caparams_into(NULL, P, true);
+}
+
+static long caparams_ret_null(const char *a)
+{
+	struct shmx_chan_params p = SHAPE(CAP, .producers = 2);
+
+	(void)a;
+	return caparams_into(&p, P, false);
+}
+
+static long clost_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_lost(NULL);
+}
+
+static long clost_producer(const char *a)
+{
+	(void)a;
+	return shmx_chan_lost(chan(P));
+}
+
+static long cslot_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_slot(NULL);
+}
+
+/* What a failed call leaves in the array: nothing. */
+static long cpeers_into(const char *name, bool null, size_t n)
+{
+	struct shmx_chan_peer peers[4];
+	long rc;
+
+	memset(peers, 0xa5, sizeof(peers));
+	rc = shmx_chan_peers(name, null ? NULL : peers, n);
+	if (rc < 0 && !all_bytes(peers, sizeof(peers), 0xa5))
+		flag("peers written by a failed call");
+	return rc;
+}
+
+static long cpeers_null(const char *a)
+{
+	(void)a;
+	chan(P);
+	return cpeers_into(nm[1], true, 4);
+}
+
+static long cpeers_count_only(const char *a)
+{
+	(void)a;
+	chan(P);
+	return cpeers_into(nm[1], true, 0) == 2 ? 0 : 1;
+}
+
+static long cpeers_missing(const char *a)
+{
+	(void)a;
+	return cpeers_into(nm[1], false, 4);
+}
+
+static long cpeers_raw_region(const char *a)
+{
+	struct shmx_region *r;
+
+	(void)a;
+	NEED(shmx_create(nm[1], 4096 + CAP, 0, 0, &r) == 0);
+	NEED(shmx_write(r, 0, "raw bytes", 9) == 9);
+	shmx_close(r);
+	return cpeers_into(nm[1], false, 4);
+}
+
 /* ---- every function that takes a name, with every bad name ---- */
 
 static long n_create(const char *n)
@@ -2172,6 +2336,25 @@ static long n_chan_stat(const char *n)
 	return cstat_into(n);
 }
 
+static long n_chan_create_params(const char *n)
+{
+	struct shmx_chan_params p = SHAPE(CAP, .consumers = 2);
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_create_params(n, &p, P, 0, &out);
+
+	UNTOUCHED(out);
+	if (rc == 0) {
+		shmx_chan_unlink(n);
+		shmx_chan_close(out);
+	}
+	return rc;
+}
+
+static long n_chan_peers(const char *n)
+{
+	return cpeers_into(n, false, 4);
+}
+
 static const struct {
 	const char *func;
 	long (*call)(const char *name);
@@ -2185,6 +2368,8 @@ static const struct {
 	{ "shmx_chan_open", n_chan_open },
 	{ "shmx_chan_unlink", n_chan_unlink },
 	{ "shmx_chan_stat", n_chan_stat },
+	{ "shmx_chan_create_params", n_chan_create_params },
+	{ "shmx_chan_peers", n_chan_peers },
 	{ "shmx_name_canon", n_name_canon },
 };
 
@@ -2727,6 +2912,43 @@ static struct row rows[] = {
 	    -EADDRINUSE),
 	ROW("shmx_pair_fd", "p NULL", pfd_null, -EINVAL),
 	ROW("shmx_pair_fd", "called twice (the same descriptor)", pfd_twice, 0),
+	ROW("shmx_chan_create_params", "p NULL", cparams_null, -EINVAL),
+	ROW("shmx_chan_create_params", "ret NULL", cparams_ret_null, -EINVAL),
+	ROW("shmx_chan_create_params", "capacity 0", cparams_cap0, -EINVAL),
+	ROW("shmx_chan_create_params", "capacity 100 (not a power of two)", cparams_cap100,
+	    -EINVAL),
+	ROW("shmx_chan_create_params", "producers 65 (above SHMX_CHAN_MAX_PEERS)",
+	    cparams_producers65, -EINVAL),
+	ROW("shmx_chan_create_params", "consumers 65 (above SHMX_CHAN_MAX_PEERS)",
+	    cparams_consumers65, -EINVAL),
+	ROW("shmx_chan_create_params", "policy 2 (unknown)", cparams_policy2, -EINVAL),
+	ROW("shmx_chan_create_params", "policy overwrite with 2 producers", cparams_overwrite_2prod,
+	    -EINVAL),
+	ROW("shmx_chan_create_params", "reserved[0] not zero", cparams_reserved0, -EINVAL),
+	ROW("shmx_chan_create_params", "reserved[4] not zero", cparams_reserved4, -EINVAL),
+	ROW("shmx_chan_create_params", "no role", cparams_no_role, -EINVAL),
+	ROW("shmx_chan_create_params", "flags bit 31 (unknown)", cparams_flag31, -EINVAL),
+	ROW("shmx_chan_create_params", "mode 04600 (set-user-ID)", cparams_mode_suid, -EINVAL),
+	ROW("shmx_chan_create_params", "name exists", cparams_exists, -EEXIST),
+	ROW("shmx_chan_create_anon_params", "p NULL", caparams_null, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "ret NULL", caparams_ret_null, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "capacity 32 (below 64)", caparams_cap32, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "consumers 65 (above SHMX_CHAN_MAX_PEERS)",
+	    caparams_consumers65, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "policy overwrite with 2 producers",
+	    caparams_overwrite_2prod, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "reserved[2] not zero", caparams_reserved2, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "no role", caparams_no_role, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "flags SHMX_UNLINK_ON_CLOSE (no name)",
+	    caparams_unlink_on_close, -EINVAL),
+	ROW("shmx_chan_lost", "c NULL", clost_null, -EINVAL),
+	ROW("shmx_chan_lost", "producer handle", clost_producer, -EBADF),
+	ROW("shmx_chan_slot", "c NULL", cslot_null, -EINVAL),
+	ROW("shmx_chan_peers", "peers NULL, n 4", cpeers_null, -EINVAL),
+	ROW("shmx_chan_peers", "peers NULL, n 0 (returns the number of slots)", cpeers_count_only,
+	    0),
+	ROW("shmx_chan_peers", "no such object", cpeers_missing, -ENOENT),
+	ROW("shmx_chan_peers", "a raw region, not a channel", cpeers_raw_region, -EBADMSG),
 };
 
 #define N_STATIC (sizeof(rows) / sizeof(rows[0]))

@@ -421,6 +421,54 @@ static void test_blocked_send_woken_by_one_recv(void **state)
 	assert_true(slow * 100 <= trials);
 }
 
+/* The slot of a broadcast consumer is attached, as shmx_chan_peers()
+ * shows it, only once the consumer has fixed where it starts: a producer
+ * that waits for that and then sends is heard. Each trial a fresh
+ * channel, a consumer process that opens it and waits for one message,
+ * and a producer that polls the slots and sends at once. */
+#define ATTACH_TRIALS 300
+#define HEARD_MS 500
+
+static bool consumer0_attached(const char *name)
+{
+	struct shmx_chan_peer p[3];
+
+	return shmx_chan_peers(name, p, 3) == 3 && p[1].state == SHMX_PEER_ATTACHED;
+}
+
+static void test_peers_attached_consumer_hears_the_next_message(void **state)
+{
+	struct shmx_chan_params prm = { .capacity = 4096, .consumers = 2 };
+	struct shmx_chan *tx;
+	int64_t end;
+	pid_t pid;
+	int i;
+
+	(void)state;
+	for (i = 0; i < ATTACH_TRIALS; i++) {
+		const char *name = tu_name();
+
+		assert_int_equal(shmx_chan_create_params(name, &prm, P, 0, &tx), 0);
+		pid = tu_fork();
+		if (pid == 0) {
+			struct shmx_chan *rx;
+			char buf[8];
+
+			TU_CKEQ(shmx_chan_open(name, C, LONG_MS, &rx), 0);
+			TU_CKEQ(shmx_chan_recv(rx, buf, sizeof(buf), HEARD_MS), 5);
+			_exit(0);
+		}
+		end = tu_now_ms() + LONG_MS;
+		while (!consumer0_attached(name) && tu_now_ms() < end)
+			;
+		assert_int_equal(shmx_chan_send(tx, "hello", 5, 0), 0);
+		if (tu_child_verdict(pid, LONG_MS, NULL))
+			fail_msg("trial %d: the consumer shown attached missed the message", i);
+		tx = shmx_chan_close(tx);
+		shmx_chan_unlink(name);
+	}
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -434,6 +482,7 @@ int main(void)
 		T(test_producer_killed_mid_message),
 		T(test_consumer_killed),
 		T(test_blocked_send_woken_by_one_recv),
+		T(test_peers_attached_consumer_hears_the_next_message),
 		T(test_stream),
 	};
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The short examples, exec'd as the two processes a user runs: writer and
+/* The short examples, exec'd as the processes a user runs: writer and
  * reader (a line a turn through a region and its semaphore pair),
- * chan-producer and chan-consumer (lines through a channel). The complete
- * streaming programs are shmx send / shmx recv, tested in test-stream.c. */
+ * chan-producer and chan-consumer (lines through a channel; several
+ * consumers, several producers, the overwrite policy). The complete
+ * streaming programs are shmx send / shmx recv, tested in test-stream.c
+ * and test-cli-fanout.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -209,6 +211,11 @@ static void check_help(const char *prog, const char *opt)
 	assert_int_equal(res.exit_code, 0);
 	snprintf(want, sizeof(want), "usage: %s", prog);
 	assert_non_null(strstr(res.out, want));
+	if (!strcmp(prog, "chan-producer")) {
+		assert_non_null(strstr(res.out, "--consumers N"));
+		assert_non_null(strstr(res.out, "--producers M"));
+		assert_non_null(strstr(res.out, "--policy block|overwrite"));
+	}
 	tu_result_free(&res);
 }
 
@@ -280,6 +287,141 @@ static void test_chan_producer_count_sends_n_messages(void **state)
 	tu_assert_nothing_left(name);
 }
 
+/* Lines of one producer, in its order, out of what a consumer printed. */
+static char *lines_of(const char *out, char tag)
+{
+	char *s = malloc(strlen(out) + 1), *w = s;
+	const char *nl;
+
+	assert_non_null(s);
+	for (; *out; out = nl + 1) {
+		nl = strchr(out, '\n');
+		assert_non_null(nl);
+		if (*out == tag) {
+			memcpy(w, out, (size_t)(nl - out) + 1);
+			w += nl - out + 1;
+		}
+	}
+	*w = 0;
+	return s;
+}
+
+static char *tagged_lines(char tag, int n)
+{
+	char *s = malloc((size_t)n * 32 + 1);
+	size_t len = 0;
+
+	assert_non_null(s);
+	for (int i = 0; i < n; i++)
+		len += (size_t)sprintf(s + len, "%c line %d\n", tag, i);
+	return s;
+}
+
+static void test_chan_three_consumers_each_print_every_line(void **state)
+{
+	const char *name = tu_name();
+	char *cargv[] = { ex("chan-consumer"), (char *)name, NULL };
+	char *pargv[] = { ex("chan-producer"), "--consumers", "3", (char *)name, NULL };
+	struct tu_result p;
+	size_t len;
+	char *in = some_lines(N_LINES, &len), *out, *err;
+	int cout[3], cerr[3], code;
+	pid_t c[3];
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		c[k] = tu_spawn(cargv, NULL, &cout[k], &cerr[k]);
+		assert_true(c[k] > 0);
+	}
+	assert_int_equal(tu_run(pargv, in, len, WAIT_MS, &p), 0);
+	assert_int_equal(p.exit_code, 0);
+	for (int k = 0; k < 3; k++) {
+		out = tu_slurp(cout[k], WAIT_MS);
+		err = tu_slurp(cerr[k], WAIT_MS);
+		tu_child_verdict(c[k], WAIT_MS, &code);
+		assert_int_equal(code, 0);
+		assert_string_equal(err, "");
+		assert_string_equal(out, in);
+		free(out);
+		free(err);
+	}
+	tu_result_free(&p);
+	free(in);
+	tu_assert_nothing_left(name);
+}
+
+/* Two chan-producer --producers 2: the first creates, the second joins;
+ * the consumer prints every line of each, in each one's order. */
+static void test_chan_two_producers_feed_one_consumer(void **state)
+{
+	const char *name = tu_name();
+	char *cargv[] = { ex("chan-consumer"), (char *)name, NULL };
+	char *pargv[] = { ex("chan-producer"), "--producers", "2", (char *)name, NULL };
+	char *a = tagged_lines('a', N_LINES), *b = tagged_lines('b', N_LINES), *out, *got;
+	struct tu_result pb;
+	int ain, cout, code;
+	pid_t c, pa;
+
+	(void)state;
+	c = tu_spawn(cargv, NULL, &cout, NULL);
+	assert_true(c > 0);
+	pa = tu_spawn(pargv, &ain, NULL, NULL);
+	assert_true(pa > 0);
+	assert_int_equal(write(ain, a, strlen(a)), (ssize_t)strlen(a));
+	close(ain);
+	assert_int_equal(tu_run(pargv, b, strlen(b), WAIT_MS, &pb), 0);
+	assert_int_equal(pb.exit_code, 0);
+	tu_child_verdict(pa, WAIT_MS, &code);
+	assert_int_equal(code, 0);
+	out = tu_slurp(cout, WAIT_MS);
+	tu_child_verdict(c, WAIT_MS, &code);
+	assert_int_equal(code, 0);
+	assert_int_equal(strlen(out), strlen(a) + strlen(b));
+	got = lines_of(out, 'a');
+	assert_string_equal(got, a);
+	free(got);
+	got = lines_of(out, 'b');
+	assert_string_equal(got, b);
+	free(got);
+	tu_result_free(&pb);
+	free(out);
+	free(a);
+	free(b);
+	tu_assert_nothing_left(name);
+}
+
+/* --policy overwrite never waits: 5000 messages (120 KiB of records) into
+ * a ring of 64 KiB with no consumer yet. The consumer that comes later
+ * counts what was overwritten, then prints the rest, in order. */
+static void test_chan_overwrite_late_consumer_counts_what_it_lost(void **state)
+{
+	const char *name = tu_name();
+	char *cargv[] = { ex("chan-consumer"), (char *)name, NULL };
+	char *pargv[] = { ex("chan-producer"), "--policy", "overwrite", "--count", "5000",
+			  (char *)name, NULL };
+	struct tu_result p, c;
+	char want[64];
+	int lost = -1, first = -1, n = 0;
+
+	(void)state;
+	assert_int_equal(tu_run(pargv, NULL, 0, WAIT_MS, &p), 0);
+	assert_int_equal(p.exit_code, 0);
+	assert_int_equal(tu_run(cargv, NULL, 0, WAIT_MS, &c), 0);
+	assert_int_equal(c.exit_code, 0);
+	assert_int_equal(sscanf(c.err, "chan-consumer: lost %d messages", &lost), 1);
+	assert_true(lost > 0 && lost < 5000);
+	assert_int_equal(sscanf(c.out, "message %d", &first), 1);
+	assert_int_equal(first, lost);
+	for (const char *l = c.out; *l; l = strchr(l, '\n') + 1, n++) {
+		snprintf(want, sizeof(want), "message %d\n", lost + n);
+		assert_memory_equal(l, want, strlen(want));
+	}
+	assert_int_equal(lost + n, 5000);
+	tu_result_free(&p);
+	tu_result_free(&c);
+	tu_assert_nothing_left(name);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -292,6 +434,9 @@ int main(void)
 		T(test_kill9_reader_writer_exits_1_peer_died),
 		T(test_chan_lines_through_consumer_exits_0_on_close),
 		T(test_chan_producer_count_sends_n_messages),
+		T(test_chan_three_consumers_each_print_every_line),
+		T(test_chan_two_producers_feed_one_consumer),
+		T(test_chan_overwrite_late_consumer_counts_what_it_lost),
 	};
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

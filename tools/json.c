@@ -127,8 +127,11 @@ static void json_extra(const struct facts *f)
 	fputs(",\"channel\":", stdout);
 	if (f->chan)
 		printf("{\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu64 ",\"used\":%" PRIu64
-		       ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 "}", ci->capacity,
-		       ci->max_msg, ci->used, ci->sent, ci->received);
+		       ",\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64
+		       ",\"producers\":%" PRIu32 ",\"consumers\":%" PRIu32 ",\"policy\":\"%s\"}",
+		       ci->capacity, ci->max_msg, ci->used, ci->sent, ci->received, ci->lost,
+		       ci->producers, ci->consumers,
+		       ci->policy == SHMX_CHAN_POLICY_OVERWRITE ? "overwrite" : "block");
 	else
 		fputs("null", stdout);
 }

@@ -3,8 +3,10 @@
  * and its semaphore pair (--pair), for shmx recv or any program speaking
  * the same format (shmx(1), STREAMS). Binary-safe; --lines sends a line a
  * message. The sender creates the object unless told to open one, and
- * removes the names it created as soon as the receiver is attached (or at
- * the end when none came), so nothing is left whichever side dies. */
+ * removes the names it created as soon as every slot has been taken (or at
+ * the end when some never were), so nothing is left whichever side dies.
+ * A channel may have several consumers (each gets the whole stream) and
+ * several producers (each sends its own stream and its own end marker). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -18,17 +20,22 @@
 #define DEFAULT_SIZE (64 * 1024)
 #define MIN_RING     64         /* shmx_chan_create(3) */
 #define ABORT_WAIT_MS 200       /* for the turn that carries the abort marker */
+#define LOOK_MS      10         /* how often the slots are read while it matters */
 
 struct sender {
 	char name[NAME_BUF];
 	uint64_t size;          /* ring or region bytes */
 	int timeout_ms;         /* for a receiver to show up */
 	int64_t start_ms;
-	bool open, lines, pair;
+	bool open, lines, pair, no_wait;
+	bool shaped;            /* --consumers, --producers or --policy given */
 	bool created, attached, removed;
 	bool mid_line;          /* --lines: the last piece did not end a line */
 	/* channel */
 	struct shmx_chan *chan;
+	struct shmx_chan_params shape;  /* what we create, or what we joined */
+	unsigned prods_seen;    /* attaches of producers so far */
+	int64_t looked_ms;
 	/* pair */
 	struct shmx_region *region;
 	struct shmx_pair *pp;
@@ -37,10 +44,14 @@ struct sender {
 	bool holding;
 };
 
+static bool expired(const struct sender *s)
+{
+	return s->timeout_ms >= 0 && stream_now_ms() - s->start_ms >= s->timeout_ms;
+}
+
 static bool give_up(const struct sender *s)
 {
-	return !s->attached && s->timeout_ms >= 0 &&
-	       stream_now_ms() - s->start_ms >= s->timeout_ms;
+	return !s->attached && expired(s);
 }
 
 /* Once the receiver is attached, both sides hold all they need and the
@@ -76,14 +87,64 @@ static ssize_t read_input(struct sender *s, void *buf, size_t max)
 
 /* ---- channel ---- */
 
-static void chan_check_receiver(struct sender *s)
+static bool broadcast(const struct sender *s)
 {
-	struct shmx_chan_info info;
+	return s->shape.consumers > 1;
+}
 
-	if (s->attached || shmx_chan_stat(s->name, &info))
+/* A broadcast consumer gets only what is sent after it attached, and an
+ * overwriting producer runs over what nobody has read yet: both want the
+ * consumers there first. A queue keeps what it holds for a late one. */
+static bool wait_first(const struct sender *s)
+{
+	return !s->no_wait &&
+	       (broadcast(s) || s->shape.policy == SHMX_CHAN_POLICY_OVERWRITE);
+}
+
+/* The names may go once as many parties attached as the channel has
+ * slots: then every party that will ever come holds the channel. Attaches
+ * are counted, not slots: a producer that is done frees its slot for the
+ * next one. With --no-wait a broadcast consumer that never came is not
+ * waited for (it would miss the stream anyway). */
+static bool shape_complete(const struct sender *s, unsigned cons_seen)
+{
+	return s->prods_seen >= s->shape.producers &&
+	       (cons_seen >= s->shape.consumers || (s->no_wait && broadcast(s)));
+}
+
+/* Read the slots while it matters: whether the consumers we wait for are
+ * there (s->attached; each time, so that the names go as soon as they
+ * are), then, for a creator still waiting for producers, whether the names
+ * can go (every LOOK_MS: the stream is flowing by then). */
+static void chan_look(struct sender *s, bool now)
+{
+	struct shmx_chan_peer p[2 * SHMX_CHAN_MAX_PEERS];
+	unsigned cons_now = 0, cons_seen = 0, prods = 0;
+	int n, i;
+
+	if (s->attached && (s->removed || !s->created))
 		return;
-	s->attached = (info.holders & (1u << SHMX_SLOT_READER)) || info.received;
-	if (s->attached)
+	if (!now && s->attached && stream_now_ms() - s->looked_ms < LOOK_MS)
+		return;
+	s->looked_ms = stream_now_ms();
+	n = shmx_chan_peers(s->name, p, sizeof(p) / sizeof(p[0]));
+	/* Only the creator removes the name, once every slot was taken. */
+	if (n == -ENOENT && !s->created)
+		s->attached = true;
+	for (i = 0; i < n; i++) {
+		if (p[i].role == SHMX_CHAN_PRODUCER) {
+			prods += p[i].generation;
+		} else {
+			cons_seen += p[i].generation;
+			cons_now += p[i].state == SHMX_PEER_ATTACHED;
+		}
+	}
+	if (n <= 0)
+		return;
+	s->prods_seen = prods;
+	if (!s->attached)
+		s->attached = broadcast(s) ? cons_now == s->shape.consumers : cons_seen > 0;
+	if (shape_complete(s, cons_seen))
 		remove_names(s);
 }
 
@@ -93,7 +154,7 @@ static int chan_put(struct sender *s, const void *buf, size_t len)
 
 	for (;;) {
 		err = shmx_chan_send(s->chan, buf, len, STREAM_SLICE_MS);
-		chan_check_receiver(s);
+		chan_look(s, false);
 		if (err != -ETIMEDOUT)
 			return err;
 		if (stream_stop)
@@ -103,15 +164,32 @@ static int chan_put(struct sender *s, const void *buf, size_t len)
 	}
 }
 
-/* After the end marker: the data is in the ring; wait for someone to take
- * it before the name may go. */
-static int chan_wait_receiver(struct sender *s)
+/* Until cond holds, looking at the slots; -ETIMEDOUT once the timeout
+ * (from the start) has passed, -EINTR once stopped. */
+static int chan_wait(struct sender *s, bool (*cond)(const struct sender *))
 {
-	while (!s->attached && !stream_stop && !give_up(s)) {
+	for (;;) {
+		chan_look(s, true);
+		if (cond(s))
+			return 0;
+		if (stream_stop)
+			return -EINTR;
+		if (expired(s))
+			return -ETIMEDOUT;
 		stream_nap();
-		chan_check_receiver(s);
 	}
-	return s->attached ? 0 : stream_stop ? -EINTR : -ETIMEDOUT;
+}
+
+static bool consumers_there(const struct sender *s)
+{
+	return s->attached;
+}
+
+/* The creator keeps the names until every slot was taken; anyone else
+ * waits only for the receiver, as the data is in the ring. */
+static bool done_waiting(const struct sender *s)
+{
+	return s->attached && (s->removed || !s->created);
 }
 
 static int chan_send_all(struct sender *s)
@@ -132,26 +210,67 @@ static int chan_send_all(struct sender *s)
 		err = chan_put(s, buf, (size_t)n);
 	}
 	free(buf);
-	return err ? err : chan_wait_receiver(s);
+	return err;
+}
+
+/* What we joined: its shape, from its header. A name already gone was
+ * removed by its creator, which does so once every slot was taken. */
+static int chan_joined(struct sender *s)
+{
+	struct shmx_chan_info ci;
+	int err = shmx_chan_stat(s->name, &ci);
+
+	if (err == -ENOENT) {
+		s->attached = true;
+		return 0;
+	}
+	if (!err) {
+		s->shape.producers = ci.producers;
+		s->shape.consumers = ci.consumers;
+		s->shape.policy = ci.policy;
+	}
+	return err;
+}
+
+static int chan_start(struct sender *s)
+{
+	int err;
+
+	if (s->open) {
+		err = stream_chan_open(s->name, SHMX_CHAN_PRODUCER, s->timeout_ms, &s->chan);
+		if (!err)
+			err = chan_joined(s);
+		return err;
+	}
+	s->shape.capacity = (size_t)s->size;
+	err = shmx_chan_create_params(s->name, &s->shape, SHMX_CHAN_PRODUCER, 0600, &s->chan);
+	s->created = !err;
+	return err;
+}
+
+/* Who never came when the wait ended. */
+static const char *missing(const struct sender *s)
+{
+	return !s->attached ? "receiver" : "producer";
 }
 
 static int chan_run(struct sender *s)
 {
-	int err;
+	int err = chan_start(s);
 
-	if (s->open)
-		err = stream_chan_open(s->name, SHMX_CHAN_PRODUCER, s->timeout_ms, &s->chan);
-	else
-		err = shmx_chan_create(s->name, (size_t)s->size, SHMX_CHAN_PRODUCER, 0600,
-				       &s->chan);
-	if (err)
-		return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
-	s->created = !s->open;
-	err = chan_send_all(s);
+	if (broadcast(s) && s->no_wait)
+		s->attached = true;     /* nobody to wait for: none is owed the stream */
+	if (!err && wait_first(s))
+		err = chan_wait(s, consumers_there);
+	if (!err)
+		err = chan_send_all(s);
+	if (!err)
+		err = chan_wait(s, done_waiting);
 	/* Closing without the end marker tells the receiver we were cut. */
 	s->chan = shmx_chan_close(s->chan);
 	remove_names(s);
-	return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
+	return stream_report("sender", err == -ETIMEDOUT ? missing(s) : "receiver", s->name,
+			     s->timeout_ms, err);
 }
 
 /* ---- pair ---- */
@@ -279,49 +398,112 @@ static const char *size_error(const struct sender *s)
 	return NULL;
 }
 
-static int send_args(int argc, char **argv, struct sender *s)
+/* The options of a channel's shape, against the others. */
+static const char *shape_error(const struct sender *s)
+{
+	if (s->pair && (s->shaped || s->no_wait))
+		return "--consumers, --producers, --policy and --no-wait are for a channel, "
+		       "not --pair";
+	if (s->open && s->shaped)
+		return "--consumers, --producers and --policy shape a channel this sender "
+		       "creates, not one it opens";
+	if (s->shape.policy == SHMX_CHAN_POLICY_OVERWRITE && s->shape.producers > 1)
+		return "--policy overwrite takes one producer (an overwriting producer "
+		       "never waits, for another producer either)";
+	return NULL;
+}
+
+static int policy_arg(const char *in, uint32_t *out)
+{
+	if (!strcmp(in, "block"))
+		*out = SHMX_CHAN_POLICY_BLOCK;
+	else if (!strcmp(in, "overwrite"))
+		*out = SHMX_CHAN_POLICY_OVERWRITE;
+	else
+		return usage_error("invalid policy '%s' (block or overwrite)", shown(in));
+	return 0;
+}
+
+enum { OPT_POLICY = 256, OPT_NO_WAIT, OPT_PRODUCER };
+
+/* One option of a channel's shape: 0, or a usage error. */
+static int shape_opt(struct sender *s, int c, const char *arg)
+{
+	s->shaped = true;
+	switch (c) {
+	case 'c': return count_arg("consumers", arg, SHMX_CHAN_MAX_PEERS, &s->shape.consumers);
+	case 'P': return count_arg("producers", arg, SHMX_CHAN_MAX_PEERS, &s->shape.producers);
+	default: return policy_arg(arg, &s->shape.policy);
+	}
+}
+
+static int send_opts(int argc, char **argv, struct sender *s, const char **size)
 {
 	static const struct option longs[] = {
 		{ "pair", no_argument, NULL, 'p' },
 		{ "open", no_argument, NULL, 'o' },
+		{ "producer", no_argument, NULL, OPT_PRODUCER },
 		{ "lines", no_argument, NULL, 'l' },
 		{ "size", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "consumers", required_argument, NULL, 'c' },
+		{ "producers", required_argument, NULL, 'P' },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		HELP_OPT, END_OPT,
 	};
-	const char *size = NULL;
 	int c;
 
 	opt_reset();
-	while ((c = next_opt(argc, argv, "pols:t:h", longs)) != -1) {
+	while ((c = next_opt(argc, argv, ":pols:t:c:P:h", longs)) != -1) {
 		switch (c) {
 		case 'p': s->pair = true; break;
-		case 'o': s->open = true; break;
+		case 'o': case OPT_PRODUCER: s->open = true; break;
 		case 'l': s->lines = true; break;
+		case OPT_NO_WAIT: s->no_wait = true; break;
 		case 's':
 			if (size_arg("size", optarg, false, &s->size))
 				return EXIT_USAGE;
-			size = optarg;
+			*size = optarg;
 			break;
 		case 't':
 			if (timeout_arg(optarg, &s->timeout_ms))
+				return EXIT_USAGE;
+			break;
+		case 'c': case 'P': case OPT_POLICY:
+			if (shape_opt(s, c, optarg))
 				return EXIT_USAGE;
 			break;
 		case 'h': return show_help(cmd) ? EXIT_FAIL : -1;
 		default: return EXIT_USAGE;
 		}
 	}
+	return 0;
+}
+
+static int send_args(int argc, char **argv, struct sender *s)
+{
+	const char *size = NULL;
+	int err = send_opts(argc, argv, s, &size);
+
+	if (err)
+		return err;
 	if (optind != argc - 1)
 		return usage_error(optind < argc ? "unexpected argument '%s'" : "missing NAME%s",
 				   optind < argc ? shown(argv[optind + 1]) : "");
 	if (size && size_error(s))
 		return usage_error("--size %s: %s", shown(size), size_error(s));
+	if (shape_error(s))
+		return usage_error("%s", shape_error(s));
 	return name_arg(argv[optind], s->name);
 }
 
 static int send_run(int argc, char **argv)
 {
-	struct sender s = { .size = DEFAULT_SIZE, .timeout_ms = 5000 };
+	struct sender s = {
+		.size = DEFAULT_SIZE, .timeout_ms = 5000,
+		.shape = { .producers = 1, .consumers = 1 },
+	};
 	int err = send_args(argc, argv, &s);
 
 	if (err)
@@ -334,20 +516,29 @@ static int send_run(int argc, char **argv)
 const struct command cmd_send = {
 	.name = "send",
 	.run = send_run,
-	.synopsis = "send NAME [--pair] [--open] [--lines] [--size SIZE] [--timeout MS]",
+	.synopsis = "send NAME [OPTION]... < DATA",
 	.help =
 	"Send standard input to a receiver (shmx recv NAME) through a libshmx channel\n"
 	"NAME, created now (ring of SIZE bytes, a power of two, default 64K) unless\n"
 	"--open is given; any bytes, each read(2) becomes one message, an empty one\n"
-	"ends the stream. The name is removed once the receiver has attached.\n"
+	"ends the stream. The name is removed once every slot has been taken.\n"
 	"\n"
 	"  -p, --pair          a region of SIZE bytes and its semaphore pair instead\n"
 	"  -o, --open          use an existing channel (or region and pair)\n"
+	"      --producer      join an existing channel as one more of its producers\n"
+	"                      (the same as --open, for a channel)\n"
 	"  -l, --lines         one message per line; the line \"quit\" ends the stream\n"
 	"  -s, --size SIZE     ring or region size (default 64K)\n"
 	"  -t, --timeout MS    wait this long for a receiver (default 5000, -1 forever);\n"
 	"                      once one is there, wait as long as it lives\n"
+	"  -c, --consumers N   N receivers (1 to 64), each gets the whole stream\n"
+	"  -P, --producers M   M senders (1 to 64): this one and M-1 with --producer;\n"
+	"                      the stream ends once all M have ended theirs\n"
+	"      --policy P      block (default): wait for the slowest receiver;\n"
+	"                      overwrite: never wait, a slow receiver loses messages\n"
+	"      --no-wait       send at once, without waiting for the N receivers\n"
 	"\n"
 	"Exit status: 0 once everything was sent, 1 if the receiver died or never\n"
-	"came, 128+N after signal N (the receiver is told the stream was cut).\n",
+	"came (or one of the M senders never joined), 128+N after signal N (the\n"
+	"receiver is told the stream was cut).\n",
 };

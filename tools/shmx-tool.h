@@ -17,6 +17,7 @@
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
+#define EXIT_LOST  3            /* recv: the stream ended, some of it overwritten */
 
 #define DEV_SHM    "/dev/shm"
 #define SEM_PREFIX "sem."
@@ -131,6 +132,8 @@ void json_errors(void);
 int size_arg(const char *what, const char *s, bool allow_zero, uint64_t *out);
 /* "-1" or a count of milliseconds up to INT_MAX: 0, or a usage error. */
 int timeout_arg(const char *s, int *out);
+/* A count from 1 to max ("3"), of what ("consumers"): 0, or a usage error. */
+int count_arg(const char *what, const char *s, unsigned max, uint32_t *out);
 const char *human(uint64_t v, char buf[24]);
 const char *size_str(uint64_t v, bool bytes, char buf[24]);
 const char *user_name(uid_t uid, char buf[32]);

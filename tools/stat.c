@@ -133,17 +133,87 @@ static void print_holders(uint32_t h)
 	printf("%s\n", any ? "" : "none");
 }
 
+static const char *policy_str(uint32_t policy)
+{
+	return policy == SHMX_CHAN_POLICY_OVERWRITE ? "overwrite" : "block";
+}
+
 static void print_chan(const struct shmx_chan_info *ci)
 {
 	printf("%-12sformat %" PRIu32 ", header %" PRIu32 " bytes, ring %" PRIu64
 	       " bytes, largest message %" PRIu64 "\n",
 	       "Channel:", ci->abi, ci->header_size, ci->capacity, ci->max_msg);
-	printf("%-12s%" PRIu64 " bytes queued, %" PRIu64 " sent, %" PRIu64 " received\n",
-	       "", ci->used, ci->sent, ci->received);
+	printf("%-12s%" PRIu32 " producer%s, %" PRIu32 " consumer%s (%s), policy %s", "",
+	       ci->producers, ci->producers == 1 ? "" : "s", ci->consumers,
+	       ci->consumers == 1 ? "" : "s", ci->consumers == 1 ? "a queue" : "broadcast",
+	       policy_str(ci->policy));
+	if (ci->policy == SHMX_CHAN_POLICY_OVERWRITE)
+		printf(", %" PRIu64 " messages lost", ci->lost);
+	printf("\n%-12s%" PRIu64 " bytes queued, %" PRIu64 " sent, %" PRIu64 " received\n", "",
+	       ci->used, ci->sent, ci->received);
 	printf("%-12slast producer pid %d, last consumer pid %d\n", "",
 	       (int)ci->producer_pid, (int)ci->consumer_pid);
 }
 
+/* ---- the slots of a channel (shmx_chan_peers) ---- */
+
+#define MAX_SLOTS (2 * SHMX_CHAN_MAX_PEERS)
+
+static const char *const peer_state[] = { "free", "attached", "closed", "dead" };
+
+static const char *peer_state_str(uint32_t state)
+{
+	return state < sizeof(peer_state) / sizeof(peer_state[0]) ? peer_state[state] : "?";
+}
+
+static const char *role_str(const struct shmx_chan_peer *p)
+{
+	return p->role == SHMX_CHAN_PRODUCER ? "producer" : "consumer";
+}
+
+/* The slots, producers first; their number, or -errno. */
+static int chan_slots(const char *name, struct shmx_chan_peer *p)
+{
+	int n = shmx_chan_peers(name, p, MAX_SLOTS);
+
+	return n > (int)MAX_SLOTS ? (int)MAX_SLOTS : n;
+}
+
+/* A count, or "-" where it does not apply (a producer's lag and loss). */
+static void put_count(bool applies, uint64_t v, int width)
+{
+	if (applies)
+		printf(" %*" PRIu64, width, v);
+	else
+		printf(" %*s", width, "-");
+}
+
+static void print_slots(const char *name)
+{
+	struct shmx_chan_peer p[MAX_SLOTS];
+	int n = chan_slots(name, p);
+	bool cons;
+
+	if (n < 0) {
+		printf("%-12sunknown (%s)\n", "Slots:", shmx_strerror(n));
+		return;
+	}
+	printf("%-12s%-8s %4s %8s %-8s %10s %12s %12s %12s\n", "Slots:", "ROLE", "SLOT", "PID",
+	       "STATE", "GENERATION", "COUNT", "LAG", "LOST");
+	for (int i = 0; i < n; i++) {
+		cons = p[i].role == SHMX_CHAN_CONSUMER;
+		printf("%-12s%-8s %4" PRIu32, "", role_str(&p[i]), p[i].slot);
+		if (p[i].pid > 0)
+			printf(" %8d", (int)p[i].pid);
+		else
+			printf(" %8s", "-");
+		printf(" %-8s %10" PRIu32 " %12" PRIu64, peer_state_str(p[i].state),
+		       p[i].generation, p[i].count);
+		put_count(cons, p[i].lag, 12);
+		put_count(cons, p[i].lost, 12);
+		putchar('\n');
+	}
+}
 
 static void print_common(const char *name, const char *kind, const struct stat *st)
 {
@@ -204,8 +274,10 @@ static void print_text(const struct facts *f)
 		printf("%-12s%s%s%s, %s%s%s\n", "Semaphores:", shown(f->name), PAIR_W,
 		       sem_exists(f->name, PAIR_W) ? "" : " (missing)", shown(f->name),
 		       PAIR_R, sem_exists(f->name, PAIR_R) ? "" : " (missing)");
-	if (f->chan)
+	if (f->chan) {
 		print_chan(&f->ci);
+		print_slots(f->name);
+	}
 	mapped_by(&f->st);
 }
 
@@ -228,12 +300,47 @@ static void json_mappers(const struct facts *f)
 	putchar(']');
 }
 
+/* A producer's lag and loss do not apply: null. */
+static void json_count(const char *key, bool applies, uint64_t v)
+{
+	if (applies)
+		printf(",\"%s\":%" PRIu64, key, v);
+	else
+		printf(",\"%s\":null", key);
+}
+
+static void json_slots(const struct facts *f)
+{
+	struct shmx_chan_peer p[MAX_SLOTS];
+	int n = f->chan ? chan_slots(f->name, p) : -1;
+	bool cons;
+
+	fputs(",\"slots\":", stdout);
+	if (n < 0) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('[');
+	for (int i = 0; i < n; i++) {
+		cons = p[i].role == SHMX_CHAN_CONSUMER;
+		printf("%s{\"role\":\"%s\",\"slot\":%" PRIu32 ",\"pid\":%d,\"state\":\"%s\","
+		       "\"generation\":%" PRIu32 ",\"count\":%" PRIu64, i ? "," : "",
+		       role_str(&p[i]), p[i].slot, (int)p[i].pid, peer_state_str(p[i].state),
+		       p[i].generation, p[i].count);
+		json_count("lag", cons, p[i].lag);
+		json_count("lost", cons, p[i].lost);
+		putchar('}');
+	}
+	putchar(']');
+}
+
 static void print_json(const struct facts *f, bool *first)
 {
 	json_sep(first);
 	putchar('{');
 	json_record(f);
 	json_mappers(f);
+	json_slots(f);
 	putchar('}');
 }
 
@@ -282,10 +389,13 @@ const struct command cmd_stat = {
 	.help =
 		"Show everything about an object: size, mode, owner and group, times, its\n"
 		"kind, the liveness locks held on it, the decoded header of a libshmx\n"
-		"channel, and the processes that have it mapped (those you may inspect).\n"
+		"channel (its producers, consumers and policy) and a table of its slots\n"
+		"(role, slot, pid, state, generation, messages, lag and loss), and the\n"
+		"processes that have it mapped (those you may inspect).\n"
 		"ADDRESS is a POSIX name (/x), a file path (./x, /dir/x) or a System V\n"
 		"segment (sysv:KEY, sysv:@ID: its IPC_STAT fields).\n"
 		"\n"
 		"      --json    one JSON document {\"objects\": [...], \"errors\": [...]},\n"
-		"                the same keys for every kind (shmx(1), JSON)\n",
+		"                the same keys for every kind (shmx(1), JSON), with\n"
+		"                \"mapped_by\" and \"slots\"\n",
 };

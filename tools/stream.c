@@ -218,6 +218,11 @@ int stream_report(const char *who, const char *peer, const char *name, int timeo
 	case -EBADMSG:
 		op_errorf(name, "bad message from the %s", peer);
 		return EXIT_FAIL;
+	case -EBUSY:
+	case -EUSERS:
+		op_errorf(name, "no room for another %s: every slot of its role is taken (%s)",
+			  who, shmx_strerror(err));
+		return EXIT_FAIL;
 	}
 	return op_error(name, err);
 }

@@ -377,6 +377,19 @@ int timeout_arg(const char *s, int *out)
 	return 0;
 }
 
+int count_arg(const char *what, const char *s, unsigned max, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !isdigit((unsigned char)s[0]) || *end || v < 1 || v > max)
+		return usage_error("invalid number of %s '%s' (1 to %u)", what, shown(s), max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
 const char *human(uint64_t v, char buf[24])
 {
 	static const char units[] = "KMGTPE";

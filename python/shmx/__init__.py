@@ -30,9 +30,10 @@ from . import _lib
 from ._lib import lib as _c
 
 __all__ = [
-    "Region", "Pair", "Channel", "PeerDiedError", "version", "strerror",
-    "unlink", "stat", "canon_name", "sysv_key", "sysv_remove", "sysv_stat",
-    "guard_sigbus", "chan_stat", "chan_unlink", "pair_unlink",
+    "Region", "Pair", "Channel", "PeerDiedError", "MessagesLostError", "version",
+    "strerror", "unlink", "stat", "canon_name", "sysv_key", "sysv_remove",
+    "sysv_stat", "guard_sigbus", "chan_stat", "chan_peers", "chan_unlink",
+    "pair_unlink",
 ]
 
 # Flags of include/shmx.h; the classes below take keyword arguments instead.
@@ -51,6 +52,8 @@ CHAN_SPIN = 1 << 10
 CHAN_BLOCK = 1 << 11
 ALLOW_SHARED = 1 << 12
 
+CHAN_MAX_PEERS = 64
+
 NAME_MAX = 255
 IPC_PRIVATE = 0
 SLOT_OWNER, SLOT_WRITER, SLOT_READER = 0, 1, 2
@@ -60,6 +63,12 @@ _INT_MAX = 2 ** 31 - 1
 
 class PeerDiedError(OSError):
     """The peer process died (EOWNERDEAD); messages it committed were read."""
+
+
+class MessagesLostError(OSError):
+    """ENOBUFS: an overwriting producer wrote over messages this consumer had
+    not read (Channel.lost() counts them); the next receive goes on with the
+    oldest message still there."""
 
 
 def strerror(err):
@@ -73,6 +82,8 @@ def _error(ret, filename=None):
     args = (err, strerror(err)) if filename is None else (err, strerror(err), filename)
     if err == _errno.EOWNERDEAD:
         return PeerDiedError(*args)
+    if err == _errno.ENOBUFS:
+        return MessagesLostError(*args)
     return OSError(*args)
 
 
@@ -421,15 +432,36 @@ def pair_unlink(name):
 
 
 ChannelStat = namedtuple("ChannelStat", "abi header_size capacity max_msg used sent "
-                         "received producer_pid consumer_pid holders")
+                         "received producer_pid consumer_pid holders policy "
+                         "producers consumers lost")
+_POLICIES = {"block": 0, "overwrite": 1}
+_POLICY_NAMES = {v: k for k, v in _POLICIES.items()}
 
 
 def chan_stat(name):
-    """Decode and validate a channel's header without attaching to it."""
+    """Decode and validate a channel's header without attaching to it; policy
+    is "block" or "overwrite", lost the sum over its consumers."""
     i = _lib.ChanInfo()
     _check(_c.shmx_chan_stat(_name(name), ctypes.byref(i)), name)
     return ChannelStat(i.abi, i.header_size, i.capacity, i.max_msg, i.used, i.sent,
-                       i.received, i.producer_pid, i.consumer_pid, i.holders)
+                       i.received, i.producer_pid, i.consumer_pid, i.holders,
+                       _POLICY_NAMES.get(i.policy, i.policy), i.producers,
+                       i.consumers, i.lost)
+
+
+ChannelPeer = namedtuple("ChannelPeer", "role slot pid state generation count lag lost")
+_PEER_STATES = ("free", "attached", "closed", "dead")
+
+
+def chan_peers(name):
+    """The slots of channel name, producers first (shmx_chan_peers(3)): a list
+    of ChannelPeer, role "producer" or "consumer", state "free", "attached",
+    "closed" or "dead"."""
+    peers = (_lib.ChanPeer * (2 * CHAN_MAX_PEERS))()
+    n = min(_check(_c.shmx_chan_peers(_name(name), peers, len(peers)), name), len(peers))
+    return [ChannelPeer("producer" if p.role == CHAN_PRODUCER else "consumer", p.slot,
+                        p.pid, _PEER_STATES[p.state] if p.state < 4 else p.state,
+                        p.generation, p.count, p.lag, p.lost) for p in peers[:n]]
 
 
 def chan_unlink(name):
@@ -445,10 +477,12 @@ _BATCH_MSGS = 256       # messages iteration takes a call
 
 
 class Channel:
-    """A single-producer/single-consumer message channel. Iterating over a
-    consumer yields messages (bytes) until the producer closes; it takes
-    them from the ring in batches (recv_many()), and recv() hands out the
-    ones it took first."""
+    """A message channel: one producer and one consumer, or several of each
+    (create(..., producers=, consumers=, policy=); see shmx(7), TOPOLOGIES).
+    Iterating over a consumer yields messages (bytes) until the producers
+    close; it takes them from the ring in batches (recv_many()), and recv()
+    hands out the ones it took first. On an overwrite channel iteration
+    steps over MessagesLostError: lost() counts what was missed."""
 
     _ROLES = {"producer": CHAN_PRODUCER, "consumer": CHAN_CONSUMER}
     _WAITS = {None: 0, "spin": CHAN_SPIN, "block": CHAN_BLOCK}
@@ -468,12 +502,21 @@ class Channel:
         return _role(role, cls._ROLES) | cls._WAITS[wait]
 
     @classmethod
-    def create(cls, name, capacity, role, mode=0o600, *, wait=None):
+    def create(cls, name, capacity, role, mode=0o600, *, wait=None, producers=1,
+               consumers=1, policy="block"):
         """Create a channel with a ring of capacity bytes (a power of two);
-        the caller takes role and owns it."""
+        the caller takes role and owns it. producers and consumers are its
+        slots (1 to 64; several consumers make it a broadcast), policy
+        "block" (wait for the slowest consumer) or "overwrite" (never wait;
+        a slow consumer loses messages)."""
+        if policy not in _POLICIES:
+            raise ValueError("policy must be 'block' or 'overwrite'")
+        p = _lib.ChanParams(capacity=capacity, producers=producers,
+                            consumers=consumers, policy=_POLICIES[policy])
         h = _lib.Handle()
-        _check(_c.shmx_chan_create(_name(name), capacity, cls._flags(role, wait),
-                                   mode, ctypes.byref(h)), name)
+        _check(_c.shmx_chan_create_params(_name(name), ctypes.byref(p),
+                                          cls._flags(role, wait), mode,
+                                          ctypes.byref(h)), name)
         return cls(h, name)
 
     @classmethod
@@ -511,9 +554,23 @@ class Channel:
         """Messages waiting to be received."""
         return _check(_c.shmx_chan_pending(self._handle()))
 
+    @property
+    def slot(self):
+        """The slot this handle holds (0 up, in its role)."""
+        return _check(_c.shmx_chan_slot(self._handle()))
+
+    def lost(self):
+        """Consumer: messages an overwriting producer wrote over before this
+        consumer read them, so far (OSError EBADF for a producer)."""
+        return _check(_c.shmx_chan_lost(self._handle()))
+
     def stats(self):
         """The channel's decoded header (ChannelStat), read by name."""
         return chan_stat(self._name)
+
+    def peers(self):
+        """Its slots (a list of ChannelPeer), read by name."""
+        return chan_peers(self._name)
 
     def send(self, data, timeout=None):
         """Copy a message in (bytes-like); waits for room."""
@@ -627,11 +684,13 @@ class Channel:
 
     def __next__(self):
         # Iteration takes messages in batches: one C call for many.
-        if not self._taken:
+        while not self._taken:
             try:
                 self._taken.extend(self.recv_many(_BATCH_MSGS))
             except BrokenPipeError:
                 raise StopIteration from None
+            except MessagesLostError:
+                pass    # counted in lost(); on with the oldest still there
         return self._taken.popleft()
 
     def close(self):

@@ -72,8 +72,24 @@ class ChanInfo(ctypes.Structure):
                 ("used", ctypes.c_uint64), ("sent", ctypes.c_uint64),
                 ("received", ctypes.c_uint64), ("producer_pid", c_pid_t),
                 ("consumer_pid", c_pid_t), ("holders", ctypes.c_uint32),
-                ("reserved32", ctypes.c_uint32),
-                ("reserved", ctypes.c_uint64 * 4)]
+                ("policy", ctypes.c_uint32), ("producers", ctypes.c_uint32),
+                ("consumers", ctypes.c_uint32), ("lost", ctypes.c_uint64),
+                ("reserved", ctypes.c_uint64 * 2)]
+
+
+class ChanParams(ctypes.Structure):
+    """struct shmx_chan_params"""
+    _fields_ = [("capacity", c_size_t), ("producers", ctypes.c_uint32),
+                ("consumers", ctypes.c_uint32), ("policy", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32 * 5)]
+
+
+class ChanPeer(ctypes.Structure):
+    """struct shmx_chan_peer"""
+    _fields_ = [("role", c_uint), ("slot", ctypes.c_uint32), ("pid", c_pid_t),
+                ("state", ctypes.c_uint32), ("generation", ctypes.c_uint32),
+                ("count", ctypes.c_uint64), ("lag", ctypes.c_uint64),
+                ("lost", ctypes.c_uint64), ("reserved", ctypes.c_uint64 * 2)]
 
 
 class SysvInfo(ctypes.Structure):
@@ -141,6 +157,10 @@ _PROTOS = {
     "shmx_chan_used": (c_ssize_t, [Handle]),
     "shmx_chan_pending": (c_ssize_t, [Handle]),
     "shmx_chan_stat": (c_int, [c_char_p, P(ChanInfo)]),
+    "shmx_chan_create_params": (c_int, [c_char_p, P(ChanParams), c_uint, c_mode_t, PH]),
+    "shmx_chan_lost": (c_ssize_t, [Handle]),
+    "shmx_chan_slot": (c_int, [Handle]),
+    "shmx_chan_peers": (c_int, [c_char_p, P(ChanPeer), c_size_t]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():

@@ -6,10 +6,12 @@
  *   peer pair NAME          reader of region NAME's pair: wait, print, post
  *   peer hang NAME          producer that sends "ready" and waits to be killed
  *   peer sizes              sizes of the structs the binding mirrors
+ *   peer offsets            offsets of the fields the binding added last
  * Message i is 4 bytes of i (little endian), then (i % 251) bytes, byte j
  * being (i + j) & 0xff: a lost, repeated, reordered or torn message shows. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,8 +152,21 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	if (!strcmp(cmd, "sizes")) {
-		printf("%zu %zu %zu\n", sizeof(struct shmx_info),
-		       sizeof(struct shmx_chan_info), sizeof(struct shmx_sysv_info));
+		printf("%zu %zu %zu %zu %zu\n", sizeof(struct shmx_info),
+		       sizeof(struct shmx_chan_info), sizeof(struct shmx_sysv_info),
+		       sizeof(struct shmx_chan_params), sizeof(struct shmx_chan_peer));
+		return 0;
+	}
+	if (!strcmp(cmd, "offsets")) {
+		printf("%zu %zu %zu %zu %zu %zu %zu %zu\n",
+		       offsetof(struct shmx_chan_info, policy),
+		       offsetof(struct shmx_chan_info, producers),
+		       offsetof(struct shmx_chan_info, consumers),
+		       offsetof(struct shmx_chan_info, lost),
+		       offsetof(struct shmx_chan_params, policy),
+		       offsetof(struct shmx_chan_peer, generation),
+		       offsetof(struct shmx_chan_peer, count),
+		       offsetof(struct shmx_chan_peer, lost));
 		return 0;
 	}
 	if (argc == 4 && !strcmp(cmd, "produce"))
@@ -164,6 +179,7 @@ int main(int argc, char **argv)
 		return pair(argv[2]);
 	if (argc == 3 && !strcmp(cmd, "hang"))
 		return hang(argv[2]);
-	fprintf(stderr, "usage: peer produce|consume NAME N | region|pair|hang NAME | sizes\n");
+	fprintf(stderr, "usage: peer produce|consume NAME N | region|pair|hang NAME | sizes |"
+		" offsets\n");
 	return 2;
 }

@@ -157,7 +157,14 @@ class TestRegionAndPairWithC(Base):
         sizes = self.finish(self.peer("sizes")).split()
         self.assertEqual([int(s) for s in sizes],
                          [ctypes.sizeof(_lib.Info), ctypes.sizeof(_lib.ChanInfo),
-                          ctypes.sizeof(_lib.SysvInfo)])
+                          ctypes.sizeof(_lib.SysvInfo), ctypes.sizeof(_lib.ChanParams),
+                          ctypes.sizeof(_lib.ChanPeer)])
+        offsets = self.finish(self.peer("offsets")).split()
+        self.assertEqual([int(s) for s in offsets],
+                         [_lib.ChanInfo.policy.offset, _lib.ChanInfo.producers.offset,
+                          _lib.ChanInfo.consumers.offset, _lib.ChanInfo.lost.offset,
+                          _lib.ChanParams.policy.offset, _lib.ChanPeer.generation.offset,
+                          _lib.ChanPeer.count.offset, _lib.ChanPeer.lost.offset])
 
 
 class TestBinding(Base):
@@ -307,6 +314,96 @@ class TestBinding(Base):
             self.assertEqual(r.fstat().size, 8192)
             self.assertEqual(r.name, n)
             self.assertGreaterEqual(r.fileno(), 0)
+
+
+class TestChannelShapes(Base):
+    """Several consumers, several producers, the overwrite policy
+    (shmx_chan_create_params(3)), between handles of this process."""
+
+    def test_broadcast_each_consumer_gets_every_message_and_peers_show_it(self):
+        n = self.name()
+        with shmx.Channel.create(n, 4096, "producer", consumers=2) as tx, \
+                shmx.Channel.open(n, "consumer", WAIT) as a, \
+                shmx.Channel.open(n, "consumer", WAIT) as b:
+            self.assertEqual((tx.slot, a.slot, b.slot), (0, 0, 1))
+            with self.assertRaises(OSError) as cm:
+                shmx.Channel.open(n, "consumer", 0)
+            self.assertEqual(cm.exception.errno, errno.EUSERS)
+            for i in range(50):
+                tx.send(b"m%d" % i)
+            want = [b"m%d" % i for i in range(50)]
+            self.assertEqual([a.recv(WAIT) for _ in range(50)], want)
+            self.assertEqual([b.recv(WAIT) for _ in range(50)], want)
+            self.assertEqual((a.lost(), b.lost()), (0, 0))
+            st = tx.stats()
+            self.assertEqual((st.producers, st.consumers, st.policy, st.sent, st.lost),
+                             (1, 2, "block", 50, 0))
+            peers = tx.peers()
+            self.assertEqual([(p.role, p.slot, p.state, p.generation, p.count)
+                              for p in peers],
+                             [("producer", 0, "attached", 1, 50),
+                              ("consumer", 0, "attached", 1, 50),
+                              ("consumer", 1, "attached", 1, 50)])
+            self.assertTrue(all(p.pid == os.getpid() for p in peers))
+            with self.assertRaises(OSError) as cm:
+                tx.lost()
+            self.assertEqual(cm.exception.errno, errno.EBADF)
+            b.close()
+            self.assertEqual(shmx.chan_peers(n)[2].state, "closed")
+
+    def test_overwrite_consumer_counts_what_it_lost(self):
+        n = self.name()
+        with shmx.Channel.create(n, 4096, "producer", policy="overwrite") as tx, \
+                shmx.Channel.open(n, "consumer", WAIT) as rx:
+            for i in range(1000):     # never waits: 100 KiB through 4 KiB
+                tx.send(b"%04d" % i + b"x" * 96, 0)
+            with self.assertRaises(shmx.MessagesLostError) as cm:
+                rx.recv(WAIT)
+            self.assertEqual(cm.exception.errno, errno.ENOBUFS)
+            lost = rx.lost()
+            self.assertGreater(lost, 0)
+            tx.send(b"", 0)            # the end
+            got = []
+            for msg in rx:
+                if not msg:
+                    break
+                got.append(int(msg[:4]))
+            self.assertEqual(got, list(range(lost, 1000)))
+            self.assertEqual(len(got) + rx.lost(), 1000)
+            self.assertEqual(rx.stats().lost, lost)
+            self.assertEqual(rx.peers()[1].lost, lost)
+
+    def test_two_producers_keep_their_own_order(self):
+        n = self.name()
+        with shmx.Channel.create(n, 4096, "consumer", producers=2) as rx, \
+                shmx.Channel.open(n, "producer", WAIT) as a, \
+                shmx.Channel.open(n, "producer", WAIT) as b:
+            self.assertEqual((a.slot, b.slot), (0, 1))
+            for i in range(20):
+                a.send(b"a%d" % i)
+                b.send(b"b%d" % i)
+            got = [rx.recv(WAIT) for _ in range(40)]
+            self.assertEqual([m for m in got if m[:1] == b"a"],
+                             [b"a%d" % i for i in range(20)])
+            self.assertEqual([m for m in got if m[:1] == b"b"],
+                             [b"b%d" % i for i in range(20)])
+            a.close()
+            with self.assertRaises(BlockingIOError):
+                rx.recv(0)             # b is still there: not the end yet
+            b.close()
+            with self.assertRaises(BrokenPipeError):
+                rx.recv(WAIT)
+
+    def test_bad_shapes_are_refused(self):
+        n = self.name()
+        for kw in ({"producers": 2, "policy": "overwrite"}, {"consumers": 65},
+                   {"producers": 65}):
+            with self.assertRaises(OSError) as cm:
+                shmx.Channel.create(n, 4096, "producer", **kw)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+        with self.assertRaises(ValueError):
+            shmx.Channel.create(n, 4096, "producer", policy="sometimes")
+        self.assertFalse(os.path.exists("/dev/shm" + n))
 
 
 if __name__ == "__main__":
