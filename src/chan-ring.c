@@ -758,6 +758,9 @@ static ssize_t chan_used(const struct shmx_chan *c)
 		err = shmx__chan_slowest(m, from, false, &peer);
 		if (err)
 			return err;
+		/* More than a ring behind only while a consumer joins: full. */
+		if ((c->multi ? from : c->pos) - peer > c->g.capacity)
+			return (ssize_t)c->g.capacity;
 		return shmx__chan_distance(c->multi ? from : c->pos, peer, c->g.capacity);
 	}
 	peer = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);

@@ -190,7 +190,14 @@ int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *
 		 * it is not past the head of now. */
 		if (c->multi && (int64_t)(t - top) > 0)
 			top = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-		if ((t & (SHMX__CHAN_ALIGN - 1)) || top - t > c->g.capacity)
+		/* A consumer still joining stored a head it read before it
+		 * fenced: any number of rings behind by now. That is no room
+		 * (until it stores where it starts, and kicks), not a bad
+		 * value; the room test, head + need - cursor > capacity,
+		 * cannot wrap on it. */
+		if ((t & (SHMX__CHAN_ALIGN - 1)) ||
+		    (top - t > c->g.capacity &&
+		     ((st & SHMX__CHAN_ATTACHED) || (int64_t)(top - t) < 0)))
 			return -EBADMSG;
 		if (reap && c->bcast && slot_fate(c, false, j, &dead) == -EOWNERDEAD &&
 		    __atomic_compare_exchange_n(&c->conss[j].state, &dead,
