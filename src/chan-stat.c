@@ -77,7 +77,10 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	p->slot = s;
 	p->pid = pid;
 	p->generation = state >> 8;
-	if (held)
+	/* Held, but the state word not yet its holder's: the holder is still
+	 * attaching (its cursor may not be in place), not attached. */
+	if (held && (state & SHMX__CHAN_ATTACHED) &&
+	    !(state & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED)))
 		p->state = SHMX_PEER_ATTACHED;
 	else if (state & SHMX__CHAN_CLOSED)
 		p->state = SHMX_PEER_CLOSED;
