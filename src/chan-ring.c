@@ -629,8 +629,9 @@ static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeou
 	len = next_msg(c, &d, &adv);
 	if (len < 0)
 		return len;
+	/* Overwriting, the length itself may be torn: overtaken first. */
 	if ((size_t)len > size)
-		return -EMSGSIZE;
+		return c->over && overtaken(c) ? fell_behind(c) : -EMSGSIZE;
 	/* A fault in the copy is caught by shmx_chan_recv()'s guarded section. */
 	if (len)
 		memcpy(buf, c->ring + c->cur_off + REC, (size_t)len);
@@ -664,7 +665,7 @@ static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
 		return -EINPROGRESS;
 	len = next_msg(c, &d, &adv);
 	if (len >= 0 && (size_t)len > size)
-		len = -EMSGSIZE;
+		len = c->over && overtaken(c) ? fell_behind(c) : -EMSGSIZE;
 	while (len >= 0 && (size_t)len <= size - used) {
 		if (len)
 			memcpy(out + used, c->ring + c->cur_off + REC, (size_t)len);
