@@ -118,8 +118,7 @@ int fan_produce(struct shmx_chan *tx, uint64_t first, uint64_t end, bool ided,
 struct fan_state {
 	struct shmx_chan *rx;
 	struct fan_report *r;
-	bool ided;
-	int timeout_ms;
+	const struct fan_opts *o;
 	int64_t lost;           /* shmx_chan_lost() at the last message */
 };
 
@@ -139,7 +138,7 @@ static bool check(struct fan_state *s, const unsigned char *p, size_t n)
 		want = (uint64_t)(r->next + (lost - s->lost));
 	}
 	s->lost = lost;
-	if (want == ~(uint64_t)0 || !fan_intact(p, n, want, s->ided)) {
+	if (want == ~(uint64_t)0 || !fan_intact(p, n, want, s->o->ided)) {
 		r->bad = (int64_t)want + 1;
 		return false;
 	}
@@ -153,7 +152,7 @@ static bool check(struct fan_state *s, const unsigned char *p, size_t n)
 static int take_recv(struct fan_state *s)
 {
 	unsigned char buf[FAN_MAX];
-	ssize_t n = shmx_chan_recv(s->rx, buf, sizeof(buf), s->timeout_ms);
+	ssize_t n = shmx_chan_recv(s->rx, buf, sizeof(buf), s->o->timeout_ms);
 
 	if (n < 0)
 		return (int)n;
@@ -166,19 +165,20 @@ static int take_peek(struct fan_state *s)
 {
 	unsigned char buf[FAN_MAX];
 	const void *p;
-	ssize_t n = shmx_chan_peek(s->rx, &p, s->timeout_ms);
+	ssize_t n = shmx_chan_peek(s->rx, &p, s->o->timeout_ms);
 	int err;
 
 	if (n < 0)
 		return (int)n;
+	if ((size_t)n <= sizeof(buf))
+		memcpy(buf, p, (size_t)n);
+	err = shmx_chan_release(s->rx);
+	if (err)
+		return err;
 	if ((size_t)n > sizeof(buf)) {
 		s->r->bad = s->r->next + 1;
 		return 0;
 	}
-	memcpy(buf, p, (size_t)n);
-	err = shmx_chan_release(s->rx);
-	if (err)
-		return err;
 	return check(s, buf, (size_t)n) ? 1 : 0;
 }
 
@@ -187,7 +187,7 @@ static int take_batch(struct fan_state *s)
 	static unsigned char buf[64 * FAN_MAX];
 	size_t lens[64], off = 0;
 	ssize_t k = shmx_chan_recv_batch(s->rx, buf, sizeof(buf), lens, 64,
-					 s->timeout_ms);
+					 s->o->timeout_ms);
 
 	if (k < 0)
 		return (int)k;
@@ -199,18 +199,20 @@ static int take_batch(struct fan_state *s)
 	return 1;
 }
 
-void fan_consume(struct shmx_chan *rx, enum fan_mode mode, bool ided, int timeout_ms,
-		 struct fan_report *r)
+void fan_consume(struct shmx_chan *rx, const struct fan_opts *o, struct fan_report *r)
 {
-	struct fan_state s = { .rx = rx, .r = r, .ided = ided, .timeout_ms = timeout_ms };
+	const struct timespec ms = { 0, 1000000 };
+	struct fan_state s = { .rx = rx, .r = r, .o = o };
+	int64_t pause = o->slow;
 	unsigned i;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->first = -1;
 	r->hash = TU_FNV_INIT;
+	r->spare[2] = shmx_chan_slot(rx);
 	for (i = 0;; i++) {
-		enum fan_mode m = mode == FAN_MIXED ? (enum fan_mode)(i % 3) : mode;
+		enum fan_mode m = o->mode == FAN_MIXED ? (enum fan_mode)(i % 3) : o->mode;
 
 		rc = m == FAN_RECV ? take_recv(&s) : m == FAN_PEEK ? take_peek(&s)
 								  : take_batch(&s);
@@ -222,8 +224,27 @@ void fan_consume(struct shmx_chan *rx, enum fan_mode mode, bool ided, int timeou
 			r->err = rc;
 			break;
 		}
+		if (o->slow && r->got >= pause) {
+			nanosleep(&ms, NULL);
+			pause = r->got + o->slow;
+		}
 	}
 	r->lost = shmx_chan_lost(rx);
+}
+
+pid_t fan_consumer(const char *name, const struct fan_opts *o, int rep)
+{
+	struct fan_report r;
+	struct shmx_chan *rx;
+	pid_t pid = tu_fork();
+
+	if (pid)
+		return pid;
+	rx = fan_open(name, C);
+	fan_consume(rx, o, &r);
+	shmx_chan_close(rx);
+	fan_report_send(rep, &r);
+	_exit(0);
 }
 
 void fan_report_send(int fd, const struct fan_report *r)

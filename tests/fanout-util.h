@@ -62,13 +62,23 @@ struct fan_report {
 /* How a consumer takes messages. */
 enum fan_mode { FAN_RECV, FAN_PEEK, FAN_BATCH, FAN_MIXED };
 
-/* Receive until an error other than -ENOBUFS (with timeout_ms for each
- * call): every message must be the next one, its number being its
- * predecessor's plus one, plus what shmx_chan_lost() says was lost in
- * between (overwrite), and intact. The first message's number is taken as
- * it comes (it must carry one). Fills *r; stops at the first wrong one. */
-void fan_consume(struct shmx_chan *rx, enum fan_mode mode, bool ided, int timeout_ms,
-		 struct fan_report *r);
+struct fan_opts {
+	enum fan_mode mode;
+	bool ided;              /* every message carries its number (fan_len()) */
+	int timeout_ms;         /* of each call */
+	int slow;               /* sleep 1 ms after every slow messages (0: never) */
+};
+
+/* Receive until an error other than -ENOBUFS: every message must be the
+ * next one, its number being its predecessor's plus one, plus what
+ * shmx_chan_lost() says was lost in between (overwrite), and intact. The
+ * first message's number is taken as it comes (it must carry one; what was
+ * lost before it is in spare[0]). Fills *r (slot in spare[2]); stops at
+ * the first wrong message. */
+void fan_consume(struct shmx_chan *rx, const struct fan_opts *o, struct fan_report *r);
+/* A child that opens name as a consumer, runs fan_consume(), closes and
+ * reports on rep. */
+pid_t fan_consumer(const char *name, const struct fan_opts *o, int rep);
 
 /* A child's report through a pipe; the parent reads it (asserts). */
 void fan_report_send(int fd, const struct fan_report *r);

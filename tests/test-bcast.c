@@ -18,21 +18,12 @@
 
 #define BLOCK SHMX_CHAN_POLICY_BLOCK
 
-/* A consumer child: takes a slot, receives until the producer has gone,
- * reports what it saw on rep. */
+/* A consumer child that takes messages the way mode says. */
 static pid_t consumer(const char *name, enum fan_mode mode, int rep)
 {
-	struct fan_report r;
-	struct shmx_chan *rx;
-	pid_t pid = tu_fork();
+	const struct fan_opts o = { .mode = mode, .timeout_ms = LONG_MS };
 
-	if (pid)
-		return pid;
-	rx = fan_open(name, C);
-	fan_consume(rx, mode, false, LONG_MS, &r);
-	shmx_chan_close(rx);
-	fan_report_send(rep, &r);
-	_exit(0);
+	return fan_consumer(name, &o, rep);
 }
 
 static uint64_t hash_of(uint64_t first, uint64_t end)
