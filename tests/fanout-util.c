@@ -124,11 +124,34 @@ struct fan_state {
 
 /* Message p (n bytes) just taken: it must be the one after the last,
  * skipping exactly what was lost meanwhile. false stops the consumer. */
+/* Several producers: the next message of the producer it names. */
+static bool check_multi(struct fan_state *s, const unsigned char *p, size_t n)
+{
+	struct fan_report *r = s->r;
+	uint64_t id = fan_id(p, n), k = (id >> FAN_SEQ_BITS) - 1;
+
+	if (k >= s->o->producers || k >= 4 ||
+	    (int64_t)(id & ((UINT64_C(1) << FAN_SEQ_BITS) - 1)) != r->per[k] ||
+	    !fan_intact(p, n, id, true)) {
+		r->bad = (int64_t)id + 1;
+		return false;
+	}
+	if (r->first < 0)
+		r->first = (int64_t)id;
+	r->per[k]++;
+	r->hash = tu_fnv1a(r->hash, &id, sizeof(id));
+	r->got++;
+	return true;
+}
+
 static bool check(struct fan_state *s, const unsigned char *p, size_t n)
 {
 	struct fan_report *r = s->r;
 	int64_t lost = shmx_chan_lost(s->rx);
 	uint64_t want;
+
+	if (s->o->producers > 1)
+		return check_multi(s, p, n);
 
 	if (r->first < 0) {
 		want = fan_id(p, n);

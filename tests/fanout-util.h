@@ -33,10 +33,11 @@ size_t fan_fill(unsigned char *p, uint64_t seq, bool ided);
 bool fan_intact(const unsigned char *p, size_t n, uint64_t seq, bool ided);
 /* The number a message says it has (FAN_ID bytes or more), else ~0. */
 uint64_t fan_id(const unsigned char *p, size_t n);
-/* Several producers: message n of producer k. */
+/* Several producers: message n of producer k (k < 4). */
+#define FAN_SEQ_BITS 40
 static inline uint64_t fan_pid_seq(unsigned k, uint64_t n)
 {
-	return (uint64_t)(k + 1) << 40 | n;
+	return (uint64_t)(k + 1) << FAN_SEQ_BITS | n;
 }
 
 /* Send messages first .. end-1 in turn; every third zero-copy, and every
@@ -55,8 +56,8 @@ struct fan_report {
 	int64_t err;            /* the error that ended it */
 	int64_t bad;            /* 0, or the number of the first wrong message + 1 */
 	uint64_t hash;          /* FNV-1a over the numbers received, in order */
-	int64_t count;          /* its slot's count as shmx_chan_peers() saw it */
 	int64_t spare[3];
+	int64_t per[4];         /* several producers: the next number of each */
 };
 
 /* How a consumer takes messages. */
@@ -67,14 +68,17 @@ struct fan_opts {
 	bool ided;              /* every message carries its number (fan_len()) */
 	int timeout_ms;         /* of each call */
 	int slow;               /* sleep 1 ms after every slow messages (0: never) */
+	unsigned producers;     /* > 1: messages fan_pid_seq(k, n), n in order per k */
 };
 
 /* Receive until an error other than -ENOBUFS: every message must be the
  * next one, its number being its predecessor's plus one, plus what
  * shmx_chan_lost() says was lost in between (overwrite), and intact. The
  * first message's number is taken as it comes (it must carry one; what was
- * lost before it is in spare[0]). Fills *r (slot in spare[2]); stops at
- * the first wrong message. */
+ * lost before it is in spare[0]). With several producers, each message
+ * must be the next of its producer, from 0 (per[]); hash is over the
+ * order of all. Fills *r (slot in spare[2]); stops at the first wrong
+ * message. */
 void fan_consume(struct shmx_chan *rx, const struct fan_opts *o, struct fan_report *r);
 /* A child that opens name as a consumer, runs fan_consume(), closes and
  * reports on rep. */
