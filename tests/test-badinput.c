@@ -1333,6 +1333,275 @@ static long cstat_raw_region(const char *a)
 	return cstat_into(nm[0]);
 }
 
+/* ---- several consumers, several producers ---- */
+
+struct shape {
+	size_t cap;
+	uint32_t producers, consumers, policy, reserved[5];
+};
+
+static struct shmx_chan_params params_of(const struct shape *sh)
+{
+	struct shmx_chan_params p = { .capacity = sh->cap, .producers = sh->producers,
+				      .consumers = sh->consumers, .policy = sh->policy };
+
+	memcpy(p.reserved, sh->reserved, sizeof(p.reserved));
+	return p;
+}
+
+/* Create nm[1] with that shape (p NULL if cap is 0): the result; no name
+ * may be left behind by a failure, no handle written. */
+static long cparams_into(const struct shape *sh, struct shmx_chan **ret)
+{
+	struct shmx_chan_params p = params_of(sh);
+	struct shmx_chan *out = SENT;
+	long rc;
+
+	rc = shmx_chan_create_params(nm[1], sh->cap ? &p : NULL, P, 0, ret ? ret : &out);
+	if (!ret)
+		UNTOUCHED(out);
+	return no_leftover(rc, nm[1]);
+}
+
+#define CPARAMS_ROW(id, ...)                                                     \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		const struct shape sh = { __VA_ARGS__ };                         \
+		(void)a;                                                         \
+		return cparams_into(&sh, NULL);                                  \
+	}
+
+CPARAMS_ROW(cparams_null, .cap = 0)
+CPARAMS_ROW(cparams_cap_npot, .cap = CAP + 8)
+CPARAMS_ROW(cparams_cap32, .cap = 32)
+CPARAMS_ROW(cparams_prod65, .cap = CAP, .producers = 65)
+CPARAMS_ROW(cparams_cons65, .cap = CAP, .consumers = 65)
+CPARAMS_ROW(cparams_prod_max, .cap = CAP, .producers = UINT32_MAX)
+CPARAMS_ROW(cparams_policy2, .cap = CAP, .policy = 2)
+CPARAMS_ROW(cparams_over_2prod, .cap = CAP, .producers = 2, .policy = 1)
+CPARAMS_ROW(cparams_reserved0, .cap = CAP, .reserved = { 1 })
+CPARAMS_ROW(cparams_reserved4, .cap = CAP, .reserved = { 0, 0, 0, 0, 1 })
+
+static long cparams_ret_null(const char *a)
+{
+	struct shmx_chan_params p = { .capacity = CAP, .consumers = 2 };
+
+	(void)a;
+	return no_leftover(shmx_chan_create_params(nm[1], &p, P, 0, NULL), nm[1]);
+}
+
+static long cparams_no_role(const char *a)
+{
+	struct shmx_chan_params p = { .capacity = CAP, .consumers = 2 };
+	struct shmx_chan *out = SENT;
+	long rc;
+
+	(void)a;
+	rc = shmx_chan_create_params(nm[1], &p, 0, 0, &out);
+	UNTOUCHED(out);
+	return no_leftover(rc, nm[1]);
+}
+
+/* A shape that is made: the channel says so (0 if it does). */
+static long cparams_made(const struct shape *sh, uint32_t producers, uint32_t consumers)
+{
+	struct shmx_chan_info info;
+	struct shmx_chan *c;
+	long rc = cparams_into(sh, &c);
+
+	if (rc)
+		return rc;
+	NEED(shmx_chan_stat(nm[1], &info) == 0);
+	shmx_chan_close(c);
+	return info.producers == producers && info.consumers == consumers ? 0 : 1;
+}
+
+static long cparams_zero_is_one(const char *a)
+{
+	const struct shape sh = { .cap = CAP };
+
+	(void)a;
+	return cparams_made(&sh, 1, 1);
+}
+
+static long cparams_64_64(const char *a)
+{
+	const struct shape sh = { .cap = CAP, .producers = 64, .consumers = 64 };
+
+	(void)a;
+	return cparams_made(&sh, 64, 64);
+}
+
+static long cparams_exists(const char *a)
+{
+	struct shmx_chan_params p = { .capacity = CAP, .consumers = 2 };
+	struct shmx_chan *out = SENT;
+	long rc;
+
+	(void)a;
+	chan(P);
+	rc = shmx_chan_create_params(nm[1], &p, C, 0, &out);
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long canonp_into(const struct shape *sh, struct shmx_chan **ret)
+{
+	struct shmx_chan_params p = params_of(sh);
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_create_anon_params(sh->cap ? &p : NULL, C, ret);
+
+	if (ret == &out)
+		UNTOUCHED(out);
+	return rc;
+}
+
+#define CANONP_ROW(id, ...)                                                      \
+	static long id(const char *a)                                            \
+	{                                                                        \
+		const struct shape sh = { __VA_ARGS__ };                         \
+		struct shmx_chan *out = SENT;                                    \
+		(void)a;                                                         \
+		return canonp_into(&sh, &out);                                   \
+	}
+
+CANONP_ROW(canonp_null, .cap = 0)
+CANONP_ROW(canonp_cap_npot, .cap = 100)
+CANONP_ROW(canonp_cons65, .cap = CAP, .consumers = 65)
+CANONP_ROW(canonp_policy2, .cap = CAP, .policy = 2)
+CANONP_ROW(canonp_over_2prod, .cap = CAP, .producers = 2, .policy = 1)
+CANONP_ROW(canonp_reserved2, .cap = CAP, .reserved = { 0, 0, 7 })
+
+static long canonp_ret_null(const char *a)
+{
+	const struct shape sh = { .cap = CAP, .consumers = 2 };
+
+	(void)a;
+	return canonp_into(&sh, NULL);
+}
+
+/* nm[1] with that shape, the creator holding the role given. */
+static struct shmx_chan *shaped(uint32_t producers, uint32_t consumers, uint32_t policy,
+				unsigned role)
+{
+	struct shmx_chan_params p = { .capacity = CAP, .producers = producers,
+				      .consumers = consumers, .policy = policy };
+	struct shmx_chan *c;
+
+	NEED(shmx_chan_create_params(nm[1], &p, role, 0, &c) == 0);
+	return c;
+}
+
+static long copen_into(unsigned flags)
+{
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_open(nm[1], flags, 0, &out);
+
+	UNTOUCHED(out);
+	return rc;
+}
+
+static long copen_consumers_taken(const char *a)
+{
+	struct shmx_chan *c;
+
+	(void)a;
+	shaped(1, 2, 0, C);
+	NEED(shmx_chan_open(nm[1], C, 0, &c) == 0);
+	return copen_into(C);
+}
+
+static long copen_producers_taken(const char *a)
+{
+	struct shmx_chan *c;
+
+	(void)a;
+	shaped(3, 1, 0, C);
+	for (int i = 0; i < 3; i++)
+		NEED(shmx_chan_open(nm[1], P, 0, &c) == 0);
+	return copen_into(P);
+}
+
+static long copen_one_consumer_taken(const char *a)
+{
+	(void)a;
+	shaped(2, 1, 0, C);
+	return copen_into(C);
+}
+
+static long clost_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_lost(NULL);
+}
+
+static long clost_producer(const char *a)
+{
+	(void)a;
+	return shmx_chan_lost(shaped(1, 1, 1, P));      /* overwrite */
+}
+
+static long clost_block(const char *a)
+{
+	(void)a;
+	return shmx_chan_lost(cons_of(chan(P)));
+}
+
+static long cslot_null(const char *a)
+{
+	(void)a;
+	return shmx_chan_slot(NULL);
+}
+
+/* shmx_chan_peers() into a buffer of n + 1 slots: the result, and the
+ * slot after n (and all of them on failure) untouched. */
+static long cpeers_into(const char *name, size_t n)
+{
+	struct shmx_chan_peer peers[4];
+	long rc;
+
+	memset(peers, 0xa5, sizeof(peers));
+	rc = shmx_chan_peers(name, peers, n);
+	if (!all_bytes(peers + n, sizeof(peers) - n * sizeof(peers[0]), 0xa5) ||
+	    (rc < 0 && !all_bytes(peers, sizeof(peers), 0xa5)))
+		flag("peers written beyond n, or by a failed call");
+	return rc;
+}
+
+static long cpeers_null_n1(const char *a)
+{
+	(void)a;
+	shaped(1, 2, 0, P);
+	return shmx_chan_peers(nm[1], NULL, 1);
+}
+
+static long cpeers_null_n0(const char *a)
+{
+	(void)a;
+	shaped(1, 2, 0, P);
+	return shmx_chan_peers(nm[1], NULL, 0) == 3 ? 0 : 1;
+}
+
+static long cpeers_n_short(const char *a)
+{
+	(void)a;
+	shaped(2, 2, 0, P);
+	return cpeers_into(nm[1], 1) == 4 ? 0 : 1;
+}
+
+static long cpeers_missing(const char *a)
+{
+	(void)a;
+	return cpeers_into(nm[1], 3);
+}
+
+static long cpeers_raw_region(const char *a)
+{
+	(void)a;
+	shmx_close(region(0));
+	return cpeers_into(nm[0], 3);
+}
+
 /* ---- handle metadata, anonymous regions, System V segments ---- */
 
 static long fstat_into(struct shmx_region *r)
@@ -2172,6 +2441,32 @@ static long n_chan_stat(const char *n)
 	return cstat_into(n);
 }
 
+static long n_chan_create_params(const char *n)
+{
+	struct shmx_chan_params p = { .capacity = CAP, .producers = 2, .consumers = 2 };
+	struct shmx_chan *out = SENT;
+	long rc = shmx_chan_create_params(n, &p, P, 0, &out);
+
+	UNTOUCHED(out);
+	if (rc == 0) {
+		shmx_chan_unlink(n);
+		shmx_chan_close(out);
+	}
+	return rc;
+}
+
+static long n_chan_peers(const char *n)
+{
+	struct shmx_chan_peer peers[2];
+	long rc;
+
+	memset(peers, 0xa5, sizeof(peers));
+	rc = shmx_chan_peers(n, peers, 2);
+	if (rc < 0 && !all_bytes(peers, sizeof(peers), 0xa5))
+		flag("peers written by a failed call");
+	return rc;
+}
+
 static const struct {
 	const char *func;
 	long (*call)(const char *name);
@@ -2185,6 +2480,8 @@ static const struct {
 	{ "shmx_chan_open", n_chan_open },
 	{ "shmx_chan_unlink", n_chan_unlink },
 	{ "shmx_chan_stat", n_chan_stat },
+	{ "shmx_chan_create_params", n_chan_create_params },
+	{ "shmx_chan_peers", n_chan_peers },
 	{ "shmx_name_canon", n_name_canon },
 };
 
@@ -2727,6 +3024,52 @@ static struct row rows[] = {
 	    -EADDRINUSE),
 	ROW("shmx_pair_fd", "p NULL", pfd_null, -EINVAL),
 	ROW("shmx_pair_fd", "called twice (the same descriptor)", pfd_twice, 0),
+	ROW("shmx_chan_create_params", "p NULL", cparams_null, -EINVAL),
+	ROW("shmx_chan_create_params", "ret NULL", cparams_ret_null, -EINVAL),
+	ROW("shmx_chan_create_params", "no role", cparams_no_role, -EINVAL),
+	ROW("shmx_chan_create_params", "capacity 4104 (not a power of two)", cparams_cap_npot,
+	    -EINVAL),
+	ROW("shmx_chan_create_params", "capacity 32 (below 64)", cparams_cap32, -EINVAL),
+	ROW("shmx_chan_create_params", "producers 65 (above SHMX_CHAN_MAX_PEERS)", cparams_prod65,
+	    -EINVAL),
+	ROW("shmx_chan_create_params", "consumers 65 (above SHMX_CHAN_MAX_PEERS)", cparams_cons65,
+	    -EINVAL),
+	ROW("shmx_chan_create_params", "producers UINT32_MAX", cparams_prod_max, -EINVAL),
+	ROW("shmx_chan_create_params", "policy 2 (unknown)", cparams_policy2, -EINVAL),
+	ROW("shmx_chan_create_params", "policy overwrite with producers 2", cparams_over_2prod,
+	    -EINVAL),
+	ROW("shmx_chan_create_params", "reserved[0] not zero", cparams_reserved0, -EINVAL),
+	ROW("shmx_chan_create_params", "reserved[4] not zero", cparams_reserved4, -EINVAL),
+	ROW("shmx_chan_create_params", "producers 0 and consumers 0 (one each)",
+	    cparams_zero_is_one, 0),
+	ROW("shmx_chan_create_params", "producers 64 and consumers 64 (the most)", cparams_64_64,
+	    0),
+	ROW("shmx_chan_create_params", "name exists", cparams_exists, -EEXIST),
+	ROW("shmx_chan_create_anon_params", "p NULL", canonp_null, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "ret NULL", canonp_ret_null, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "capacity 100 (not a power of two)", canonp_cap_npot,
+	    -EINVAL),
+	ROW("shmx_chan_create_anon_params", "consumers 65 (above SHMX_CHAN_MAX_PEERS)",
+	    canonp_cons65, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "policy 2 (unknown)", canonp_policy2, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "policy overwrite with producers 2",
+	    canonp_over_2prod, -EINVAL),
+	ROW("shmx_chan_create_anon_params", "reserved[2] not zero", canonp_reserved2, -EINVAL),
+	ROW("shmx_chan_open", "every consumer slot taken (of 2)", copen_consumers_taken, -EUSERS),
+	ROW("shmx_chan_open", "every producer slot taken (of 3)", copen_producers_taken, -EUSERS),
+	ROW("shmx_chan_open", "consumer taken, one consumer slot (of 2 producers)",
+	    copen_one_consumer_taken, -EBUSY),
+	ROW("shmx_chan_lost", "c NULL", clost_null, -EINVAL),
+	ROW("shmx_chan_lost", "producer handle", clost_producer, -EBADF),
+	ROW("shmx_chan_lost", "consumer of a block channel (returns 0)", clost_block, 0),
+	ROW("shmx_chan_slot", "c NULL", cslot_null, -EINVAL),
+	ROW("shmx_chan_peers", "peers NULL, n 1", cpeers_null_n1, -EINVAL),
+	ROW("shmx_chan_peers", "peers NULL, n 0 (returns the number of slots)", cpeers_null_n0,
+	    0),
+	ROW("shmx_chan_peers", "n below the number of slots (fills n, returns the number)",
+	    cpeers_n_short, 0),
+	ROW("shmx_chan_peers", "no such object", cpeers_missing, -ENOENT),
+	ROW("shmx_chan_peers", "a raw region, not a channel", cpeers_raw_region, -EBADMSG),
 };
 
 #define N_STATIC (sizeof(rows) / sizeof(rows[0]))
