@@ -641,6 +641,45 @@ static void test_sequence_words_stuck_odd(void **state)
 	rx = shmx_chan_close(rx);
 }
 
+/* A queue's consumer continues its slot's counts: counts that cannot be
+ * (more lost than passed, or past 2^63, which shmx_chan_lost() would
+ * return as a negative number) are refused by open, as a bad cursor is. */
+static void test_queue_consumer_counts(void **state)
+{
+	static const struct {
+		uint64_t lost, index;
+	} bad[] = {
+		{ UINT64_MAX, UINT64_MAX },
+		{ 1ull << 63, 1ull << 63 },
+		{ 6, 5 },
+	};
+	struct shmx__chan_hdr *h;
+	struct shmx_chan *tx, *rx;
+	struct shmx_region *r;
+	ssize_t lost;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *name = tu_name();
+
+		tx = shaped(name, 1, 1, SHMX__CHAN_POLICY_OVERWRITE, P);
+		h = raw_header(name, &r);
+		slot_of(h, false, 0)->lost = bad[i].lost;
+		slot_of(h, false, 0)->index = bad[i].index;
+		rx = NULL;
+		assert_int_equal(shmx_chan_open(name, C, 0, &rx), -EBADMSG);
+		assert_null(rx);
+		slot_of(h, false, 0)->lost = 3;
+		slot_of(h, false, 0)->index = 5;
+		assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+		lost = shmx_chan_lost(rx);
+		assert_int_equal(lost, 3);
+		r = shmx_close(r);
+		tx = shmx_chan_close(tx);
+		rx = shmx_chan_close(rx);
+	}
+}
+
 /* Every slot's state word turned to garbage while both sides are
  * attached: calls end with a result or an error within their deadline,
  * stat and peers decode or refuse. */
@@ -894,6 +933,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_overwrite_low, tu_teardown),
 		cmocka_unit_test_teardown(test_overwrite_low_inside_a_record, tu_teardown),
 		cmocka_unit_test_teardown(test_sequence_words_stuck_odd, tu_teardown),
+		cmocka_unit_test_teardown(test_queue_consumer_counts, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_states, tu_teardown),
 		cmocka_unit_test_teardown(test_scribbler, tu_teardown),
 	};
