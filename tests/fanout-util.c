@@ -308,10 +308,21 @@ bool fan_wait_count(const char *name, unsigned role, unsigned state, int n, int 
 	const struct timespec ms = { 0, 1000000 };
 	int64_t end = tu_now_ms() + timeout_ms;
 
+	struct shmx_chan_peer peers[2 * SHMX_CHAN_MAX_PEERS];
+	int k;
+
 	while (fan_count(name, role, state) != n) {
 		if (tu_now_ms() > end)
-			return false;
+			goto timeout;
 		nanosleep(&ms, NULL);
 	}
 	return true;
+timeout:
+	k = fan_peers(name, peers, 2 * SHMX_CHAN_MAX_PEERS);
+	for (int i = 0; i < k; i++)
+		print_message("# %s slot %u: state %u, pid %d, count %llu\n",
+			      peers[i].role == P ? "producer" : "consumer", peers[i].slot,
+			      peers[i].state, (int)peers[i].pid,
+			      (unsigned long long)peers[i].count);
+	return false;
 }
