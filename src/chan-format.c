@@ -42,16 +42,19 @@ int shmx__chan_geometry(uint64_t capacity, uint32_t producers, uint32_t consumer
 int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
 			struct shmx__chan_geom *g)
 {
+	struct shmx__chan_geom v;
+
 	if (h->magic != SHMX__CHAN_MAGIC)
 		return -EBADMSG;
 	if (h->abi != SHMX__CHAN_ABI)
 		return -EPROTONOSUPPORT;
-	if (shmx__chan_geometry(h->capacity, h->producers, h->consumers, h->policy, g))
+	if (shmx__chan_geometry(h->capacity, h->producers, h->consumers, h->policy, &v))
 		return -EBADMSG;
-	if (h->header_size != g->header_size || h->max_msg != g->max_msg || h->flags)
+	if (h->header_size != v.header_size || h->max_msg != v.max_msg || h->flags)
 		return -EBADMSG;
-	if (object_size < g->header_size || object_size - g->header_size < g->capacity)
+	if (object_size < v.header_size || object_size - v.header_size < v.capacity)
 		return -EBADMSG;
+	*g = v;         /* only a header that is valid in every field */
 	return 0;
 }
 

@@ -528,9 +528,13 @@ static void consume(struct shmx_chan *c, uint64_t adv)
 static ssize_t fell_behind(struct shmx_chan *c)
 {
 	struct shmx__chan_slot *me = c->me;
-	uint64_t low, msgs, head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+	uint64_t low, msgs, head;
 
+	/* low first: the producer moves it only up to a head it published
+	 * before, so a head read after it is at least low. Read before, head
+	 * may be older than a low the producer moved since. */
 	shmx__chan_read2(&c->hdr->low_seq, &c->hdr->low, &c->hdr->low_msgs, &low, &msgs);
+	head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
 	if ((low & (SHMX__CHAN_ALIGN - 1)) || (int64_t)(low - c->pos) <= 0 ||
 	    (int64_t)(head - low) < 0 || (int64_t)(msgs - c->index) < 0 ||
 	    msgs - c->index > (low - c->pos) / REC)
@@ -629,8 +633,9 @@ static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeou
 	len = next_msg(c, &d, &adv);
 	if (len < 0)
 		return len;
+	/* Overwriting, the length itself may be torn: overtaken first. */
 	if ((size_t)len > size)
-		return -EMSGSIZE;
+		return c->over && overtaken(c) ? fell_behind(c) : -EMSGSIZE;
 	/* A fault in the copy is caught by shmx_chan_recv()'s guarded section. */
 	if (len)
 		memcpy(buf, c->ring + c->cur_off + REC, (size_t)len);
@@ -664,7 +669,7 @@ static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
 		return -EINPROGRESS;
 	len = next_msg(c, &d, &adv);
 	if (len >= 0 && (size_t)len > size)
-		len = -EMSGSIZE;
+		len = c->over && overtaken(c) ? fell_behind(c) : -EMSGSIZE;
 	while (len >= 0 && (size_t)len <= size - used) {
 		if (len)
 			memcpy(out + used, c->ring + c->cur_off + REC, (size_t)len);

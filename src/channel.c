@@ -108,6 +108,9 @@ static int queue_indices(struct shmx_chan *c)
 	c->count = __atomic_load_n(&me->count, __ATOMIC_RELAXED);
 	c->index = __atomic_load_n(&me->index, __ATOMIC_RELAXED);
 	c->lost = __atomic_load_n(&me->lost, __ATOMIC_RELAXED);
+	/* What was lost was passed; shmx_chan_lost() returns it as ssize_t. */
+	if (c->lost > c->index || (int64_t)c->index < 0)
+		return -EBADMSG;
 	return 0;
 }
 

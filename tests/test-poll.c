@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Pollable descriptors (shmx_chan_fd(), shmx_pair_fd(); shmx(7),
  * "Polling") between real processes: one epoll set over three channels,
- * the producer's side, the pair, dead and late peers, descriptor leaks,
+ * a broadcast (two consumers and the producer polling), one consumer
+ * polling several producers, the producer's side, the pair, dead and late
+ * peers, descriptor leaks (fan-out shapes too),
  * nothing left after kill -9, and a connector of another user refused.
  * SHMX_TEST_SCALE (e.g. 0.01) shrinks the message counts for sanitizers. */
 #define _GNU_SOURCE
@@ -188,6 +190,172 @@ static void test_one_epoll_receives_from_three_producers(void **state)
 	close(ep);
 }
 
+/* ---- several consumers, several producers ---- */
+
+static struct shmx_chan *create_shaped(const char *name, unsigned producers,
+				       unsigned consumers, unsigned role)
+{
+	struct shmx_chan_params p = { .capacity = CAP, .producers = producers,
+				      .consumers = consumers };
+	struct shmx_chan *c;
+
+	assert_int_equal(shmx_chan_create_params(name, &p, role, 0, &c), 0);
+	return c;
+}
+
+/* Wait for fd to be readable in epoll set ep (a deadline, not a sleep). */
+static bool epoll_readable(int ep, int timeout_ms)
+{
+	struct epoll_event ev;
+
+	return epoll_wait(ep, &ev, 1, timeout_ms) == 1;
+}
+
+/* A broadcast consumer child: one epoll set over its descriptor, drain
+ * on every wake-up; exits 0 after messages 0 .. n-1 in order, then the
+ * producer's close. */
+static pid_t polling_consumer(const char *name, long n, int ready)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *rx;
+	long got = 0;
+	ssize_t k;
+	int ep;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || shmx_chan_open(name, C, WAIT_MS, &rx) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, shmx_chan_fd(rx), &ev))
+		_exit(2);
+	send_byte(ready);
+	for (;;) {
+		while ((k = shmx_chan_recv(rx, buf, sizeof(buf), 0)) >= 0) {
+			if (!intact(buf, k, (uint64_t)got))
+				_exit(3);
+			got++;
+		}
+		if (k == -EPIPE)
+			break;
+		if (k != -EAGAIN || !epoll_readable(ep, WAIT_MS))
+			_exit(4);
+	}
+	_exit(got == n ? 0 : 5);
+}
+
+/* Two consumers poll a broadcast channel; the producer polls for room. */
+static void test_epoll_broadcast_consumers_and_producer(void **state)
+{
+	const long n = scaled(100000);
+	const char *name = tu_name();
+	struct epoll_event ev = { .events = EPOLLIN };
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *tx;
+	int ready[2], ep, err;
+	pid_t pid[2];
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	tx = create_shaped(name, 1, 2, P);
+	for (int i = 0; i < 2; i++)
+		pid[i] = polling_consumer(name, n, ready[1]);
+	wait_byte(ready[0]);
+	wait_byte(ready[0]);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(ep >= 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, shmx_chan_fd(tx), &ev), 0);
+	for (long i = 0; i < n; i++) {
+		size_t len = fill(buf, (uint64_t)i);
+
+		while ((err = shmx_chan_send(tx, buf, len, 0)) == -EAGAIN) {
+			if (!epoll_readable(ep, WAIT_MS))
+				fail_msg("message %ld: no wake-up", i);
+		}
+		assert_int_equal(err, 0);
+	}
+	tx = shmx_chan_close(tx);
+	for (int i = 0; i < 2; i++)
+		reap_ok(pid[i]);
+	close(ep);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* The n-th message of producer k: its number says which. */
+static uint64_t id_of(unsigned k, long n)
+{
+	return (uint64_t)k << 40 | (uint64_t)n;
+}
+
+/* A producer child of a channel with several producer slots. */
+static pid_t multi_producer(const char *name, unsigned k, long n)
+{
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *tx;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (shmx_chan_open(name, P, WAIT_MS, &tx))
+		_exit(2);
+	for (long i = 0; i < n; i++) {
+		if (shmx_chan_send(tx, buf, fill(buf, id_of(k, i)), CHILD_MS))
+			_exit(3);
+	}
+	shmx_chan_close(tx);
+	_exit(0);
+}
+
+/* One consumer polls a channel three producer processes send to: every
+ * message, each producer's in order. */
+static void test_epoll_one_consumer_three_producers(void **state)
+{
+	const long n = scaled(100000);
+	const char *name = tu_name();
+	struct epoll_event ev = { .events = EPOLLIN };
+	unsigned char buf[MSG_MAX];
+	long next[3] = { 0 };
+	struct shmx_chan *rx;
+	pid_t pid[3];
+	uint64_t id;
+	ssize_t k;
+	int ep;
+
+	(void)state;
+	rx = create_shaped(name, 3, 1, C);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(ep >= 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, shmx_chan_fd(rx), &ev), 0);
+	for (unsigned i = 0; i < 3; i++)
+		pid[i] = multi_producer(name, i, n);
+	for (;;) {
+		while ((k = shmx_chan_recv(rx, buf, sizeof(buf), 0)) >= 0) {
+			memcpy(&id, buf, sizeof(id));
+			if (id >> 40 >= 3 || !intact(buf, k, id_of(id >> 40, next[id >> 40])))
+				fail_msg("message %llx: not the next of its producer",
+					 (unsigned long long)id);
+			next[id >> 40]++;
+		}
+		if (k == -EPIPE)
+			break;
+		assert_int_equal(k, -EAGAIN);
+		if (!epoll_readable(ep, WAIT_MS))
+			fail_msg("no wake-up after %ld, %ld, %ld", next[0], next[1], next[2]);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(next[i], n);
+		reap_ok(pid[i]);
+	}
+	shmx_chan_close(rx);
+	close(ep);
+}
+
 /* ---- the producer's side: readable when space frees ---- */
 
 static void test_producer_fd_readable_when_space_frees(void **state)
@@ -325,6 +493,104 @@ static void test_dead_peer_wakes_poller(void **state)
 	close(ready[1]);
 }
 
+/* Until a send or a recv succeeds, wait for fd and try again: false if
+ * that takes longer than ms. */
+static bool polled_send(struct shmx_chan *tx, int fd, int ms)
+{
+	unsigned char buf[MSG_MAX] = { 0 };
+	int64_t end = tu_now_ms() + ms;
+	int err;
+
+	while ((err = shmx_chan_send(tx, buf, 100, 0)) == -EAGAIN)
+		if (tu_now_ms() > end || !readable(fd, (int)(end - tu_now_ms())))
+			return false;
+	assert_int_equal(err, 0);
+	return true;
+}
+
+/* A broadcast producer polling for room that only a dead consumer holds
+ * back: the descriptor wakes it (every slice, with several consumers),
+ * and the next try finds the dead one no longer counts. */
+static void test_dead_broadcast_consumer_wakes_polling_producer(void **state)
+{
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX] = { 0 };
+	struct shmx_chan *tx;
+	int ready[2], fd;
+	int64_t t0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	tx = create_shaped(name, 1, 2, P);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_chan *rx;
+
+		if (shmx_chan_open(name, C, WAIT_MS, &rx))
+			_exit(2);
+		send_byte(ready[1]);
+		linger();
+	}
+	wait_byte(ready[0]);
+	fd = shmx_chan_fd(tx);
+	assert_true(fd >= 0);
+	while (shmx_chan_send(tx, buf, 100, 0) == 0)
+		;
+	assert_false(polled_send(tx, fd, 200));  /* full, and it is alive */
+	t0 = tu_now_ms();
+	kill_and_reap(pid);
+	assert_true(polled_send(tx, fd, 2000));
+	print_message("# room %lld ms after the kill\n", (long long)(tu_now_ms() - t0));
+	shmx_chan_close(tx);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* A consumer polling several producers, stopped at a record one of them
+ * reserved and never committed: its death wakes the consumer, which skips
+ * the record and gets what the other sent after it. */
+static void test_dead_reserving_producer_wakes_polling_consumer(void **state)
+{
+	const char *name = tu_name();
+	unsigned char buf[MSG_MAX];
+	struct shmx_chan *rx, *other;
+	int ready[2], fd;
+	ssize_t k;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	rx = create_shaped(name, 2, 1, C);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct shmx_chan *tx;
+		void *p;
+
+		if (shmx_chan_open(name, P, WAIT_MS, &tx) || shmx_chan_reserve(tx, 64, &p, 0))
+			_exit(2);
+		send_byte(ready[1]);
+		linger();
+	}
+	wait_byte(ready[0]);
+	assert_int_equal(shmx_chan_open(name, P, 0, &other), 0);
+	assert_int_equal(shmx_chan_send(other, "after", 5, 0), 0);
+	fd = shmx_chan_fd(rx);
+	assert_true(fd >= 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	kill_and_reap(pid);
+	while ((k = shmx_chan_recv(rx, buf, sizeof(buf), 0)) == -EAGAIN)
+		assert_true(readable(fd, WAIT_MS));
+	assert_int_equal(k, 5);
+	assert_memory_equal(buf, "after", 5);
+	shmx_chan_close(other);
+	shmx_chan_close(rx);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 /* A producer that attaches after the consumer armed is watched as well. */
 static void test_peer_attaching_after_arm_is_watched(void **state)
 {
@@ -394,6 +660,46 @@ static void test_open_close_cycles_leak_no_descriptor(void **state)
 	 * and its eventfd until it meets the next one. */
 	assert_true(tu_count_fds() <= before + 2);
 	shmx_chan_close(tx);
+	assert_true(tu_count_fds() < before);
+}
+
+/* The same on a broadcast consumer and on one of several producers: each
+ * cycle takes a slot, a descriptor, a wake-up, and gives them back. */
+static void test_open_close_cycles_leak_no_descriptor_fan_out(void **state)
+{
+	const long cycles = scaled(10000);
+	const char *bname = tu_name(), *mname = tu_name();
+	unsigned char buf[MSG_MAX] = { 0 };
+	struct shmx_chan *tx, *rx, *mrx, *mtx;
+	int before;
+
+	(void)state;
+	tx = create_shaped(bname, 1, 2, P);
+	mrx = create_shaped(mname, 2, 1, C);
+	before = tu_count_fds();
+	assert_true(before > 0);
+	for (long i = 0; i < cycles; i++) {
+		int fd;
+
+		assert_int_equal(shmx_chan_open(bname, C, WAIT_MS, &rx), 0);
+		fd = shmx_chan_fd(rx);
+		assert_true(fd >= 0);
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+		assert_int_equal(shmx_chan_send(tx, buf, 8, 0), 0);
+		assert_true(readable(fd, WAIT_MS));
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 8);
+		rx = shmx_chan_close(rx);
+
+		assert_int_equal(shmx_chan_open(mname, P, WAIT_MS, &mtx), 0);
+		assert_true(shmx_chan_fd(mtx) >= 0);
+		assert_int_equal(shmx_chan_send(mtx, buf, 8, 0), 0);
+		assert_int_equal(shmx_chan_recv(mrx, buf, sizeof(buf), 0), 8);
+		mtx = shmx_chan_close(mtx);
+	}
+	/* as above: a connection and an eventfd kept for the last poller */
+	assert_true(tu_count_fds() <= before + 2);
+	shmx_chan_close(tx);
+	shmx_chan_close(mrx);
 	assert_true(tu_count_fds() < before);
 }
 
@@ -541,13 +847,23 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_one_epoll_receives_from_three_producers,
 					  tu_teardown),
+		cmocka_unit_test_teardown(test_epoll_broadcast_consumers_and_producer,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_epoll_one_consumer_three_producers,
+					  tu_teardown),
 		cmocka_unit_test_teardown(test_producer_fd_readable_when_space_frees,
 					  tu_teardown),
 		cmocka_unit_test_teardown(test_pair_fd_readable_when_turn_comes, tu_teardown),
 		cmocka_unit_test_teardown(test_dead_peer_wakes_poller, tu_teardown),
 		cmocka_unit_test_teardown(test_peer_attaching_after_arm_is_watched,
 					  tu_teardown),
+		cmocka_unit_test_teardown(test_dead_broadcast_consumer_wakes_polling_producer,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_dead_reserving_producer_wakes_polling_consumer,
+					  tu_teardown),
 		cmocka_unit_test_teardown(test_open_close_cycles_leak_no_descriptor,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_open_close_cycles_leak_no_descriptor_fan_out,
 					  tu_teardown),
 		cmocka_unit_test_teardown(test_nothing_left_after_kill9, tu_teardown),
 		cmocka_unit_test_teardown(test_foreign_uid_connector_refused, tu_teardown),

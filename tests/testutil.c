@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <semaphore.h>
@@ -345,6 +346,8 @@ void tu_stall(int step)
 
 void tu_ready_forever(int ready_fd)
 {
+	/* Not past the test program, if a failed test never kills it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	tu_ev_post(ready_fd);
 	for (;;)
 		pause();

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/* The overwrite policy (shmx(7)): the producer never waits, a consumer
+ * that was overtaken gets -ENOBUFS once and goes on with the oldest
+ * message still there, and for each consumer the messages it received
+ * plus those shmx_chan_lost() counts are exactly the messages sent after
+ * it attached, by recv, peek/release and recv_batch alike; what
+ * shmx_chan_stat() and shmx_chan_peers() say agrees.
+ * SHMX_TEST_SCALE (e.g. 0.1) shrinks the message counts for sanitizers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fanout-util.h"
+
+#define OVER SHMX_CHAN_POLICY_OVERWRITE
+#define CAP 4096
+
+/* ---- one process: every step known ---- */
+
+static void send_seq(struct shmx_chan *tx, uint64_t first, uint64_t end)
+{
+	assert_int_equal(fan_produce(tx, first, end, true, 0), 0);
+}
+
+/* Take what is there (timeout 0) the way mode says: the first message
+ * taken is the one after the received ones and all lost so far, the last
+ * is end - 1, and received + lost comes to end exactly. Returns how many
+ * were received. */
+static int64_t take_all(struct shmx_chan *rx, enum fan_mode mode, int64_t received,
+			int64_t end, int64_t nobufs)
+{
+	const struct fan_opts o = { .mode = mode, .ided = true };
+	struct fan_report r;
+
+	fan_consume(rx, &o, &r);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.err, -EAGAIN);
+	assert_int_equal(r.nobufs, nobufs);
+	assert_int_equal(r.first, received + r.spare[0]);
+	assert_int_equal(r.next, end);
+	assert_int_equal(received + r.got + r.lost, end);
+	return received + r.got;
+}
+
+static void test_overtaken_consumer_step_by_step(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan_peer peers[2];
+	struct shmx_chan_info info;
+	struct shmx_chan *tx, *rx;
+	int64_t received, lost;
+	const void *p;
+
+	(void)state;
+	tx = fan_create(name, CAP, 1, 1, OVER, P);
+	assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+	assert_int_equal(shmx_chan_lost(rx), 0);
+	/* Many rings: the producer never waits (timeout 0). Overtaken: one
+	 * -ENOBUFS, then the oldest message still there and the rest. */
+	send_seq(tx, 0, 1000);
+	received = take_all(rx, FAN_RECV, 0, 1000, 1);
+	lost = shmx_chan_lost(rx);
+	assert_true(lost > 900 && received > 10);
+
+	/* A peeked message written over: its release says so and counts it;
+	 * a batch then starts at the oldest one. */
+	send_seq(tx, 1000, 1001);
+	assert_int_equal(shmx_chan_peek(rx, &p, 0), fan_len(1000, true));
+	send_seq(tx, 1001, 2000);
+	assert_int_equal(shmx_chan_release(rx), -ENOBUFS);
+	assert_true(shmx_chan_lost(rx) > lost);
+	received = take_all(rx, FAN_BATCH, received, 2000, 0);
+
+	/* Overtaken before a batch, before a peek. */
+	send_seq(tx, 2000, 3000);
+	received = take_all(rx, FAN_BATCH, received, 3000, 1);
+	send_seq(tx, 3000, 4000);
+	received = take_all(rx, FAN_PEEK, received, 4000, 1);
+	/* Not overtaken: nothing lost. */
+	lost = shmx_chan_lost(rx);
+	send_seq(tx, 4000, 4010);
+	received = take_all(rx, FAN_MIXED, received, 4010, 0);
+	assert_int_equal(shmx_chan_lost(rx), lost);
+
+	/* From outside: the same numbers. */
+	assert_int_equal(shmx_chan_stat(name, &info), 0);
+	assert_int_equal(info.policy, OVER);
+	assert_int_equal(info.sent, 4010);
+	assert_int_equal(info.lost, lost);
+	assert_int_equal(info.received, received);
+	assert_int_equal(fan_peers(name, peers, 2), 2);
+	assert_int_equal(peers[1].lost, lost);
+	assert_int_equal(peers[1].count, received);
+	assert_int_equal(peers[0].count, 4010);
+	assert_int_equal(shmx_chan_lost(tx), -EBADF);
+	rx = shmx_chan_close(rx);
+	tx = shmx_chan_close(tx);
+}
+
+/* The consumer stands at a record the producer has since written over
+ * with the end of a message: the word it finds there is half old record
+ * word, half new payload, and may say any length. Overtaken is what it
+ * is: -ENOBUFS, not -EMSGSIZE for a message that was never sent. */
+static void test_torn_record_word_is_enobufs(void **state)
+{
+	const char *name = tu_name();
+	unsigned char big[2032] = { 0 }, buf[64], c[10] = { 0 };
+	struct shmx_chan *tx, *rx;
+	size_t lens[4];
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		tx = fan_create(name, CAP, 1, 1, OVER, P);
+		assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+		assert_int_equal(shmx_chan_send(tx, buf, 8, 0), 0);     /* 0 .. 16 */
+		assert_int_equal(shmx_chan_send(tx, buf, 16, 0), 0);    /* 16 .. 40 */
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 8);
+		assert_int_equal(shmx_chan_send(tx, big, 2032, 0), 0);  /* .. 2080 */
+		assert_int_equal(shmx_chan_send(tx, big, 2008, 0), 0);  /* .. 4096 */
+		/* At 4096: 8 + 10 bytes, the last two over the low bytes of the
+		 * word at 16, which then says 1024 bytes. */
+		c[9] = 0x04;
+		assert_int_equal(shmx_chan_send(tx, c, sizeof(c), 0), 0);
+		if (round == 0)
+			assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -ENOBUFS);
+		else
+			assert_int_equal(shmx_chan_recv_batch(rx, buf, sizeof(buf), lens, 4, 0),
+					 -ENOBUFS);
+		assert_int_equal(shmx_chan_lost(rx), 1);
+		assert_int_equal(shmx_chan_recv(rx, big, sizeof(big), 0), 2032);
+		rx = shmx_chan_close(rx);
+		tx = shmx_chan_close(tx);
+		assert_int_equal(shmx_chan_unlink(name), 0);
+	}
+}
+
+/* ---- a slow consumer in another process ---- */
+
+/* Messages first .. end-1, never waiting, in runs of 64 with a pause of
+ * 50 us after each: fast enough to overtake a slow consumer again and
+ * again, slow enough that it gets a good part of them. */
+static int produce_paced(struct shmx_chan *tx, int64_t first, int64_t end)
+{
+	const struct timespec pause = { 0, 50000 };
+	int64_t k;
+	int err = 0;
+
+	for (k = first; k < end && !err; k += 64) {
+		err = fan_produce(tx, (uint64_t)k, (uint64_t)(k + 64 < end ? k + 64 : end),
+				  true, 0);
+		nanosleep(&pause, NULL);
+	}
+	return err;
+}
+
+/* The producer in a child: n messages, never waiting, then close. */
+static pid_t producer(const char *name, int64_t first, int64_t n, int go)
+{
+	struct shmx_chan *tx;
+	pid_t pid = tu_fork();
+
+	if (pid)
+		return pid;
+	tx = fan_open(name, P);
+	if (go >= 0)
+		TU_CK(tu_ev_wait(go, LONG_MS));
+	TU_CKEQ(produce_paced(tx, first, n), 0);
+	shmx_chan_close(tx);
+	_exit(0);
+}
+
+/* The consumer sleeps now and then while the producer sends: it is
+ * overtaken again and again, and must account for every message. */
+static void slow_consumer(enum fan_mode mode)
+{
+	const struct fan_opts o = { .mode = mode, .ided = true, .timeout_ms = LONG_MS,
+				    .slow = 300 };
+	const char *name = tu_name();
+	int64_t n = scaled(1000000) / 2;
+	struct shmx_chan_peer peers[2];
+	struct shmx_chan_info info;
+	struct shmx_chan *rx;
+	struct fan_report r;
+	pid_t pid;
+
+	rx = fan_create(name, CAP, 1, 1, OVER, C);
+	pid = producer(name, 0, n, -1);
+	fan_consume(rx, &o, &r);
+	assert_int_equal(tu_child_verdict(pid, CHILD_MS, NULL), 0);
+	print_message("# received %lld, lost %lld, -ENOBUFS %lld times\n", (long long)r.got,
+		      (long long)r.lost, (long long)r.nobufs);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.err, -EPIPE);
+	assert_int_equal(r.first, r.spare[0]);
+	assert_int_equal(r.next, n);    /* the last one is never written over */
+	assert_int_equal(r.got + r.lost, n);
+	assert_true(r.nobufs > 0);
+	assert_int_equal(shmx_chan_stat(name, &info), 0);
+	assert_int_equal(info.sent, n);
+	assert_int_equal(info.lost, r.lost);
+	assert_int_equal(info.received, r.got);
+	assert_int_equal(fan_peers(name, peers, 2), 2);
+	assert_int_equal(peers[1].lost, r.lost);
+	assert_int_equal(peers[1].count, r.got);
+	rx = shmx_chan_close(rx);
+}
+
+static void test_slow_consumer_recv(void **state)
+{
+	(void)state;
+	slow_consumer(FAN_RECV);
+}
+
+static void test_slow_consumer_peek_release(void **state)
+{
+	(void)state;
+	slow_consumer(FAN_PEEK);
+}
+
+static void test_slow_consumer_recv_batch(void **state)
+{
+	(void)state;
+	slow_consumer(FAN_BATCH);
+}
+
+/* Broadcast: three consumers of three speeds from the start and a fourth
+ * from the middle (the producer waits until shmx_chan_peers() shows it);
+ * each accounts for exactly the messages sent after it attached. */
+static void test_broadcast_each_consumer_accounts(void **state)
+{
+	static const struct fan_opts o[4] = {
+		{ .mode = FAN_RECV, .ided = true, .timeout_ms = LONG_MS, .slow = 100 },
+		{ .mode = FAN_PEEK, .ided = true, .timeout_ms = LONG_MS, .slow = 300 },
+		{ .mode = FAN_BATCH, .ided = true, .timeout_ms = LONG_MS },
+		{ .mode = FAN_MIXED, .ided = true, .timeout_ms = LONG_MS, .slow = 50 },
+	};
+	const char *name = tu_name();
+	int64_t n = scaled(1000000) / 2, half = n / 2, lost = 0, start;
+	struct shmx_chan_peer peers[5];
+	struct shmx_chan_info info;
+	struct fan_report r[4];
+	struct shmx_chan *tx;
+	int rep[4][2];
+	pid_t pid[4];
+
+	(void)state;
+	tx = fan_create(name, CAP, 1, 4, OVER, P);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pipe(rep[i]), 0);
+	for (int i = 0; i < 3; i++)
+		pid[i] = fan_consumer(name, &o[i], rep[i][1]);
+	assert_true(fan_wait_count(name, C, SHMX_PEER_ATTACHED, 3, LONG_MS));
+	assert_int_equal(produce_paced(tx, 0, half), 0);
+	pid[3] = fan_consumer(name, &o[3], rep[3][1]);
+	assert_true(fan_wait_count(name, C, SHMX_PEER_ATTACHED, 4, LONG_MS));
+	assert_int_equal(produce_paced(tx, half, n), 0);
+	tx = shmx_chan_close(tx);
+	assert_int_equal(fan_peers(name, peers, 5), 5);
+	for (int i = 0; i < 4; i++) {
+		fan_report_recv(rep[i][0], &r[i]);
+		assert_int_equal(tu_child_verdict(pid[i], CHILD_MS, NULL), 0);
+		print_message("# consumer %d: received %lld, lost %lld, -ENOBUFS %lld times\n",
+			      i, (long long)r[i].got, (long long)r[i].lost,
+			      (long long)r[i].nobufs);
+		start = i < 3 ? 0 : half;
+		assert_int_equal(r[i].bad, 0);
+		assert_int_equal(r[i].err, -EPIPE);
+		assert_int_equal(r[i].first, start + r[i].spare[0]);
+		assert_int_equal(r[i].next, n);
+		assert_int_equal(r[i].got + r[i].lost, n - start);
+		lost += r[i].lost;
+		close(rep[i][0]);
+		close(rep[i][1]);
+	}
+	assert_true(r[0].nobufs > 0);
+	assert_int_equal(shmx_chan_stat(name, &info), 0);
+	assert_int_equal(info.lost, lost);
+	assert_int_equal(fan_peers(name, peers, 5), 5);
+	for (int i = 0; i < 4; i++) {
+		struct shmx_chan_peer *pe = &peers[1 + r[i].spare[2]];
+
+		assert_int_equal(pe->state, SHMX_PEER_CLOSED);
+		assert_int_equal(pe->lost, r[i].lost);
+		assert_int_equal(pe->count, r[i].got);
+	}
+}
+
+#define T(f) cmocka_unit_test_teardown(f, tu_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_overtaken_consumer_step_by_step),
+		T(test_torn_record_word_is_enobufs),
+		T(test_slow_consumer_recv),
+		T(test_slow_consumer_peek_release),
+		T(test_slow_consumer_recv_batch),
+		T(test_broadcast_each_consumer_accounts),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("SHMX_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SHMX_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
