@@ -89,6 +89,12 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 		p->state = SHMX_PEER_DEAD;
 	else
 		p->state = SHMX_PEER_FREE;
+	/* A broadcast slot whose holder closed, died and was reaped, or never
+	 * came keeps whatever cursor it had, any number of rings behind head
+	 * by now: it does not count, and has no lag (nor does one joining). */
+	if (!producer && g->consumers > 1 &&
+	    (!shmx__chan_counts(state) || !(state & SHMX__CHAN_ATTACHED)))
+		return 0;
 	/* The consumer may be a record ahead of head (shmx__chan_distance()). */
 	if (!producer) {
 		ssize_t lag = shmx__chan_distance(head, pos, g->capacity);
