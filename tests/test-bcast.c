@@ -388,6 +388,83 @@ static void test_only_attached_consumers_count(void **state)
 	tx = shmx_chan_close(tx);
 }
 
+/* ---- the most slots, and no name ---- */
+
+/* 64 consumers (the most), each with every message; a 65th has no slot. */
+static void test_sixty_four_consumers(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *tx, *rx[SHMX_CHAN_MAX_PEERS], *extra = NULL;
+	struct shmx_chan_info info;
+	unsigned char buf[FAN_MAX];
+
+	(void)state;
+	tx = fan_create(name, 1 << 14, 1, SHMX_CHAN_MAX_PEERS, BLOCK, P);
+	for (unsigned i = 0; i < SHMX_CHAN_MAX_PEERS; i++) {
+		assert_int_equal(shmx_chan_open(name, C, 0, &rx[i]), 0);
+		assert_int_equal(shmx_chan_slot(rx[i]), i);
+	}
+	assert_int_equal(shmx_chan_open(name, C, 0, &extra), -EUSERS);
+	assert_null(extra);
+	assert_int_equal(shmx_chan_stat(name, &info), 0);
+	assert_int_equal(info.consumers, SHMX_CHAN_MAX_PEERS);
+	assert_int_equal(info.header_size, 12288);     /* 1024 + 65 slots of 128 */
+	for (uint64_t seq = 0; seq < 200; seq++) {
+		assert_int_equal(shmx_chan_send(tx, buf, fan_fill(buf, seq, false), 0), 0);
+		for (unsigned i = 0; i < SHMX_CHAN_MAX_PEERS; i++) {
+			ssize_t n = shmx_chan_recv(rx[i], buf, sizeof(buf), 0);
+
+			assert_true(n > 0 && fan_intact(buf, (size_t)n, seq, false));
+		}
+	}
+	for (unsigned i = 0; i < SHMX_CHAN_MAX_PEERS; i++)
+		rx[i] = shmx_chan_close(rx[i]);
+	tx = shmx_chan_close(tx);
+}
+
+/* A broadcast with no name: consumers attach to the producer's region in
+ * children it forked. */
+static void test_anonymous_broadcast(void **state)
+{
+	struct shmx_chan_params p = { .capacity = 4096, .consumers = 2 };
+	const int64_t n = 20000;
+	struct shmx_chan *tx;
+	pid_t pid[2];
+	int ready[2];
+
+	(void)state;
+	tu_ev_init(ready);
+	assert_int_equal(shmx_chan_create_anon_params(&p, P, &tx), 0);
+	for (int i = 0; i < 2; i++) {
+		pid[i] = tu_fork();
+		if (pid[i] == 0) {
+			const struct fan_opts o = { .mode = (enum fan_mode)i,
+						    .timeout_ms = LONG_MS };
+			struct fan_report r;
+			struct shmx_chan *rx;
+
+			TU_CKEQ(shmx_chan_attach(shmx_chan_region(tx), C, &rx), 0);
+			tu_ev_post(ready[1]);
+			fan_consume(rx, &o, &r);
+			TU_CKEQ(r.bad, 0);
+			TU_CKEQ(r.first, 0);
+			TU_CKEQ(r.got, n);
+			/* the producer's close: it lets go of its slot even
+			 * though we share its descriptions (shmx(7)) */
+			TU_CKEQ(r.err, -EPIPE);
+			_exit(0);
+		}
+	}
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	assert_int_equal(fan_produce(tx, 0, (uint64_t)n, false, LONG_MS), 0);
+	tx = shmx_chan_close(tx);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(tu_child_verdict(pid[i], CHILD_MS, NULL), 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -396,6 +473,8 @@ int main(void)
 		T(test_peers_and_stat_with_slots_left_behind),
 		T(test_only_attached_consumers_count),
 		T(test_peers_attached_means_receiving),
+		T(test_sixty_four_consumers),
+		T(test_anonymous_broadcast),
 		T(test_consumer_killed_never_holds_producer),
 		T(test_every_consumer_every_message_late_one_from_its_attach),
 	};
