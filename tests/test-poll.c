@@ -88,6 +88,29 @@ static void linger(void)
 	_exit(0);
 }
 
+/* A child that opens name in role flags (and, with fd, takes its
+ * descriptor), then lingers until killed; returns once it is attached. */
+static pid_t lingering_peer(const char *name, unsigned flags, bool fd)
+{
+	struct shmx_chan *c;
+	int ready[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (shmx_chan_open(name, flags, WAIT_MS, &c) || (fd && shmx_chan_fd(c) < 0))
+			_exit(2);
+		send_byte(ready[1]);
+		linger();
+	}
+	wait_byte(ready[0]);
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
 static void reap_ok(pid_t pid)
 {
 	int status;
@@ -464,23 +487,12 @@ static void test_dead_peer_wakes_poller(void **state)
 	const char *name = tu_name();
 	unsigned char buf[MSG_MAX];
 	struct shmx_chan *rx;
-	int ready[2], fd;
+	int fd;
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(shmx_chan_create(name, CAP, C, 0, &rx), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_chan *tx;
-
-		if (shmx_chan_open(name, P, WAIT_MS, &tx))
-			_exit(2);
-		send_byte(ready[1]);
-		linger();
-	}
-	wait_byte(ready[0]);
+	pid = lingering_peer(name, P, false);
 	fd = shmx_chan_fd(rx);
 	assert_true(fd >= 0);
 	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
@@ -489,8 +501,6 @@ static void test_dead_peer_wakes_poller(void **state)
 	assert_true(readable(fd, WAIT_MS));
 	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EOWNERDEAD);
 	shmx_chan_close(rx);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 /* Until a send or a recv succeeds, wait for fd and try again: false if
@@ -516,24 +526,13 @@ static void test_dead_broadcast_consumer_wakes_polling_producer(void **state)
 	const char *name = tu_name();
 	unsigned char buf[MSG_MAX] = { 0 };
 	struct shmx_chan *tx;
-	int ready[2], fd;
+	int fd;
 	int64_t t0;
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(pipe(ready), 0);
 	tx = create_shaped(name, 1, 2, P);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_chan *rx;
-
-		if (shmx_chan_open(name, C, WAIT_MS, &rx))
-			_exit(2);
-		send_byte(ready[1]);
-		linger();
-	}
-	wait_byte(ready[0]);
+	pid = lingering_peer(name, C, false);
 	fd = shmx_chan_fd(tx);
 	assert_true(fd >= 0);
 	while (shmx_chan_send(tx, buf, 100, 0) == 0)
@@ -544,8 +543,6 @@ static void test_dead_broadcast_consumer_wakes_polling_producer(void **state)
 	assert_true(polled_send(tx, fd, 2000));
 	print_message("# room %lld ms after the kill\n", (long long)(tu_now_ms() - t0));
 	shmx_chan_close(tx);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 /* A consumer polling several producers, stopped at a record one of them
@@ -739,31 +736,17 @@ static void test_nothing_left_after_kill9(void **state)
 	const char *name = tu_name();
 	struct shmx_chan *tx;
 	char abstract[96];
-	int ready[2];
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(shmx_chan_create(name, CAP, P, 0, &tx), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct shmx_chan *rx;
-
-		if (shmx_chan_open(name, C, WAIT_MS, &rx) || shmx_chan_fd(rx) < 0)
-			_exit(2);
-		send_byte(ready[1]);
-		linger();
-	}
-	wait_byte(ready[0]);
+	pid = lingering_peer(name, C, true);
 	/* The consumer's first attach: generation 1. */
 	listener_name(name, 'c', 1, abstract, sizeof(abstract));
 	assert_true(bound(abstract));
 	kill_and_reap(pid);
 	assert_false(bound(abstract));
 	shmx_chan_close(tx);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 /* ---- credentials ---- */
