@@ -79,6 +79,10 @@ static int overwrite_room(struct shmx_chan *c, uint64_t need)
 	uint32_t seq;
 	int64_t len;
 
+	/* low never passes the published head (a consumer checks that): a
+	 * batch publishes what it stored so far first. */
+	if (c->pos != c->pub)
+		publish(c);
 	while (c->pos + need + REC - low > c->g.capacity) {
 		word = __atomic_load_n(word_at(c, low), __ATOMIC_RELAXED);
 		if (!word || shmx__chan_record(&c->g, low, word, &adv, &len) || len == -2 ||
