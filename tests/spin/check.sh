@@ -63,11 +63,15 @@ fi
 
 echo "1..1"
 caught=()
+# One failing check is enough to show the model sees the bug: stop there.
 for c in "${checks[@]}"; do
-	verify "$c" || caught+=("$c")
+	if ! verify "$c"; then
+		caught+=("$c")
+		break
+	fi
 done
 if [ ${#caught[@]} -gt 0 ]; then
-	echo "ok 1 - $name with $mutation is caught by: ${caught[*]}"
+	echo "ok 1 - $name with $mutation is caught by: ${caught[*]} (the first check that fails)"
 else
 	echo "not ok 1 - $name with $mutation passes every check: the model misses the bug"
 fi
