@@ -503,6 +503,7 @@ static void check_usage(const char *msg, ...)
 	while ((argv[n] = va_arg(ap, char *)))
 		n++;
 	va_end(ap);
+	tu_result_free(&R);
 	assert_int_equal(tu_run(argv, "x\n", 2, WAIT_MS, &R), 0);
 	if (R.exit_code != 2 || !strstr(R.err, msg) || !strstr(R.err, "Usage: shmx send"))
 		dump_result();
