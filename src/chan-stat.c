@@ -119,7 +119,7 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 	struct shmx_chan_peer p;
 	uint64_t head;
 	unsigned slot;
-	int err, held;
+	int err;
 
 	err = stat_header(r, &h, &g);
 	if (!err)
@@ -153,13 +153,7 @@ static int stat_fill(struct shmx_region *r, struct shmx_chan_info *info)
 		       (uint32_t *)&info->producer_pid);
 	if (err)
 		return err;
-	for (slot = 0; slot < 32; slot++) {
-		held = shmx__slot_held(shmx_fd(r), slot);
-		if (held < 0)
-			return held;
-		info->holders |= held ? 1u << slot : 0;
-	}
-	return 0;
+	return shmx__holders(shmx_fd(r), &info->holders);
 }
 
 static int open_stat(const char *name, struct shmx_region **r)

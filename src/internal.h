@@ -108,6 +108,8 @@ int shmx__reopen(const struct shmx_region *r);
 int shmx__slot_lock(int fd, unsigned slot);   /* 0, -EBUSY if held elsewhere */
 int shmx__slot_unlock(int fd, unsigned slot);
 int shmx__slot_held(int fd, unsigned slot);   /* 1 held, 0 free, -errno */
+/* The first 31 slots' holders as bits, or into *mask; 0 or -errno. */
+int shmx__holders(int fd, uint32_t *mask);
 
 /* deadline.c: deadlines on CLOCK_MONOTONIC. */
 int shmx__deadline(int timeout_ms, struct timespec *dl); /* -EINVAL if < -1 */

@@ -84,3 +84,19 @@ int shmx__reopen(const struct shmx_region *r)
 		return -errno;
 	return reopen_by_name(r, oflag);
 }
+
+/* Which of the first 31 slots are held, as the bits of *mask (bit 31 is
+ * SHMX_HOLDERS_UNKNOWN in struct shmx_info). */
+int shmx__holders(int fd, uint32_t *mask)
+{
+	unsigned slot;
+	int held;
+
+	for (slot = 0; slot < 31; slot++) {
+		held = shmx__slot_held(fd, slot);
+		if (held < 0)
+			return held;
+		*mask |= held ? 1u << slot : 0;
+	}
+	return 0;
+}

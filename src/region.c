@@ -434,22 +434,13 @@ static int stat_unreadable(const char *canon, struct shmx_info *info)
 static int fd_info(int fd, struct shmx_info *info)
 {
 	struct stat st;
-	unsigned slot;
-	int held;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EMEDIUMTYPE;
 	fill_info(&st, info);
-	for (slot = 0; slot < 31; slot++) {
-		held = shmx__slot_held(fd, slot);
-		if (held < 0)
-			return held;
-		if (held)
-			info->holders |= 1u << slot;
-	}
-	return 0;
+	return shmx__holders(fd, &info->holders);
 }
 
 SHMX_EXPORT int shmx_stat(const char *name, struct shmx_info *info)
