@@ -233,3 +233,106 @@ SHMX_EXPORT int shmx_chan_slot(const struct shmx_chan *c)
 {
 	return c ? (int)c->slot : -EINVAL;
 }
+
+
+/* ---- a handle's own view: geometry, bytes and messages in the ring ---- */
+
+SHMX_EXPORT size_t shmx_chan_capacity(const struct shmx_chan *c)
+{
+	return c ? (size_t)c->g.capacity : 0;
+}
+
+SHMX_EXPORT size_t shmx_chan_max_msg(const struct shmx_chan *c)
+{
+	return c ? (size_t)c->g.max_msg : 0;
+}
+
+/* Bytes of the ring in use: from the slowest consumer that counts to our
+ * position (producer), or from ours to head (consumer). */
+static ssize_t chan_used(const struct shmx_chan *c)
+{
+	struct shmx_chan *m = (struct shmx_chan *)c;
+	uint64_t peer, from;
+	int err;
+
+	if (!c)
+		return -EINVAL;
+	if (c->error)
+		return c->error;
+	if (is_producer(c)) {
+		from = c->multi ? __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE) : c->pub;
+		if (c->over)
+			return shmx__chan_distance(c->pos, c->low, c->g.capacity);
+		err = shmx__chan_slowest(m, from, false, &peer);
+		if (err)
+			return err;
+		/* More than a ring behind only while a consumer joins: full. */
+		if ((c->multi ? from : c->pos) - peer > c->g.capacity)
+			return (ssize_t)c->g.capacity;
+		return shmx__chan_distance(c->multi ? from : c->pos, peer, c->g.capacity);
+	}
+	peer = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+	if (peer & (SHMX__CHAN_ALIGN - 1))
+		return -EBADMSG;
+	if (c->over && (int64_t)(peer - c->pos) > (int64_t)c->g.capacity)
+		return (ssize_t)c->g.capacity;  /* overtaken: it says so next */
+	return shmx__chan_distance(peer, c->pos, c->g.capacity);
+}
+
+/* Messages not yet taken: by us (consumer), or by the slowest consumer
+ * that counts (producer), from the messages sent and each consumer's
+ * index (messages it has passed). */
+static ssize_t chan_pending(const struct shmx_chan *c)
+{
+	const struct shmx__chan_hdr *h;
+	uint64_t limit, sent, index = UINT64_MAX, v;
+	uint32_t st;
+	unsigned j;
+
+	if (!c)
+		return -EINVAL;
+	if (c->error)
+		return c->error;
+	h = c->hdr;
+	limit = c->g.capacity / REC;
+	sent = c->multi || !is_producer(c) ? __atomic_load_n(&h->sent, __ATOMIC_ACQUIRE)
+					   : c->count;
+	if (!is_producer(c)) {
+		if (c->over && (int64_t)(sent - c->index) > (int64_t)limit)
+			return (ssize_t)limit;
+		return shmx__chan_distance(sent, c->index, limit);
+	}
+	for (j = 0; j < c->g.consumers; j++) {
+		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
+		if (c->bcast && !shmx__chan_counts(st))
+			continue;
+		v = __atomic_load_n(&c->conss[j].index, __ATOMIC_RELAXED);
+		if (index == UINT64_MAX || (int64_t)(v - index) < 0)
+			index = v;
+	}
+	if (index == UINT64_MAX)
+		return 0;
+	if (c->over && (int64_t)(sent - index) > (int64_t)limit)
+		return (ssize_t)limit;
+	return shmx__chan_distance(sent, index, limit);
+}
+
+SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
+{
+	ssize_t r;
+
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_used(c));
+	return r;
+}
+
+SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
+{
+	ssize_t r;
+
+	if (!c)
+		return -EINVAL;
+	ON_RING(r, c, chan_pending(c));
+	return r;
+}

@@ -232,7 +232,7 @@ static int settle(struct shmx_chan *c, ready_fn ready, uint64_t need)
 	return r ? r : err;
 }
 
-static int deadline_get(struct deadline *d)
+int shmx__chan_deadline(struct deadline *d)
 {
 	if (!d->set) {
 		d->set = true;
@@ -356,7 +356,7 @@ int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 			r = arm(c, ready, need);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
-	r = deadline_get(d);
+	r = shmx__chan_deadline(d);
 	if (r)
 		return r;
 	if (!(c->flags & SHMX_CHAN_BLOCK)) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* What the channel's files share; not installed. channel.c creates, opens,
- * attaches, closes and describes a channel; chan-ring.c is the producer and
- * the consumer; chan-wait.c sleeps, wakes and watches the peer;
+ * attaches, closes and describes a channel; chan-send.c is the producer,
+ * chan-multi.c the reservation of several producers, chan-recv.c the
+ * consumer; chan-stat.c describes a channel from outside and a handle's
+ * view of its ring; chan-wait.c sleeps, wakes and watches the peers;
  * chan-format.c checks the shared format (also for tests and fuzzers). */
 #ifndef SHMX_CHAN_H
 #define SHMX_CHAN_H
@@ -202,6 +204,14 @@ int shmx__chan_truncated(struct shmx_chan *c);
  * -EPIPE / -EOWNERDEAD for a peer gone with nothing left for us). */
 int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		    struct deadline *d);
+/* chan-send.c: 1 when need more bytes fit behind the slowest consumer
+ * that counts, 0 when not (yet), -EBADMSG. */
+int shmx__chan_space_ready(struct shmx_chan *c, uint64_t need);
+/* chan-multi.c: a record of len bytes reserved under the lock, at *off. */
+int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d,
+			     uint64_t *off);
+/* d's absolute time, computed on first use: 0 or -errno. */
+int shmx__chan_deadline(struct deadline *d);
 
 /* A channel not yet published: its creator keeps the mode 0 until the
  * header is complete (shmx_chan_open(3)). */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Channel: a ring of variable-length messages in a formatted region
  * (header layout in internal.h, described in docs/channel-format.md). This
- * file makes, opens, attaches to, closes and describes one; the ring itself
- * is chan-ring.c. */
+ * file makes, opens, attaches to and closes one; the ring itself is
+ * chan-send.c and chan-recv.c. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>

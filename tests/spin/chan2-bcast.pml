@@ -4,9 +4,9 @@
  * room comes from the slowest attached consumer, a consumer attaches late,
  * a consumer may close or die, and the producer sleeps for room and is
  * woken by the consumers. In the C code: the producer's reserve, its room
- * computation and its wait for space, and publish (src/chan-ring.c); the
+ * computation and its wait for space, and publish (src/chan-send.c); the
  * consumer's next-record step, its cursor store and the kick after it
- * (src/chan-ring.c); attach of a consumer slot (src/channel.c: store
+ * (src/chan-recv.c); attach of a consumer slot (src/channel.c: store
  * cursor = a head read, store "attached", fence, read head again, store
  * the cursor again, start there); the sleep loop and kick (src/chan-wait.c:
  * set the waiting bit with an atomic OR, fence, check again, futex wait on

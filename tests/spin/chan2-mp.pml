@@ -3,12 +3,13 @@
  * the reservation under `lock`, the commit outside it, producers that die
  * anywhere, the takeover of a dead holder's lock with the repair of
  * `head`, and a consumer that skips a dead producer's reserved record.
- * In src/chan-ring.c: the several-producer reserve (take the lock, or take
+ * In src/chan-multi.c: the several-producer reserve (take the lock, or take
  * it over from a dead holder and repair head; read head, check the room,
  * zero the word after the record, store the reserved word and the padding
- * word before it, store head, release the lock) and commit (store the
- * message word), and the consumer's next-record step (message, padding,
- * reserved: wait, or skip once its producer is dead).
+ * word before it, store head, release the lock); in src/chan-send.c the
+ * commit (store the message word); in src/chan-recv.c the consumer's
+ * next-record step (message, padding, reserved: wait, or skip once its
+ * producer is dead).
  *
  * Two producer slots, K messages per producer (KR for a replacement), one
  * consumer, block policy.

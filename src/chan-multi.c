@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* Several producers: the reservation lock, taken over from a holder that
+ * died with it, and the reservation itself (docs/channel-format.md,
+ * "Several producers"). The commit, one store, is in chan-send.c. */
+#define _GNU_SOURCE
+#include <sched.h>
+
+#include "chan.h"
+
+/* The lock word of its holder: slot + 1 and the attach generation. */
+static uint32_t lock_value(const struct shmx_chan *c)
+{
+	return (c->slot + 1) | (c->gen & 0xffffff) << 8;
+}
+
+/* The holder of the lock died holding it (we took it over): it may have
+ * stored reserved and padding records after head, and not head. Walk past
+ * them: a reserved record of a dead producer is skipped by the consumers
+ * like padding. */
+static int repair_head(struct shmx_chan *c, uint32_t dead)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED), word, adv;
+	uint64_t sent = __atomic_load_n(&h->sent, __ATOMIC_RELAXED);
+	int64_t len;
+	int steps;
+
+	if (pos & (SHMX__CHAN_ALIGN - 1))
+		return -EBADMSG;
+	for (steps = 0; steps < 2; steps++) {
+		word = __atomic_load_n(word_at(c, pos), __ATOMIC_ACQUIRE);
+		if (!word)
+			break;
+		if (shmx__chan_record(&c->g, pos, word, &adv, &len) || len >= 0 ||
+		    (len == -2 && (uint32_t)(word >> 32) !=
+				  busy_tag((dead & 0xff) - 1, dead >> 8)))
+			return -EBADMSG;
+		pos += adv;
+		sent += len == -2;
+	}
+	/* Even again, if it died between the two halves of the update. */
+	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)
+		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
+	shmx__chan_set_head(h, pos, sent);
+	return 0;
+}
+
+/* The holder is gone when its slot is free or another attach holds it. */
+static int holder_gone(struct shmx_chan *c, uint32_t v)
+{
+	unsigned s = (v & 0xff) - 1;
+
+	if (!(v & 0xff) || s >= c->g.producers)
+		return -EBADMSG;
+	if (s == c->slot)       /* our own slot, an earlier attach of it */
+		return (v >> 8) != (c->gen & 0xffffff);
+	return shmx__chan_prod_gone(c, s, v >> 8);
+}
+
+#define LOCK_SPINS 256  /* polls between looks at the holder */
+
+/* The reservation lock: held for a handful of stores, so spin, yield,
+ * and now and then look whether the holder died (then take it over and
+ * repair). Waits are bounded by the deadline like every other. */
+static int lock_take(struct shmx_chan *c, struct deadline *d)
+{
+	uint32_t *lock = &c->hdr->lock, mine = lock_value(c), v;
+	unsigned i;
+	int err;
+
+	for (i = 1;; i++) {
+		v = 0;
+		if (__atomic_compare_exchange_n(lock, &v, mine, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 0;
+		cpu_relax();
+		if (i % LOCK_SPINS)
+			continue;
+		err = holder_gone(c, v);
+		if (err < 0)
+			return fail(c, err);
+		if (err && __atomic_compare_exchange_n(lock, &v, mine, false,
+						       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			err = repair_head(c, v);
+			if (err) {
+				__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+				return fail(c, err);
+			}
+			return 0;
+		}
+		if ((err = shmx__chan_deadline(d)))
+			return err;
+		if (d->timeout >= 0 && shmx__expired(&d->ts))
+			return d->timeout ? -ETIMEDOUT : -EAGAIN;
+		sched_yield();
+	}
+}
+
+static void lock_drop(struct shmx_chan *c)
+{
+	__atomic_store_n(&c->hdr->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Reserve a record of len bytes under the lock: zero the word after it,
+ * store its word with our "reserved" tag, then the padding word before it
+ * if it wraps, then head. Consumers wait at a reserved word until we
+ * commit (commit_multi()), or skip it once we are gone. */
+int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d,
+			     uint64_t *off)
+{
+	struct shmx__chan_hdr *h = c->hdr;
+	uint64_t need = REC + align8(len), head, o, room, total;
+	int err;
+
+	for (;;) {
+		err = lock_take(c, d);
+		if (err)
+			return err;
+		head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+		if (head & (SHMX__CHAN_ALIGN - 1)) {
+			lock_drop(c);
+			return fail(c, -EBADMSG);
+		}
+		o = head & c->g.mask;
+		room = c->g.capacity - o;
+		total = need > room ? room + need : need;
+		c->pos = head;
+		if (head + total + REC - c->peer <= c->g.capacity)
+			break;
+		err = shmx__chan_space_ready(c, total);
+		if (err > 0)
+			break;
+		lock_drop(c);
+		if (err < 0 || (err = shmx__chan_wait(c, shmx__chan_space_ready, total, d)))
+			return err;
+	}
+	*off = total > need ? 0 : o;
+	__atomic_store_n(word_at(c, *off + need), 0, __ATOMIC_RELAXED);
+	__atomic_store_n(word_at(c, *off), (uint64_t)busy_tag(c->slot, c->gen) << 32 | len,
+			 __ATOMIC_RELEASE);
+	if (total > need)
+		__atomic_store_n(word_at(c, head),
+				 (uint64_t)SHMX__CHAN_TAG_PAD << 32 | (room - REC),
+				 __ATOMIC_RELEASE);
+	shmx__chan_set_head(h, head + total, __atomic_load_n(&h->sent, __ATOMIC_RELAXED) + 1);
+	lock_drop(c);
+	c->pos = head + total;
+	return 0;
+}
