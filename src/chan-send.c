@@ -45,14 +45,14 @@ static hot_inline void publish(struct shmx_chan *c)
 	struct shmx__chan_hdr *h = c->hdr;
 
 	if (c->multi) {
-		/* head and sent moved when we reserved */
+		/* head and sent moved when we reserved; our own count is ours */
+		__atomic_store_n(&c->me->count, c->count, __ATOMIC_RELAXED);
 	} else if (c->over || c->bcast) {
 		shmx__chan_set_head(h, c->pos, c->count);
 	} else {
 		__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(&c->me->count, c->count, __ATOMIC_RELAXED);
 	c->pub = c->pos;
 	kick(c, &h->data_waiting, &h->data_seq);
 }

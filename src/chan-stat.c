@@ -53,6 +53,9 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 		     unsigned s, uint64_t head, struct shmx_chan_peer *p)
 {
 	size_t off = slot_off(g, producer, s);
+	/* A lone producer's count is sent: it does not store it twice. */
+	size_t count = producer && g->producers == 1 ? offsetof(struct shmx__chan_hdr, sent)
+						     : off + offsetof(struct shmx__chan_slot, count);
 	uint32_t state;
 	int32_t pid;
 	uint64_t pos = 0;
@@ -62,7 +65,7 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	if (!err)
 		err = read_u32(r, off + offsetof(struct shmx__chan_slot, pid), (uint32_t *)&pid);
 	if (!err)
-		err = read_u64(r, off + offsetof(struct shmx__chan_slot, count), &p->count);
+		err = read_u64(r, count, &p->count);
 	if (!err && !producer)
 		err = read_u64(r, off + offsetof(struct shmx__chan_slot, lost), &p->lost);
 	if (!err && !producer)
