@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* What the channel's files share; not installed. channel.c creates, opens,
- * attaches, closes and describes a channel; chan-send.c is the producer,
- * chan-multi.c the reservation of several producers, chan-recv.c the
- * consumer; chan-stat.c describes a channel from outside and a handle's
+/* What the channel's files share; not installed. channel.c creates, opens
+ * and closes a channel, chan-attach.c takes a slot in one; chan-send.c is
+ * the producer, chan-multi.c the reservation of several producers,
+ * chan-recv.c the consumer; chan-stat.c describes a channel from outside and a handle's
  * view of its ring; chan-wait.c sleeps, wakes and watches the peers;
  * chan-format.c checks the shared format (also for tests and fuzzers). */
 #ifndef SHMX_CHAN_H
@@ -238,6 +238,13 @@ static inline void shmx__chan_set_head(struct shmx__chan_hdr *h, uint64_t head, 
  * caller checks them, as every shared value). */
 void shmx__chan_read2(const uint32_t *seq, const uint64_t *a, const uint64_t *b,
 		      uint64_t *va, uint64_t *vb);
+
+/* channel.c: fn(c) as a guarded section, in a frame of its own: the
+ * caller's locals live across no sigsetjmp. */
+int shmx__chan_on_ring(struct shmx_chan *c, int (*fn)(struct shmx_chan *c));
+/* chan-attach.c: take a free slot of our role and our place in the ring;
+ * -EBUSY (one slot, taken), -EUSERS (all taken), -EBADMSG. */
+int shmx__chan_attach(struct shmx_chan *c);
 
 /* channel.c: err from opening name, where shm_open() refused (EACCES) or
  * the object was empty (ENODATA): -ENODATA for a channel being created,
