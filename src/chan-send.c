@@ -210,6 +210,19 @@ static int producer_ok(struct shmx_chan *c, int timeout_ms)
 	return c->cur_len ? -EINPROGRESS : 0;
 }
 
+/* The checks of a call that sends one message, then room for it. */
+static hot_inline int place(struct shmx_chan *c, size_t len, struct deadline *d,
+			    uint64_t *off)
+{
+	int err = producer_ok(c, d->timeout);
+
+	if (err)
+		return err;
+	if (len > c->g.max_msg)
+		return -EMSGSIZE;
+	return reserve(c, len, d, off);
+}
+
 static int chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
@@ -218,12 +231,7 @@ static int chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeo
 
 	if (!buf && len)
 		return -EINVAL;
-	err = producer_ok(c, timeout_ms);
-	if (err)
-		return err;
-	if (len > c->g.max_msg)
-		return -EMSGSIZE;
-	err = reserve(c, len, &d, &off);
+	err = place(c, len, &d, &off);
 	if (err)
 		return err;
 	/* len 0 may come with buf NULL, which memcpy must not see. A fault in
@@ -286,12 +294,7 @@ static int chan_reserve(struct shmx_chan *c, size_t len, void **ptr, int timeout
 
 	if (!ptr)
 		return -EINVAL;
-	err = producer_ok(c, timeout_ms);
-	if (err)
-		return err;
-	if (len > c->g.max_msg)
-		return -EMSGSIZE;
-	err = reserve(c, len, &d, &off);
+	err = place(c, len, &d, &off);
 	if (err)
 		return err;
 	c->cur_off = off;
