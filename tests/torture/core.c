@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* The harness's kit: the random numbers a seed replays, failures, timed
+ * calls (the deadline invariant) and worker processes. */
+#include "torture.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+struct tt_shared *tt;
+struct tt_proc *tt_me;
+
+const char *const tt_fault_name[F_NKINDS] = {
+	"kill9", "sigstop", "signal", "sigbus", "truncate", "scribble",
+	"sem_post", "replace", "gc", "rdlock", "full_devshm", "hostile_args",
+};
+
+uint64_t tt_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+uint64_t tt_next(struct tt_rng *r)
+{
+	r->s += 0x9e3779b97f4a7c15ull;
+	return tt_mix(r->s);
+}
+
+uint64_t tt_below(struct tt_rng *r, uint64_t n)
+{
+	return n ? tt_next(r) % n : 0;
+}
+
+bool tt_chance(struct tt_rng *r, unsigned percent)
+{
+	return tt_below(r, 100) < percent;
+}
+
+int64_t tt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Sleeps through signals: the workers get many. */
+void tt_sleep_ms(double ms)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ms / 1000),
+		.tv_nsec = (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6),
+	};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void vfail(const char *inv, const char *fmt, va_list ap)
+{
+	char msg[256];
+	uint32_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	atomic_fetch_add(&tt->failures, 1);
+	n = atomic_fetch_add(&tt->nfail, 1);
+	if (n < TT_FAILS)
+		snprintf(tt->fail[n], sizeof(tt->fail[n]),
+			 "seed=%llu step=%llu invariant=%s pid=%d: %s",
+			 (unsigned long long)tt->seed,
+			 (unsigned long long)atomic_load(&tt->step), inv,
+			 (int)getpid(), msg);
+	fprintf(stderr, "torture: FAIL seed=%llu step=%llu invariant=%s pid=%d: %s\n",
+		(unsigned long long)tt->seed,
+		(unsigned long long)atomic_load(&tt->step), inv, (int)getpid(), msg);
+}
+
+void tt_fail(const char *inv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(inv, fmt, ap);
+	va_end(ap);
+}
+
+void tt_check(bool ok, const char *inv, const char *fmt, ...)
+{
+	va_list ap;
+
+	atomic_fetch_add(&tt->checks, 1);
+	if (ok)
+		return;
+	va_start(ap, fmt);
+	vfail(inv, fmt, ap);
+	va_end(ap);
+}
+
+/* The errors shmx(7) ERRORS lists, and the system's usual ones it names. */
+bool tt_documented(long err)
+{
+	static const int ok[] = {
+		EINVAL, ENAMETOOLONG, EEXIST, ENOSPC, ELOOP, EISDIR, EMEDIUMTYPE,
+		ENODATA, EBADF, ERANGE, EALREADY, EFAULT, EOPNOTSUPP, EPERM, EIDRM,
+		ETIMEDOUT, EAGAIN, EOWNERDEAD, EPIPE, EBUSY, EUSERS, ENOBUFS,
+		EMSGSIZE, EBADMSG, EPROTONOSUPPORT, ENOENT, EACCES, EMFILE, ENFILE,
+		ENOMEM, EDEADLK, EINPROGRESS, EADDRINUSE, ESTALE,
+	};
+
+	if (err >= 0)
+		return true;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (err == -ok[i])
+			return true;
+	return false;
+}
+
+static long ivcsw(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nivcsw;
+}
+
+void tt_call_begin(struct tt_call *c, const char *what, int tmo)
+{
+	c->what = what;
+	c->tmo = tmo;
+	c->stops = tt_me ? atomic_load(&tt_me->stops) : 0;
+	c->ivcsw = ivcsw();
+	c->t0 = tt_now_ns();
+	if (tt_me) {
+		atomic_store(&tt_me->call_what, what);
+		atomic_store(&tt_me->call_tmo, tmo);
+		atomic_store(&tt_me->call_t0, c->t0);
+	}
+}
+
+/* The deadline invariant: a call returns by its deadline plus
+ * TT_SLACK_MS; a call without one within TT_PROMPT_MS. Lateness while the
+ * caller was preempted is excused up to TT_LATE_MS (two shared CPUs), and
+ * a caller stopped by the harness is not timed at all. */
+long tt_call_end(struct tt_call *c, long ret)
+{
+	int64_t ms = (tt_now_ns() - c->t0) / 1000000;
+	int64_t bound = c->tmo >= 0 ? c->tmo + TT_SLACK_MS : TT_PROMPT_MS;
+
+	if (tt_me)
+		atomic_store(&tt_me->call_t0, 0);
+	atomic_fetch_add(&tt->ops, 1);
+	if (c->tmo == -1)
+		bound = INT64_MAX;      /* waits as long as the peer lives */
+	if (tt_me && atomic_load(&tt_me->stops) != c->stops)
+		return ret;
+	atomic_fetch_add(&tt->checks, 1);
+	if (ms <= bound)
+		return ret;
+	if (c->tmo >= 0 && ms <= c->tmo + TT_LATE_MS && ivcsw() != c->ivcsw) {
+		atomic_fetch_add(&tt->excused, 1);
+		return ret;
+	}
+	tt_fail("call.deadline", "%s (timeout %d ms) returned %ld after %lld ms",
+		c->what, c->tmo, ret, (long long)ms);
+	return ret;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Installed before shmx_guard_sigbus(), so the guard chains a sent SIGBUS
+ * here; a real fault outside libshmx's sections is a harness bug. */
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (si->si_code <= 0)
+		return;
+	_exit(99);
+}
+
+void tt_worker_setup(int idx)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	tt_me = &tt->proc[idx];
+	if (getppid() == tt->driver)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigaction(SIGUSR1, &sa, NULL);  /* no SA_RESTART: waits see EINTR */
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGBUS, &sa, NULL);
+	shmx_guard_sigbus();
+}
+
+/* A forked worker shares every open file description of its parent, the
+ * liveness locks included (shmx(7), KINDS): drop them all but keep. */
+void tt_close_inherited(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fd, self;
+
+	if (!d)
+		return;
+	self = dirfd(d);
+	while ((e = readdir(d))) {
+		fd = atoi(e->d_name);
+		if (e->d_name[0] == '.' || fd <= 2 || fd == keep || fd == self)
+			continue;
+		close(fd);
+	}
+	closedir(d);
+}
+
+int tt_free_proc(void)
+{
+	for (int i = 0; i < TT_PROCS; i++) {
+		uint32_t v = TT_P_FREE;
+
+		if (atomic_compare_exchange_strong(&tt->proc[i].state, &v, TT_P_RUN))
+			return i;
+	}
+	return -1;
+}
+
+bool tt_stopping(void)
+{
+	return atomic_load(&tt->stop) != 0;
+}
+
+/* Fork a worker into entry idx (taken with tt_free_proc()); the child runs
+ * fn and exits 0. Its pid is stored before either side goes on. */
+int tt_spawn(int idx, tt_worker_fn fn, uint64_t seed)
+{
+	struct tt_proc *p = &tt->proc[idx];
+	pid_t pid;
+
+	atomic_store(&p->state, TT_P_RUN);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		atomic_store(&p->state, TT_P_FREE);
+		return -errno;
+	}
+	if (pid == 0) {
+		atomic_store(&p->pid, getpid());
+		tt_worker_setup(idx);
+		fn(idx, seed);
+		atomic_store(&p->state, TT_P_EXITED);
+		_exit(0);
+	}
+	atomic_store(&p->pid, pid);
+	return 0;
+}

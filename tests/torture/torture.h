@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* The torture harness: what the driver, the workers and the fault
+ * injectors share. Only the public header and libc; see docs/torture.md. */
+#ifndef TORTURE_H
+#define TORTURE_H
+
+#define _GNU_SOURCE
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <shmx.h>
+
+#define TT_SLACK_MS     50      /* a call may return this late, unexplained */
+#define TT_LATE_MS      1000    /* and never this late, whatever the load */
+#define TT_PROMPT_MS    1500    /* bound of a call without a timeout */
+#define TT_PROMPT       (-2)    /* tt_call_begin(): the call has no timeout */
+#define TT_HANG_MS      4000    /* a worker still in a call this long hangs */
+#define TT_PROCS        48
+#define TT_NAMES        8
+#define TT_PRODS        256     /* producer identities per episode */
+#define TT_FAILS        64
+
+enum tt_fault {
+	F_KILL, F_STOP, F_SIGNAL, F_SIGBUS, F_TRUNCATE, F_SCRIBBLE, F_SEMPOST,
+	F_REPLACE, F_GC, F_RDLOCK, F_FULL, F_HOSTILE, F_NKINDS
+};
+extern const char *const tt_fault_name[F_NKINDS];
+
+/* One participant of the current episode. */
+struct tt_proc {
+	_Atomic pid_t pid;
+	int role;               /* the episode's own role code */
+	int ident;              /* producer identity, pair role, ... */
+	_Atomic uint32_t killing;       /* marked before SIGKILL is sent */
+	_Atomic uint32_t stops;         /* SIGSTOPs sent so far */
+	_Atomic uint32_t in_turn;       /* pair: believes it holds a turn */
+	_Atomic uint32_t inflight;      /* messages a call now may take/give */
+	_Atomic uint32_t state;         /* TT_P_* */
+	_Atomic int64_t call_t0;        /* ns, 0 outside a call */
+	_Atomic int32_t call_tmo;
+	const char *_Atomic call_what;
+	_Atomic uint64_t done;          /* messages sent or received */
+};
+enum { TT_P_FREE, TT_P_RUN, TT_P_EXITED };
+/* roles of tt_proc.role the shared code needs to know */
+enum { TT_PRODUCER = 11, TT_CONSUMER = 12 };
+
+/* An object name the run made; gc must leave it while it is live. */
+struct tt_name {
+	char name[64];
+	bool pair;                      /* also its semaphores */
+	_Atomic uint32_t live;          /* owner alive and attached */
+	_Atomic uint32_t gen;           /* bumped by each replacement */
+};
+
+struct tt_shared {
+	uint64_t seed;
+	pid_t driver;
+	bool verbose;
+	char prefix[32];                /* "tt-PID-": every object's name */
+	char shmx_tool[512];            /* the built shmx program */
+	_Atomic uint64_t step;
+	_Atomic uint64_t ops, checks, failures, excused;
+	_Atomic uint64_t faults[F_NKINDS];
+	_Atomic uint32_t nfail;
+	char fail[TT_FAILS][320];
+	/* the current episode */
+	_Atomic uint32_t stop;          /* workers: finish and leave */
+	_Atomic uint32_t stop_gc;
+	_Atomic uint32_t quiesce;       /* producers: stop sending */
+	_Atomic uint32_t hostile;       /* someone scribbled or truncated */
+	_Atomic uint32_t spawn_req[4];  /* anonymous creator: fork these */
+	struct tt_proc proc[TT_PROCS];
+	struct tt_name names[TT_NAMES];
+	union {
+		struct tt_pair_ep {
+			_Atomic uint64_t turns;
+		} pair;
+		struct tt_chan_ep {
+			_Atomic uint64_t sent[TT_PRODS];    /* calls returned */
+			_Atomic uint64_t last[TT_PRODS];    /* queue: seq + 1 */
+			_Atomic uint32_t dead[TT_PRODS];
+			_Atomic uint32_t nprod;             /* identities used */
+			_Atomic uint32_t takeover;  /* queue consumer died in a call */
+			_Atomic uint32_t idle[TT_PROCS];
+			_Atomic int32_t probe;      /* producer entry + 1 */
+			_Atomic uint32_t attached;  /* consumers that attached */
+			_Atomic int32_t probe_err;
+		} chan;
+	} ep;
+};
+
+extern struct tt_shared *tt;
+extern struct tt_proc *tt_me;   /* the worker's own entry, NULL in the driver */
+
+/* rng.c-like helpers (core.c) */
+uint64_t tt_mix(uint64_t x);
+struct tt_rng { uint64_t s; };
+uint64_t tt_next(struct tt_rng *r);
+uint64_t tt_below(struct tt_rng *r, uint64_t n);      /* [0, n) */
+bool tt_chance(struct tt_rng *r, unsigned percent);
+int64_t tt_now_ns(void);
+void tt_sleep_ms(double ms);
+
+/* failures and counting */
+void tt_fail(const char *inv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tt_check(bool ok, const char *inv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool tt_documented(long err);
+
+/* a timed call: tt_call_begin(), the call, tt_call_end() */
+struct tt_call {
+	int64_t t0;
+	long ivcsw;
+	uint32_t stops;
+	int tmo;
+	const char *what;
+};
+void tt_call_begin(struct tt_call *c, const char *what, int tmo);
+long tt_call_end(struct tt_call *c, long ret);
+
+/* processes */
+typedef void (*tt_worker_fn)(int idx, uint64_t seed);
+int tt_spawn(int idx, tt_worker_fn fn, uint64_t seed);
+void tt_worker_setup(int idx);
+void tt_close_inherited(int keep);
+int tt_free_proc(void);
+bool tt_stopping(void);
+
+/* episodes (one file each) */
+void tt_pair_episode(struct tt_rng *r, int64_t budget_ns);
+void tt_chan_episode(struct tt_rng *r, int64_t budget_ns);
+void tt_region_episode(struct tt_rng *r, int64_t budget_ns);
+void tt_full_episode(struct tt_rng *r);
+void tt_hostile_args(struct tt_rng *r);
+
+/* the driver's side of an episode (driver.c) */
+void tt_ep_reset(void);
+void tt_name_set(int i, const char *fmt, unsigned n);
+int tt_ep_wait_all(int64_t limit_ns);
+void tt_ep_watch(void);
+void tt_ep_reap(void);
+void tt_reap_one(pid_t pid, int status);
+void tt_fault_step(const char *what);
+void tt_kill(int idx);
+void tt_stop_cont(int idx, struct tt_rng *r);
+void tt_signal(int idx, bool bus);
+void tt_cont_all(void);
+int tt_rdlock_other_uid(const char *path, int hold_ms);
+int tt_truncate_path(const char *path, off_t size);
+void tt_scribble(const char *path, off_t lo, off_t hi, struct tt_rng *r,
+		 const uint64_t *vals, int nvals);
+
+#endif
