@@ -157,7 +157,7 @@ static bool all_idle(int role)
 		struct tt_proc *p = &tt->proc[i];
 
 		if (p->role != role || atomic_load(&p->state) != TT_P_RUN ||
-		    atomic_load(&p->killing))
+		    atomic_load(&p->killing) || !atomic_load(&p->joined))
 			continue;
 		live++;
 		if (!atomic_load(&tt->ep.chan.idle[i]))
@@ -213,7 +213,7 @@ void tt_chan_episode(struct tt_rng *r, int64_t budget_ns)
 		 cfg.anon ? "anonymous" : "named", cfg.producers, cfg.consumers,
 		 cfg.policy ? "overwrite" : "block", cfg.cap, cfg.small ? " small" : "",
 		 cfg.padlook ? " padlook" : "");
-	tt_fault_step(what);
+	tt_episode(what);
 	chan_spawn(TT_PRODUCER, tt_next(r));
 	for (unsigned i = 1; i < cfg.producers; i++)
 		spawn(TT_PRODUCER, r);

@@ -254,7 +254,8 @@ static bool consumer_step(struct cons *s, struct tt_rng *r, int64_t *end)
 		 "consumer: %ld from an honest channel", n);
 	if (n == -ENOBUFS)
 		overtaken(s);
-	if ((n == -ETIMEDOUT || n == -EAGAIN) && atomic_load(&tt->quiesce) && producers_idle())
+	if ((n == -ETIMEDOUT || n == -EAGAIN || n == -EPIPE || n == -EOWNERDEAD) &&
+	    atomic_load(&tt->quiesce) && producers_idle())
 		atomic_store(&tt->ep.chan.idle[tt_me - tt->proc], 1);
 	if (tt_stopping() && !*end)
 		*end = tt_now_ns() + 4000000000LL;
@@ -300,11 +301,14 @@ void chan_consumer(int idx, uint64_t seed)
 		if (err)
 			tt_sleep_ms(1 + (double)tt_below(&r, 10));
 	}
-	if (s->c)
+	if (s->c) {
 		attach_base(s);
+		atomic_store(&tt_me->joined, 1);
+	}
 	while (s->c && consumer_step(s, &r, &end))
 		;
-	shmx_chan_close(s->c);
+	tt_call_begin(&k, "shmx_chan_close", TT_PROMPT);
+	tt_call_end(&k, (shmx_chan_close(s->c), 0));
 	free(s->buf);
 	free(s);
 }

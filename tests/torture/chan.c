@@ -237,6 +237,8 @@ void chan_producer(int idx, uint64_t seed)
 	} else {
 		c = chan_join(SHMX_CHAN_PRODUCER, &r);
 	}
+	if (c)
+		atomic_store(&tt_me->joined, 1);
 	while (c && !tt_stopping()) {
 		if (creator && cfg.anon)
 			anon_spawns(seed);
@@ -249,7 +251,12 @@ void chan_producer(int idx, uint64_t seed)
 	}
 	if (creator)
 		atomic_store(&tt->names[0].live, 0);
-	shmx_chan_close(c);
+	{
+		struct tt_call k;
+
+		tt_call_begin(&k, "shmx_chan_close", TT_PROMPT);
+		tt_call_end(&k, (shmx_chan_close(c), 0));
+	}
 	free(buf);
 	if (creator && cfg.anon) {
 		int st;

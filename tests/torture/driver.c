@@ -43,6 +43,15 @@ void tt_fault_step(const char *what)
 
 	if (tt->verbose)
 		fprintf(stderr, "torture: step %llu: %s\n", (unsigned long long)s, what);
+
+}
+
+/* An episode starts: failures name it. */
+void tt_episode(const char *what)
+{
+	tt_fault_step(what);
+	snprintf(tt->desc, sizeof(tt->desc), "%s, from step %llu", what,
+		 (unsigned long long)atomic_load(&tt->step));
 }
 
 /* Whoever reaps a worker (the driver, or an anonymous object's creator)
@@ -173,6 +182,7 @@ void tt_stop_cont(int idx, struct tt_rng *r)
 	kill(p->pid, SIGSTOP);
 	tt_sleep_ms(5 + (double)tt_below(r, 400));
 	kill(p->pid, SIGCONT);
+	atomic_fetch_add(&p->stops, 1);
 }
 
 /* A burst of signals during waits: handlers that return (SIGUSR1) and a

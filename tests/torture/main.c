@@ -27,7 +27,7 @@ static const char usage[] =
 	"  --shmx PATH   the shmx program, for the concurrent `shmx gc`\n"
 	"  --verbose     print every step of the schedule\n";
 
-static pid_t gc_pid;
+static pid_t gc_pid, clock_pid;
 
 static void gc_once(void)
 {
@@ -136,6 +136,12 @@ static void summary(int64_t t0)
 	printf("\n");
 	for (uint32_t i = 0; i < tt->nfail && i < TT_FAILS; i++)
 		printf("torture: failure: %s\n", tt->fail[i]);
+	if (tt->failures) {
+		printf("torture: failures by invariant:");
+		for (int i = 0; i < TT_INVS && tt->byinv[i].name; i++)
+			printf(" %s=%llu", tt->byinv[i].name, (unsigned long long)tt->byinv[i].n);
+		printf("\n");
+	}
 	printf("torture: %llu operations, %llu checks (%llu late calls excused by preemption), "
 	       "%llu failures\n", (unsigned long long)tt->ops,
 	       (unsigned long long)tt->checks, (unsigned long long)tt->excused,
@@ -202,12 +208,16 @@ int main(int argc, char **argv)
 	r.s = seed;
 	t0 = tt_now_ns();
 	end = t0 + (int64_t)(secs * 1e9);
+	clock_pid = fork();
+	if (clock_pid == 0)
+		tt_clock();
 	gc_pid = fork();
 	if (gc_pid == 0)
 		gc_runner(tt_mix(seed ^ 0x6763));
 	while (tt_now_ns() < end - 300000000LL)
 		episode(&r, end - tt_now_ns());
 	atomic_store(&tt->stop_gc, 1);
+	kill(clock_pid, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0)
 		;
 	leftovers();

@@ -68,6 +68,14 @@ static void leave_turn(void)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+static void close_pair(struct shmx_pair *p)
+{
+	struct tt_call c;
+
+	tt_call_begin(&c, "shmx_pair_close", TT_PROMPT);
+	tt_call_end(&c, (shmx_pair_close(p), 0));
+}
+
 static long wait_turn(struct shmx_pair *p, struct tt_rng *r)
 {
 	struct tt_call c;
@@ -192,7 +200,7 @@ static void named_writer(int idx, uint64_t seed)
 	atomic_store(&n->live, 1);
 	turn_loop(p, reg, true, &r);
 	atomic_store(&n->live, 0);
-	shmx_pair_close(p);
+	close_pair(p);
 	shmx_close(reg);
 }
 
@@ -228,7 +236,7 @@ static void named_reader(int idx, uint64_t seed)
 			continue;
 		}
 		turn_loop(p, reg, false, &r);
-		shmx_pair_close(p);
+		close_pair(p);
 		shmx_close(reg);
 	}
 }
@@ -254,7 +262,7 @@ static void old_handle(int idx, uint64_t seed)
 		tt_check(tt_documented(err), "pair.errors", "open old: %d", err);
 		if (!err) {
 			turn_loop(p, old, false, &r);
-			shmx_pair_close(p);
+			close_pair(p);
 		}
 		tt_sleep_ms(1 + (double)tt_below(&r, 20));
 	}
@@ -275,7 +283,7 @@ static void anon_reader(int idx, uint64_t seed)
 		 "attach anonymous reader: %d", err);
 	if (!err)
 		turn_loop(p, anon_data, false, &r);
-	shmx_pair_close(p);
+	close_pair(p);
 }
 
 /* The anonymous pair's writer forks its readers when the driver asks. */
@@ -322,7 +330,7 @@ static void anon_writer(int idx, uint64_t seed)
 		tt_check(tt_documented(err) && err != -EPERM, "pair.errors",
 			 "shmx_pair_post after a turn: %d", err);
 	}
-	shmx_pair_close(anon_pair);
+	close_pair(anon_pair);
 	while ((pid = waitpid(-1, &st, 0)) > 0)
 		tt_reap_one(pid, st);
 }
@@ -507,7 +515,7 @@ void tt_pair_episode(struct tt_rng *r, int64_t budget_ns)
 		end = tt_now_ns() + budget_ns;
 	tt_name_set(0, "p%u", no++);
 	tt->names[0].pair = true;
-	tt_fault_step(anon_ep ? "anonymous pair" : "named pair");
+	tt_episode(anon_ep ? "anonymous pair" : "named pair");
 	if (anon_ep) {
 		start(R_WRITER, anon_writer, r, 0);
 		atomic_store(&tt->spawn_req[0], 1);

@@ -41,7 +41,7 @@ static void copy_step(struct shmx_region *r, struct tt_rng *rng, uint8_t *a, uin
 {
 	size_t size = shmx_size(r), len = tt_below(rng, 4096);
 	size_t off = tt_chance(rng, 5) ? size - tt_below(rng, 64) : tt_below(rng, size - len);
-	bool writer = tt_me->ident == 0, cut = atomic_load(&tt->hostile);
+	bool writer = tt_me->ident == 0, cut;
 	struct tt_call c;
 	long n;
 
@@ -49,6 +49,7 @@ static void copy_step(struct shmx_region *r, struct tt_rng *rng, uint8_t *a, uin
 		a[i] = (uint8_t)tt_next(rng);
 	tt_call_begin(&c, writer ? "shmx_write" : "shmx_read", TT_PROMPT);
 	n = tt_call_end(&c, writer ? shmx_write(r, off, a, len) : shmx_read(r, off, b, len));
+	cut = atomic_load(&tt->hostile);
 	if (off + len > size) {
 		tt_check(n == -ERANGE || (!writer && n == (long)(size - off)) ||
 			 n == -EFAULT, "region.errors",
@@ -134,7 +135,8 @@ void tt_region_episode(struct tt_rng *r, int64_t budget_ns)
 	tt_ep_reset();
 	kind = (int)tt_below(r, 4);
 	tt_name_set(0, "r%u", no++);
-	tt_fault_step("region");
+	tt_episode(kind == K_NAMED ? "named region" : kind == K_FILE ? "file region" :
+		   kind == K_ANON ? "anonymous region" : "System V region");
 	if (region_make(r))
 		return;
 	if (end > tt_now_ns() + budget_ns)
@@ -230,7 +232,7 @@ void tt_full_episode(struct tt_rng *r)
 
 	(void)r;
 	tt_ep_reset();
-	tt_fault_step("a full /dev/shm (tmpfs in a mount namespace)");
+	tt_episode("a full /dev/shm (tmpfs in a mount namespace)");
 	atomic_store(&tt->proc[i].state, TT_P_FREE);
 	pid = fork();
 	if (pid == 0) {

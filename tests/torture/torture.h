@@ -21,6 +21,8 @@
 #define TT_NAMES        8
 #define TT_PRODS        256     /* producer identities per episode */
 #define TT_FAILS        64
+#define TT_INVS         32      /* invariant names counted apart */
+#define TT_HB           2048    /* 10 ms buckets of the clock process */
 
 enum tt_fault {
 	F_KILL, F_STOP, F_SIGNAL, F_SIGBUS, F_TRUNCATE, F_SCRIBBLE, F_SEMPOST,
@@ -34,14 +36,14 @@ struct tt_proc {
 	int role;               /* the episode's own role code */
 	int ident;              /* producer identity, pair role, ... */
 	_Atomic uint32_t killing;       /* marked before SIGKILL is sent */
-	_Atomic uint32_t stops;         /* SIGSTOPs sent so far */
+	_Atomic uint32_t stops;         /* odd while stopped by the harness */
 	_Atomic uint32_t in_turn;       /* pair: believes it holds a turn */
 	_Atomic uint32_t inflight;      /* messages a call now may take/give */
 	_Atomic uint32_t state;         /* TT_P_* */
 	_Atomic int64_t call_t0;        /* ns, 0 outside a call */
 	_Atomic int32_t call_tmo;
 	const char *_Atomic call_what;
-	_Atomic uint64_t done;          /* messages sent or received */
+	_Atomic uint32_t joined;        /* attached to its object */
 };
 enum { TT_P_FREE, TT_P_RUN, TT_P_EXITED };
 /* roles of tt_proc.role the shared code needs to know */
@@ -62,13 +64,18 @@ struct tt_shared {
 	char prefix[32];                /* "tt-PID-": every object's name */
 	char shmx_tool[512];            /* the built shmx program */
 	_Atomic uint64_t step;
+	char desc[120];                 /* the current episode */
 	_Atomic uint64_t ops, checks, failures, excused;
 	_Atomic uint64_t faults[F_NKINDS];
 	_Atomic uint32_t nfail;
 	char fail[TT_FAILS][320];
+	struct { const char *_Atomic name; _Atomic uint64_t n; } byinv[TT_INVS];
 	/* the current episode */
 	_Atomic uint32_t stop;          /* workers: finish and leave */
 	_Atomic uint32_t stop_gc;
+	/* the clock process: how late its 1 ms sleeps woke, per 10 ms */
+	_Atomic uint64_t hb_tag[TT_HB];
+	_Atomic uint32_t hb_late_us[TT_HB];
 	_Atomic uint32_t quiesce;       /* producers: stop sending */
 	_Atomic uint32_t hostile;       /* someone scribbled or truncated */
 	_Atomic uint32_t spawn_req[4];  /* anonymous creator: fork these */
@@ -129,6 +136,7 @@ void tt_worker_setup(int idx);
 void tt_close_inherited(int keep);
 int tt_free_proc(void);
 bool tt_stopping(void);
+void tt_clock(void);
 
 /* episodes (one file each) */
 void tt_pair_episode(struct tt_rng *r, int64_t budget_ns);
@@ -145,6 +153,7 @@ void tt_ep_watch(void);
 void tt_ep_reap(void);
 void tt_reap_one(pid_t pid, int status);
 void tt_fault_step(const char *what);
+void tt_episode(const char *what);
 void tt_kill(int idx);
 void tt_stop_cont(int idx, struct tt_rng *r);
 void tt_signal(int idx, bool bus);
