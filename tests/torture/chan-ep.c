@@ -89,7 +89,7 @@ static void hostile_fault(struct tt_rng *r)
 	};
 
 	snprintf(path, sizeof(path), "/dev/shm/%s", tt->names[0].name + 1);
-	atomic_store(&tt->hostile, 1);
+	tt_hostile();
 	if (truncating) {
 		tt_truncate_path(path, (off_t)tt_below(r, 3) * 2048);
 		return;
@@ -180,8 +180,17 @@ static void probe(struct tt_rng *r)
 	if (!wait_for(producers_idle, 3000000000LL))
 		return;
 	if (!wait_for(consumers_idle, 3000000000LL)) {
-		tt_check(atomic_load(&tt->hostile), "chan.drain",
-			 "the producers stopped and a consumer still found messages for 3 s");
+		for (int i = 0; i < TT_PROCS; i++) {
+			struct tt_proc *p = &tt->proc[i];
+
+			if (p->role != TT_CONSUMER || atomic_load(&p->state) != TT_P_RUN ||
+			    !p->joined || p->killing || tt->ep.chan.idle[i])
+				continue;
+			tt_check(atomic_load(&tt->hostile), "chan.drain",
+				 "the producers stopped; for 3 s a consumer found no end: "
+				 "last call returned %d, now in %s", p->last_ret,
+				 p->call_t0 ? p->call_what : "no call");
+		}
 		return;
 	}
 	k = pick_role(TT_PRODUCER, r);

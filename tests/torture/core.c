@@ -187,8 +187,11 @@ static long ivcsw(void)
 	return ru.ru_nivcsw;
 }
 
+static volatile sig_atomic_t nsig;
+
 void tt_call_begin(struct tt_call *c, const char *what, int tmo)
 {
+	c->sigs = nsig;
 	c->what = what;
 	c->tmo = tmo;
 	c->stops = tt_me ? atomic_load(&tt_me->stops) : 0;
@@ -210,8 +213,10 @@ long tt_call_end(struct tt_call *c, long ret)
 	int64_t ms = (tt_now_ns() - c->t0) / 1000000;
 	int64_t bound = c->tmo >= 0 ? c->tmo + TT_SLACK_MS : TT_PROMPT_MS;
 
-	if (tt_me)
+	if (tt_me) {
 		atomic_store(&tt_me->call_t0, 0);
+		atomic_store(&tt_me->last_ret, (int32_t)ret);
+	}
 	atomic_fetch_add(&tt->ops, 1);
 	if (c->tmo == -1)
 		bound = INT64_MAX;      /* waits as long as the peer lives */
@@ -226,14 +231,16 @@ long tt_call_end(struct tt_call *c, long ret)
 		return ret;
 	}
 	tt_fail("call.deadline", "%s (timeout %d ms) returned %ld after %lld ms "
-		"(clock late by %u us, %ld preemptions)", c->what, c->tmo, ret, (long long)ms,
-		clock_late_us(c->t0, tt_now_ns()), ivcsw() - c->ivcsw);
+		"(clock late by %u us, %ld preemptions, %d signals)", c->what, c->tmo, ret,
+		(long long)ms, clock_late_us(c->t0, tt_now_ns()), ivcsw() - c->ivcsw,
+		(int)(nsig - c->sigs));
 	return ret;
 }
 
 static void on_usr1(int sig)
 {
 	(void)sig;
+	nsig++;
 }
 
 /* Installed before shmx_guard_sigbus(), so the guard chains a sent SIGBUS
@@ -242,8 +249,10 @@ static void on_bus(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
 	(void)uc;
-	if (si->si_code <= 0)
+	if (si->si_code <= 0) {
+		nsig++;
 		return;
+	}
 	_exit(99);
 }
 

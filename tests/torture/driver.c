@@ -114,6 +114,15 @@ void tt_ep_watch(void)
 	}
 }
 
+/* From now on the objects hold hostile values: only the safety invariants
+ * hold (documented errors, deadlines, no crash), and gc may judge them. */
+void tt_hostile(void)
+{
+	for (int i = 0; i < TT_NAMES; i++)
+		atomic_store(&tt->names[i].live, 0);
+	atomic_store(&tt->hostile, 1);
+}
+
 void tt_cont_all(void)
 {
 	for (int i = 0; i < TT_PROCS; i++)

@@ -436,7 +436,7 @@ static void named_fault(struct tt_rng *r, mode_t mode, bool rdlock)
 	case 4:
 		if (!tt_chance(r, 15))
 			break;
-		atomic_store(&tt->hostile, 1);
+		tt_hostile();
 		if (tt_chance(r, 50)) {
 			snprintf(path, sizeof(path), "/dev/shm/%s.shmx-p", name + 1);
 			tt_scribble(path, 0, 64, r, NULL, 0);

@@ -44,6 +44,7 @@ struct tt_proc {
 	_Atomic int32_t call_tmo;
 	const char *_Atomic call_what;
 	_Atomic uint32_t joined;        /* attached to its object */
+	_Atomic int32_t last_ret;       /* of its last timed call */
 };
 enum { TT_P_FREE, TT_P_RUN, TT_P_EXITED };
 /* roles of tt_proc.role the shared code needs to know */
@@ -124,6 +125,7 @@ struct tt_call {
 	long ivcsw;
 	uint32_t stops;
 	int tmo;
+	int sigs;
 	const char *what;
 };
 void tt_call_begin(struct tt_call *c, const char *what, int tmo);
@@ -158,6 +160,7 @@ void tt_kill(int idx);
 void tt_stop_cont(int idx, struct tt_rng *r);
 void tt_signal(int idx, bool bus);
 void tt_cont_all(void);
+void tt_hostile(void);
 int tt_rdlock_other_uid(const char *path, int hold_ms);
 int tt_truncate_path(const char *path, off_t size);
 void tt_scribble(const char *path, off_t lo, off_t hi, struct tt_rng *r,
