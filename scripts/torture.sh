@@ -9,13 +9,16 @@
 #   --lib-from DIR build the library from another checkout DIR (an older
 #                  commit: git worktree add /tmp/old COMMIT) instead of this one
 #   --verbose      print every step of the schedule
+#   --without F,.. leave out these faults (kill9, sigstop, signal, sigbus,
+#                  truncate, scribble, sem_post, replace, gc, rdlock,
+#                  full_devshm, hostile_args: the summary's names)
 # Builds in build-torture* (its own meson build directories), runs as root
 # (the read lock of another uid, the mount namespace). Exit 0 only when no
 # invariant broke; the last lines are the summary.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-seconds=90 seed="" sanitize=0 lib_from="" verbose=""
+seconds=90 seed="" sanitize=0 lib_from="" verbose="" without=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) seconds=$2; shift 2 ;;
@@ -23,7 +26,8 @@ while [ $# -gt 0 ]; do
 	--sanitize) sanitize=1; shift ;;
 	--lib-from) lib_from=$(cd "$2" && pwd); shift 2 ;;
 	--verbose) verbose=--verbose; shift ;;
-	-h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--without) without=$2; shift 2 ;;
+	-h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "torture.sh: unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -57,4 +61,5 @@ cc "${cflags[@]}" -I"$src/include" "$SHMX_TOP"/tests/torture/*.c \
 
 args=(--seconds "$seconds" --shmx "$build/tools/shmx" $verbose)
 [ -z "$seed" ] || args+=(--seed "$seed")
+[ -z "$without" ] || args+=(--without "$without")
 exec "$build/shmx-torture" "${args[@]}"

@@ -89,6 +89,8 @@ static void hostile_fault(struct tt_rng *r)
 	};
 
 	snprintf(path, sizeof(path), "/dev/shm/%s", tt->names[0].name + 1);
+	if (!tt_on(truncating ? F_TRUNCATE : F_SCRIBBLE))
+		return;
 	tt_hostile();
 	if (truncating) {
 		tt_truncate_path(path, (off_t)tt_below(r, 3) * 2048);
@@ -126,13 +128,13 @@ static void chan_fault(struct tt_rng *r)
 		tt_signal(k, tt_chance(r, 30));
 	} else if (kill_prod && (k = pick_role(TT_PRODUCER, r)) >= 0 &&
 		   (tt->proc[k].ident || !cfg.anon) && tt_chance(r, 50)) {
-		if (!tt->proc[k].ident)
+		if (!tt->proc[k].ident && tt_on(F_KILL))
 			atomic_store(&tt->names[0].live, 0);
-		tt_kill(k);
-		spawn(TT_PRODUCER, r);
+		if (tt_kill(k))
+			spawn(TT_PRODUCER, r);
 	} else if (kill_cons && (k = pick_role(TT_CONSUMER, r)) >= 0) {
-		tt_kill(k);
-		spawn(TT_CONSUMER, r);
+		if (tt_kill(k))
+			spawn(TT_CONSUMER, r);
 	}
 }
 

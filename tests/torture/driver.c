@@ -110,7 +110,7 @@ void tt_ep_watch(void)
 			continue;
 		tt_fail("call.hang", "%s (timeout %d ms) has not returned after %lld ms",
 			p->call_what, tmo, (long long)((now - t0) / 1000000));
-		tt_kill(i);
+		tt_kill_now(i);
 	}
 }
 
@@ -161,7 +161,7 @@ int tt_ep_wait_all(int64_t limit_ns)
 		tt_fail("worker.hang", "role %d did not leave in %lld ms, in %s (timeout %d)",
 			p->role, (long long)(limit_ns / 1000000),
 			p->call_t0 ? p->call_what : "(no call)", p->call_tmo);
-		tt_kill(i);
+		tt_kill_now(i);
 	}
 	while (any_running()) {
 		tt_ep_reap();
@@ -170,21 +170,36 @@ int tt_ep_wait_all(int64_t limit_ns)
 	return hung;
 }
 
-void tt_kill(int idx)
+bool tt_on(enum tt_fault f)
+{
+	return !(tt->without & 1u << f);
+}
+
+void tt_kill_now(int idx)
 {
 	struct tt_proc *p = &tt->proc[idx];
 
-	tt_fault_step("kill -9");
 	atomic_store(&p->killing, 1);
-	atomic_fetch_add(&tt->faults[F_KILL], 1);
 	if (p->pid > 0)
 		kill(p->pid, SIGKILL);
+}
+
+bool tt_kill(int idx)
+{
+	if (!tt_on(F_KILL))
+		return false;
+	tt_fault_step("kill -9");
+	atomic_fetch_add(&tt->faults[F_KILL], 1);
+	tt_kill_now(idx);
+	return true;
 }
 
 void tt_stop_cont(int idx, struct tt_rng *r)
 {
 	struct tt_proc *p = &tt->proc[idx];
 
+	if (!tt_on(F_STOP))
+		return;
 	tt_fault_step("SIGSTOP, SIGCONT");
 	atomic_fetch_add(&p->stops, 1);
 	atomic_fetch_add(&tt->faults[F_STOP], 1);
@@ -200,6 +215,8 @@ void tt_signal(int idx, bool bus)
 {
 	struct tt_proc *p = &tt->proc[idx];
 
+	if (!tt_on(bus ? F_SIGBUS : F_SIGNAL))
+		return;
 	tt_fault_step(bus ? "sent SIGBUS" : "SIGUSR1 burst");
 	atomic_fetch_add(&tt->faults[bus ? F_SIGBUS : F_SIGNAL], 1);
 	for (int i = 0; i < (bus ? 1 : 20); i++) {
@@ -216,6 +233,8 @@ int tt_rdlock_other_uid(const char *path, int hold_ms)
 {
 	pid_t pid;
 
+	if (!tt_on(F_RDLOCK))
+		return 0;
 	tt_fault_step("read lock by uid 65534");
 	atomic_fetch_add(&tt->faults[F_RDLOCK], 1);
 	pid = fork();
@@ -240,9 +259,11 @@ int tt_rdlock_other_uid(const char *path, int hold_ms)
 
 int tt_truncate_path(const char *path, off_t size)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	int err = 0;
+	int fd, err = 0;
 
+	if (!tt_on(F_TRUNCATE))
+		return -EPERM;
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	tt_fault_step("truncate");

@@ -373,6 +373,8 @@ static void foreign_post(const char *name, char which)
 	char sn[96];
 	sem_t *s;
 
+	if (!tt_on(F_SEMPOST))
+		return;
 	snprintf(sn, sizeof(sn), "%s.shmx-%c", name, which);
 	s = sem_open(sn, 0);
 	if (s == SEM_FAILED)
@@ -429,12 +431,13 @@ static void named_fault(struct tt_rng *r, mode_t mode, bool rdlock)
 		}
 		return;
 	case 3:
-		if (tt_chance(r, 70) || pick(R_WRITER, r) < 0)
+		if (tt_chance(r, 70) || pick(R_WRITER, r) < 0 || !tt_on(F_REPLACE) ||
+		    !tt_on(F_KILL))
 			break;
 		replace_writer(pick(R_WRITER, r), r, mode);
 		return;
 	case 4:
-		if (!tt_chance(r, 15))
+		if (!tt_chance(r, 15) || !tt_on(F_SCRIBBLE) || !tt_on(F_TRUNCATE))
 			break;
 		tt_hostile();
 		if (tt_chance(r, 50)) {
@@ -452,8 +455,7 @@ static void named_fault(struct tt_rng *r, mode_t mode, bool rdlock)
 	} else if (k >= 0 && tt_chance(r, 50)) {
 		tt_signal(k, tt_chance(r, 30));
 	} else if ((k = pick(R_READER, r)) >= 0 || (k = pick(R_OLDHANDLE, r)) >= 0) {
-		tt_kill(k);
-		if (tt->proc[k].role == R_READER)
+		if (tt_kill(k) && tt->proc[k].role == R_READER)
 			start(R_READER, named_reader, r, 0);
 	}
 }
@@ -469,8 +471,8 @@ static void anon_fault(struct tt_rng *r)
 	} else if (tt_chance(r, 50)) {
 		tt_signal(k, tt_chance(r, 30));
 	} else if ((k = pick(R_READER, r)) >= 0) {
-		tt_kill(k);
-		atomic_fetch_add(&tt->spawn_req[0], 1);
+		if (tt_kill(k))
+			atomic_fetch_add(&tt->spawn_req[0], 1);
 	}
 }
 

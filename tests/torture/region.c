@@ -152,7 +152,8 @@ void tt_region_episode(struct tt_rng *r, int64_t budget_ns)
 		tt_ep_watch();
 		tt_sleep_ms(10 + (double)tt_below(r, 100));
 		i = (int)tt_below(r, 3);
-		if ((kind == K_NAMED || kind == K_FILE) && tt_chance(r, 40)) {
+		if ((kind == K_NAMED || kind == K_FILE) && tt_chance(r, 40) &&
+		    tt_on(F_TRUNCATE)) {
 			tt_hostile();
 			tt_truncate_path(file, (off_t)tt_below(r, RSIZE));
 			tt_sleep_ms((double)tt_below(r, 50));

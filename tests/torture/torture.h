@@ -62,6 +62,7 @@ struct tt_shared {
 	uint64_t seed;
 	pid_t driver;
 	bool verbose;
+	uint32_t without;                /* fault kinds left out, 1 << F_* */
 	char prefix[32];                /* "tt-PID-": every object's name */
 	char shmx_tool[512];            /* the built shmx program */
 	_Atomic uint64_t step;
@@ -156,7 +157,9 @@ void tt_ep_reap(void);
 void tt_reap_one(pid_t pid, int status);
 void tt_fault_step(const char *what);
 void tt_episode(const char *what);
-void tt_kill(int idx);
+bool tt_on(enum tt_fault f);
+bool tt_kill(int idx);
+void tt_kill_now(int idx);
 void tt_stop_cont(int idx, struct tt_rng *r);
 void tt_signal(int idx, bool bus);
 void tt_cont_all(void);
