@@ -130,11 +130,15 @@ static void chan_fault(struct tt_rng *r)
 		   (tt->proc[k].ident || !cfg.anon) && tt_chance(r, 50)) {
 		if (!tt->proc[k].ident && tt_on(F_KILL))
 			atomic_store(&tt->names[0].live, 0);
-		if (tt_kill(k))
+		if (tt_kill(k)) {
+			tt_wait_gone(k);
 			spawn(TT_PRODUCER, r);
+		}
 	} else if (kill_cons && (k = pick_role(TT_CONSUMER, r)) >= 0) {
-		if (tt_kill(k))
+		if (tt_kill(k)) {
+			tt_wait_gone(k);
 			spawn(TT_CONSUMER, r);
+		}
 	}
 }
 

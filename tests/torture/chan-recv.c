@@ -203,7 +203,8 @@ static bool producers_idle(void)
 		struct tt_proc *p = &tt->proc[i];
 
 		if (p->role == TT_PRODUCER && atomic_load(&p->state) == TT_P_RUN &&
-		    !atomic_load(&p->killing) && !atomic_load(&tt->ep.chan.idle[i]))
+		    atomic_load(&p->joined) && !atomic_load(&p->killing) &&
+		    !atomic_load(&tt->ep.chan.idle[i]))
 			return false;
 	}
 	return true;

@@ -184,6 +184,17 @@ void tt_kill_now(int idx)
 		kill(p->pid, SIGKILL);
 }
 
+/* Until whoever reaps it has recorded how idx ended (at most 1 s). */
+void tt_wait_gone(int idx)
+{
+	int64_t end = tt_now_ns() + 1000000000LL;
+
+	while (atomic_load(&tt->proc[idx].state) == TT_P_RUN && tt_now_ns() < end) {
+		tt_ep_reap();
+		tt_sleep_ms(1);
+	}
+}
+
 bool tt_kill(int idx)
 {
 	if (!tt_on(F_KILL))

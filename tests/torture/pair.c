@@ -12,6 +12,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,15 +48,22 @@ static bool is_pair_role(int role)
 }
 
 /* The caller now believes it holds the turn: nobody else may. */
-static void enter_turn(bool hostile)
+/* Turns are counted per region object: a peer still finishing a turn on
+ * the region of a pair that was replaced holds no turn of the new one. */
+static void enter_turn(bool hostile, struct shmx_region *reg)
 {
+	struct stat st;
+
+	atomic_store(&tt_me->turn_key, fstat(shmx_fd(reg), &st) ? 0 :
+		     (uint64_t)st.st_ino ^ (uint64_t)st.st_dev << 48);
 	atomic_store(&tt_me->in_turn, 1);
 	atomic_thread_fence(memory_order_seq_cst);
 	for (int i = 0; i < TT_PROCS && !hostile; i++) {
 		struct tt_proc *o = &tt->proc[i];
 
 		if (o == tt_me || !is_pair_role(o->role) ||
-		    atomic_load(&o->state) != TT_P_RUN)
+		    atomic_load(&o->state) != TT_P_RUN ||
+		    atomic_load(&o->turn_key) != atomic_load(&tt_me->turn_key))
 			continue;
 		tt_check(!atomic_load(&o->in_turn) || atomic_load(&o->killing),
 			 "pair.two-turns", "role %d (pid %d) holds a turn too",
@@ -109,7 +117,7 @@ static void take_turn(struct shmx_region *reg, bool writer, bool first,
 	struct pmsg m;
 	bool hostile = atomic_load(&tt->hostile);
 
-	enter_turn(hostile);
+	enter_turn(hostile, reg);
 	/* a truncated region gives -EFAULT (documented); the driver grows
 	 * it back, and the turn is still ours */
 	while (shmx_read(reg, 0, &m, sizeof(m)) != sizeof(m))

@@ -38,6 +38,7 @@ struct tt_proc {
 	_Atomic uint32_t killing;       /* marked before SIGKILL is sent */
 	_Atomic uint32_t stops;         /* odd while stopped by the harness */
 	_Atomic uint32_t in_turn;       /* pair: believes it holds a turn */
+	_Atomic uint64_t turn_key;      /* pair: of which region (inode) */
 	_Atomic uint32_t inflight;      /* messages a call now may take/give */
 	_Atomic uint32_t state;         /* TT_P_* */
 	_Atomic int64_t call_t0;        /* ns, 0 outside a call */
@@ -160,6 +161,7 @@ void tt_episode(const char *what);
 bool tt_on(enum tt_fault f);
 bool tt_kill(int idx);
 void tt_kill_now(int idx);
+void tt_wait_gone(int idx);
 void tt_stop_cont(int idx, struct tt_rng *r);
 void tt_signal(int idx, bool bus);
 void tt_cont_all(void);
