@@ -239,7 +239,8 @@ void tt_chan_episode(struct tt_rng *r, int64_t budget_ns)
 		tt_sleep_ms(20 + (double)tt_below(r, 200));
 		chan_fault(r);
 	}
-	if (!atomic_load(&tt->hostile) && cfg.policy == SHMX_CHAN_POLICY_BLOCK)
+	/* the probe's largest message has no header to tell it apart by */
+	if (!atomic_load(&tt->hostile) && cfg.policy == SHMX_CHAN_POLICY_BLOCK && !cfg.small)
 		probe(r);
 	tt_ep_wait_all(8000000000LL);
 	if (!cfg.anon) {

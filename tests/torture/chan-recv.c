@@ -236,7 +236,7 @@ static void final_check(struct cons *s)
  * before the first send (chan_producer() waits for it): it starts at 0. */
 static void attach_base(struct cons *s)
 {
-	s->takeover = atomic_exchange(&tt->ep.chan.takeover, 0);
+	s->takeover = atomic_load(&tt->ep.chan.takeover);
 	for (unsigned pk = 0; pk < TT_PRODS; pk++)
 		s->first_hi[pk] = atomic_load(&tt->ep.chan.sent[pk]) + 16;
 	s->seen[0] = cfg.small;

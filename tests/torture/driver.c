@@ -68,7 +68,7 @@ void tt_reap_one(pid_t pid, int status)
 			if (p->role == TT_PRODUCER)
 				atomic_store(&tt->ep.chan.dead[p->ident], 1 + p->inflight);
 			if (p->role == TT_CONSUMER && p->inflight)
-				atomic_store(&tt->ep.chan.takeover, p->inflight);
+				atomic_fetch_add(&tt->ep.chan.takeover, p->inflight);
 			return;
 		}
 		if (WIFSIGNALED(status))

@@ -71,7 +71,7 @@ struct tt_shared {
 	_Atomic uint64_t ops, checks, failures, excused;
 	_Atomic uint64_t faults[F_NKINDS];
 	_Atomic uint32_t nfail;
-	char fail[TT_FAILS][320];
+	char fail[TT_FAILS][448];
 	struct { const char *_Atomic name; _Atomic uint64_t n; } byinv[TT_INVS];
 	/* the current episode */
 	_Atomic uint32_t stop;          /* workers: finish and leave */
