@@ -176,7 +176,7 @@ static uint32_t clock_late_us(int64_t t0, int64_t t1)
 
 static bool loaded(int64_t t0, int64_t t1)
 {
-	return clock_late_us(t0, t1) >= 5000;
+	return clock_late_us(t0, t1) >= 2000;
 }
 
 static long ivcsw(void)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct pmsg {
 };
 
 static bool anon_ep;
+static bool polled;                     /* this process waits by poll(2) */
 static struct shmx_region *anon_data;   /* anonymous: the data region */
 static struct shmx_pair *anon_pair;     /* anonymous: the creator's pair */
 
@@ -84,10 +86,30 @@ static void close_pair(struct shmx_pair *p)
 	tt_call_end(&c, (shmx_pair_close(p), 0));
 }
 
+/* A quarter of the handles wait through shmx_pair_fd(3): a try, which
+ * arms the descriptor when it finds no turn, then poll(2). */
+static long wait_polled(struct shmx_pair *p, struct tt_rng *r)
+{
+	struct pollfd pfd = { .fd = shmx_pair_fd(p), .events = POLLIN };
+	struct tt_call c;
+	long err;
+
+	if (pfd.fd < 0)
+		return pfd.fd;
+	tt_call_begin(&c, "shmx_pair_wait", 0);
+	err = tt_call_end(&c, shmx_pair_wait(p, 0));
+	if (err == -EAGAIN)
+		poll(&pfd, 1, (int)tt_below(r, 150));
+	return err;
+}
+
 static long wait_turn(struct shmx_pair *p, struct tt_rng *r)
 {
 	struct tt_call c;
 	int tmo = tt_chance(r, 5) ? -1 : (int)tt_below(r, 150);
+
+	if (polled)
+		return wait_polled(p, r);
 
 	if (tmo == -1 && tt_stopping())
 		tmo = 50;
@@ -196,6 +218,7 @@ static void named_writer(int idx, uint64_t seed)
 	mode_t mode = (mode_t)tt->proc[idx].ident;
 	int err;
 
+	polled = tt_chance(&r, 25);
 	err = shmx_create(n->name, PAIR_SIZE, SHMX_MAP, mode, &reg);
 	if (!err)
 		err = shmx_pair_create(reg, SHMX_PAIR_WRITER, mode, &p);
@@ -236,6 +259,7 @@ static void named_reader(int idx, uint64_t seed)
 	int err;
 
 	(void)idx;
+	polled = tt_chance(&r, 25);
 	while (!tt_stopping()) {
 		err = open_named(tt->names[0].name, &reg, &p);
 		tt_check(tt_documented(err), "pair.errors", "open: %d", err);
@@ -285,6 +309,7 @@ static void anon_reader(int idx, uint64_t seed)
 	int err;
 
 	(void)idx;
+	polled = tt_chance(&r, 25);
 	tt_close_inherited(shmx_fd(reg));
 	err = shmx_pair_attach(reg, SHMX_PAIR_READER, &p);
 	tt_check(!err || err == -EBUSY || err == -EOWNERDEAD, "pair.attach",
