@@ -132,12 +132,14 @@ static long post_turn(struct shmx_pair *p)
 	}
 }
 
-/* One turn on region r: check what the peer left, hand the next over. */
-static void take_turn(struct shmx_region *reg, bool writer, bool first,
+/* One turn on region r: check what the peer left, hand the next over;
+ * false when the run ended before the region could be read or written
+ * (then the turn must not be posted: it carries nothing). */
+static bool take_turn(struct shmx_region *reg, bool writer, bool first,
 		      struct tt_rng *r)
 {
 	struct pmsg m;
-	bool hostile = atomic_load(&tt->hostile);
+	bool hostile = atomic_load(&tt->hostile), done = false;
 
 	enter_turn(hostile, reg);
 	/* a truncated region gives -EFAULT (documented); the driver grows
@@ -174,8 +176,10 @@ static void take_turn(struct shmx_region *reg, bool writer, bool first,
 		else
 			tt_sleep_ms(2);
 	atomic_fetch_add(&tt->ep.pair.turns, 1);
+	done = true;
 out:
 	leave_turn();
+	return done;
 }
 
 /* Turns until an error that ends this handle; returns it. */
@@ -199,7 +203,8 @@ static long turn_loop(struct shmx_pair *p, struct shmx_region *reg, bool writer,
 			tt_sleep_ms(2);
 		if (err)
 			continue;
-		take_turn(reg, writer, first, r);
+		if (!take_turn(reg, writer, first, r))
+			break;
 		first = false;
 		err = post_turn(p);
 		tt_check(tt_documented(err) && err != -EPERM, "pair.errors",
@@ -358,7 +363,8 @@ static void anon_writer(int idx, uint64_t seed)
 			tt_sleep_ms(2);
 		if (err)
 			continue;
-		take_turn(anon_data, true, false, &r);
+		if (!take_turn(anon_data, true, false, &r))
+			break;
 		err = (int)post_turn(anon_pair);
 		tt_check(tt_documented(err) && err != -EPERM, "pair.errors",
 			 "shmx_pair_post after a turn: %d", err);
