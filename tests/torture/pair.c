@@ -544,7 +544,8 @@ static void check_progress(void)
 void tt_pair_episode(struct tt_rng *r, int64_t budget_ns)
 {
 	static unsigned no;
-	int64_t end = tt_now_ns() + 600000000LL + (int64_t)tt_below(r, 1800) * 1000000;
+	int64_t end = tt_now_ns() + budget_ns;
+	int faults = 3 + (int)tt_below(r, 14);
 	bool rdlock;
 	mode_t mode;
 
@@ -552,8 +553,6 @@ void tt_pair_episode(struct tt_rng *r, int64_t budget_ns)
 	anon_ep = tt_chance(r, 30);
 	rdlock = !anon_ep && tt_chance(r, 30);
 	mode = rdlock ? 0644 : 0600;
-	if (end > tt_now_ns() + budget_ns)
-		end = tt_now_ns() + budget_ns;
 	tt_name_set(0, "p%u", no++);
 	tt->names[0].pair = true;
 	tt_episode(anon_ep ? "anonymous pair" : "named pair");
@@ -566,7 +565,8 @@ void tt_pair_episode(struct tt_rng *r, int64_t budget_ns)
 		if (tt_chance(r, 50))
 			start(R_OLDHANDLE, old_handle, r, 0);
 	}
-	while (tt_now_ns() < end) {
+	/* a number of faults, not a time: a seed replays the same schedule */
+	for (int f = 0; f < faults && tt_now_ns() < end; f++) {
 		tt_ep_watch();
 		tt_sleep_ms(20 + (double)tt_below(r, 200));
 		if (anon_ep)

@@ -128,7 +128,8 @@ static void region_remove(void)
 void tt_region_episode(struct tt_rng *r, int64_t budget_ns)
 {
 	static unsigned no;
-	int64_t end = tt_now_ns() + 300000000LL + (int64_t)tt_below(r, 900) * 1000000;
+	int64_t end = tt_now_ns() + budget_ns;
+	int faults = 3 + (int)tt_below(r, 12);
 	char file[160];
 	int i;
 
@@ -139,8 +140,6 @@ void tt_region_episode(struct tt_rng *r, int64_t budget_ns)
 		   kind == K_ANON ? "anonymous region" : "System V region");
 	if (region_make(r))
 		return;
-	if (end > tt_now_ns() + budget_ns)
-		end = tt_now_ns() + budget_ns;
 	snprintf(file, sizeof(file), kind == K_FILE ? "%s" : "/dev/shm%s",
 		 kind == K_FILE ? path : tt->names[0].name);
 	for (int k = 0; k < 3; k++) {
@@ -148,7 +147,7 @@ void tt_region_episode(struct tt_rng *r, int64_t budget_ns)
 		tt->proc[i].ident = k;
 		tt_spawn(i, region_worker, tt_next(r));
 	}
-	while (tt_now_ns() < end) {
+	for (int f = 0; f < faults && tt_now_ns() < end; f++) {
 		tt_ep_watch();
 		tt_sleep_ms(10 + (double)tt_below(r, 100));
 		i = (int)tt_below(r, 3);
