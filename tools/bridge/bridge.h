@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Exit codes, as shmx(1)'s. */
 #define BR_OK     0
@@ -60,6 +61,8 @@ extern volatile sig_atomic_t br_report; /* SIGUSR1 asked for a progress line */
 
 /* main.c */
 void br_progress(const struct br *b);
+/* The line that says the bridge is moving messages now. */
+void br_ready(struct br *b);
 bool br_running(struct br *b);
 
 /* nats.c */
@@ -73,9 +76,20 @@ int br_out(struct br *b);
 int br_in(struct br *b);
 /* out.c: the error for a message above the server's limit (room bytes). */
 int br_too_big(struct br *b, size_t len, int64_t room);
+/* out.c: where out takes its messages from. */
+struct br_src {
+	bool copy;              /* overwrite channel: copied out, no peek */
+	bool bcast;             /* several consumer slots */
+	char *buf;
+	size_t size;
+};
+int br_src_init(struct br *b, struct shmx_chan *c, struct br_src *src);
+ssize_t br_src_take(struct shmx_chan *c, struct br_src *src, const void **msg);
+void br_src_done(struct shmx_chan *c, struct br_src *src);
 /* js.c: out in JetStream mode; ended() turns a channel error into an exit
  * code. */
-int br_out_js(struct br *b, struct shmx_chan *c, int (*ended)(struct br *, long));
+int br_out_js(struct br *b, struct shmx_chan *c, struct br_src *src,
+	      int (*ended)(struct br *, long));
 /* js-in.c: in in JetStream mode; deliver() sends one message into the
  * channel (0, -EINTR when told to stop, or an exit code). */
 typedef int (*br_deliver_fn)(struct br *b, struct shmx_chan *c, const void *msg,

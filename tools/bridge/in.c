@@ -62,6 +62,7 @@ static int in_core(struct br *b, struct shmx_chan *c)
 		natsSubscription_Destroy(sub);
 		return s == NATS_INVALID_SUBJECT ? BR_USAGE : BR_FAIL;
 	}
+	br_ready(b);
 	while (!rc && br_running(b)) {
 		s = natsSubscription_NextMsg(&m, sub, BR_SLICE_MS);
 		if (natsSubscription_GetDropped(sub, &dropped) == NATS_OK)

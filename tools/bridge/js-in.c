@@ -110,6 +110,8 @@ int br_in_js(struct br *b, struct shmx_chan *c, br_deliver_fn deliver)
 	rc = open_state(b, c, &j);
 	if (!rc)
 		rc = subscribe(b, &j);
+	if (!rc)
+		br_ready(b);
 	while (!rc && br_running(b)) {
 		jerr = 0;
 		s = natsSubscription_Fetch(&list, j.sub, 1, BR_SLICE_MS * 5, &jerr);

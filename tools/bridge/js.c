@@ -24,10 +24,7 @@ struct js_out {
 	char last_id[SHMX_NAME_MAX + 96];
 	uint64_t last_seq;      /* the stream's last sequence, 0 unknown */
 	bool stored_next;       /* message next is already in the stream */
-	bool copy;              /* overwrite channel: copy out, no peek */
 	bool bcast;             /* several consumer slots */
-	char *buf;
-	size_t size;
 };
 
 static void make_id(const struct js_out *j, uint64_t n, char *id, size_t size)
@@ -167,21 +164,8 @@ static int publish_js(struct br *b, struct js_out *j, const void *msg, size_t le
 	return rc;
 }
 
-/* The next message: in place (block), or copied (overwrite, where the
- * producer may write over a message while we publish it). */
-static ssize_t take(struct shmx_chan *c, struct js_out *j, const void **msg)
-{
-	ssize_t len;
-
-	if (!j->copy)
-		return shmx_chan_peek(c, msg, BR_SLICE_MS);
-	len = shmx_chan_recv(c, j->buf, j->size, BR_SLICE_MS);
-	*msg = j->buf;
-	return len;
-}
-
-static int move_one(struct br *b, struct shmx_chan *c, struct js_out *j,
-		    const void *msg, size_t len)
+static int move_one(struct br *b, struct shmx_chan *c, struct br_src *src,
+		    struct js_out *j, const void *msg, size_t len)
 {
 	int rc = 0;
 
@@ -195,44 +179,35 @@ static int move_one(struct br *b, struct shmx_chan *c, struct js_out *j,
 	}
 	if (rc)
 		return rc;
-	if (!j->copy)
-		shmx_chan_release(c);
+	br_src_done(c, src);
 	j->next++;
 	b->n.msgs++;
 	b->n.bytes += len;
 	return 0;
 }
 
-int br_out_js(struct br *b, struct shmx_chan *c, int (*ended)(struct br *, long))
+int br_out_js(struct br *b, struct shmx_chan *c, struct br_src *src,
+	      int (*ended)(struct br *, long))
 {
-	struct js_out j = { .copy = false };
-	struct shmx_chan_info info;
+	struct js_out j = { .bcast = src->bcast };
 	const void *msg;
 	ssize_t len;
 	int rc;
 
-	if (shmx_chan_stat(b->o.channel, &info) == 0) {
-		j.copy = info.policy == SHMX_CHAN_POLICY_OVERWRITE;
-		j.bcast = info.consumers > 1;
-	}
-	j.size = shmx_chan_max_msg(c);
-	if (j.copy && !(j.buf = malloc(j.size ? j.size : 1)))
-		return BR_FAIL;
 	rc = seed(b, c, &j);
+	if (!rc)
+		br_ready(b);
 	while (!rc && br_running(b)) {
-		len = take(c, &j, &msg);
+		len = br_src_take(c, src, &msg);
 		if (len == -ETIMEDOUT || len == -EAGAIN || len == -EINTR)
 			continue;
 		if (len == -ENOBUFS) {
 			b->n.drops = (uint64_t)shmx_chan_lost(c);
 			continue;
 		}
-		if (len < 0) {
-			rc = ended(b, len);
-			break;
-		}
-		rc = move_one(b, c, &j, msg, (size_t)len);
+		if (len < 0)
+			return ended(b, len);
+		rc = move_one(b, c, src, &j, msg, (size_t)len);
 	}
-	free(j.buf);
 	return rc;
 }

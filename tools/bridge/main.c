@@ -227,6 +227,16 @@ void br_progress(const struct br *b)
 		n->dups, n->resent, n->reconnects);
 }
 
+void br_ready(struct br *b)
+{
+	char url[256] = "";
+
+	natsConnection_GetConnectedUrl(b->nc, url, sizeof(url));
+	fprintf(stderr, "shmx-bridge %s: %s %s %s, %s%s, via %s\n", b->o.out ? "out" : "in",
+		b->o.channel, b->o.out ? "->" : "<-", b->o.subject,
+		b->o.stream ? "jetstream " : "core nats", b->o.stream ? b->o.stream : "", url);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;

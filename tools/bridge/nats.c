@@ -144,31 +144,45 @@ static int create_stream(struct br *b, jsStreamInfo **si, jsErrCode *jerr)
 	return s == NATS_OK ? 0 : -1;
 }
 
+/* The stream's info, creating the stream when it is missing. */
+static natsStatus stream_info(struct br *b, jsStreamInfo **si, jsErrCode *jerr)
+{
+	natsStatus s;
+
+	s = js_GetStreamInfo(si, b->js, b->o.stream, NULL, jerr);
+	if (s == NATS_NOT_FOUND || *jerr == JSStreamNotFoundErr) {
+		*jerr = 0;
+		if (create_stream(b, si, jerr) == 0)
+			return NATS_OK;
+		/* another bridge may have just made it */
+		s = js_GetStreamInfo(si, b->js, b->o.stream, NULL, jerr);
+	}
+	return s;
+}
+
 int br_stream_ensure(struct br *b)
 {
+	int64_t waited = 0;
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s;
 	int rc;
 
-	s = js_GetStreamInfo(&si, b->js, b->o.stream, NULL, &jerr);
-	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+	/* a cluster that is still electing its leaders answers nothing yet */
+	while ((s = stream_info(b, &si, &jerr)) != NATS_OK && !br_stop &&
+	       jerr != JSNotEnabledErr && jerr != JSNotEnabledForAccountErr &&
+	       waited < b->o.timeout_ms) {
+		nats_Sleep(100);
+		waited += 100;
 		jerr = 0;
-		if (create_stream(b, &si, &jerr) == 0) {
-			b->stream_created = si->Created;
-			jsStreamInfo_Destroy(si);
-			return 0;
-		}
-		/* another bridge may have just made it */
-		s = js_GetStreamInfo(&si, b->js, b->o.stream, NULL, &jerr);
 	}
 	if (s != NATS_OK) {
 		fprintf(stderr, "shmx-bridge: stream %s: %s\n", b->o.stream,
 			br_nats_err(s));
 		return BR_FAIL;
 	}
-	rc = check_subjects(b, si);
 	b->stream_created = si->Created;
+	rc = check_subjects(b, si);
 	jsStreamInfo_Destroy(si);
 	return rc;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* shmx-bridge out: one consumer slot of a local channel, each message
- * published on the subject. Core NATS: copied out of the channel, then
- * published (at most once). JetStream: looked at in place, published with a
- * message id, released only once the stream acknowledged it (js.c). */
+ * published on the subject. A message is looked at in place and released
+ * only once published (core NATS: handed to the client, at most once;
+ * JetStream: acknowledged by the stream, js.c), so a message NATS refuses
+ * stays in the channel. On an overwrite channel it is copied out first. */
 #define _GNU_SOURCE
 #include "bridge.h"
 
@@ -52,39 +53,70 @@ static int publish_core(struct br *b, const void *msg, size_t len)
 	}
 }
 
-static int out_core(struct br *b, struct shmx_chan *c)
+int br_src_init(struct br *b, struct shmx_chan *c, struct br_src *src)
 {
-	size_t size = shmx_chan_max_msg(c);
-	char *buf = malloc(size ? size : 1);
+	struct shmx_chan_info info;
+
+	*src = (struct br_src){ .size = shmx_chan_max_msg(c) };
+	if (shmx_chan_stat(b->o.channel, &info) == 0) {
+		src->copy = info.policy == SHMX_CHAN_POLICY_OVERWRITE;
+		src->bcast = info.consumers > 1;
+	}
+	if (src->copy && !(src->buf = malloc(src->size ? src->size : 1)))
+		return BR_FAIL;
+	return 0;
+}
+
+/* The next message: in place (block: it stays in the channel until
+ * br_src_done()), or copied (overwrite, where the producer may write over
+ * a message while we publish it). */
+ssize_t br_src_take(struct shmx_chan *c, struct br_src *src, const void **msg)
+{
+	ssize_t len;
+
+	if (!src->copy)
+		return shmx_chan_peek(c, msg, BR_SLICE_MS);
+	len = shmx_chan_recv(c, src->buf, src->size, BR_SLICE_MS);
+	*msg = src->buf;
+	return len;
+}
+
+void br_src_done(struct shmx_chan *c, struct br_src *src)
+{
+	if (!src->copy)
+		shmx_chan_release(c);
+}
+
+static int out_core(struct br *b, struct shmx_chan *c, struct br_src *src)
+{
+	const void *msg;
 	ssize_t len;
 	int rc = 0;
 
-	if (!buf)
-		return BR_FAIL;
+	br_ready(b);
 	while (!rc && br_running(b)) {
-		len = shmx_chan_recv(c, buf, size, BR_SLICE_MS);
+		len = br_src_take(c, src, &msg);
 		if (len == -ETIMEDOUT || len == -EAGAIN || len == -EINTR)
 			continue;
 		if (len == -ENOBUFS) {
 			b->n.drops = (uint64_t)shmx_chan_lost(c);
 			continue;
 		}
-		if (len < 0) {
-			rc = ended(b, len);
+		if (len < 0)
+			return ended(b, len);
+		rc = publish_core(b, msg, (size_t)len);
+		if (rc)
 			break;
-		}
-		rc = publish_core(b, buf, (size_t)len);
-		if (!rc) {
-			b->n.msgs++;
-			b->n.bytes += (uint64_t)len;
-		}
+		br_src_done(c, src);
+		b->n.msgs++;
+		b->n.bytes += (uint64_t)len;
 	}
-	free(buf);
 	return rc;
 }
 
 int br_out(struct br *b)
 {
+	struct br_src src = { 0 };
 	struct shmx_chan *c;
 	int err, rc;
 
@@ -93,7 +125,10 @@ int br_out(struct br *b)
 		fprintf(stderr, "shmx-bridge: %s: %s\n", b->o.channel, shmx_strerror(err));
 		return err == -EINVAL || err == -ENAMETOOLONG ? BR_USAGE : BR_FAIL;
 	}
-	rc = b->o.stream ? br_out_js(b, c, ended) : out_core(b, c);
+	rc = br_src_init(b, c, &src);
+	if (!rc)
+		rc = b->o.stream ? br_out_js(b, c, &src, ended) : out_core(b, c, &src);
+	free(src.buf);
 	shmx_chan_close(c);
 	return rc;
 }
