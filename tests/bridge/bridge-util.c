@@ -279,6 +279,31 @@ int bt_bridge_stop(struct bt_bridge *b, int sig, int timeout_ms)
 	return bt_bridge_wait(b, timeout_ms);
 }
 
+static int lines(const char *log)
+{
+	int n = 0;
+
+	for (const char *p = log; (p = strstr(p, " messages, ")); p++)
+		n++;
+	return n;
+}
+
+void bt_bridge_progress(struct bt_bridge *b, int timeout_ms)
+{
+	int64_t end = tu_now_ms() + timeout_ms;
+	int before = lines(b->log);
+
+	kill(b->pid, SIGUSR1);
+	while (lines(b->log) == before) {
+		if (tu_now_ms() > end || b->err_fd < 0)
+			fail_msg("no progress line after SIGUSR1: %s", b->log);
+		collect(b, 100);
+	}
+	/* the rest of the line */
+	while (b->log_len && b->log[b->log_len - 1] != '\n' && tu_now_ms() < end)
+		collect(b, 100);
+}
+
 uint64_t bt_summary(const struct bt_bridge *b, const char *key)
 {
 	const char *line = strstr(b->log, " messages, "), *p;

@@ -54,6 +54,9 @@ void bt_bridge_start(struct bt_bridge *b, const char *const *args, int timeout_m
 int bt_bridge_stop(struct bt_bridge *b, int sig, int timeout_ms);
 /* Wait for it to exit by itself. */
 int bt_bridge_wait(struct bt_bridge *b, int timeout_ms);
+/* SIGUSR1: wait for the progress line it prints (fails the test if none
+ * comes within timeout_ms). */
+void bt_bridge_progress(struct bt_bridge *b, int timeout_ms);
 /* A number from its summary line ("N duplicates dropped": key "duplicates"). */
 uint64_t bt_summary(const struct bt_bridge *b, const char *key);
 

@@ -52,8 +52,11 @@ static pid_t check_child(const char *name, uint64_t n)
 	_exit(0);
 }
 
-/* A child that creates channel name and sends n messages into it. */
-static pid_t producer(const char *name, uint64_t n, int ready_fd)
+/* A child that creates channel name and sends n messages into it; before
+ * message gate[k] it waits for the parent's go (a failure is then injected
+ * while out publishes what follows). */
+static pid_t producer(const char *name, uint64_t n, int ready_fd, int go_fd,
+		      const uint64_t gate[2])
 {
 	struct shmx_chan_params p = { .capacity = 16384 };
 	pid_t pid = tu_fork();
@@ -70,6 +73,8 @@ static pid_t producer(const char *name, uint64_t n, int ready_fd)
 		int64_t end = tu_now_ms() + 120000;
 		int err;
 
+		if (i == gate[0] || i == gate[1])
+			TU_CK(tu_ev_wait(go_fd, 120000));
 		bt_msg_fill(i, buf, len);
 		/* out killed: its slot is dead until the next out takes it */
 		do
@@ -85,24 +90,31 @@ static pid_t producer(const char *name, uint64_t n, int ready_fd)
 	_exit(0);
 }
 
-/* Messages the channel's consumer slot 0 has taken (B: delivered). */
-static uint64_t delivered(const char *name)
+/* Messages channel name has had committed (B: what in delivered) or
+ * released (A: what out published). */
+static uint64_t count(const char *name, bool released)
 {
 	struct shmx_chan_info info = { 0 };
 
 	shmx_chan_stat(name, &info);
-	return info.sent;
+	return released ? info.received : info.sent;
 }
 
-static void wait_delivered(const char *name, uint64_t want)
+static uint64_t delivered(const char *name)
+{
+	return count(name, false);
+}
+
+static void wait_count(const char *name, bool released, uint64_t want)
 {
 	int64_t end = tu_now_ms() + 120000;
 
-	while (delivered(name) < want) {
+	while (count(name, released) < want) {
 		if (tu_now_ms() > end)
-			fail_msg("%s: %llu delivered, waited for %llu", name,
-				 (unsigned long long)delivered(name), (unsigned long long)want);
-		usleep(20000);
+			fail_msg("%s: %llu, waited for %llu", name,
+				 (unsigned long long)count(name, released),
+				 (unsigned long long)want);
+		usleep(5000);
 	}
 }
 
@@ -129,13 +141,14 @@ static void start_in(struct run *r, struct bt_bridge *in)
 			"--capacity", "16384", "--timeout", "30000", r->b, NULL }, 60000);
 }
 
-/* What a bridge's summary said, added up over its runs. */
+/* What a bridge's last summary or progress line said (SIGUSR1 just before
+ * a kill -9: what it did after that line is not counted), added up over its
+ * runs. */
 static void tally(struct run *r, struct bt_bridge *br, bool out)
 {
 	uint64_t d = bt_summary(br, "duplicates"), s = bt_summary(br, "re-sent");
 
-	if (d == UINT64_MAX)
-		return; /* killed: no summary */
+	assert_true(d != UINT64_MAX);
 	if (out) {
 		r->dups_out += d;
 		r->resent += s;
@@ -144,13 +157,24 @@ static void tally(struct run *r, struct bt_bridge *br, bool out)
 	}
 }
 
+/* The bridge's exit code is want, or its stderr is shown. */
+static void expect_exit(struct bt_bridge *br, int code, int want)
+{
+	if (code != want) {
+		print_message("# the bridge exited %d, not %d; its stderr:\n", code, want);
+		tu_print_lines("# ", br->log);
+	}
+	assert_int_equal(code, want);
+}
+
 static void test_jetstream_exactly_once_through_kills(void **state)
 {
 	uint64_t n = bt_scaled(3000, 600);
 	struct bt_bridge out, in;
 	struct run r = { 0 };
+	uint64_t gate[2] = { n / 5, 2 * n / 5 };
 	pid_t prod, cons;
-	int ev[2];
+	int ev[2], go[2];
 
 	(void)state;
 	if (bt_missing()) {
@@ -165,40 +189,52 @@ static void test_jetstream_exactly_once_through_kills(void **state)
 	bt_urls_from(&r.c, 0, r.out_urls, sizeof(r.out_urls));
 	bt_urls_from(&r.c, 1, r.in_urls, sizeof(r.in_urls));
 	tu_ev_init(ev);
-	prod = producer(r.a, n, ev[1]);
+	tu_ev_init(go);
+	prod = producer(r.a, n, ev[1], go[0], gate);
 	assert_true(tu_ev_wait(ev[0], 10000));
 	start_out(&r, &out);
 	start_in(&r, &in);
 	cons = check_child(r.b, n);
 
-	wait_delivered(r.b, n / 5);
-	print_message("# %llu delivered: kill -9 node 1 (out's server)\n",
-		      (unsigned long long)delivered(r.b));
+	/* out publishes the second fifth while its server dies */
+	wait_count(r.a, true, gate[0]);
+	tu_ev_post(go[1]);
+	wait_count(r.a, true, gate[0] + 10);
+	print_message("# out published %llu: kill -9 node 1 (out's server)\n",
+		      (unsigned long long)count(r.a, true));
 	bt_node_kill9(&r.c, 0);
-	wait_delivered(r.b, n / 5 + n / 20);
+	wait_count(r.a, true, gate[0] + n / 10);
 	bt_node_restart(&r.c, 0);
 
-	wait_delivered(r.b, 2 * n / 5);
-	print_message("# %llu delivered: kill -9 out\n", (unsigned long long)delivered(r.b));
-	assert_int_equal(bt_bridge_stop(&out, SIGKILL, 10000), 128 + SIGKILL);
+	/* out itself, killed while it publishes the third fifth */
+	wait_count(r.a, true, gate[1]);
+	tu_ev_post(go[1]);
+	wait_count(r.a, true, gate[1] + 10);
+	bt_bridge_progress(&out, 5000);
+	tally(&r, &out, true);
+	print_message("# out published %llu: kill -9 out\n", (unsigned long long)count(r.a, true));
+	expect_exit(&out, bt_bridge_stop(&out, SIGKILL, 10000), 128 + SIGKILL);
 	start_out(&r, &out);
 
-	wait_delivered(r.b, 3 * n / 5);
-	print_message("# %llu delivered: kill -9 in\n", (unsigned long long)delivered(r.b));
-	assert_int_equal(bt_bridge_stop(&in, SIGKILL, 10000), 128 + SIGKILL);
+	/* in, killed while it delivers */
+	wait_count(r.b, false, 3 * n / 5);
+	bt_bridge_progress(&in, 5000);
+	tally(&r, &in, false);
+	print_message("# in delivered %llu: kill -9 in\n", (unsigned long long)delivered(r.b));
+	expect_exit(&in, bt_bridge_stop(&in, SIGKILL, 10000), 128 + SIGKILL);
 	start_in(&r, &in);
 
 	assert_int_equal(tu_child_verdict(prod, 180000, NULL), 0);
 	/* the producer left after out took its last message: out ends */
-	assert_int_equal(bt_bridge_wait(&out, 60000), 0);
+	expect_exit(&out, bt_bridge_wait(&out, 60000), 0);
 	tally(&r, &out, true);
 	assert_int_equal(tu_child_verdict(cons, 180000, NULL), 0);
 	assert_int_equal(delivered(r.b), n);
 	bt_bridge_stop(&in, SIGTERM, 10000);
 	tally(&r, &in, false);
-	print_message("# jetstream: %llu sent, %llu delivered once each in order, "
-		      "re-sent %llu (last out run), already stored %llu, "
-		      "duplicates dropped by in %llu (last in run)\n",
+	print_message("# jetstream: %llu sent, %llu delivered once each in order; "
+		      "out: re-sent %llu, found already stored %llu; in: redeliveries "
+		      "dropped %llu\n",
 		      (unsigned long long)n, (unsigned long long)delivered(r.b),
 		      (unsigned long long)r.resent, (unsigned long long)r.dups_out,
 		      (unsigned long long)r.dups_in);
