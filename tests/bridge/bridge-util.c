@@ -44,7 +44,9 @@ const char *bt_missing(void)
 
 	if (access(bt_bridge_path(), X_OK))
 		return "shmx-bridge was not built (libnats-dev missing: scripts/deps.sh bridge)";
-	copy = strdup(path ? path : "/usr/bin:/usr/sbin");
+	/* nats-server is in /usr/sbin, which a user's PATH may lack */
+	if (asprintf(&copy, "%s:/usr/local/sbin:/usr/sbin", path ? path : "/usr/bin") < 0)
+		return "out of memory";
 	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		snprintf(nats_server, sizeof(nats_server), "%s/nats-server", dir);
 		if (!access(nats_server, X_OK))
