@@ -37,6 +37,7 @@ static char url[64], dir[96];
 static pid_t server;
 static int runs = 3;
 static long n_small = 200000, n_large = 50000, n_js = 4000, n_rt = 2000;
+static bool asap;               /* round trips: SendAsap, --send-asap */
 
 static double now(void)
 {
@@ -541,7 +542,12 @@ static double rt_nats(size_t size, long n)
 	natsSubscription *s, *es;
 	natsMsg *m;
 
-	if (natsConnection_ConnectTo(&nc, url) || natsConnection_ConnectTo(&ec, url) ||
+	natsOptions *o;
+
+	if (natsOptions_Create(&o) || natsOptions_SetURL(o, url) ||
+	    natsOptions_SetSendAsap(o, asap))
+		die("options");
+	if (natsConnection_Connect(&nc, o) || natsConnection_Connect(&ec, o) ||
 	    natsConnection_Subscribe(&es, ec, "bench.ping", on_ping, NULL) ||
 	    natsConnection_SubscribeSync(&s, nc, "bench.pong") ||
 	    natsConnection_Flush(ec) || natsConnection_Flush(nc))
@@ -559,6 +565,7 @@ static double rt_nats(size_t size, long n)
 	natsSubscription_Destroy(es);
 	natsConnection_Destroy(nc);
 	natsConnection_Destroy(ec);
+	natsOptions_Destroy(o);
 	return rt_median(v, n);
 }
 
@@ -572,19 +579,28 @@ static double rt_bridge(size_t size, long n)
 	int p[2];
 	double *v;
 
+	/* only out publishes: --send-asap is for it */
+	const char *ping[] = { "out", "-s", url, "-S", "bench.ping", a, NULL, NULL };
+	const char *pong[] = { "out", "-s", url, "-S", "bench.pong", c, NULL, NULL };
+
+	if (asap) {
+		ping[5] = pong[5] = "--send-asap";
+		ping[6] = a;
+		pong[6] = c;
+	}
 	br[0] = start_bridge((const char *[]){ "in", "-s", url, "-S", "bench.ping", "--create",
 			     "--capacity", "4194304", b, NULL });
 	br[1] = start_bridge((const char *[]){ "in", "-s", url, "-S", "bench.pong", "--create",
 			     "--capacity", "4194304", d, NULL });
 	cd = open_chan(d, SHMX_CHAN_CONSUMER);
-	br[2] = start_bridge((const char *[]){ "out", "-s", url, "-S", "bench.ping", a, NULL });
+	br[2] = start_bridge(ping);
 	if (pipe(p))
 		die("pipe");
 	kid = chan_echo(b, c, n, p[1]);
 	wait_byte(p[0], 10000);
 	close(p[0]);
 	close(p[1]);
-	br[3] = start_bridge((const char *[]){ "out", "-s", url, "-S", "bench.pong", c, NULL });
+	br[3] = start_bridge(pong);
 	v = chan_pingpong(ca, cd, size, n);
 	waitpid(kid, NULL, 0);
 	for (int i = 0; i < 4; i++)
@@ -659,9 +675,13 @@ static void report(void)
 	printf("\n### Round trip, core NATS (median of %ld ping-pongs)\n\n", n_rt);
 	printf("| path | 64 B | 4096 B |\n|---|---|---|\n");
 	printf("| local channel | %.1f us | %.1f us |\n", rt_local(64, n_rt), rt_local(4096, n_rt));
-	printf("| plain libnats | %.1f us | %.1f us |\n", rt_nats(64, n_rt), rt_nats(4096, n_rt));
-	printf("| shmx-bridge (4 bridges) | %.1f us | %.1f us |\n", rt_bridge(64, n_rt),
-	       rt_bridge(4096, n_rt));
+	for (int i = 0; i < 2; i++) {
+		asap = i;
+		printf("| plain libnats%s | %.1f us | %.1f us |\n", asap ? ", SendAsap" : "",
+		       rt_nats(64, n_rt), rt_nats(4096, n_rt));
+		printf("| shmx-bridge, 4 bridges%s | %.1f us | %.1f us |\n",
+		       asap ? ", --send-asap" : "", rt_bridge(64, n_rt), rt_bridge(4096, n_rt));
+	}
 }
 
 int main(int argc, char **argv)

@@ -36,6 +36,7 @@ struct br_opts {
 	uint64_t count;         /* stop after this many (0: never) */
 	bool stats;             /* a progress line every second */
 	bool create;            /* in: create the channel when missing */
+	bool send_asap;         /* no batching in the client */
 	struct shmx_chan_params shape;
 };
 

@@ -42,6 +42,8 @@ static const char usage[] =
 "      --policy P         block (default) or overwrite\n"
 "  -n, --count N          stop after N messages (default: run until stopped)\n"
 "  -t, --timeout MS       wait for the servers and the channel (default 5000)\n"
+"      --send-asap        write each message to the server at once, not in the\n"
+"                         client's batches: a shorter round trip, less throughput\n"
 "      --stats            a progress line on stderr every second (also SIGUSR1)\n"
 "  -h, --help             this text\n"
 "\n"
@@ -97,7 +99,8 @@ static bool parse_u64(const char *s, uint64_t *v)
 	return !errno && !*end;
 }
 
-enum { O_STATE = 256, O_REPLICAS, O_DUP, O_ACKWAIT, O_CAP, O_CONS, O_POLICY, O_STATS };
+enum { O_STATE = 256, O_REPLICAS, O_DUP, O_ACKWAIT, O_CAP, O_CONS, O_POLICY, O_STATS,
+       O_ASAP };
 
 static const struct option longopts[] = {
 	{ "server", required_argument, NULL, 's' },
@@ -115,6 +118,7 @@ static const struct option longopts[] = {
 	{ "count", required_argument, NULL, 'n' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "stats", no_argument, NULL, O_STATS },
+	{ "send-asap", no_argument, NULL, O_ASAP },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -132,6 +136,7 @@ static int parse_one(struct br_opts *o, int ch, const char *arg)
 	case O_STATE: o->state = arg; return 0;
 	case 'c': o->create = true; return 0;
 	case O_STATS: o->stats = true; return 0;
+	case O_ASAP: o->send_asap = true; return 0;
 	case O_POLICY:
 		if (!strcmp(arg, "block"))
 			o->shape.policy = SHMX_CHAN_POLICY_BLOCK;

@@ -58,6 +58,8 @@ static natsStatus set_options(struct br *b, natsOptions *opts, const char **urls
 	/* out's order is the channel's: no shuffling of the list either */
 	if (s == NATS_OK)
 		s = natsOptions_SetNoRandomize(opts, true);
+	if (s == NATS_OK && b->o.send_asap)
+		s = natsOptions_SetSendAsap(opts, true);
 	return s;
 }
 
