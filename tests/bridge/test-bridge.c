@@ -170,6 +170,40 @@ static void test_broadcast_four_consumers_see_one_sequence(void **state)
 	bt_cluster_stop(&srv);
 }
 
+/* NATS slower than the producer (JetStream publishes wait for their ack)
+ * on an overwrite channel: the producer never waits, out reports what it
+ * lost, and what it published plus what it lost is what was sent. */
+static void test_overwrite_channel_out_reports_its_losses(void **state)
+{
+	const char *a = tu_name();
+	uint64_t n = bt_scaled(20000, 5000);
+	struct shmx_chan_params p = { .capacity = 4096,
+				      .policy = SHMX_CHAN_POLICY_OVERWRITE };
+	struct bt_cluster srv;
+	struct bt_bridge out;
+	struct shmx_chan *ca;
+	uint64_t sent, lost;
+
+	(void)state;
+	SKIP_IF_MISSING();
+	bt_cluster_start(&srv, 1, true, NULL);
+	assert_int_equal(shmx_chan_create_params(a, &p, SHMX_CHAN_PRODUCER, 0600, &ca), 0);
+	bt_bridge_start(&out, (const char *[]){ "out", "--server", srv.urls, "--subject",
+			"shmx.ow", "--jetstream", "OW", a, NULL }, 10000);
+	send_all(ca, 0, n, 64);
+	shmx_chan_close(ca);
+	/* 3: ended, but messages were lost on the way (as shmx recv) */
+	assert_int_equal(bt_bridge_wait(&out, 60000), 3);
+	sent = bt_summary(&out, "messages");
+	lost = bt_summary(&out, "drops");
+	print_message("# overwrite: %llu sent, %llu published, %llu lost\n",
+		      (unsigned long long)n, (unsigned long long)sent,
+		      (unsigned long long)lost);
+	assert_true(lost > 0);
+	assert_int_equal(sent + lost, n);
+	bt_cluster_stop(&srv);
+}
+
 /* Run the bridge to its end; its exit code, stderr in res. */
 static int run_bridge(const char *const *args, struct tu_result *res)
 {
@@ -241,6 +275,34 @@ static void test_invalid_subject_is_a_usage_error(void **state)
 	shmx_chan_close(ca);
 }
 
+static void test_help_and_usage_errors(void **state)
+{
+	struct tu_result res;
+
+	(void)state;
+	SKIP_IF_MISSING();
+	assert_int_equal(run_bridge((const char *[]){ "--help", NULL }, &res), 0);
+	assert_non_null(strstr(res.out, "usage: shmx-bridge out"));
+	tu_result_free(&res);
+	assert_int_equal(run_bridge((const char *[]){ "in", "--help", NULL }, &res), 0);
+	tu_result_free(&res);
+	assert_int_equal(run_bridge((const char *[]){ NULL }, &res), 2);
+	tu_result_free(&res);
+	assert_int_equal(run_bridge((const char *[]){ "sideways", NULL }, &res), 2);
+	tu_result_free(&res);
+	/* JetStream in needs a durable; a channel name is required */
+	assert_int_equal(run_bridge((const char *[]){ "in", "-s", "nats://127.0.0.1:1", "-S",
+			 "a", "--jetstream", "S", "/x", NULL }, &res), 2);
+	assert_non_null(strstr(res.err, "--durable"));
+	tu_result_free(&res);
+	assert_int_equal(run_bridge((const char *[]){ "out", "-s", "nats://127.0.0.1:1", "-S",
+			 "a", NULL }, &res), 2);
+	tu_result_free(&res);
+	assert_int_equal(run_bridge((const char *[]){ "in", "-s", "nats://127.0.0.1:1", "-S",
+			 "a", "--policy", "sometimes", "/x", NULL }, &res), 2);
+	tu_result_free(&res);
+}
+
 static void test_message_above_max_payload_names_both_sizes(void **state)
 {
 	const char *a = tu_name();
@@ -306,9 +368,12 @@ int main(void)
 					  bt_teardown),
 		cmocka_unit_test_teardown(test_broadcast_four_consumers_see_one_sequence,
 					  bt_teardown),
+		cmocka_unit_test_teardown(test_overwrite_channel_out_reports_its_losses,
+					  bt_teardown),
 		cmocka_unit_test_teardown(test_unreachable_server_keeps_local_messages,
 					  bt_teardown),
 		cmocka_unit_test_teardown(test_invalid_subject_is_a_usage_error, bt_teardown),
+		cmocka_unit_test_teardown(test_help_and_usage_errors, bt_teardown),
 		cmocka_unit_test_teardown(test_message_above_max_payload_names_both_sizes,
 					  bt_teardown),
 		cmocka_unit_test_teardown(test_stream_with_another_subject_is_refused,
