@@ -607,8 +607,10 @@ static double rt_bridge(size_t size, long n)
 		stop(br[i]);
 	shmx_chan_close(ca);
 	shmx_chan_close(cd);
-	for (const char *x[] = { a, b, c, d, NULL }, **p = x; *p; p++)
-		shmx_chan_unlink(*p);
+	shmx_chan_unlink(a);
+	shmx_chan_unlink(b);
+	shmx_chan_unlink(c);
+	shmx_chan_unlink(d);
 	return rt_median(v, n);
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds shmx-bridge and its benchmark (bench/bridge.c) in release, in
-# build-bridge-bench/, runs it (it starts its own nats-server on loopback)
+# Builds shmx-bridge and its benchmark (bench/bridge.c, built by
+# tools/bridge/meson.build) in release, in build-bridge-bench/, runs it (it starts its own nats-server on loopback)
 # and writes its tables: docs/bridge-performance.md, or --output FILE.
 # nats-server and libnats-dev come from scripts/deps.sh bridge. About two
 # minutes; --quick about 20 seconds. Figures are reported, never asserted.
@@ -35,15 +35,12 @@ source "$(dirname "$0")/../scripts/common.sh"
 cd "$SHMX_TOP"
 
 shmx_deps build bridge
-shmx_build "$SHMX_BUILD" --buildtype=release -Ddefault_library=both -Dtests=false \
-	-Dexamples=false -Dman=false -Dbench=false -Dpython=disabled
+shmx_build "$SHMX_BUILD" --buildtype=release -Dtests=false -Dexamples=false \
+	-Dman=false -Dbench=true -Dpython=disabled
 bridge=$SHMX_BUILD/tools/bridge/shmx-bridge
-[ -x "$bridge" ] || die "$bridge was not built (is libnats-dev installed?)"
-bench=$SHMX_BUILD/shmx-bridge-bench
-# shellcheck disable=SC2046
-cc -O2 -std=gnu11 -Wall -Wextra bench/bridge.c -Iinclude "$SHMX_BUILD/src/libshmx.a" \
-	$(pkg-config --cflags --libs libnats) -lpthread -o "$bench" ||
-	die "bench/bridge.c did not build"
+bench=$SHMX_BUILD/tools/bridge/shmx-bridge-bench
+[ -x "$bridge" ] && [ -x "$bench" ] ||
+	die "shmx-bridge and its benchmark were not built (is libnats-dev installed?)"
 
 [ -n "$output" ] || output=$SHMX_TOP/docs/bridge-performance.md
 tmp=$(mktemp /tmp/shmx-bridge-bench.XXXXXX)
@@ -51,7 +48,7 @@ trap 'rm -f "$tmp"' EXIT
 say "running the bridge benchmark (${quick[*]:-full}, $runs runs)"
 "$bench" --bridge "$bridge" --runs "$runs" "${quick[@]}" >"$tmp"
 {
-	echo "# shmx-bridge on loopback"
+	echo "## shmx-bridge on loopback"
 	echo
 	echo "Written by \`bench/bridge.sh ${quick[*]}\` on $(date -u +%Y-%m-%d),"
 	echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"

@@ -128,8 +128,8 @@ static void spawn(struct bt_server *s)
 	s->pid = pid;
 	for (int64_t end = tu_now_ms() + 15000; !port_open(s->port); usleep(20000)) {
 		if (tu_now_ms() > end || waitpid(pid, NULL, WNOHANG) == pid) {
-			print_message("# nats-server did not come up; its log:\n");
-			tu_print_lines("# ", tu_slurp(open(log, O_RDONLY), 1000));
+			tu_print_lines("nats-server did not come up; its log",
+				       tu_slurp(open(log, O_RDONLY), 1000));
 			fail();
 		}
 	}
@@ -335,6 +335,10 @@ int bt_teardown(void **state)
 		struct bt_bridge *b = live_bridges[i];
 
 		if (b && b->pid > 0) {
+			/* a test failed: what the bridge said helps more than anything */
+			for (int k = 0; k < 16; k++)
+				collect(b, 0);
+			tu_print_lines("a bridge left running, its stderr", b->log);
 			kill(b->pid, SIGKILL);
 			tu_waitpid(b->pid, 10000, NULL);
 			if (b->err_fd >= 0)

@@ -241,7 +241,7 @@ static void test_unreachable_server_keeps_local_messages(void **state)
 	send_all(ca, 0, 10, 1000);
 	assert_int_equal(run_bridge((const char *[]){ "out", "--server", url, "--subject",
 			 "shmx.x", "--timeout", "1000", a, NULL }, &res), 1);
-	tu_print_lines("# ", res.err);
+	tu_print_lines("shmx-bridge stderr", res.err);
 	assert_non_null(strstr(res.err, "cannot reach any of"));
 	assert_non_null(strstr(res.err, url));
 	tu_result_free(&res);
@@ -320,7 +320,7 @@ static void test_message_above_max_payload_names_both_sizes(void **state)
 	assert_int_equal(shmx_chan_send(ca, "after", 5, 1000), 0);
 	assert_int_equal(run_bridge((const char *[]){ "out", "--server", srv.urls,
 			 "--subject", "shmx.big", a, NULL }, &res), 1);
-	tu_print_lines("# ", res.err);
+	tu_print_lines("shmx-bridge stderr", res.err);
 	assert_non_null(strstr(res.err, "5000 bytes"));
 	assert_non_null(strstr(res.err, "4096 bytes"));
 	tu_result_free(&res);
@@ -352,7 +352,7 @@ static void test_stream_with_another_subject_is_refused(void **state)
 	send_all(ca, 0, 3, 100);
 	assert_int_equal(run_bridge((const char *[]){ "out", "--server", srv.urls,
 			 "--subject", "shmx.mine", "--jetstream", "S1", a, NULL }, &res), 1);
-	tu_print_lines("# ", res.err);
+	tu_print_lines("shmx-bridge stderr", res.err);
 	assert_non_null(strstr(res.err, "stream S1 exists with subject shmx.theirs, "
 				     "not shmx.mine"));
 	tu_result_free(&res);

@@ -97,8 +97,8 @@ int br_in_js(struct br *b, struct shmx_chan *c, br_deliver_fn deliver)
 	struct shmx_chan_info info;
 	struct js_in j = { 0 };
 	natsMsgList list = { 0 };
+	natsStatus s, last = NATS_OK;
 	jsErrCode jerr;
-	natsStatus s;
 	int rc;
 
 	if (shmx_chan_stat(b->o.channel, &info) == 0 && info.producers != 1) {
@@ -117,10 +117,15 @@ int br_in_js(struct br *b, struct shmx_chan *c, br_deliver_fn deliver)
 		s = natsSubscription_Fetch(&list, j.sub, 1, BR_SLICE_MS * 5, &jerr);
 		if (s != NATS_OK) {
 			/* a timeout, or a server away: the client reconnects */
+			if (s != NATS_TIMEOUT && s != last)
+				fprintf(stderr, "shmx-bridge: fetch: %s (retrying)\n",
+					br_nats_err(s));
 			if (s != NATS_TIMEOUT)
 				nats_Sleep(50);
+			last = s;
 			continue;
 		}
+		last = NATS_OK;
 		for (int i = 0; i < list.Count && !rc; i++)
 			rc = one(b, c, &j, list.Msgs[i], deliver);
 		natsMsgList_Destroy(&list);

@@ -157,6 +157,9 @@ static int publish_js(struct br *b, struct js_out *j, const void *msg, size_t le
 			return br_too_big(b, len, b->max_payload);
 		if (br_stop)
 			return BR_FAIL;
+		if (!tries)
+			fprintf(stderr, "shmx-bridge: publish %s: %s (retrying)\n", id,
+				br_nats_err(s));
 		nats_Sleep(tries < 10 ? 20 : 200);
 	}
 	if (!rc)

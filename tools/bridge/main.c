@@ -282,6 +282,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = b.o.out ? br_out(&b) : br_in(&b);
 	br_disconnect(&b);
+	/* the client's threads and memory: nothing left for a leak checker */
+	nats_Close();
 	br_progress(&b);
 	if (br_stop)
 		return 128 + br_stop;
