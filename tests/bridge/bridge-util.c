@@ -62,18 +62,33 @@ const char *bt_bridge_path(void)
 	return tu_build_path("tools/bridge/shmx-bridge");
 }
 
+/* n distinct ports: each socket stays bound until all are chosen, or the
+ * kernel could hand the same one out twice. */
+static void free_ports(int *ports, int n)
+{
+	int fds[2 * BT_MAX_NODES];
+
+	assert_true(n <= 2 * BT_MAX_NODES);
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t len = sizeof(a);
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(bind(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(getsockname(fds[i], (struct sockaddr *)&a, &len), 0);
+		ports[i] = ntohs(a.sin_port);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 int bt_free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+	int port;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
+	free_ports(&port, 1);
 	return port;
 }
 
@@ -137,15 +152,17 @@ static void spawn(struct bt_server *s)
 
 void bt_cluster_start(struct bt_cluster *c, int n, bool js, const char *extra)
 {
+	int ports[2 * BT_MAX_NODES];
 	size_t off = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->n = n;
+	free_ports(ports, 2 * n);
 	for (int i = 0; i < n; i++) {
 		struct bt_server *s = &c->s[i];
 
-		s->port = bt_free_port();
-		s->cport = bt_free_port();
+		s->port = ports[2 * i];
+		s->cport = ports[2 * i + 1];
 		snprintf(s->dir, sizeof(s->dir), "/tmp/shmx-bridge-test.%d.%d",
 			 (int)getpid(), s->port);
 		assert_int_equal(mkdir(s->dir, 0700), 0);

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fetches that found nothing (half a second each) before one line says
+ * where the consumer stands. */
+#define BR_IDLE_REPORT 20
+
 struct js_in {
 	natsSubscription *sub;
 	struct br_state *st;
@@ -92,12 +96,34 @@ static int one(struct br *b, struct shmx_chan *c, struct js_in *j, natsMsg *m,
 	return 0;
 }
 
+/* Nothing came for a while: say where the consumer stands, so that a
+ * stall shows whose it is (the stream's, the consumer's, or ours). */
+static void report_idle(struct br *b, struct js_in *j)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+
+	if (js_GetConsumerInfo(&ci, b->js, b->o.stream, b->o.durable, NULL, &jerr)) {
+		fprintf(stderr, "shmx-bridge: idle; consumer %s: %s\n", b->o.durable,
+			br_nats_err(NATS_ERR));
+		return;
+	}
+	fprintf(stderr, "shmx-bridge: idle; delivered up to %" PRIu64 " (stream), "
+		"consumer %s: delivered %" PRIu64 ", ack floor %" PRIu64 ", %" PRIu64
+		" pending, %" PRId64 " awaiting ack, %" PRId64 " redelivered, leader %s\n",
+		br_state_delivered(j->st, j->count), b->o.durable, ci->Delivered.Stream,
+		ci->AckFloor.Stream, ci->NumPending, ci->NumAckPending, ci->NumRedelivered,
+		ci->Cluster && ci->Cluster->Leader ? ci->Cluster->Leader : "-");
+	jsConsumerInfo_Destroy(ci);
+}
+
 int br_in_js(struct br *b, struct shmx_chan *c, br_deliver_fn deliver)
 {
 	struct shmx_chan_info info;
 	struct js_in j = { 0 };
 	natsMsgList list = { 0 };
 	natsStatus s, last = NATS_OK;
+	unsigned idle = 0;
 	jsErrCode jerr;
 	int rc;
 
@@ -115,6 +141,8 @@ int br_in_js(struct br *b, struct shmx_chan *c, br_deliver_fn deliver)
 	while (!rc && br_running(b)) {
 		jerr = 0;
 		s = natsSubscription_Fetch(&list, j.sub, 1, BR_SLICE_MS * 5, &jerr);
+		if (s != NATS_OK && ++idle == BR_IDLE_REPORT)
+			report_idle(b, &j);
 		if (s != NATS_OK) {
 			/* a timeout, or a server away: the client reconnects */
 			if (s != NATS_TIMEOUT && s != last)
@@ -126,6 +154,7 @@ int br_in_js(struct br *b, struct shmx_chan *c, br_deliver_fn deliver)
 			continue;
 		}
 		last = NATS_OK;
+		idle = 0;
 		for (int i = 0; i < list.Count && !rc; i++)
 			rc = one(b, c, &j, list.Msgs[i], deliver);
 		natsMsgList_Destroy(&list);
