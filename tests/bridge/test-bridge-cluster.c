@@ -119,6 +119,16 @@ static void wait_count(const char *name, bool released, uint64_t want)
 	}
 }
 
+/* in's state file, removed after the test whatever happened */
+static char state_path[128];
+
+static int teardown(void **state)
+{
+	if (*state_path)
+		unlink(state_path);
+	return bt_teardown(state);
+}
+
 struct run {
 	struct bt_cluster c;
 	const char *a, *b;
@@ -185,6 +195,7 @@ static void test_jetstream_exactly_once_through_kills(void **state)
 	r.a = tu_name();
 	r.b = tu_name();
 	snprintf(r.state, sizeof(r.state), "/tmp/shmx-bridge-test.%d.state", (int)getpid());
+	snprintf(state_path, sizeof(state_path), "%s", r.state);
 	unlink(r.state);
 	bt_cluster_start(&r.c, 3, true, NULL);
 	bt_urls_from(&r.c, 0, r.out_urls, sizeof(r.out_urls));
@@ -254,7 +265,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_jetstream_exactly_once_through_kills,
-					  bt_teardown),
+					  teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
