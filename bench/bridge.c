@@ -35,7 +35,7 @@
 static const char *bridge;
 static char url[64], dir[96];
 static pid_t server;
-static int runs = 3;
+static int runs = 5;
 static long n_small = 200000, n_large = 50000, n_js = 4000, n_rt = 2000;
 static bool asap;               /* round trips: SendAsap, --send-asap */
 
@@ -244,7 +244,7 @@ static void wait_byte(int fd, int ms)
 
 /* ---- throughput: messages per second, first send to last receive ---- */
 
-static double tput_local(size_t size, long n)
+static double tput_local(size_t size, long n, int window)
 {
 	const char *a = chan_name("local");
 	struct shmx_chan *c = make_chan(a, SHMX_CHAN_PRODUCER);
@@ -252,6 +252,7 @@ static double tput_local(size_t size, long n)
 	double t0, t;
 	pid_t kid;
 
+	(void)window; /* no window here */
 	if (pipe(p))
 		die("pipe");
 	kid = chan_sink(a, n, p[1]);
@@ -304,7 +305,7 @@ static pid_t nats_sink(const char *subj, long n, int fd)
 	return pid;
 }
 
-static double tput_nats(size_t size, long n)
+static double tput_nats(size_t size, long n, int window)
 {
 	static char buf[8192];
 	natsConnection *nc;
@@ -312,6 +313,7 @@ static double tput_nats(size_t size, long n)
 	double t0, t;
 	pid_t kid;
 
+	(void)window; /* no window here */
 	if (pipe(p) || natsConnection_ConnectTo(&nc, url))
 		die("connect");
 	kid = nats_sink("bench.plain", n, p[1]);
@@ -331,7 +333,7 @@ static double tput_nats(size_t size, long n)
 }
 
 /* producer -> A -> out -> NATS -> in -> B -> consumer */
-static double tput_bridge(size_t size, long n)
+static double tput_bridge(size_t size, long n, int window)
 {
 	const char *a = chan_name("a"), *b = chan_name("b");
 	struct shmx_chan *c;
@@ -339,6 +341,7 @@ static double tput_bridge(size_t size, long n)
 	int p[2];
 	double t0, t;
 
+	(void)window; /* no window here */
 	if (pipe(p))
 		die("pipe");
 	in = start_bridge((const char *[]){ "in", "-s", url, "-S", "bench.bridge", "--create",
@@ -432,7 +435,7 @@ static double tput_js_plain(size_t size, long n, int window)
 }
 
 /* producer -> A -> out --jetstream: until out released the last one */
-static double tput_js_bridge(size_t size, long n)
+static double tput_js_bridge(size_t size, long n, int window)
 {
 	const char *a = chan_name("js");
 	natsConnection *nc;
@@ -441,6 +444,7 @@ static double tput_js_bridge(size_t size, long n)
 	pid_t out;
 	double t0, t;
 
+	(void)window; /* no window here */
 	out = start_bridge((const char *[]){ "out", "-s", url, "-S", "bench.jsb",
 			   "--jetstream", "BENCHB", a, NULL });
 	t0 = now();
@@ -616,31 +620,46 @@ static double rt_bridge(size_t size, long n)
 
 /* ---- the report ---- */
 
-typedef double (*measure_fn)(size_t size, long n);
+typedef double (*measure_fn)(size_t size, long n, int window);
 
 static double med(measure_fn f, size_t size, long n)
 {
 	double v[16];
 
 	for (int i = 0; i < runs; i++)
-		v[i] = f(size, n);
+		v[i] = f(size, n, 0);
 	return median(v, runs);
 }
 
-static double med_js(size_t size, long n, int window)
+/* The reference and the candidate measured next to each other, run after
+ * run (a loaded machine drifts): their medians, and the median of the
+ * ratios of each pair. */
+struct pair {
+	double ref, val, ratio;
+};
+
+static struct pair side_by_side(measure_fn ref, measure_fn f, size_t size, long n,
+				int window)
 {
-	double v[16];
+	double a[16], b[16], r[16];
+	struct pair p;
 
-	for (int i = 0; i < runs; i++)
-		v[i] = tput_js_plain(size, n, window);
-	return median(v, runs);
+	for (int i = 0; i < runs; i++) {
+		a[i] = ref(size, n, 0);
+		b[i] = f(size, n, window);
+		r[i] = b[i] / a[i];
+	}
+	p.ratio = median(r, runs);
+	p.ref = median(a, runs);
+	p.val = median(b, runs);
+	return p;
 }
 
-static void row_tput(const char *what, size_t size, double r, double ref, const char *refname)
+static void row(const char *what, size_t size, double r, double ratio, const char *of)
 {
 	printf("| %s | %zu B | %.0f msg/s | %.1f MB/s |", what, size, r, r * (double)size / 1e6);
-	if (ref > 0)
-		printf(" %.2fx %s |\n", r / ref, refname);
+	if (of)
+		printf(" %.2fx %s |\n", ratio, of);
 	else
 		printf(" |\n");
 }
@@ -649,30 +668,28 @@ static void report(void)
 {
 	size_t sizes[] = { 64, 4096 };
 
-	printf("### Throughput, core NATS (median of %d runs)\n\n", runs);
+	printf("### Throughput, core NATS (median of %d runs; a ratio is the median of\n"
+	       "the ratios of runs taken next to each other)\n\n", runs);
 	printf("| path | size | rate | bytes | ratio |\n|---|---|---|---|---|\n");
 	for (int i = 0; i < 2; i++) {
 		long n = sizes[i] == 64 ? n_small : n_large;
-		double nats = med(tput_nats, sizes[i], n);
-		double br = med(tput_bridge, sizes[i], n);
-		double loc = med(tput_local, sizes[i], n);
+		struct pair p = side_by_side(tput_nats, tput_bridge, sizes[i], n, 0);
 
-		row_tput("local channel", sizes[i], loc, 0, "");
-		row_tput("plain libnats pub -> sub", sizes[i], nats, 0, "");
-		row_tput("shmx-bridge out -> in", sizes[i], br, nats, "of plain libnats");
+		row("local channel", sizes[i], med(tput_local, sizes[i], n), 0, NULL);
+		row("plain libnats pub -> sub", sizes[i], p.ref, 0, NULL);
+		row("shmx-bridge out -> in", sizes[i], p.val, p.ratio, "of plain libnats");
 	}
 	printf("\n### Throughput, JetStream publish (median of %d runs)\n\n", runs);
 	printf("| path | size | rate | bytes | ratio |\n|---|---|---|---|---|\n");
 	for (int i = 0; i < 2; i++) {
-		double sync = med_js(sizes[i], n_js, 0);
-		double async = med_js(sizes[i], n_js * 4, 256);
-		double br = med(tput_js_bridge, sizes[i], n_js);
+		struct pair a = side_by_side(tput_js_plain, tput_js_plain, sizes[i], n_js, 256);
+		struct pair b = side_by_side(tput_js_plain, tput_js_bridge, sizes[i], n_js, 0);
 
-		row_tput("plain js_Publish, each acked", sizes[i], sync, 0, "");
-		row_tput("plain js_PublishAsync, window 256", sizes[i], async, sync,
-			 "of acked each");
-		row_tput("shmx-bridge out --jetstream", sizes[i], br, sync,
-			 "of plain acked each");
+		row("plain js_Publish, each acked", sizes[i], b.ref, 0, NULL);
+		row("plain js_PublishAsync, window 256", sizes[i], a.val, a.ratio,
+		    "of acked each");
+		row("shmx-bridge out --jetstream", sizes[i], b.val, b.ratio,
+		    "of plain acked each");
 	}
 	printf("\n### Round trip, core NATS (median of %ld ping-pongs)\n\n", n_rt);
 	printf("| path | 64 B | 4096 B |\n|---|---|---|\n");

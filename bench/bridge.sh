@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds shmx-bridge and its benchmark (bench/bridge.c, built by
-# tools/bridge/meson.build) in release, in build-bridge-bench/, runs it (it starts its own nats-server on loopback)
-# and writes its tables: docs/bridge-performance.md, or --output FILE.
-# nats-server and libnats-dev come from scripts/deps.sh bridge. About two
-# minutes; --quick about 20 seconds. Figures are reported, never asserted.
+# tools/bridge/meson.build) in release, in build-bridge-bench/, runs it (it
+# starts its own nats-server on loopback) and writes its tables:
+# docs/bridge-performance.md, or --output FILE. nats-server and libnats-dev
+# come from scripts/deps.sh bridge. About three minutes; --quick about 20
+# seconds. Figures are reported, never asserted.
 set -euo pipefail
 
 usage() {
@@ -17,7 +18,7 @@ publisher that waits for each ack, and one with a window of async acks.
 EOF2
 }
 
-quick=() runs=3 output=""
+quick=() runs=5 output=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=(--quick) ;;
