@@ -5,7 +5,8 @@
 # Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
 # included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
 # libFuzzer runtime), bench (the peers the benchmark compares with, Boost
-# message_queue and ZeroMQ, and gnuplot for its plot).
+# message_queue and ZeroMQ, and gnuplot for its plot), bridge (nats-server
+# and the NATS C client, for shmx-bridge and its tests).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -35,6 +36,10 @@ shmx_missing() {
 			command -v valgrind >/dev/null || pkgs+=(valgrind)
 			command -v spin >/dev/null || pkgs+=(spin)
 			command -v cmake >/dev/null || pkgs+=(cmake)
+			;;
+		bridge)
+			command -v nats-server >/dev/null || pkgs+=(nats-server)
+			pkg-config --exists libnats 2>/dev/null || pkgs+=(libnats-dev)
 			;;
 		fuzz)
 			command -v clang >/dev/null || pkgs+=(clang)
@@ -75,7 +80,7 @@ shmx_deps() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
-	-h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	esac
 	shmx_deps "$@"
 fi
