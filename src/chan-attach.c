@@ -35,6 +35,20 @@ static int producer_indices(struct shmx_chan *c)
 	uint64_t head, sent;
 	int err;
 
+	if (c->multi) {
+		/* Only the lock's holder changes head and sent; one that died
+		 * changing them left head_seq odd for whoever takes the lock
+		 * over (repair_head() in chan-multi.c), which we leave alone.
+		 * The room is looked up at the first reservation: a ring
+		 * behind forces it. */
+		head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+		if (head & (SHMX__CHAN_ALIGN - 1))
+			return -EBADMSG;
+		c->pos = c->pub = head;
+		c->peer = head - c->g.capacity;
+		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
+		return 0;
+	}
 	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)   /* died updating */
 		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
@@ -42,12 +56,6 @@ static int producer_indices(struct shmx_chan *c)
 		return -EBADMSG;
 	c->pos = c->pub = head;
 	c->count = sent;
-	if (c->multi) {
-		/* Looked up at the first reservation: a ring behind forces it. */
-		c->peer = head - c->g.capacity;
-		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
-		return 0;
-	}
 	if (c->over) {
 		if (__atomic_load_n(&h->low_seq, __ATOMIC_RELAXED) & 1)
 			__atomic_fetch_add(&h->low_seq, 1, __ATOMIC_RELAXED);

@@ -115,14 +115,59 @@ static hot_inline bool plain_msg(const struct shmx_chan *c, uint64_t word, uint6
 	return true;
 }
 
+/* Our cursor moved past records that are no messages (padding, skip
+ * records, a dead producer's reservation) since we last stored it: store
+ * it before we wait, or the producers count that space as used for as long
+ * as we wait, and a producer waiting for it waits as long as we do. */
+static void show_passed(struct shmx_chan *c)
+{
+	if (__atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) != c->pos)
+		show_tail(c);
+}
+
+/* The walk over records that are no messages is bounded twice. By the
+ * ring: nobody writes a record more than a ring past the cursor we
+ * stored, so passing more than that without storing it is a ring of
+ * garbage (overwriting, padding is followed only after overtaken() said
+ * no, and a single producer writes no skip records). By the caller: a
+ * try, or the rest of a batch (d NULL), stops after a ring of them; a walk
+ * that waits between records (a dead producer's reservation is settled in
+ * a wait) stops at the deadline (past_deadline()). */
+static int walk_bound(struct shmx_chan *c, struct deadline *d, uint64_t walked)
+{
+	if (!c->over && c->pos - __atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) > c->g.capacity)
+		return fail(c, -EBADMSG);
+	if (walked <= c->g.capacity || (d && d->timeout))
+		return 0;
+	show_passed(c);
+	return -EAGAIN;
+}
+
+/* About to wait again in a call that already passed records: the wait
+ * itself may return at once (the next record is another dead producer's),
+ * so the deadline is looked at here. */
+static int past_deadline(struct shmx_chan *c, struct deadline *d)
+{
+	int err = shmx__chan_deadline(d);
+
+	if (!err && d->timeout > 0 && shmx__expired(&d->ts))
+		err = -ETIMEDOUT;
+	if (err)
+		show_passed(c);
+	return err;
+}
+
 /* Find the next message record (skipping padding, and records reserved by
  * a producer that is gone): its payload length, its ring offset in
  * c->cur_off and its size in *adv. With d NULL it does not wait: -EAGAIN
  * when nothing is there yet. Overwriting, -ENOBUFS once we were
- * overtaken (fell_behind()). */
+ * overtaken (fell_behind()): a word at our position, whatever it says, is
+ * from our lap only while low has not passed us, so a padding word is
+ * followed only after that is checked (the copy of a message is checked
+ * after it is made). */
 static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 {
-	uint64_t word;
+	uint64_t word, walked = 0;
 	int64_t len;
 	int err;
 
@@ -137,6 +182,9 @@ static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint
 				return -EAGAIN;
 			if (c->over && overtaken(c))
 				return fell_behind(c);
+			if (walked && (err = past_deadline(c, d)))
+				return err;
+			show_passed(c);
 			err = shmx__chan_wait(c, data_ready, 0, d);
 			if (err)
 				return err;
@@ -150,11 +198,16 @@ static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint
 		c->cur_off = c->pos & c->g.mask;
 		if (len >= 0)
 			return (ssize_t)len;
+		if (c->over && overtaken(c))
+			return d ? fell_behind(c) : -EAGAIN;
 		c->pos += *adv;
+		walked += *adv;
 		if (len == -2) {        /* its producer is gone: never committed */
 			c->dead_at = 0;
 			c->index++;
 		}
+		if ((err = walk_bound(c, d, walked)))
+			return err;
 	}
 }
 

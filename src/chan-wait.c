@@ -252,18 +252,16 @@ static int spin(struct shmx_chan *c, ready_fn ready, uint64_t need, struct deadl
 		r = ready(c, need);
 		if (r)
 			return r;
-		if (!pure) {
-			if (i >= SPIN_POLLS)
-				return 0;
-			continue;
-		}
+		if (!pure && i >= SPIN_POLLS)
+			return 0;
 		if (i % SPIN_CLOCK)
 			continue;
+		/* The adaptive spin too: a short deadline ends within it. */
 		if (shmx__expired(&d->ts)) {
 			r = settle(c, ready, need);
 			return r ? r : -ETIMEDOUT;
 		}
-		if (++clocks % SPIN_LIVE == 0 && (r = settle(c, ready, need)))
+		if (pure && ++clocks % SPIN_LIVE == 0 && (r = settle(c, ready, need)))
 			return r;
 	}
 }
