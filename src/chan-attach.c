@@ -132,6 +132,7 @@ static int attach_shared(struct shmx_chan *c)
 	int err = 0;
 
 	c->gen = gen;
+	shmx__chan_barrier_setup(c);
 	/* A predecessor that died attached left "attached" behind: until we
 	 * store our own state the slot is not shown as anyone's. */
 	__atomic_fetch_and(&me->state, ~SHMX__CHAN_ATTACHED, __ATOMIC_RELAXED);

@@ -168,26 +168,56 @@ static inline uint32_t shmx__chan_poll_gen(unsigned slot, uint32_t gen)
 
 /* chan-wait.c */
 void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq);
+
+/* The header's flags word: bit 0, set by any party that cannot use
+ * membarrier(2) (docs/channel-format.md, "Liveness and waiting"). */
+#define SHMX__CHAN_FLAG_FENCES 1u
+/* This process fences as the running side: it could not register for
+ * membarrier (or registered in a parent before a fork, and not again). */
+extern int shmx__chan_no_membarrier;
+
+/* Whether the Dekker pairing with a sleeper takes a full fence on the
+ * running side: the header's bit (a party that cannot call membarrier
+ * sleeps with a fence only) or our own state. The flags word is on the
+ * header's first line, which nothing writes after creation but that bit:
+ * a load that hits the cache. */
+static inline bool full_fences(const struct shmx_chan *c)
+{
+	return __atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) ||
+	       (__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES);
+}
+
 /* After publishing an index (the producer's record word and head, the
- * consumer's tail): store, full fence, load the peer's "asleep" flag. The
- * sleeper does the mirror image in sleep_loop(): store its flag, full fence,
- * load our index. The two fences are sequentially consistent, so they are
- * ordered one way or the other in C11's single total order S: if ours comes
- * first, the sleeper's load after its fence sees our index and it does not
- * sleep; if its fence comes first, our load after ours sees its flag and we
- * wake it. No interleaving loses both (Dekker). Without either fence a
- * store may still sit in its CPU's store buffer while the load after it is
- * served, also on x86: both sides miss each other and the sleeper waits for
- * its slice to run out. A poller arms (WAIT_POLL) with the same store,
- * fence and second look, and the flag it finds makes us write its
- * eventfd instead. tests/spin/chan.pml models this, store buffers and
- * pollers included, and catches the fence missing on any side. */
+ * consumer's tail): the peer's "asleep" flag. The sleeper stores its flag,
+ * then issues membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) (sleeper_barrier()
+ * in chan-wait.c), then loads our index. That call runs a full barrier on
+ * every CPU that runs a registered process (every party registers when it
+ * attaches), us included: our index store is either before that barrier in
+ * our program order, and visible to the sleeper's load after the call, or
+ * our flag load is after it, and sees the flag the sleeper stored before
+ * the call. So the running side needs only the compiler's barrier here:
+ * the sleeper, which is about to wait anyway, pays for the ordering. With
+ * the header's fences bit set, or in a process that could not register,
+ * both sides go back to the full fence (Dekker: store, fence, load on each
+ * side; one of the two loads sees the other side's store). Without either,
+ * a store may still sit in its CPU's store buffer while the load after it
+ * is served, also on x86: both sides miss each other and the sleeper waits
+ * for its slice to run out. A poller arms (WAIT_POLL) with the same store,
+ * barrier and second look, and the flag it finds makes us write its
+ * eventfd instead. tests/spin/chan.pml models this, store buffers, the
+ * membarrier and pollers included, and catches any barrier missing. */
 static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(full_fences(c)))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
 		shmx__chan_kick_slow(c, waiting, seq);
 }
+/* At attach: register this process for membarrier, or set the header's
+ * fences bit (and fence ourselves) when it cannot be used. */
+void shmx__chan_barrier_setup(struct shmx_chan *c);
 /* Wake the peers polling on their descriptors (they armed with WAIT_POLL). */
 void shmx__chan_poll_kick(struct shmx_chan *c);
 /* 1 when producer slot s of generation gen (from a reserved record's tag)
