@@ -47,6 +47,9 @@ static int passed_reservation(struct shmx_chan *c, uint64_t word)
 static int repair_head(struct shmx_chan *c, uint32_t dead)
 {
 	struct shmx__chan_hdr *h = c->hdr;
+	/* Relaxed: the dead holder released nothing, but we saw it die
+	 * (its liveness lock, a system call), and a process's stores are all
+	 * visible once it is gone. */
 	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED), word, adv, meant;
 	uint64_t sent = __atomic_load_n(&h->sent, __ATOMIC_RELAXED), busy = 0;
 	uint32_t seq = __atomic_load_n(&h->head_seq, __ATOMIC_RELAXED);
@@ -152,6 +155,8 @@ int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d
 		err = lock_take(c, d);
 		if (err)
 			return err;
+		/* Relaxed: only lock holders store head, and our acquiring
+		 * CAS of the lock follows the previous holder's release. */
 		head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
 		if (head & (SHMX__CHAN_ALIGN - 1)) {
 			lock_drop(c);

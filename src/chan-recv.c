@@ -40,13 +40,15 @@ static int data_ready(struct shmx_chan *c, uint64_t need)
 }
 
 /* Our tail is stored after every message (a store to our own cache line,
- * which producers read only when the ring looks full), then kick() wakes
- * a producer asleep for space. Its fence is paid on every call, as the
- * producer pays it on every commit: a cheaper test first is a load that
- * can overtake our tail store, and then a producer that went to sleep just
- * then stays asleep for a whole slice although there is room (see kick()).
- * A batch stores the tail once, after its last message. An overwriting
- * producer never waits for us: the tail is only for display then. */
+ * which producers read only when the ring looks full), then kick() looks
+ * whether a producer sleeps for space: a tail store that a producer going
+ * to sleep just then does not see is covered by its membarrier (or, with
+ * the fences bit, by the fence kick() then issues; see kick() in chan.h).
+ * count and index are for display (stat, peers) and for a successor in
+ * the slot, which reads them after it took the slot's liveness lock: the
+ * release of pos orders them, relaxed is enough. A batch stores the tail
+ * once, after its last message. An overwriting producer never waits for
+ * us: the tail is only for display then, relaxed too. */
 static hot_inline void show_tail(struct shmx_chan *c)
 {
 	struct shmx__chan_slot *me = c->me;

@@ -37,8 +37,7 @@ int shmx__chan_space_ready(struct shmx_chan *c, uint64_t need)
 /* Make what we stored visible through head and sent, then wake a consumer
  * asleep for data (kick()). A batch stores several records and publishes
  * once: the consumer polls record words, so it can take them earlier, but
- * the fence in kick() after the last one is what a sleeping consumer
- * relies on. Overwriting, head and sent change under head_seq: a consumer
+ * the kick after the last one is what a sleeping consumer relies on. Overwriting, head and sent change under head_seq: a consumer
  * that attaches reads both as one. */
 static hot_inline void publish(struct shmx_chan *c)
 {
@@ -50,6 +49,9 @@ static hot_inline void publish(struct shmx_chan *c)
 	} else if (c->over || c->bcast) {
 		shmx__chan_set_head(h, c->pos, c->count);
 	} else {
+		/* sent is for display (stat); the release of head orders it,
+		 * and consumers never read it to find data (they poll record
+		 * words, each release-stored by put_record()). */
 		__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
 		__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
 	}
