@@ -157,6 +157,17 @@ static int attach_shared(struct shmx_chan *c)
 	return 0;
 }
 
+const struct shmx__chan_ops shmx__chan_any_ops = {
+	.send = shmx__chan_send_any,
+	.send_batch = shmx__chan_send_batch_any,
+	.reserve = shmx__chan_reserve_any,
+	.commit = shmx__chan_commit_any,
+	.recv = shmx__chan_recv_any,
+	.recv_batch = shmx__chan_recv_batch_any,
+	.peek = shmx__chan_peek_any,
+	.release = shmx__chan_release_any,
+};
+
 /* Take a free slot of our role (the first whose liveness lock we get) and
  * say so in the header: a peer that opens later then knows we attached,
  * and takes our free slot for a death. All slots taken: -EBUSY for a
@@ -169,6 +180,7 @@ int shmx__chan_attach(struct shmx_chan *c)
 	c->multi = c->g.producers > 1;
 	c->bcast = c->g.consumers > 1;
 	c->over = c->g.policy == SHMX__CHAN_POLICY_OVERWRITE;
+	c->ops = c->multi || c->bcast || c->over ? &shmx__chan_any_ops : &shmx__chan_spsc_ops;
 	c->prods = (struct shmx__chan_slot *)(void *)((unsigned char *)c->hdr +
 						       SHMX__CHAN_SLOTS_AT);
 	c->conss = c->prods + c->g.producers;

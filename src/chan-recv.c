@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The ring's consumer side: it finds, copies and releases records. It keeps its own index privately and treats
+/* The ring's consumer side for every shape but one producer and one
+ * consumer with the block policy (chan-spsc.c): it finds, copies and
+ * releases records. It keeps its own index privately and treats
  * the other side's index, every record word and every length in the ring
  * as untrusted input: a bad value makes the handle fail with -EBADMSG,
  * never an access outside the ring. */
@@ -101,22 +103,6 @@ static ssize_t fell_behind(struct shmx_chan *c)
 	return -ENOBUFS;
 }
 
-/* The common record, checked inline: a message of at most max_msg bytes
- * that ends before the ring does. Anything else (padding, a reserved
- * record, or a word that cannot be) goes through shmx__chan_record(),
- * which decides. Our own position is always aligned: we only ever add
- * aligned sizes to it. */
-static hot_inline bool plain_msg(const struct shmx_chan *c, uint64_t word, uint64_t *adv)
-{
-	uint64_t len = (uint32_t)word, size = REC + align8(len);
-
-	if ((word >> 32) != SHMX__CHAN_TAG_MSG || len > c->g.max_msg ||
-	    size > c->g.capacity - (c->pos & c->g.mask))
-		return false;
-	*adv = size;
-	return true;
-}
-
 /* Our cursor moved past records that are no messages (padding, skip
  * records, a dead producer's reservation) since we last stored it: store
  * it before we wait, or the producers count that space as used for as long
@@ -213,16 +199,7 @@ static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint
 	}
 }
 
-static int consumer_ok(struct shmx_chan *c, int timeout_ms)
-{
-	if (!c || timeout_ms < -1)
-		return -EINVAL;
-	if (is_producer(c))
-		return -EBADF;
-	return c->error;
-}
-
-static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeout_ms)
+ssize_t shmx__chan_recv_any(struct shmx_chan *c, void *buf, size_t size, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t adv;
@@ -256,7 +233,7 @@ static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeou
  * (and one fence) for the lot. A message that does not fit stays for the
  * next call; a bad record after the first ends the batch, and the next
  * call reports it (the error is sticky). */
-static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
+ssize_t shmx__chan_recv_batch_any(struct shmx_chan *c, void *buf, size_t size,
 			       size_t *lens, size_t max_msgs, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
@@ -298,7 +275,7 @@ static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
 	return (ssize_t)k;
 }
 
-static ssize_t chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
+ssize_t shmx__chan_peek_any(struct shmx_chan *c, const void **ptr, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t adv;
@@ -321,7 +298,7 @@ static ssize_t chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
 	return (ssize_t)c->cur_len;
 }
 
-static int chan_release(struct shmx_chan *c)
+int shmx__chan_release_any(struct shmx_chan *c)
 {
 	int err = consumer_ok(c, 0);
 
@@ -347,7 +324,7 @@ SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_recv(c, buf, size, timeout_ms));
+	ON_RING(r, c, c->ops->recv(c, buf, size, timeout_ms));
 	return r;
 }
 
@@ -358,7 +335,7 @@ SHMX_EXPORT ssize_t shmx_chan_recv_batch(struct shmx_chan *c, void *buf, size_t 
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_recv_batch(c, buf, size, lens, max_msgs, timeout_ms));
+	ON_RING(r, c, c->ops->recv_batch(c, buf, size, lens, max_msgs, timeout_ms));
 	return r;
 }
 
@@ -368,7 +345,7 @@ SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int ti
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_peek(c, ptr, timeout_ms));
+	ON_RING(r, c, c->ops->peek(c, ptr, timeout_ms));
 	return r;
 }
 
@@ -378,6 +355,6 @@ SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_release(c));
+	ON_RING(r, c, c->ops->release(c));
 	return r;
 }
