@@ -23,9 +23,10 @@
  * dead one's lock value and reserved words name the old generation, so
  * they must be told from the live one's. "Incarnation" i below is one
  * producer: slot and generation; a reserved word and the lock hold it.
- * Two producers may die: the second may be the one that took the lock over
- * from the first and died repairing (a second takeover); only the first
- * death brings a replacement.
+ * Two producers may die: the first anywhere, the second only while it
+ * repairs after taking the lock over from the first (a second takeover:
+ * the smallest state space that has it); only the first death brings a
+ * replacement.
  *
  * Memory is sequentially consistent here: what this model checks is who
  * stores what, in which order, under which lock (the lock's compare-and-
@@ -125,7 +126,7 @@ inline RSTORE(q, v) {
 #define DIE \
 	if \
 	:: atomic { \
-			deaths < MAXD -> \
+			(deaths == 0 || (deaths < MAXD && took)) -> \
 			deaths++; \
 			alive[SLOT(me)] = 0; \
 			if \
@@ -166,6 +167,7 @@ inline REPAIR(holder) {
 proctype producer(byte me)
 {
 	byte s = 1, h, at, r, w, holder, sz;
+	bit took;       /* took the lock over: may die as the second death */
 
 	sz = LEN(me);
 
@@ -177,14 +179,14 @@ proctype producer(byte me)
 		:: atomic { lock == 0 -> lock = me + 1 }
 		:: atomic {
 			lock != 0 && !LIVE(lock - 1) ->
-			holder = lock - 1; lock = me + 1
+			holder = lock - 1; lock = me + 1; took = 1
 		   };
 			DIE;
 #ifndef NO_LOCK_REPAIR
 			REPAIR(holder);
 			DIE;
 #endif
-			holder = 0
+			holder = 0; took = 0
 		fi;
 		h = head;
 		/* a record never wraps: padding to the ring's end first */
