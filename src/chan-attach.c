@@ -35,6 +35,20 @@ static int producer_indices(struct shmx_chan *c)
 	uint64_t head, sent;
 	int err;
 
+	if (c->multi) {
+		/* Only the lock's holder changes head and sent; one that died
+		 * changing them left head_seq odd for whoever takes the lock
+		 * over (repair_head() in chan-multi.c), which we leave alone.
+		 * The room is looked up at the first reservation: a ring
+		 * behind forces it. */
+		head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+		if (head & (SHMX__CHAN_ALIGN - 1))
+			return -EBADMSG;
+		c->pos = c->pub = head;
+		c->peer = head - c->g.capacity;
+		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
+		return 0;
+	}
 	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)   /* died updating */
 		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
@@ -42,12 +56,6 @@ static int producer_indices(struct shmx_chan *c)
 		return -EBADMSG;
 	c->pos = c->pub = head;
 	c->count = sent;
-	if (c->multi) {
-		/* Looked up at the first reservation: a ring behind forces it. */
-		c->peer = head - c->g.capacity;
-		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
-		return 0;
-	}
 	if (c->over) {
 		if (__atomic_load_n(&h->low_seq, __ATOMIC_RELAXED) & 1)
 			__atomic_fetch_add(&h->low_seq, 1, __ATOMIC_RELAXED);
@@ -124,6 +132,7 @@ static int attach_shared(struct shmx_chan *c)
 	int err = 0;
 
 	c->gen = gen;
+	shmx__chan_barrier_setup(c);
 	/* A predecessor that died attached left "attached" behind: until we
 	 * store our own state the slot is not shown as anyone's. */
 	__atomic_fetch_and(&me->state, ~SHMX__CHAN_ATTACHED, __ATOMIC_RELAXED);
@@ -148,6 +157,17 @@ static int attach_shared(struct shmx_chan *c)
 	return 0;
 }
 
+const struct shmx__chan_ops shmx__chan_any_ops = {
+	.send = shmx__chan_send_any,
+	.send_batch = shmx__chan_send_batch_any,
+	.reserve = shmx__chan_reserve_any,
+	.commit = shmx__chan_commit_any,
+	.recv = shmx__chan_recv_any,
+	.recv_batch = shmx__chan_recv_batch_any,
+	.peek = shmx__chan_peek_any,
+	.release = shmx__chan_release_any,
+};
+
 /* Take a free slot of our role (the first whose liveness lock we get) and
  * say so in the header: a peer that opens later then knows we attached,
  * and takes our free slot for a death. All slots taken: -EBUSY for a
@@ -160,6 +180,7 @@ int shmx__chan_attach(struct shmx_chan *c)
 	c->multi = c->g.producers > 1;
 	c->bcast = c->g.consumers > 1;
 	c->over = c->g.policy == SHMX__CHAN_POLICY_OVERWRITE;
+	c->ops = c->multi || c->bcast || c->over ? &shmx__chan_any_ops : &shmx__chan_spsc_ops;
 	c->prods = (struct shmx__chan_slot *)(void *)((unsigned char *)c->hdr +
 						       SHMX__CHAN_SLOTS_AT);
 	c->conss = c->prods + c->g.producers;

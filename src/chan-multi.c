@@ -13,17 +13,48 @@ static uint32_t lock_value(const struct shmx_chan *c)
 	return (c->slot + 1) | (c->gen & 0xffffff) << 8;
 }
 
+/* The lock holder's head and sent as one (shmx__chan_set_head()), after
+ * the value of sent it is about to store is kept in its slot's pos, for
+ * whoever takes the lock over should it die between the two halves. The
+ * compiler keeps the store before the sequence word's (the signal fence);
+ * a killed process's stores become visible in program order, and the
+ * taker sees them once it has seen the death. */
+static void set_head_as_holder(struct shmx_chan *c, uint64_t head, uint64_t sent)
+{
+	__atomic_store_n(&c->me->pos, sent, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	shmx__chan_set_head(c->hdr, head, sent);
+}
+
+/* The reservations after head: a holder that died with the lock stored
+ * them and not head. Any such reservation is of a producer that is gone
+ * (it held the lock, and died): the dead holder's own, or, after a second
+ * takeover, the first holder's, which the second died repairing. */
+static int passed_reservation(struct shmx_chan *c, uint64_t word)
+{
+	uint32_t tag = (uint32_t)(word >> 32);
+	int gone = shmx__chan_prod_gone(c, (tag >> 24) & 0x7f, tag & 0xffffff);
+
+	return gone < 0 ? gone : gone ? 0 : -EBADMSG;
+}
+
 /* The holder of the lock died holding it (we took it over): it may have
  * stored reserved and padding records after head, and not head. Walk past
- * them: a reserved record of a dead producer is skipped by the consumers
- * like padding. */
+ * them (a reservation of a dead producer is skipped by the consumers like
+ * padding). sent: had it begun to store head and sent (head_seq odd), the
+ * sent it meant is in its slot (set_head_as_holder()): whether sent was
+ * stored already cannot be told from sent itself. */
 static int repair_head(struct shmx_chan *c, uint32_t dead)
 {
 	struct shmx__chan_hdr *h = c->hdr;
-	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED), word, adv;
-	uint64_t sent = __atomic_load_n(&h->sent, __ATOMIC_RELAXED);
+	/* Relaxed: the dead holder released nothing, but we saw it die
+	 * (its liveness lock, a system call), and a process's stores are all
+	 * visible once it is gone. */
+	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED), word, adv, meant;
+	uint64_t sent = __atomic_load_n(&h->sent, __ATOMIC_RELAXED), busy = 0;
+	uint32_t seq = __atomic_load_n(&h->head_seq, __ATOMIC_RELAXED);
 	int64_t len;
-	int steps;
+	int steps, err;
 
 	if (pos & (SHMX__CHAN_ALIGN - 1))
 		return -EBADMSG;
@@ -31,21 +62,29 @@ static int repair_head(struct shmx_chan *c, uint32_t dead)
 		word = __atomic_load_n(word_at(c, pos), __ATOMIC_ACQUIRE);
 		if (!word)
 			break;
-		if (shmx__chan_record(&c->g, pos, word, &adv, &len) || len >= 0 ||
-		    (len == -2 && (uint32_t)(word >> 32) !=
-				  busy_tag((dead & 0xff) - 1, dead >> 8)))
+		if (shmx__chan_record(&c->g, pos, word, &adv, &len) || len >= 0)
 			return -EBADMSG;
+		if (len == -2 && (err = passed_reservation(c, word)))
+			return err;
 		pos += adv;
-		sent += len == -2;
+		busy += len == -2;
 	}
+	meant = __atomic_load_n(&c->prods[(dead & 0xff) - 1].pos, __ATOMIC_RELAXED);
+	if ((seq & 1) && meant - sent <= busy)
+		sent = meant;
+	else
+		sent += busy;
 	/* Even again, if it died between the two halves of the update. */
-	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)
+	if (seq & 1)
 		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
-	shmx__chan_set_head(h, pos, sent);
+	set_head_as_holder(c, pos, sent);
 	return 0;
 }
 
-/* The holder is gone when its slot is free or another attach holds it. */
+/* The holder is gone when its slot is free or another attach holds it.
+ * Our own slot and generation: we do not hold the lock (a handle takes
+ * it only inside a call), so the word is corrupt, not a holder to wait
+ * for. */
 static int holder_gone(struct shmx_chan *c, uint32_t v)
 {
 	unsigned s = (v & 0xff) - 1;
@@ -53,7 +92,7 @@ static int holder_gone(struct shmx_chan *c, uint32_t v)
 	if (!(v & 0xff) || s >= c->g.producers)
 		return -EBADMSG;
 	if (s == c->slot)       /* our own slot, an earlier attach of it */
-		return (v >> 8) != (c->gen & 0xffffff);
+		return (v >> 8) != (c->gen & 0xffffff) ? 1 : -EBADMSG;
 	return shmx__chan_prod_gone(c, s, v >> 8);
 }
 
@@ -116,6 +155,8 @@ int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d
 		err = lock_take(c, d);
 		if (err)
 			return err;
+		/* Relaxed: only lock holders store head, and our acquiring
+		 * CAS of the lock follows the previous holder's release. */
 		head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
 		if (head & (SHMX__CHAN_ALIGN - 1)) {
 			lock_drop(c);
@@ -131,7 +172,14 @@ int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d
 		if (err > 0)
 			break;
 		lock_drop(c);
-		if (err < 0 || (err = shmx__chan_wait(c, shmx__chan_space_ready, total, d)))
+		if (err < 0)
+			return err;
+		/* What a batch committed so far is the consumers' to take, and
+		 * only they make our room: wake them before we wait. */
+		__atomic_store_n(&c->me->count, c->count, __ATOMIC_RELAXED);
+		kick(c, &h->data_waiting, &h->data_seq);
+		err = shmx__chan_wait(c, shmx__chan_space_ready, total, d);
+		if (err)
 			return err;
 	}
 	*off = total > need ? 0 : o;
@@ -142,7 +190,7 @@ int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d
 		__atomic_store_n(word_at(c, head),
 				 (uint64_t)SHMX__CHAN_TAG_PAD << 32 | (room - REC),
 				 __ATOMIC_RELEASE);
-	shmx__chan_set_head(h, head + total, __atomic_load_n(&h->sent, __ATOMIC_RELAXED) + 1);
+	set_head_as_holder(c, head + total, __atomic_load_n(&h->sent, __ATOMIC_RELAXED) + 1);
 	lock_drop(c);
 	c->pos = head + total;
 	return 0;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The ring's consumer side: it finds, copies and releases records. It keeps its own index privately and treats
+/* The ring's consumer side for every shape but one producer and one
+ * consumer with the block policy (chan-spsc.c): it finds, copies and
+ * releases records. It keeps its own index privately and treats
  * the other side's index, every record word and every length in the ring
  * as untrusted input: a bad value makes the handle fail with -EBADMSG,
  * never an access outside the ring. */
@@ -40,13 +42,15 @@ static int data_ready(struct shmx_chan *c, uint64_t need)
 }
 
 /* Our tail is stored after every message (a store to our own cache line,
- * which producers read only when the ring looks full), then kick() wakes
- * a producer asleep for space. Its fence is paid on every call, as the
- * producer pays it on every commit: a cheaper test first is a load that
- * can overtake our tail store, and then a producer that went to sleep just
- * then stays asleep for a whole slice although there is room (see kick()).
- * A batch stores the tail once, after its last message. An overwriting
- * producer never waits for us: the tail is only for display then. */
+ * which producers read only when the ring looks full), then kick() looks
+ * whether a producer sleeps for space: a tail store that a producer going
+ * to sleep just then does not see is covered by its membarrier (or, with
+ * the fences bit, by the fence kick() then issues; see kick() in chan.h).
+ * count and index are for display (stat, peers) and for a successor in
+ * the slot, which reads them after it took the slot's liveness lock: the
+ * release of pos orders them, relaxed is enough. A batch stores the tail
+ * once, after its last message. An overwriting producer never waits for
+ * us: the tail is only for display then, relaxed too. */
 static hot_inline void show_tail(struct shmx_chan *c)
 {
 	struct shmx__chan_slot *me = c->me;
@@ -99,30 +103,59 @@ static ssize_t fell_behind(struct shmx_chan *c)
 	return -ENOBUFS;
 }
 
-/* The common record, checked inline: a message of at most max_msg bytes
- * that ends before the ring does. Anything else (padding, a reserved
- * record, or a word that cannot be) goes through shmx__chan_record(),
- * which decides. Our own position is always aligned: we only ever add
- * aligned sizes to it. */
-static hot_inline bool plain_msg(const struct shmx_chan *c, uint64_t word, uint64_t *adv)
+/* Our cursor moved past records that are no messages (padding, skip
+ * records, a dead producer's reservation) since we last stored it: store
+ * it before we wait, or the producers count that space as used for as long
+ * as we wait, and a producer waiting for it waits as long as we do. */
+static void show_passed(struct shmx_chan *c)
 {
-	uint64_t len = (uint32_t)word, size = REC + align8(len);
+	if (__atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) != c->pos)
+		show_tail(c);
+}
 
-	if ((word >> 32) != SHMX__CHAN_TAG_MSG || len > c->g.max_msg ||
-	    size > c->g.capacity - (c->pos & c->g.mask))
-		return false;
-	*adv = size;
-	return true;
+/* The walk over records that are no messages is bounded twice. By the
+ * ring: nobody writes a record more than a ring past the cursor we
+ * stored, so passing more than that without storing it is a ring of
+ * garbage (overwriting, padding is followed only after overtaken() said
+ * no, and a single producer writes no skip records). By the caller: a
+ * try, or the rest of a batch (d NULL), stops after a ring of them; a walk
+ * that waits between records (a dead producer's reservation is settled in
+ * a wait) stops at the deadline (past_deadline()). */
+static int walk_bound(struct shmx_chan *c, struct deadline *d, uint64_t walked)
+{
+	if (!c->over && c->pos - __atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) > c->g.capacity)
+		return fail(c, -EBADMSG);
+	if (walked <= c->g.capacity || (d && d->timeout))
+		return 0;
+	show_passed(c);
+	return -EAGAIN;
+}
+
+/* About to wait again in a call that already passed records: the wait
+ * itself may return at once (the next record is another dead producer's),
+ * so the deadline is looked at here. */
+static int past_deadline(struct shmx_chan *c, struct deadline *d)
+{
+	int err = shmx__chan_deadline(d);
+
+	if (!err && d->timeout > 0 && shmx__expired(&d->ts))
+		err = -ETIMEDOUT;
+	if (err)
+		show_passed(c);
+	return err;
 }
 
 /* Find the next message record (skipping padding, and records reserved by
  * a producer that is gone): its payload length, its ring offset in
  * c->cur_off and its size in *adv. With d NULL it does not wait: -EAGAIN
  * when nothing is there yet. Overwriting, -ENOBUFS once we were
- * overtaken (fell_behind()). */
+ * overtaken (fell_behind()): a word at our position, whatever it says, is
+ * from our lap only while low has not passed us, so a padding word is
+ * followed only after that is checked (the copy of a message is checked
+ * after it is made). */
 static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint64_t *adv)
 {
-	uint64_t word;
+	uint64_t word, walked = 0;
 	int64_t len;
 	int err;
 
@@ -137,6 +170,9 @@ static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint
 				return -EAGAIN;
 			if (c->over && overtaken(c))
 				return fell_behind(c);
+			if (walked && (err = past_deadline(c, d)))
+				return err;
+			show_passed(c);
 			err = shmx__chan_wait(c, data_ready, 0, d);
 			if (err)
 				return err;
@@ -150,24 +186,20 @@ static hot_inline ssize_t next_msg(struct shmx_chan *c, struct deadline *d, uint
 		c->cur_off = c->pos & c->g.mask;
 		if (len >= 0)
 			return (ssize_t)len;
+		if (c->over && overtaken(c))
+			return d ? fell_behind(c) : -EAGAIN;
 		c->pos += *adv;
+		walked += *adv;
 		if (len == -2) {        /* its producer is gone: never committed */
 			c->dead_at = 0;
 			c->index++;
 		}
+		if ((err = walk_bound(c, d, walked)))
+			return err;
 	}
 }
 
-static int consumer_ok(struct shmx_chan *c, int timeout_ms)
-{
-	if (!c || timeout_ms < -1)
-		return -EINVAL;
-	if (is_producer(c))
-		return -EBADF;
-	return c->error;
-}
-
-static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeout_ms)
+ssize_t shmx__chan_recv_any(struct shmx_chan *c, void *buf, size_t size, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t adv;
@@ -201,7 +233,7 @@ static ssize_t chan_recv(struct shmx_chan *c, void *buf, size_t size, int timeou
  * (and one fence) for the lot. A message that does not fit stays for the
  * next call; a bad record after the first ends the batch, and the next
  * call reports it (the error is sticky). */
-static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
+ssize_t shmx__chan_recv_batch_any(struct shmx_chan *c, void *buf, size_t size,
 			       size_t *lens, size_t max_msgs, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
@@ -243,7 +275,7 @@ static ssize_t chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
 	return (ssize_t)k;
 }
 
-static ssize_t chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
+ssize_t shmx__chan_peek_any(struct shmx_chan *c, const void **ptr, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t adv;
@@ -266,7 +298,7 @@ static ssize_t chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
 	return (ssize_t)c->cur_len;
 }
 
-static int chan_release(struct shmx_chan *c)
+int shmx__chan_release_any(struct shmx_chan *c)
 {
 	int err = consumer_ok(c, 0);
 
@@ -292,7 +324,7 @@ SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_recv(c, buf, size, timeout_ms));
+	ON_RING(r, c, c->ops->recv(c, buf, size, timeout_ms));
 	return r;
 }
 
@@ -303,7 +335,7 @@ SHMX_EXPORT ssize_t shmx_chan_recv_batch(struct shmx_chan *c, void *buf, size_t 
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_recv_batch(c, buf, size, lens, max_msgs, timeout_ms));
+	ON_RING(r, c, c->ops->recv_batch(c, buf, size, lens, max_msgs, timeout_ms));
 	return r;
 }
 
@@ -313,7 +345,7 @@ SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int ti
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_peek(c, ptr, timeout_ms));
+	ON_RING(r, c, c->ops->peek(c, ptr, timeout_ms));
 	return r;
 }
 
@@ -323,6 +355,6 @@ SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_release(c));
+	ON_RING(r, c, c->ops->release(c));
 	return r;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The ring's producer side: it reserves and commits records (several producers
- * reserve in chan-multi.c). It keeps its own index privately and treats
+/* The ring's producer side for every shape but one producer and one
+ * consumer with the block policy (chan-spsc.c): it reserves and commits
+ * records (several producers reserve in chan-multi.c). It keeps its own index privately and treats
  * the other side's index, every record word and every length in the ring
  * as untrusted input: a bad value makes the handle fail with -EBADMSG,
  * never an access outside the ring. */
@@ -37,8 +38,7 @@ int shmx__chan_space_ready(struct shmx_chan *c, uint64_t need)
 /* Make what we stored visible through head and sent, then wake a consumer
  * asleep for data (kick()). A batch stores several records and publishes
  * once: the consumer polls record words, so it can take them earlier, but
- * the fence in kick() after the last one is what a sleeping consumer
- * relies on. Overwriting, head and sent change under head_seq: a consumer
+ * the kick after the last one is what a sleeping consumer relies on. Overwriting, head and sent change under head_seq: a consumer
  * that attaches reads both as one. */
 static hot_inline void publish(struct shmx_chan *c)
 {
@@ -47,11 +47,10 @@ static hot_inline void publish(struct shmx_chan *c)
 	if (c->multi) {
 		/* head and sent moved when we reserved; our own count is ours */
 		__atomic_store_n(&c->me->count, c->count, __ATOMIC_RELAXED);
-	} else if (c->over || c->bcast) {
-		shmx__chan_set_head(h, c->pos, c->count);
 	} else {
-		__atomic_store_n(&h->sent, c->count, __ATOMIC_RELAXED);
-		__atomic_store_n(&h->head, c->pos, __ATOMIC_RELEASE);
+		/* overwrite or broadcast (one producer and one consumer
+		 * with the block policy is chan-spsc.c's) */
+		shmx__chan_set_head(h, c->pos, c->count);
 	}
 	c->pub = c->pos;
 	kick(c, &h->data_waiting, &h->data_seq);
@@ -199,17 +198,6 @@ static int commit_at(struct shmx_chan *c, uint64_t off, size_t len, size_t resv)
 	return 0;
 }
 
-static int producer_ok(struct shmx_chan *c, int timeout_ms)
-{
-	if (!c || timeout_ms < -1)
-		return -EINVAL;
-	if (!is_producer(c))
-		return -EBADF;
-	if (c->error)
-		return c->error;
-	return c->cur_len ? -EINPROGRESS : 0;
-}
-
 /* The checks of a call that sends one message, then room for it. */
 static hot_inline int place(struct shmx_chan *c, size_t len, struct deadline *d,
 			    uint64_t *off)
@@ -223,7 +211,7 @@ static hot_inline int place(struct shmx_chan *c, size_t len, struct deadline *d,
 	return reserve(c, len, d, off);
 }
 
-static int chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms)
+int shmx__chan_send_any(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t off;
@@ -241,10 +229,7 @@ static int chan_send(struct shmx_chan *c, const void *buf, size_t len, int timeo
 	return commit_at(c, off, len, len);
 }
 
-/* Every message of a batch is checked before the first is sent: a bad
- * one fails the call with nothing sent. */
-static int batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs,
-			 size_t n)
+int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!msgs[i].iov_base && msgs[i].iov_len)
@@ -257,7 +242,7 @@ static int batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs,
 
 /* Each record as chan_send() stores it, one publish (and one fence) for
  * the lot; wait_for_space() publishes before it waits. */
-static ssize_t chan_send_batch(struct shmx_chan *c, const struct iovec *msgs,
+ssize_t shmx__chan_send_batch_any(struct shmx_chan *c, const struct iovec *msgs,
 			       size_t n, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
@@ -269,7 +254,7 @@ static ssize_t chan_send_batch(struct shmx_chan *c, const struct iovec *msgs,
 		return -EINVAL;
 	err = producer_ok(c, timeout_ms);
 	if (!err)
-		err = batch_lens_ok(c, msgs, n);
+		err = shmx__chan_batch_lens_ok(c, msgs, n);
 	if (err)
 		return err;
 	for (i = 0; i < n; i++) {
@@ -286,7 +271,7 @@ static ssize_t chan_send_batch(struct shmx_chan *c, const struct iovec *msgs,
 	return (ssize_t)i;
 }
 
-static int chan_reserve(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms)
+int shmx__chan_reserve_any(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms)
 {
 	struct deadline d = { .timeout = timeout_ms };
 	uint64_t off;
@@ -303,7 +288,7 @@ static int chan_reserve(struct shmx_chan *c, size_t len, void **ptr, int timeout
 	return 0;
 }
 
-static int chan_commit(struct shmx_chan *c, size_t len)
+int shmx__chan_commit_any(struct shmx_chan *c, size_t len)
 {
 	size_t resv;
 
@@ -332,7 +317,7 @@ SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_send(c, buf, len, timeout_ms));
+	ON_RING(r, c, c->ops->send(c, buf, len, timeout_ms));
 	return r;
 }
 
@@ -343,7 +328,7 @@ SHMX_EXPORT ssize_t shmx_chan_send_batch(struct shmx_chan *c, const struct iovec
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_send_batch(c, msgs, n, timeout_ms));
+	ON_RING(r, c, c->ops->send_batch(c, msgs, n, timeout_ms));
 	return r;
 }
 
@@ -354,7 +339,7 @@ SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_reserve(c, len, ptr, timeout_ms));
+	ON_RING(r, c, c->ops->reserve(c, len, ptr, timeout_ms));
 	return r;
 }
 
@@ -364,6 +349,6 @@ SHMX_EXPORT int shmx_chan_commit(struct shmx_chan *c, size_t len)
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_commit(c, len));
+	ON_RING(r, c, c->ops->commit(c, len));
 	return r;
 }

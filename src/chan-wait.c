@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,68 @@ static int futex_wait(uint32_t *word, uint32_t val, const struct timespec *abs)
 			 FUTEX_BITSET_MATCH_ANY);
 
 	return r < 0 ? -errno : 0;
+}
+
+/* ---- the sleeper's barrier (kick() in chan.h) ---- */
+
+int shmx__chan_no_membarrier;
+
+static long membarrier(int cmd)
+{
+	long r = syscall(SYS_membarrier, cmd, 0);
+
+	return r < 0 ? -errno : r;
+}
+
+/* Registered, or fencing: at every attach (two system calls), and in the
+ * child of a fork, whose registration the kernel does not keep (a handle
+ * may be used across fork). */
+static void register_process(void)
+{
+	long q = membarrier(MEMBARRIER_CMD_QUERY);
+
+	__atomic_store_n(&shmx__chan_no_membarrier,
+			 q < 0 || !(q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+			 membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) < 0,
+			 __ATOMIC_RELAXED);
+}
+
+static void at_fork(void)
+{
+	pthread_atfork(NULL, NULL, register_process);
+}
+
+/* A party that cannot use membarrier sleeps with a full fence only: every
+ * running side must fence from now on. A running side that read the bit
+ * just before it was set skips one fence, and a sleeper it should have
+ * woken waits at most its slice (sleepers look again every SLICE_MS): the
+ * bit is set at attach, before this party ever sleeps. */
+static void set_fences(struct shmx_chan *c)
+{
+	__atomic_fetch_or(&c->hdr->flags, SHMX__CHAN_FLAG_FENCES, __ATOMIC_SEQ_CST);
+}
+
+void shmx__chan_barrier_setup(struct shmx_chan *c)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, at_fork);
+	register_process();
+	if (__atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) &&
+	    !(__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES))
+		set_fences(c);
+}
+
+/* The sleeper's side of kick(): after it stored its flag and before it
+ * looks again. */
+static void sleeper_barrier(struct shmx_chan *c)
+{
+	if (!full_fences(c)) {
+		if (!membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED))
+			return;
+		set_fences(c);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 void shmx__chan_bump(uint32_t *seq)
@@ -252,18 +316,16 @@ static int spin(struct shmx_chan *c, ready_fn ready, uint64_t need, struct deadl
 		r = ready(c, need);
 		if (r)
 			return r;
-		if (!pure) {
-			if (i >= SPIN_POLLS)
-				return 0;
-			continue;
-		}
+		if (!pure && i >= SPIN_POLLS)
+			return 0;
 		if (i % SPIN_CLOCK)
 			continue;
+		/* The adaptive spin too: a short deadline ends within it. */
 		if (shmx__expired(&d->ts)) {
 			r = settle(c, ready, need);
 			return r ? r : -ETIMEDOUT;
 		}
-		if (++clocks % SPIN_LIVE == 0 && (r = settle(c, ready, need)))
+		if (pure && ++clocks % SPIN_LIVE == 0 && (r = settle(c, ready, need)))
 			return r;
 	}
 }
@@ -288,7 +350,7 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		}
 		s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		__atomic_fetch_or(waiting, WAIT_SLEEP, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		sleeper_barrier(c);
 		r = ready(c, need);
 		if (r)
 			break;
@@ -337,7 +399,7 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 				 state >> 8);
 	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sleeper_barrier(c);
 	r = ready(c, need);
 	if (!r && __atomic_load_n(&peer[0].state, __ATOMIC_RELAXED) != state)
 		r = settle(c, ready, need);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* What the channel's files share; not installed. channel.c creates, opens
- * and closes a channel, chan-attach.c takes a slot in one; chan-send.c is
- * the producer, chan-multi.c the reservation of several producers,
- * chan-recv.c the consumer; chan-stat.c describes a channel from outside and a handle's
+ * and closes a channel, chan-attach.c takes a slot in one and picks the
+ * calls of its shape (struct shmx__chan_ops); chan-spsc.c is the whole of
+ * one producer and one consumer with the block policy; for every other
+ * shape chan-send.c is the producer, chan-multi.c the reservation of
+ * several producers, chan-recv.c the consumer; chan-stat.c describes a channel from outside and a handle's
  * view of its ring; chan-wait.c sleeps, wakes and watches the peers;
  * chan-format.c checks the shared format (also for tests and fuzzers). */
 #ifndef SHMX_CHAN_H
@@ -33,12 +35,48 @@
  * line, which costs the single calls more than the batch saves. */
 #define hot_inline  inline __attribute__((always_inline))
 
+struct shmx_chan;
+struct iovec;
+
+/* What a handle does, by the channel's shape, chosen when it attaches
+ * (shmx__chan_attach()): one producer and one consumer slot with the
+ * block policy go straight through chan-spsc.c, every other shape
+ * through the general code of chan-send.c and chan-recv.c. The public
+ * calls check the handle and call these inside the guarded section. */
+struct shmx__chan_ops {
+	int (*send)(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms);
+	ssize_t (*send_batch)(struct shmx_chan *c, const struct iovec *msgs, size_t n,
+			      int timeout_ms);
+	int (*reserve)(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms);
+	int (*commit)(struct shmx_chan *c, size_t len);
+	ssize_t (*recv)(struct shmx_chan *c, void *buf, size_t size, int timeout_ms);
+	ssize_t (*recv_batch)(struct shmx_chan *c, void *buf, size_t size, size_t *lens,
+			      size_t max_msgs, int timeout_ms);
+	ssize_t (*peek)(struct shmx_chan *c, const void **ptr, int timeout_ms);
+	int (*release)(struct shmx_chan *c);
+};
+/* chan-spsc.c: one producer, one consumer, block policy */
+extern const struct shmx__chan_ops shmx__chan_spsc_ops;
+/* chan-attach.c: every shape, the calls of chan-send.c and chan-recv.c */
+extern const struct shmx__chan_ops shmx__chan_any_ops;
+int shmx__chan_send_any(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms);
+ssize_t shmx__chan_send_batch_any(struct shmx_chan *c, const struct iovec *msgs, size_t n,
+				  int timeout_ms);
+int shmx__chan_reserve_any(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms);
+int shmx__chan_commit_any(struct shmx_chan *c, size_t len);
+ssize_t shmx__chan_recv_any(struct shmx_chan *c, void *buf, size_t size, int timeout_ms);
+ssize_t shmx__chan_recv_batch_any(struct shmx_chan *c, void *buf, size_t size, size_t *lens,
+				  size_t max_msgs, int timeout_ms);
+ssize_t shmx__chan_peek_any(struct shmx_chan *c, const void **ptr, int timeout_ms);
+int shmx__chan_release_any(struct shmx_chan *c);
+
 struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */
 	struct shmx__chan_hdr *hdr;
 	unsigned char *ring;
 	struct shmx__chan_slot *me;     /* our slot block */
 	struct shmx__chan_geom g; /* capacity, mask, max_msg, slots, policy */
+	const struct shmx__chan_ops *ops;
 	uint64_t pos;           /* ours: producer head / consumer tail */
 	uint64_t peer;          /* producer: slowest consumer seen; consumer: unused */
 	uint64_t count;         /* messages we committed / released */
@@ -110,9 +148,46 @@ static inline int fail(struct shmx_chan *c, int err)
 	return err;
 }
 
+/* The checks every producer call makes first. */
+static inline int producer_ok(struct shmx_chan *c, int timeout_ms)
+{
+	if (!c || timeout_ms < -1)
+		return -EINVAL;
+	if (!is_producer(c))
+		return -EBADF;
+	if (c->error)
+		return c->error;
+	return c->cur_len ? -EINPROGRESS : 0;
+}
+
+static inline int consumer_ok(struct shmx_chan *c, int timeout_ms)
+{
+	if (!c || timeout_ms < -1)
+		return -EINVAL;
+	if (is_producer(c))
+		return -EBADF;
+	return c->error;
+}
+
 static inline uint64_t *word_at(const struct shmx_chan *c, uint64_t off)
 {
 	return (uint64_t *)(void *)(c->ring + (off & c->g.mask));
+}
+
+/* The common record, checked inline: a message of at most max_msg bytes
+ * that ends before the ring does. Anything else (padding, a reserved
+ * record, or a word that cannot be) goes through shmx__chan_record(),
+ * which decides. Our own position is always aligned: we only ever add
+ * aligned sizes to it. */
+static inline bool plain_msg(const struct shmx_chan *c, uint64_t word, uint64_t *adv)
+{
+	uint64_t len = (uint32_t)word, size = REC + align8(len);
+
+	if ((word >> 32) != SHMX__CHAN_TAG_MSG || len > c->g.max_msg ||
+	    size > c->g.capacity - (c->pos & c->g.mask))
+		return false;
+	*adv = size;
+	return true;
 }
 
 /* A peer can truncate the object under us at any moment. Once the caller
@@ -166,28 +241,62 @@ static inline uint32_t shmx__chan_poll_gen(unsigned slot, uint32_t gen)
 #define ON_RING(r, c, expr) \
 	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
 
+/* chan-send.c: every message of a batch checked before the first is
+ * sent: a bad one fails the call with nothing sent. */
+int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs, size_t n);
+
 /* chan-wait.c */
 void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq);
+
+/* The header's flags word: bit 0, set by any party that cannot use
+ * membarrier(2) (docs/channel-format.md, "Liveness and waiting"). */
+#define SHMX__CHAN_FLAG_FENCES 1u
+/* This process fences as the running side: it could not register for
+ * membarrier (or registered in a parent before a fork, and not again). */
+extern int shmx__chan_no_membarrier;
+
+/* Whether the Dekker pairing with a sleeper takes a full fence on the
+ * running side: the header's bit (a party that cannot call membarrier
+ * sleeps with a fence only) or our own state. The flags word is on the
+ * header's first line, which nothing writes after creation but that bit:
+ * a load that hits the cache. */
+static inline bool full_fences(const struct shmx_chan *c)
+{
+	return __atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) ||
+	       (__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES);
+}
+
 /* After publishing an index (the producer's record word and head, the
- * consumer's tail): store, full fence, load the peer's "asleep" flag. The
- * sleeper does the mirror image in sleep_loop(): store its flag, full fence,
- * load our index. The two fences are sequentially consistent, so they are
- * ordered one way or the other in C11's single total order S: if ours comes
- * first, the sleeper's load after its fence sees our index and it does not
- * sleep; if its fence comes first, our load after ours sees its flag and we
- * wake it. No interleaving loses both (Dekker). Without either fence a
- * store may still sit in its CPU's store buffer while the load after it is
- * served, also on x86: both sides miss each other and the sleeper waits for
- * its slice to run out. A poller arms (WAIT_POLL) with the same store,
- * fence and second look, and the flag it finds makes us write its
- * eventfd instead. tests/spin/chan.pml models this, store buffers and
- * pollers included, and catches the fence missing on any side. */
+ * consumer's tail): the peer's "asleep" flag. The sleeper stores its flag,
+ * then issues membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) (sleeper_barrier()
+ * in chan-wait.c), then loads our index. That call runs a full barrier on
+ * every CPU that runs a registered process (every party registers when it
+ * attaches), us included: our index store is either before that barrier in
+ * our program order, and visible to the sleeper's load after the call, or
+ * our flag load is after it, and sees the flag the sleeper stored before
+ * the call. So the running side needs only the compiler's barrier here:
+ * the sleeper, which is about to wait anyway, pays for the ordering. With
+ * the header's fences bit set, or in a process that could not register,
+ * both sides go back to the full fence (Dekker: store, fence, load on each
+ * side; one of the two loads sees the other side's store). Without either,
+ * a store may still sit in its CPU's store buffer while the load after it
+ * is served, also on x86: both sides miss each other and the sleeper waits
+ * for its slice to run out. A poller arms (WAIT_POLL) with the same store,
+ * barrier and second look, and the flag it finds makes us write its
+ * eventfd instead. tests/spin/chan.pml models this, store buffers, the
+ * membarrier and pollers included, and catches any barrier missing. */
 static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(full_fences(c)))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
 		shmx__chan_kick_slow(c, waiting, seq);
 }
+/* At attach: register this process for membarrier, or set the header's
+ * fences bit (and fence ourselves) when it cannot be used. */
+void shmx__chan_barrier_setup(struct shmx_chan *c);
 /* Wake the peers polling on their descriptors (they armed with WAIT_POLL). */
 void shmx__chan_poll_kick(struct shmx_chan *c);
 /* 1 when producer slot s of generation gen (from a reserved record's tag)

@@ -7,10 +7,12 @@
  * SHMX_TEST_SCALE (e.g. 0.1) shrinks the message counts for sanitizers. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -348,13 +350,270 @@ static void test_lock_holder_died_mid_reservation(void **state)
 	close(ready[1]);
 }
 
+/* ---- the room behind what every consumer passed ---- */
+
+/* A consumer that passes a record which is not a message (the unused end
+ * of a reservation committed shorter, or the reservation of a producer that
+ * died) moves the cursor the producers count their room from before it
+ * waits: the largest message fits in a ring that is empty, while the
+ * consumers wait for data. With one consumer and with two. */
+static void skip_then_largest(unsigned consumers, bool killed)
+{
+	const char *name = tu_name();
+	struct shmx_chan *tx, *rx[2];
+	unsigned char buf[2048];
+	int ready[2];
+	pid_t pid = 0;
+	void *p;
+
+	tu_ev_init(ready);
+	rx[0] = fan_create(name, 4096, 2, consumers, BLOCK, C);
+	for (unsigned i = 1; i < consumers; i++)
+		assert_int_equal(shmx_chan_open(name, C, 0, &rx[i]), 0);
+	assert_int_equal(shmx_chan_open(name, P, 0, &tx), 0);
+	if (killed) {
+		/* a producer that reserves the largest record and dies */
+		pid = tu_fork();
+		if (pid == 0) {
+			struct shmx_chan *dead = fan_open(name, P);
+
+			TU_CKEQ(shmx_chan_reserve(dead, 2040, &p, 0), 0);
+			tu_ready_forever(ready[1]);
+		}
+		assert_true(tu_ev_wait(ready[0], LONG_MS));
+		tu_kill9(pid, LONG_MS);
+	} else {
+		/* the largest reservation, committed empty: a skip record */
+		assert_int_equal(shmx_chan_reserve(tx, 2040, &p, 0), 0);
+		assert_int_equal(shmx_chan_commit(tx, 0), 0);
+	}
+	for (unsigned i = 0; i < consumers; i++) {
+		if (!killed)
+			assert_int_equal(shmx_chan_recv(rx[i], buf, sizeof(buf), 0), 0);
+		/* past the skip or the dead record, then nothing: a wait */
+		assert_int_equal(shmx_chan_recv(rx[i], buf, sizeof(buf), killed ? 100 : 0),
+				 killed ? -ETIMEDOUT : -EAGAIN);
+	}
+	assert_int_equal(shmx_chan_used(tx), 0);
+	memset(buf, 7, sizeof(buf));
+	assert_int_equal(shmx_chan_send(tx, buf, 2040, 0), 0);
+	for (unsigned i = 0; i < consumers; i++) {
+		assert_int_equal(shmx_chan_recv(rx[i], buf, sizeof(buf), 0), 2040);
+		rx[i] = shmx_chan_close(rx[i]);
+	}
+	tx = shmx_chan_close(tx);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static void test_skip_moves_the_cursor_queue(void **state)
+{
+	(void)state;
+	skip_then_largest(1, false);
+}
+
+static void test_skip_moves_the_cursor_broadcast(void **state)
+{
+	(void)state;
+	skip_then_largest(2, false);
+}
+
+static void test_dead_reservation_moves_the_cursor(void **state)
+{
+	(void)state;
+	skip_then_largest(1, true);
+	skip_then_largest(2, true);
+}
+
+/* ---- a batch that waits for room wakes the consumer first ---- */
+
+struct batch_arg {
+	struct shmx_chan *tx;
+	ssize_t sent;
+};
+
+static void *send_rings(void *arg)
+{
+	struct batch_arg *a = arg;
+	static unsigned char msg[200];
+	struct iovec iov[64];
+
+	for (int i = 0; i < 64; i++)
+		iov[i] = (struct iovec){ msg, sizeof(msg) };
+	a->sent = shmx_chan_send_batch(a->tx, iov, 64, LONG_MS);
+	return NULL;
+}
+
+/* Several producers: a batch that finds the ring full publishes what it
+ * stored (wakes a consumer asleep for data) before it waits for room. The
+ * consumer here is a sleeper announced in data_waiting: by the time the
+ * producer shows itself asleep for room, it must have cleared it. */
+static void test_batch_wakes_before_waiting(void **state)
+{
+	const char *name = tu_name();
+	struct batch_arg a = { 0 };
+	struct shmx__chan_hdr *h;
+	struct shmx_region *r;
+	struct shmx_chan *rx;
+	unsigned char buf[2048];
+	int64_t end;
+	pthread_t t;
+	int got = 0;
+
+	(void)state;
+	rx = fan_create(name, 4096, 2, 1, BLOCK, C);
+	assert_int_equal(shmx_chan_open(name, P, SHMX_CHAN_BLOCK, &a.tx), 0);
+	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	h = shmx_addr(r);
+	__atomic_store_n(&h->data_waiting, 1, __ATOMIC_SEQ_CST);
+	assert_int_equal(pthread_create(&t, NULL, send_rings, &a), 0);
+	end = tu_now_ms() + LONG_MS;
+	while (!__atomic_load_n(&h->space_waiting, __ATOMIC_SEQ_CST))
+		assert_true(tu_now_ms() < end);
+	assert_int_equal(__atomic_load_n(&h->data_waiting, __ATOMIC_SEQ_CST), 0);
+	while (got < 64) {
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), LONG_MS), 200);
+		got++;
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.sent, 64);
+	r = shmx_close(r);
+	a.tx = shmx_chan_close(a.tx);
+	rx = shmx_chan_close(rx);
+}
+
+/* ---- takeovers ---- */
+
+/* A producer child that attaches (the next free slot), sends msg and
+ * waits; killed here. */
+static void attach_send_die(const char *name, const char *msg)
+{
+	int ready[2];
+	pid_t pid;
+
+	tu_ev_init(ready);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_chan *tx = fan_open(name, P);
+
+		TU_CKEQ(shmx_chan_send(tx, msg, strlen(msg), 0), 0);
+		tu_ready_forever(ready[1]);
+	}
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	tu_kill9(pid, LONG_MS);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* A's reservation at head (16 bytes, slot 1, generation 1), the word
+ * after it zero, as a lock holder leaves it before it moves head. */
+static uint64_t reservation_at_head(struct shmx__chan_hdr *h)
+{
+	unsigned char *ring = (unsigned char *)h + h->header_size;
+	uint64_t head = h->head;
+
+	memset(ring + (head & 4095) + 8, 0, 24);
+	*(uint64_t *)(void *)(ring + (head & 4095)) =
+		(uint64_t)(SHMX__CHAN_TAG_BUSY | 1u << 24 | 1u) << 32 | 16;
+	return head;
+}
+
+static void expect_messages(struct shmx_chan *rx, const char *const *msgs, int n)
+{
+	unsigned char buf[64];
+
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), LONG_MS),
+				 strlen(msgs[i]));
+		assert_memory_equal(buf, msgs[i], strlen(msgs[i]));
+	}
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+}
+
+/* Two takeovers in a row: A died holding the lock with its reservation
+ * after head; B took the lock over and died before it moved head (the
+ * lock says B, the record A). The next producer takes over from B, skips
+ * A's record, and its message arrives; sent counts A's reservation once. */
+static void test_second_takeover(void **state)
+{
+	static const char *const want[] = { "a", "b", "after" };
+	const char *name = tu_name();
+	struct shmx__chan_hdr *h;
+	struct shmx_region *r;
+	struct shmx_chan *rx, *tx;
+	uint64_t head, sent;
+
+	(void)state;
+	rx = fan_create(name, 4096, 3, 1, BLOCK, C);
+	assert_int_equal(shmx_chan_open(name, P, 0, &tx), 0);
+	attach_send_die(name, "a");     /* slot 1 */
+	attach_send_die(name, "b");     /* slot 2 */
+	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	h = shmx_addr(r);
+	head = reservation_at_head(h);
+	sent = h->sent;
+	h->lock = 3 | 1u << 8;          /* B: slot 2, generation 1 */
+	assert_int_equal(shmx_chan_send(tx, "after", 5, LONG_MS), 0);
+	assert_int_equal(h->lock, 0);
+	assert_int_equal(h->head, head + 24 + 16);
+	assert_int_equal(h->sent, sent + 2);
+	expect_messages(rx, want, 3);
+	tx = shmx_chan_close(tx);
+	r = shmx_close(r);
+	rx = shmx_chan_close(rx);
+}
+
+/* A holder killed between its stores of sent and head (head_seq odd,
+ * sent counting its reservation, head not past it; the sent it meant in
+ * its slot, stored first): the producer that takes over counts that
+ * reservation once, and leaves head_seq even. */
+static void test_holder_died_between_sent_and_head(void **state)
+{
+	static const char *const want[] = { "a", "after" };
+	const char *name = tu_name();
+	struct shmx_chan_info info;
+	struct shmx__chan_hdr *h;
+	struct shmx_region *r;
+	struct shmx_chan *rx, *tx;
+	uint64_t head, sent;
+
+	(void)state;
+	rx = fan_create(name, 4096, 2, 1, BLOCK, C);
+	assert_int_equal(shmx_chan_open(name, P, 0, &tx), 0);
+	attach_send_die(name, "a");     /* slot 1 */
+	assert_int_equal(shmx_open(name, SHMX_MAP, &r), 0);
+	h = shmx_addr(r);
+	head = reservation_at_head(h);
+	sent = h->sent;
+	shmx__chan_slots(h)[1].pos = sent + 1;
+	h->head_seq++;
+	h->sent = sent + 1;
+	h->lock = 2 | 1u << 8;          /* A: slot 1, generation 1 */
+	assert_int_equal(shmx_chan_send(tx, "after", 5, LONG_MS), 0);
+	assert_int_equal(h->head, head + 24 + 16);
+	assert_int_equal(h->head_seq & 1, 0);
+	assert_int_equal(h->sent, sent + 2);
+	assert_int_equal(shmx_chan_stat(name, &info), 0);
+	assert_int_equal(info.sent, sent + 2);
+	expect_messages(rx, want, 2);
+	tx = shmx_chan_close(tx);
+	r = shmx_close(r);
+	rx = shmx_chan_close(rx);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_reservation_order_and_short_commit),
+		T(test_skip_moves_the_cursor_queue),
+		T(test_skip_moves_the_cursor_broadcast),
+		T(test_dead_reservation_moves_the_cursor),
+		T(test_batch_wakes_before_waiting),
 		T(test_lock_holder_died_mid_reservation),
+		T(test_second_takeover),
+		T(test_holder_died_between_sent_and_head),
 		T(test_last_producer_dies_holding_a_reservation),
 		T(test_producer_killed_between_reserve_and_commit),
 		T(test_two_producers_two_consumers_one_order),

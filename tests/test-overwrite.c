@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "fanout-util.h"
 
 #define OVER SHMX_CHAN_POLICY_OVERWRITE
@@ -337,6 +338,143 @@ static void test_batches_past_the_ring_while_read(void **state)
 	shmx_chan_close(rx);
 }
 
+/* ---- every sequence of sizes, zero and padding look-alikes included ---- */
+
+#define SMALL 256       /* a small ring: laps come often */
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static size_t pick_len(uint64_t *s)
+{
+	static const size_t lens[] = { 0, 0, 0, 0, 1, 7, 8, 9, 16, 24, 56, 64, 112, 120 };
+
+	if (next_rand(s) % 4 == 0)
+		return next_rand(s) % (SMALL / 2 - 7);
+	return lens[next_rand(s) % (sizeof(lens) / sizeof(lens[0]))];
+}
+
+/* Message seq of len bytes, to be stored at ring offset off: its number
+ * in the first 8 bytes (when it has them), then words that each look like
+ * the padding record a consumer would find at their place. */
+static void hostile_fill(unsigned char *p, size_t len, uint64_t seq, uint64_t off)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)(seq * 31 + i);
+	if (len >= 8)
+		memcpy(p, &seq, 8);
+	for (size_t i = 8; i + 8 <= len; i += 8) {
+		uint64_t at = (off + 8 + i) % SMALL,
+			 w = (uint64_t)SHMX__CHAN_TAG_PAD << 32 | (SMALL - at - 8);
+
+		memcpy(p + i, &w, 8);
+	}
+}
+
+struct lapped {
+	struct shmx_chan *tx, *rx;
+	uint64_t pos;           /* the producer's position, as it computes it */
+	int64_t sent, received, nobufs;
+	size_t lens[1 << 16];
+};
+
+static void lapped_send(struct lapped *l, uint64_t *s)
+{
+	unsigned char buf[SMALL];
+	size_t len = pick_len(s);
+	uint64_t need = 8 + ((len + 7) & ~7u);
+
+	if (l->pos % SMALL + need > SMALL)
+		l->pos += SMALL - l->pos % SMALL;
+	hostile_fill(buf, len, (uint64_t)l->sent, l->pos % SMALL);
+	l->pos += need;
+	assert_int_equal(shmx_chan_send(l->tx, buf, len, 0), 0);
+	l->lens[l->sent++] = len;
+}
+
+/* One call of the consumer: what it returns must be the next message
+ * after everything received and lost, whole. */
+static bool lapped_recv(struct lapped *l, uint64_t *s)
+{
+	unsigned char buf[SMALL], want[SMALL];
+	const void *p;
+	int64_t seq;
+	ssize_t n;
+	bool peek = next_rand(s) % 3 == 0;
+
+	if (peek) {
+		n = shmx_chan_peek(l->rx, &p, 0);
+		if (n >= 0)
+			memcpy(buf, p, (size_t)n);
+	} else {
+		n = shmx_chan_recv(l->rx, buf, sizeof(buf), 0);
+	}
+	if (n == -EAGAIN)
+		return false;
+	if (n == -ENOBUFS) {
+		l->nobufs++;
+		return true;
+	}
+	assert_true(n >= 0);
+	if (peek) {
+		int r = shmx_chan_release(l->rx);
+
+		if (r == -ENOBUFS) {
+			l->nobufs++;
+			return true;
+		}
+		assert_int_equal(r, 0);
+	}
+	seq = l->received + shmx_chan_lost(l->rx);
+	assert_true(seq < l->sent);
+	assert_int_equal(n, l->lens[seq]);
+	hostile_fill(want, (size_t)n, (uint64_t)seq, 0);
+	assert_memory_equal(buf, want, n < 8 ? (size_t)n : 8);
+	l->received++;
+	return true;
+}
+
+/* A consumer lapped at any point, over any sizes (many empty ones, and
+ * payloads that look like padding words): it never follows a padding
+ * word, nor any word, of a later lap; received + lost = sent exactly. */
+static void test_lapped_over_padding_every_size(void **state)
+{
+	static struct lapped l;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		const char *name = tu_name();
+		uint64_t s = seed * 0x9e3779b97f4a7c15ull;
+
+		memset(&l, 0, sizeof(l));
+		l.tx = fan_create(name, SMALL, 1, 1, OVER, P);
+		assert_int_equal(shmx_chan_open(name, C, 0, &l.rx), 0);
+		while (l.sent < (int64_t)(sizeof(l.lens) / sizeof(l.lens[0])) - 64) {
+			int burst = (int)(next_rand(&s) % 40);
+
+			for (int i = 0; i < burst; i++)
+				lapped_send(&l, &s);
+			for (int i = (int)(next_rand(&s) % 4); i > 0; i--)
+				lapped_recv(&l, &s);
+		}
+		while (lapped_recv(&l, &s))
+			;
+		if (l.received + shmx_chan_lost(l.rx) != l.sent)
+			print_message("# seed %llu: sent %lld, received %lld, lost %lld\n",
+				      (unsigned long long)seed, (long long)l.sent,
+				      (long long)l.received, (long long)shmx_chan_lost(l.rx));
+		assert_int_equal(l.received + shmx_chan_lost(l.rx), l.sent);
+		assert_true(l.nobufs > 0);
+		l.rx = shmx_chan_close(l.rx);
+		l.tx = shmx_chan_close(l.tx);
+	}
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(void)
@@ -344,6 +482,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_overtaken_consumer_step_by_step),
 		T(test_torn_record_word_is_enobufs),
+		T(test_lapped_over_padding_every_size),
 		T(test_slow_consumer_recv),
 		T(test_slow_consumer_peek_release),
 		T(test_slow_consumer_recv_batch),

@@ -44,7 +44,20 @@
  * kernel locks and so drain the caller's store buffer. Waiting in epoll is
  * a block with no timeout: a lost wake-up is again an invalid end state.
  * MISSING_ARM_FENCE drops the poller's fence; CLEAR_AFTER_ARM clears the
- * eventfd after arming (a wake-up in between is lost). */
+ * eventfd after arming (a wake-up in between is lost).
+ *
+ * The barrier is asymmetric (kick() in src/chan.h, sleeper_barrier() in
+ * src/chan-wait.c): the running side (KICK) has no fence, only the
+ * compiler's barrier; the side about to sleep or poll, after storing its
+ * flag, calls membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), modelled as
+ * its own fence and then a full barrier on the other CPU: the other's
+ * store buffer drained at one instant during the call. A party that cannot
+ * use membarrier (able[] chosen nondeterministically) sets the header's
+ * fences bit when it attaches, before it takes part; with the bit set every
+ * side fences as before, runner and sleeper. NO_MEMBARRIER: the sleeper
+ * fences only itself; IGNORE_FENCES_BIT: the running side fences only when
+ * its own process cannot use membarrier, not for the bit (a peer that
+ * sleeps with a fence only is missed). */
 
 #define P 0             /* process numbers: the producer, the consumer */
 #define C 1
@@ -61,7 +74,8 @@
 #define SSEQ  4         /* space_seq */
 #define SWAIT 5         /* space_waiting */
 #define SWANT 6         /* space_wanted */
-#define NLOC  7
+#define FLAGS 7         /* the header's flags: the fences bit */
+#define NLOC  8
 
 typedef sbuf {
 	byte loc[BUF];
@@ -74,6 +88,7 @@ sbuf sb[2];
 bit asleep[2];          /* in FUTEX_WAIT, not woken yet */
 bit polling[2];         /* in epoll_wait on the eventfd, not woken yet */
 bit efd[2];             /* the poller's eventfd: written, not read yet */
+bit able[2];            /* the party can use membarrier */
 
 #define SLEEPER 1       /* waiting word values: WAIT_SLEEP, WAIT_POLL */
 #define POLLER  2
@@ -147,11 +162,47 @@ inline EFD_CLEAR(p) {
 	atomic { sb[p].n == 0 -> efd[p] = 0 }
 }
 
-/* kick(): fence, look at the waiter's flag; kick_slow(): clear it; for a
+/* The other CPU runs a full barrier at one instant of the call: its
+ * store buffer is drained then (our own fence first: the call is one). */
+inline MEMBARRIER(p) {
+	FENCE(p);
+	sb[1 - p].n == 0
+}
+
+/* kick()'s first step: a full fence only with the fences bit (or in a
+ * process that cannot use membarrier), else none. */
+inline RUNNER_BARRIER(p) {
+	LOAD(p, FLAGS, f);
+#ifdef IGNORE_FENCES_BIT
+	f = 0;
+#endif
+	if
+	:: f || !able[p] -> FENCE(p)
+	:: else
+	fi;
+	f = 0
+}
+
+/* sleeper_barrier(): membarrier, or a full fence with the fences bit. */
+inline SLEEPER_BARRIER(p) {
+	LOAD(p, FLAGS, f);
+	if
+	:: f || !able[p] -> FENCE(p)
+	:: else ->
+#ifdef NO_MEMBARRIER
+		FENCE(p)
+#else
+		MEMBARRIER(p)
+#endif
+	fi;
+	f = 0
+}
+
+/* kick(): the runner's barrier, look at the waiter's flag; kick_slow(): clear it; for a
  * sleeper bump the sequence word and wake, for a poller write its
  * eventfd. */
 inline KICK(p, waitloc, seqloc, q) {
-	FENCE(p);
+	RUNNER_BARRIER(p);
 	LOAD(p, waitloc, w);
 	if
 	:: w ->
@@ -177,7 +228,7 @@ inline SLEEP_UNTIL(p, seqloc, waitloc, lookloc, v, ready) {
 		fi;
 		LOAD(p, seqloc, s);
 		STORE(p, waitloc, SLEEPER);
-		FENCE(p);
+		SLEEPER_BARRIER(p);
 		LOAD(p, lookloc, v);
 		if
 		:: ready -> break
@@ -211,7 +262,7 @@ inline POLL_UNTIL(p, waitloc, lookloc, v, ready) {
 #endif
 		STORE(p, waitloc, POLLER);
 #ifndef MISSING_ARM_FENCE
-		FENCE(p);
+		SLEEPER_BARRIER(p);
 #endif
 #ifdef CLEAR_AFTER_ARM
 		EFD_CLEAR(p);
@@ -264,7 +315,7 @@ end:	do
 proctype producer()
 {
 	byte pos, peer, t, s, w, i;
-	bit batch;
+	bit batch, f;
 
 	if
 	:: batch = 1
@@ -307,6 +358,7 @@ proctype producer()
 proctype consumer()
 {
 	byte pos, n, wd, s, w, i;
+	bit f;
 #ifdef MISSING_FENCE
 	byte kicked, want;
 #endif
@@ -350,6 +402,16 @@ proctype consumer()
 
 init
 {
+	/* each party can use membarrier, or sets the fences bit at attach */
+	if
+	:: able[P] = 1
+	:: able[P] = 0
+	fi;
+	if
+	:: able[C] = 1
+	:: able[C] = 0
+	fi;
+	mem[FLAGS] = !able[P] || !able[C];
 	atomic {
 		run flusher(P);
 		run flusher(C);

@@ -15,13 +15,18 @@
  * consumer, block policy.
  * A record's size is counted in ring words: slot 0's records take one word
  * (the record word), slot 1's two (a word and a payload word), so records
- * wrap and padding records appear. The ring has N words. One producer may
+ * wrap and padding records appear. Slot 1 may commit a message shorter
+ * than it reserved: one word, and a skip record over the payload word. The ring has N words. One producer may
  * die (kill -9) between any two of its steps, holding the lock or not; its
  * liveness slot is then free (the kernel drops its OFD lock), and a new
  * producer may attach in that slot at once, with the next generation: the
  * dead one's lock value and reserved words name the old generation, so
  * they must be told from the live one's. "Incarnation" i below is one
  * producer: slot and generation; a reserved word and the lock hold it.
+ * Two producers may die: the first anywhere, the second only while it
+ * repairs after taking the lock over from the first (a second takeover:
+ * the smallest state space that has it); only the first death brings a
+ * replacement.
  *
  * Memory is sequentially consistent here: what this model checks is who
  * stores what, in which order, under which lock (the lock's compare-and-
@@ -41,7 +46,16 @@
  * state (no deadlock: a wait on a dead producer's lock or record is a
  * process blocked for good); ltl all_finish: the consumer always gets to
  * its end (nothing left, every producer gone).
- * Mutations: NO_DEAD_SKIP, the consumer waits at a dead producer's
+ * The consumer's cursor (the room the producers count) moves after each
+ * message, and before each wait: records that are no messages (padding,
+ * skip, a dead producer's reservation) are passed privately and the
+ * cursor is stored before the consumer waits.
+ * Mutations: NO_SKIP_PUBLISH, the consumer waits without storing the
+ * cursor it moved past such records (the producers wait for room that is
+ * free, the consumer for data: both for good); REPAIR_HOLDER_ONLY, the
+ * repair passes only the lock holder's reserved record (after a second
+ * takeover the record is the first holder's: the repair meets a record it
+ * must refuse); NO_DEAD_SKIP, the consumer waits at a dead producer's
  * reserved record; NO_LOCK_REPAIR, the takeover leaves head where the dead
  * holder left it; REPAIR_NO_PAD, the repair moves head past a reserved
  * record at head but not past padding; SKIP_NO_REREAD, the consumer skips
@@ -53,7 +67,7 @@
 #define N    4          /* ring words */
 #define K    2          /* messages per producer */
 #define KR   1          /* messages of the replacement */
-#define MAXD 1          /* deaths per run */
+#define MAXD 2          /* deaths per run */
 #define NI   3          /* incarnations: slot 0, slot 1, a replacement */
 
 #define SLOT(i)  ((i) < 2 -> (i) : rslot)
@@ -64,12 +78,15 @@
 #define EMPTY    0
 #define PAD      1              /* padding to the ring's end */
 #define BUSY(i)  (2 + (i))      /* reserved by incarnation i */
+#define SKIP     6              /* skip record: the rest of a short commit */
 #define PAYLOAD  7              /* a payload word */
 #define MSG(i, s) (8 + (i) * 4 + (s))  /* message s (1..K) of incarnation i */
+#define SHORT    16             /* added: committed one word long */
 #define IS_BUSY(w) ((w) >= 2 && (w) < 2 + NI)
 #define IS_MSG(w)  ((w) >= 8)
-#define MSG_I(w)   (((w) - 8) / 4)
+#define MSG_I(w)   ((((w) - 8) % SHORT) / 4)
 #define MSG_S(w)   (((w) - 8) % 4)
+#define MSG_LEN(w) ((w) >= 8 + SHORT -> 1 : LEN(MSG_I(w)))
 
 /* The liveness test: the slot's OFD lock is held, by that generation. */
 #ifdef LIVENESS_BY_SLOT
@@ -109,11 +126,11 @@ inline RSTORE(q, v) {
 #define DIE \
 	if \
 	:: atomic { \
-			deaths < MAXD -> \
+			(deaths == 0 || (deaths < MAXD && took)) -> \
 			deaths++; \
 			alive[SLOT(me)] = 0; \
 			if \
-			:: rslot = SLOT(me); exists[2] = 1; \
+			:: !exists[2] -> rslot = SLOT(me); exists[2] = 1; \
 				alive[rslot] = 1; gen[rslot] = 2; \
 				run producer(2) \
 			:: true \
@@ -123,9 +140,11 @@ inline RSTORE(q, v) {
 	:: true \
 	fi
 
-/* The dead holder's records after head: padding to the ring's end, the
- * holder's reserved record; stop at anything else (the zero word the
- * holder stored after its record, or head untouched). */
+/* The dead holder's records after head: padding to the ring's end, a
+ * reserved record of a producer that is gone (the holder's, or after a
+ * second takeover the first holder's); then the zero word stored after
+ * the record, or head untouched. Anything else is a record the repair
+ * refuses (-EBADMSG): an honest run never shows it one. */
 inline REPAIR(holder) {
 	h = head;
 	do
@@ -134,8 +153,12 @@ inline REPAIR(holder) {
 #ifndef REPAIR_NO_PAD
 		:: w == PAD -> h = h + N - h % N
 #endif
+#ifdef REPAIR_HOLDER_ONLY
 		:: w == BUSY(holder) -> w = LEN(holder); h = h + w
-		:: else -> break
+#else
+		:: IS_BUSY(w) && !LIVE(w - 2) -> w = LEN(w - 2); h = h + w
+#endif
+		:: else -> assert(w == EMPTY); break
 		fi
 	od;
 	head = h
@@ -144,6 +167,7 @@ inline REPAIR(holder) {
 proctype producer(byte me)
 {
 	byte s = 1, h, at, r, w, holder, sz;
+	bit took;       /* took the lock over: may die as the second death */
 
 	sz = LEN(me);
 
@@ -155,14 +179,14 @@ proctype producer(byte me)
 		:: atomic { lock == 0 -> lock = me + 1 }
 		:: atomic {
 			lock != 0 && !LIVE(lock - 1) ->
-			holder = lock - 1; lock = me + 1
+			holder = lock - 1; lock = me + 1; took = 1
 		   };
 			DIE;
 #ifndef NO_LOCK_REPAIR
 			REPAIR(holder);
 			DIE;
 #endif
-			holder = 0
+			holder = 0; took = 0
 		fi;
 		h = head;
 		/* a record never wraps: padding to the ring's end first */
@@ -196,7 +220,12 @@ proctype producer(byte me)
 			:: sz > 1 -> RSTORE(at + 1, PAYLOAD); DIE
 			:: else
 			fi;
-			atomic { RSTORE(at, MSG(me, s)); committed[me] = s };
+			if
+			:: sz > 1 ->    /* committed shorter: a skip record first */
+				RSTORE(at + 1, SKIP); DIE;
+				atomic { RSTORE(at, MSG(me, s) + SHORT); committed[me] = s }
+			:: atomic { RSTORE(at, MSG(me, s)); committed[me] = s }
+			fi;
 			DIE;
 			s++
 		fi
@@ -205,6 +234,14 @@ proctype producer(byte me)
 dead:
 	skip
 }
+
+/* Before a wait: the cursor where we are (records passed since it was
+ * stored count as used for the producers until then). */
+#ifdef NO_SKIP_PUBLISH
+#define SHOW skip
+#else
+#define SHOW cursor = pos
+#endif
 
 proctype consumer()
 {
@@ -218,13 +255,13 @@ proctype consumer()
 		:: w == EMPTY ->
 			if
 			:: gone -> break
-			:: else -> (ring[pos % N] != EMPTY || ALLGONE)
+			:: else -> SHOW; (ring[pos % N] != EMPTY || ALLGONE)
 			fi
-		:: w == PAD ->
-			pos = pos + N - pos % N;
-			cursor = pos
+		:: w == PAD -> pos = pos + N - pos % N
+		:: w == SKIP -> pos = pos + 1
 		:: IS_BUSY(w) ->
 			i = w - 2;
+			SHOW;
 #ifdef NO_DEAD_SKIP
 			ring[pos % N] != w
 #else
@@ -232,14 +269,11 @@ proctype consumer()
 			:: ring[pos % N] != w   /* committed: look again */
 			:: !LIVE(i) ->
 #ifdef SKIP_NO_REREAD
-				pos = pos + LEN(i);
-				cursor = pos
+				pos = pos + LEN(i)
 #else
 				/* dead: skip, unless it committed first */
 				if
-				:: ring[pos % N] == w ->
-					pos = pos + LEN(i);
-					cursor = pos
+				:: ring[pos % N] == w -> pos = pos + LEN(i)
 				:: else
 				fi
 #endif
@@ -249,7 +283,7 @@ proctype consumer()
 			i = MSG_I(w);
 			assert(MSG_S(w) == got[i] + 1);
 			got[i] = MSG_S(w);
-			pos = pos + LEN(i);
+			pos = pos + MSG_LEN(w);
 			cursor = pos
 		:: else -> assert(false)        /* a payload word read as a record */
 		fi

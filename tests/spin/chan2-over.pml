@@ -23,13 +23,20 @@
  * One producer sends NMSG messages into a ring of N slots and never
  * waits; one consumer reads from position 0 and sleeps when there is
  * nothing to read (the futex wait has no timeout: a lost wake-up is a
- * process blocked for good, an invalid end state). A record takes one
- * slot: its word (the message number, 0 for none) and a payload of two
- * halves, each also the message number, stored one after the other, so a
- * torn copy has two different halves. With one-slot records `low_msgs`
- * equals `low`, but they are two words, stored one after the other, and
- * the consumer keeps its position and its message index apart: a pair
- * read across a change of `low` shows.
+ * process blocked for good, an invalid end state). A message takes one
+ * slot or two, as the producer chooses: its word (the message number, plus
+ * BIG for two slots; 0 for none) and a payload of two halves, each also the
+ * message number, stored one after the other, so a torn copy has two
+ * different halves. A two-slot message's second slot holds payload that
+ * looks like a padding word. A record never wraps: a two-slot message that
+ * does not fit before the ring's end goes to the next lap's start, behind a
+ * padding record (its word PADW, stored after the message's word, as
+ * put_record() does). `low_msgs` and `low` are two words, stored one after
+ * the other, and the consumer keeps its position and its message index
+ * apart: a pair read across a change of `low` shows. A lapped consumer can
+ * find at its position a padding word of a later lap, or payload that looks
+ * like one: it follows a padding word only after it has read `low` and
+ * found itself not overtaken.
  *
  * Checks (tests/spin/check.sh): safety, i.e. the assertions (a message the
  * consumer accepts is whole and is the one at its index; at the end
@@ -42,11 +49,17 @@
  * without looking at `low` (after being lapped, its word can be the zero
  * word after the newest record, and nothing more may ever come);
  * NO_SEQLOCK, the consumer reads `low` and `low_msgs` without `low_seq`;
+ * FOLLOW_LAPPED_PAD, the consumer follows a padding word without asking
+ * whether it was overtaken (it skips intact messages uncounted, or takes
+ * a later lap's message for the next one);
  * NO_WAKE_FENCE, the producer reads data_waiting after publishing with no
  * fence. Several sleepers on one word: chan2-wake.pml. */
 
-#define N     3         /* ring slots */
-#define NMSG  5         /* messages */
+#define N     4         /* ring slots */
+#define NMSG  4         /* messages */
+#define PADW  100       /* a padding record's word */
+#define BIG   16        /* added to a two-slot message's word */
+#define NREC  (2 * NMSG)
 #define BUF   8         /* store buffer entries */
 
 /* shared locations */
@@ -112,40 +125,74 @@ end:	do
 	od
 }
 
-/* The record at q and the zero word after it go over the records at
- * q + 1 - N and q + 2 - N: low (and low_msgs, the same number here) moves
- * past them, under low_seq. */
+/* The record at `at`, sz slots, and the zero word after it go over the
+ * records before at + sz + 1 - N: low (and low_msgs) moves past them,
+ * record by record, under low_seq. */
 inline MOVE_LOW() {
 	if
-	:: q + 2 > N && q + 2 - N > low ->
-		low = q + 2 - N;
+	:: at + sz + 1 > N + low ->
+		do
+		:: low + N < at + sz + 1 ->
+			low = low + rsz[lr % NREC];
+			msgs = msgs + rmsg[lr % NREC];
+			lr++
+		:: else -> break
+		od;
 		lseq++;
 		STORE(LSEQ, lseq);
 		STORE(LOW, low);
-		STORE(LMSGS, low);
+		STORE(LMSGS, msgs);
 		lseq++;
 		STORE(LSEQ, lseq)
 	:: else
 	fi
 }
 
+/* A record of the producer's, for moving low later. */
+inline RECORD(size, msg) {
+	rsz[nr % NREC] = size;
+	rmsg[nr % NREC] = msg;
+	nr++
+}
+
 proctype producer()
 {
-	byte q, low, lseq, w;
+	byte q, head, at, sz, low, msgs, lseq, w, lr, nr;
+	byte rsz[NREC], rmsg[NREC];
 
 	do
 	:: q == NMSG -> break
 	:: else ->
+		if
+		:: sz = 1
+		:: sz = 2
+		fi;
+		if
+		:: head % N + sz > N -> at = head + N - head % N
+		:: else -> at = head
+		fi;
 #ifndef LOW_AFTER_WRITE
 		MOVE_LOW();
 #endif
-		STORE(WORD + (q + 1) % N, 0);
-		STORE(HALF1 + q % N, q + 1);
-		STORE(HALF2 + q % N, q + 1);
-		STORE(WORD + q % N, q + 1);
+		STORE(WORD + (at + sz) % N, 0);
+		STORE(HALF1 + at % N, q + 1);
+		STORE(HALF2 + at % N, q + 1);
+		if
+		:: sz == 2 -> STORE(WORD + (at + 1) % N, PADW)    /* payload */
+		:: else
+		fi;
+		STORE(WORD + at % N, q + 1 + (sz == 2 -> BIG : 0));
+		if
+		:: at != head ->
+			STORE(WORD + head % N, PADW);
+			RECORD(at - head, 0)
+		:: else
+		fi;
+		RECORD(sz, 1);
 #ifdef LOW_AFTER_WRITE
 		MOVE_LOW();
 #endif
+		head = at + sz;
 		q++;
 		/* kick(): fence, look; only when set: clear, bump, wake all */
 #ifndef NO_WAKE_FENCE
@@ -159,7 +206,7 @@ proctype producer()
 			asleep = 0
 		:: else
 		fi;
-		w = 0
+		w = 0; at = 0; sz = 0
 	od
 }
 
@@ -221,6 +268,20 @@ proctype consumer()
 		od;
 		/* the word, a copy of the payload, an acquire fence, low */
 		wd = mem[WORD + pos % N];
+		if
+		:: wd == PADW ->
+#ifndef FOLLOW_LAPPED_PAD
+			READ_LOW();
+			if
+			:: l > pos -> goto lapped
+			:: else
+			fi;
+#endif
+			assert(pos % N != 0);
+			pos = pos + N - pos % N;
+			goto next
+		:: else
+		fi;
 #ifdef LOW_BEFORE_COPY
 		READ_LOW();
 #endif
@@ -235,16 +296,18 @@ proctype consumer()
 #endif
 		if
 		:: l > pos ->
-			/* lapped: what we copied may be torn; ENOBUFS */
+lapped:			/* lapped: what we copied may be torn; ENOBUFS */
+			assert(lm >= index);
 			lost = lost + lm - index;
 			index = lm;
 			pos = l
 		:: else ->
-			assert(wd == index + 1 && a == index + 1 && b == index + 1);
+			assert(wd % BIG == index + 1 && a == index + 1 && b == index + 1);
 			got++;
 			index++;
-			pos++
+			pos = pos + (wd > BIG -> 2 : 1)
 		fi;
+next:
 		wd = 0; a = 0; b = 0; l = 0; lm = 0
 	od;
 	assert(got + lost == NMSG);
