@@ -231,7 +231,7 @@ struct shmx__chan_hdr {
 	uint32_t consumers;     /* 32: consumer slots */
 	uint32_t producers;     /* 36: producer slots */
 	uint32_t policy;        /* 40: SHMX__CHAN_POLICY_* */
-	uint32_t flags;         /* 44: 0 */
+	uint32_t flags;         /* 44: bit 0 "fences" (SHMX__CHAN_FLAG_FENCES, src/chan.h) */
 	uint8_t pad0[128 - 48];
 	/* the producers' block */
 	uint64_t head;          /* 128: where the next record goes */
