@@ -10,7 +10,7 @@ import os
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _args, _lib
-from ._errors import check, peer_error
+from ._errors import PeerDiedError, check, peer_error
 from ._lib import lib as _c
 from ._owner import Owner
 from ._region import Region, _no_pickle
@@ -66,7 +66,8 @@ class Pair:
         h = _lib.Handle()
         ret = _c.shmx_pair_open(region._handle(), flags, ctypes.byref(h))
         if ret == -errno.EOWNERDEAD:
-            raise peer_error(ret, "owner", "pair %r" % region.name)
+            raise PeerDiedError(-ret, "the owner of pair %r is gone (it closed or "
+                                "died)" % region.name)
         check(ret, region.name)
         return cls._wrap(h, role, region)
 
