@@ -67,6 +67,15 @@ class Channel:
     """
 
     _owner: Owner
+    _h: Optional[int]
+    _name: Optional[str]
+    _role: str
+    _flags: int
+    _buf: Optional[ctypes.Array[ctypes.c_char]]
+    _bufsize: int
+    _peeked: Optional[ctypes.Array[ctypes.c_ubyte]]
+    _batch: Optional[Tuple[Any, Any]]   # buffer and lengths of recv_many()
+    _taken: Deque[bytes]                # received in a batch, not handed out
 
     def __init__(self) -> None:
         raise TypeError("use Channel.create(), Channel.open(), "
@@ -79,11 +88,8 @@ class Channel:
         self._owner = Owner(h.value or 0, _c.shmx_chan_close)
         self._h = self._owner.handle    # the hot paths read it directly
         self._name, self._role, self._flags = name, role, flags
-        self._buf: Optional[ctypes.Array[ctypes.c_char]] = None
-        self._bufsize = 0
-        self._peeked: Optional[ctypes.Array[ctypes.c_ubyte]] = None
-        self._batch: Optional[Tuple[Any, Any]] = None   # of recv_many()
-        self._taken: Deque[bytes] = deque()  # received in a batch, not handed out
+        self._buf, self._bufsize, self._peeked, self._batch = None, 0, None, None
+        self._taken = deque()
         return self
 
     @classmethod
@@ -254,7 +260,7 @@ class Channel:
         if not n:
             return 0
         data = b"".join(msgs)
-        base = ctypes.cast(data, ctypes.c_void_p).value or 0
+        base = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value or 0
         flat: List[int] = []
         off = base
         for m in msgs:

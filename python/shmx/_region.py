@@ -333,7 +333,7 @@ class Region:
         """Remove this region's name or file (the mapping stays valid)."""
         if self._kind not in ("posix", "file"):
             raise TypeError("an %s region has no name to unlink" % self._kind)
-        name = self.name
+        name = self.name or ""
         fn = _c.shmx_unlink if self._kind == "posix" else _c.shmx_file_unlink
         check(fn(os.fsencode(name)), name)
 

@@ -137,7 +137,7 @@ class ChannelPeer(NamedTuple):
     pid: int
     state: Union[str, int]
     generation: int
-    count: int
+    count: int  # type: ignore[assignment]  # (shadows tuple.count)
     lag: int
     lost: int
 
