@@ -265,8 +265,8 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--count", type=int, default=200000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--handoffs", type=int, default=20000,
-                    help="round trips per handoff run")
+    ap.add_argument("--handoffs", type=int,
+                    help="round trips per handoff run (default: count / 4)")
     ap.add_argument("--c-producer", metavar="PEER",
                     help="also time a C producer (the built shmx-py-peer)")
     ap.add_argument("--markdown", metavar="FILE",
@@ -284,6 +284,7 @@ def main():
     print_table("%d-byte messages into a consumer in Python, %d per run, best of %d "
                 "(libshmx %s)" % (a.size, a.count, a.runs, shmx.version()),
                 "msg/s", best, head)
+    a.handoffs = a.handoffs or max(1000, a.count // 4)
     hand = measure(HANDOFFS, a.handoffs, a.size, a.runs)
     print_table("%d-byte handoffs, writer and reader in Python, %d per run, best of %d"
                 % (a.size, a.handoffs, a.runs), "handoffs/s", hand, HANDOFFS[0][0])

@@ -5,7 +5,9 @@
 # Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
 # included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
 # libFuzzer runtime), bench (the peers the benchmark compares with, Boost
-# message_queue and ZeroMQ, and gnuplot for its plot).
+# message_queue and ZeroMQ, and gnuplot for its plot), python (venv, pip,
+# setuptools and wheel for Debian's python3, to install the binding offline,
+# and mypy).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -35,6 +37,14 @@ shmx_missing() {
 			command -v valgrind >/dev/null || pkgs+=(valgrind)
 			command -v spin >/dev/null || pkgs+=(spin)
 			command -v cmake >/dev/null || pkgs+=(cmake)
+			;;
+		python)
+			local py=/usr/bin/python3
+			[ -x "$py" ] || pkgs+=(python3)
+			"$py" -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
+			"$py" -c 'import setuptools' 2>/dev/null || pkgs+=(python3-setuptools)
+			"$py" -c 'import pip, wheel' 2>/dev/null || pkgs+=(python3-pip python3-wheel)
+			command -v mypy >/dev/null || pkgs+=(mypy)
 			;;
 		fuzz)
 			command -v clang >/dev/null || pkgs+=(clang)
@@ -75,7 +85,7 @@ shmx_deps() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
-	-h | --help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	esac
 	shmx_deps "$@"
 fi
