@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Messages per second into a Python consumer: a libshmx channel (the shmx
-binding, producer in a child process) against multiprocessing.Queue and
-multiprocessing.Pipe, same message size, same count, same run.
+"""Two tables. Messages per second into a Python consumer: a libshmx
+channel (the shmx binding, producer in a child process) against
+multiprocessing.Queue and multiprocessing.Pipe, same message size, same
+count, same run. Handoffs per second (the semaphore pair's job: the writer
+fills shared memory, hands the turn to the reader, who reads it and hands
+it back): a shmx Region + Pair against multiprocessing.shared_memory with a
+multiprocessing.Lock or Event handoff (what Python programs do today), and
+against a Queue or Pipe round trip.
 
     SHMX_LIBRARY=build/src/libshmx.so.0 PYTHONPATH=python \\
         python3 python/bench_binding.py [--size 64] [--count 200000]
@@ -13,13 +18,14 @@ receive loop, best of --runs. The ring is 1 MiB. The channel runs twice:
 one call a message on both ends (send(), recv()), and in batches
 (send_many() of BATCH messages, iteration, which takes them with
 recv_many()): one ctypes call costs about as much as a message.
---markdown FILE appends the table and the target ratios (bench/run.sh).
+--markdown FILE appends the tables and the target ratios (bench/run.sh).
 """
 import argparse
 import multiprocessing as mp
 import os
 import subprocess
 import time
+from multiprocessing import shared_memory
 
 import shmx
 
@@ -108,11 +114,159 @@ def run_pipe(count, size):
     return (count - 1) / dt
 
 
+# ---- handoffs: a turn that goes back and forth, SIZE bytes each way ----
+
+def pair_reader(name, count, size):
+    with shmx.Region.open(name) as r, shmx.Pair.open(r, "reader") as p:
+        buf = r.buf
+        for _ in range(count):
+            p.wait(10)
+            buf[:size] = bytes(buf[:size])      # read it, answer in place
+            p.post()
+        del buf
+
+
+def run_pair(count, size):
+    with shmx.Region.create(None, max(size, 1)) as r:
+        name = r.name
+        try:
+            with shmx.Pair.create(r, "writer") as p:
+                child = mp.Process(target=pair_reader, args=(name, count, size))
+                child.start()
+                msg, buf = b"x" * size, r.buf
+                t0 = time.perf_counter()
+                for _ in range(count):
+                    p.wait(10)
+                    buf[:size] = msg
+                    p.post()
+                p.wait(10)                      # the last answer
+                dt = time.perf_counter() - t0
+                del buf
+                child.join(10)
+        finally:
+            shmx.pair_unlink(name)
+            shmx.unlink(name)
+    return count / dt
+
+
+def take(turn, event):
+    """Wait for the turn: a Lock is acquired, an Event waited and cleared."""
+    if event:
+        turn.wait(10)
+        turn.clear()
+    else:
+        turn.acquire(timeout=10)
+
+
+def give(turn, event):
+    turn.set() if event else turn.release()
+
+
+def sm_reader(sm, count, size, may_read, may_write, event):
+    buf = sm.buf
+    for _ in range(count):
+        take(may_read, event)
+        buf[:size] = bytes(buf[:size])
+        give(may_write, event)
+    del buf
+
+
+def run_shared_memory(count, size, event):
+    """SharedMemory and two Locks (or Events) as the pair's two semaphores:
+    "may write" free at first, "may read" taken."""
+    sm = shared_memory.SharedMemory(create=True, size=max(size, 1))
+    may_read, may_write = (mp.Event(), mp.Event()) if event else (mp.Lock(), mp.Lock())
+    give(may_write, event) if event else take(may_read, event)
+    try:
+        # forked: the child inherits sm, no second attach (gh-82300)
+        child = mp.Process(target=sm_reader,
+                           args=(sm, count, size, may_read, may_write, event))
+        child.start()
+        msg, buf = b"x" * size, sm.buf
+        t0 = time.perf_counter()
+        for _ in range(count):
+            take(may_write, event)
+            buf[:size] = msg
+            give(may_read, event)
+        take(may_write, event)                  # the last answer
+        dt = time.perf_counter() - t0
+        del buf
+        child.join(10)
+    finally:
+        sm.close()
+        sm.unlink()
+    return count / dt
+
+
+def echo_queue(q_in, q_out, count):
+    for _ in range(count):
+        q_out.put(q_in.get(timeout=10))
+
+
+def run_queue_rt(count, size):
+    a, b = mp.Queue(), mp.Queue()
+    child = mp.Process(target=echo_queue, args=(a, b, count))
+    child.start()
+    msg = b"x" * size
+    t0 = time.perf_counter()
+    for _ in range(count):
+        a.put(msg)
+        b.get(timeout=10)
+    dt = time.perf_counter() - t0
+    child.join(10)
+    return count / dt
+
+
+def echo_pipe(conn, count):
+    for _ in range(count):
+        conn.send_bytes(conn.recv_bytes())
+
+
+def run_pipe_rt(count, size):
+    here, there = mp.Pipe()
+    child = mp.Process(target=echo_pipe, args=(there, count))
+    child.start()
+    msg = b"x" * size
+    t0 = time.perf_counter()
+    for _ in range(count):
+        here.send_bytes(msg)
+        here.recv_bytes()
+    dt = time.perf_counter() - t0
+    child.join(10)
+    return count / dt
+
+
+HANDOFFS = [("shmx Region + Pair", run_pair),
+            ("SharedMemory + Lock", lambda n, s: run_shared_memory(n, s, False)),
+            ("SharedMemory + Event", lambda n, s: run_shared_memory(n, s, True)),
+            ("multiprocessing.Queue round trip", run_queue_rt),
+            ("multiprocessing.Pipe round trip", run_pipe_rt)]
+
+
+def measure(runs, count, size, nruns):
+    """Best of nruns per item, the items interleaved so that drift of the
+    machine hits every one alike."""
+    res = {label: [] for label, _ in runs}
+    for _ in range(nruns):
+        for label, fn in runs:
+            res[label].append(fn(count, size))
+    return {label: max(v) for label, v in res.items()}
+
+
+def print_table(title, unit, best, head):
+    print(title)
+    print("  %-34s %12s  %s" % ("", unit, "%s / this" % head))
+    for label, rate in best.items():
+        print("  %-34s %12.0f  %6.2fx" % (label, rate, best[head] / rate))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--count", type=int, default=200000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--handoffs", type=int,
+                    help="round trips per handoff run (default: count / 4)")
     ap.add_argument("--c-producer", metavar="PEER",
                     help="also time a C producer (the built shmx-py-peer)")
     ap.add_argument("--markdown", metavar="FILE",
@@ -125,20 +279,18 @@ def main():
             ("multiprocessing.Pipe", run_pipe)]
     if a.c_producer:
         runs.insert(2, ("shmx, C producer", lambda n, s: run_shmx(n, s, a.c_producer)))
-    res = {label: [] for label, _ in runs}
-    # interleaved, so that drift of the machine hits every transport alike
-    for _ in range(a.runs):
-        for label, fn in runs:
-            res[label].append(fn(a.count, a.size))
-    best = {label: max(v) for label, v in res.items()}
+    best = measure(runs, a.count, a.size, a.runs)
     head = "shmx channel, batches"
-    print("%d-byte messages, %d per run, best of %d (libshmx %s)"
-          % (a.size, a.count, a.runs, shmx.version()))
-    print("  %-32s %12s  %s" % ("consumer in Python", "msg/s", "batches / this"))
-    for label, rate in best.items():
-        print("  %-32s %12.0f  %6.1fx" % (label, rate, best[head] / rate))
+    print_table("%d-byte messages into a consumer in Python, %d per run, best of %d "
+                "(libshmx %s)" % (a.size, a.count, a.runs, shmx.version()),
+                "msg/s", best, head)
+    a.handoffs = a.handoffs or max(1000, a.count // 4)
+    hand = measure(HANDOFFS, a.handoffs, a.size, a.runs)
+    print_table("%d-byte handoffs, writer and reader in Python, %d per run, best of %d"
+                % (a.size, a.handoffs, a.runs), "handoffs/s", hand, HANDOFFS[0][0])
     if a.markdown:
         write_markdown(a, best, head)
+        write_handoffs(a, hand)
 
 
 def write_markdown(a, best, head):
@@ -159,6 +311,19 @@ def write_markdown(a, best, head):
                         % (label, base, x, ">= %.2fx" % goal if goal else "-",
                            ("met" if x >= goal else "NOT met") if goal
                            else "reference"))
+
+
+
+def write_handoffs(a, hand):
+    head = HANDOFFS[0][0]
+    with open(a.markdown, "a") as f:
+        f.write("\n## Handoff in Python (python/bench_binding.py)\n\n"
+                "%d-byte turns, writer and reader in Python (forked), %d round "
+                "trips per run, best of %d runs interleaved.\n\n"
+                "| handoff | round trips/s | %s / this |\n|---|---:|---:|\n"
+                % (a.size, a.handoffs, a.runs, head))
+        for label, rate in hand.items():
+            f.write("| %s | %.0f | %.2fx |\n" % (label, rate, hand[head] / rate))
 
 
 if __name__ == "__main__":

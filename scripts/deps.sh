@@ -6,7 +6,9 @@
 # included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
 # libFuzzer runtime), bench (the peers the benchmark compares with, Boost
 # message_queue and ZeroMQ, and gnuplot for its plot), bridge (nats-server
-# and the NATS C client, for shmx-bridge and its tests).
+# and the NATS C client, for shmx-bridge and its tests), python (venv, pip,
+# setuptools and wheel for Debian's python3, to install the binding offline,
+# and mypy).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -40,6 +42,14 @@ shmx_missing() {
 		bridge)
 			command -v nats-server >/dev/null || pkgs+=(nats-server)
 			pkg-config --exists libnats 2>/dev/null || pkgs+=(libnats-dev)
+			;;
+		python)
+			local py=/usr/bin/python3
+			[ -x "$py" ] || pkgs+=(python3)
+			"$py" -c 'import ensurepip, venv' 2>/dev/null || pkgs+=(python3-venv)
+			"$py" -c 'import setuptools' 2>/dev/null || pkgs+=(python3-setuptools)
+			"$py" -c 'import pip, wheel' 2>/dev/null || pkgs+=(python3-pip python3-wheel)
+			command -v mypy >/dev/null || pkgs+=(mypy)
 			;;
 		fuzz)
 			command -v clang >/dev/null || pkgs+=(clang)
@@ -80,7 +90,7 @@ shmx_deps() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
-	-h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	esac
 	shmx_deps "$@"
 fi

@@ -1,47 +1,16 @@
 # SPDX-License-Identifier: MIT
-"""Loading libshmx.so.0 and declaring the C functions the binding calls.
+"""The C side: libshmx loaded (see _load), its structs and the prototypes of
+the functions the binding calls, as include/shmx.h declares them."""
+from __future__ import annotations
 
-The library is looked up in this order: the file named by the environment
-variable SHMX_LIBRARY (the build tree's tests set it), the library directory
-meson installed this package for (_config.LIBDIR), then the dynamic loader's
-own search for the soname.
-"""
 import ctypes
-import os
+from typing import Any
 
-SONAME = "libshmx.so.0"
+from ._load import load
 
+lib, path = load()
+"""path: how the library was found and where, for messages and tests."""
 
-def _candidates():
-    env = os.environ.get("SHMX_LIBRARY")
-    if env:
-        return [env]
-    paths = []
-    try:
-        from . import _config
-        paths.append(os.path.join(_config.LIBDIR, SONAME))
-    except ImportError:
-        pass  # running from the source tree: no install-time path
-    paths.append(SONAME)
-    return paths
-
-
-def _load():
-    errors = []
-    for path in _candidates():
-        # A relative soname goes to the loader; an absolute path that is
-        # not there is skipped so the next candidate gets its chance.
-        if os.path.isabs(path) and not os.path.exists(path):
-            errors.append(path + ": not found")
-            continue
-        try:
-            return ctypes.CDLL(path, use_errno=True)
-        except OSError as e:
-            errors.append(str(e))
-    raise ImportError("cannot load libshmx: " + "; ".join(errors))
-
-
-lib = _load()
 
 c_int, c_uint, c_size_t, c_ssize_t = (ctypes.c_int, ctypes.c_uint,
                                       ctypes.c_size_t, ctypes.c_ssize_t)
@@ -106,7 +75,7 @@ class SysvInfo(ctypes.Structure):
 Handle = c_void_p
 PH = P(Handle)
 
-_PROTOS = {
+_PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "shmx_version": (c_char_p, []),
     "shmx_strerror": (c_char_p, [c_int]),
     "shmx_name_canon": (c_int, [c_char_p, c_char_p, c_size_t]),
@@ -118,6 +87,7 @@ _PROTOS = {
     "shmx_unlink": (c_int, [c_char_p]),
     "shmx_resize": (c_int, [Handle, c_size_t]),
     "shmx_sync": (c_int, [Handle]),
+    "shmx_sync_range": (c_int, [Handle, c_size_t, c_size_t, c_uint]),
     "shmx_addr": (c_void_p, [Handle]),
     "shmx_size": (c_size_t, [Handle]),
     "shmx_name": (c_char_p, [Handle]),
@@ -128,6 +98,9 @@ _PROTOS = {
     "shmx_anon_create": (c_int, [c_size_t, c_uint, PH]),
     "shmx_anon_send": (c_int, [Handle, c_int]),
     "shmx_anon_recv": (c_int, [c_int, c_uint, c_int, PH]),
+    "shmx_file_create": (c_int, [c_char_p, c_size_t, c_uint, c_mode_t, PH]),
+    "shmx_file_open": (c_int, [c_char_p, c_uint, PH]),
+    "shmx_file_unlink": (c_int, [c_char_p]),
     "shmx_sysv_key": (c_int, [c_char_p, c_int, P(c_key_t)]),
     "shmx_sysv_create": (c_int, [c_key_t, c_size_t, c_uint, c_mode_t, PH]),
     "shmx_sysv_open": (c_int, [c_key_t, c_uint, PH]),
@@ -141,6 +114,10 @@ _PROTOS = {
     "shmx_pair_unlink": (c_int, [c_char_p]),
     "shmx_pair_wait": (c_int, [Handle, c_int]),
     "shmx_pair_post": (c_int, [Handle]),
+    "shmx_pair_create_anon": (c_int, [c_uint, PH]),
+    "shmx_pair_region": (Handle, [Handle]),
+    "shmx_pair_attach": (c_int, [Handle, c_uint, PH]),
+    "shmx_pair_fd": (c_int, [Handle]),
     "shmx_chan_create": (c_int, [c_char_p, c_size_t, c_uint, c_mode_t, PH]),
     "shmx_chan_open": (c_int, [c_char_p, c_uint, c_int, PH]),
     "shmx_chan_close": (Handle, [Handle]),
@@ -161,9 +138,23 @@ _PROTOS = {
     "shmx_chan_lost": (c_ssize_t, [Handle]),
     "shmx_chan_slot": (c_int, [Handle]),
     "shmx_chan_peers": (c_int, [c_char_p, P(ChanPeer), c_size_t]),
+    "shmx_chan_create_anon_params": (c_int, [P(ChanParams), c_uint, PH]),
+    "shmx_chan_region": (Handle, [Handle]),
+    "shmx_chan_attach": (c_int, [Handle, c_uint, PH]),
+    "shmx_chan_fd": (c_int, [Handle]),
 }
 
-for _name, (_res, _args) in _PROTOS.items():
-    _f = getattr(lib, _name)
-    _f.restype = _res
-    _f.argtypes = _args
+
+
+def _declare(protos: dict[str, tuple[Any, list[Any]]]) -> None:
+    missing = [name for name in protos if not hasattr(lib, name)]
+    if missing:
+        raise ImportError("%s is older than this binding: it lacks %s"
+                          % (path, ", ".join(missing)))
+    for name, (res, args) in protos.items():
+        f = getattr(lib, name)
+        f.restype = res
+        f.argtypes = args
+
+
+_declare(_PROTOS)

@@ -5,6 +5,11 @@
  *   peer region NAME        print the text at the start of region NAME
  *   peer pair NAME          reader of region NAME's pair: wait, print, post
  *   peer hang NAME          producer that sends "ready" and waits to be killed
+ *   peer anon-produce FD N  receive a channel's region on socket FD, attach
+ *                           as its producer, send N messages
+ *   peer anon-pair FD       receive a pair's region on socket FD, attach as
+ *                           its reader: wait, print the first region's text
+ *                           (received next), post
  *   peer sizes              sizes of the structs the binding mirrors
  *   peer offsets            offsets of the fields the binding added last
  * Message i is 4 bytes of i (little endian), then (i % 251) bytes, byte j
@@ -147,6 +152,59 @@ static int hang(const char *name)
 	return 1;
 }
 
+static int anon_produce(int sock, uint32_t n)
+{
+	unsigned char buf[MSG_MAX];
+	struct shmx_region *r;
+	struct shmx_chan *c;
+	int err;
+
+	err = shmx_anon_recv(sock, 0, PEER_TIMEOUT_MS, &r);
+	if (err < 0)
+		return fail("anon recv", err);
+	err = shmx_chan_attach(r, SHMX_CHAN_PRODUCER, &c);
+	shmx_close(r);          /* the channel has a mapping of its own */
+	if (err < 0)
+		return fail("attach", err);
+	for (uint32_t i = 0; i < n; i++) {
+		err = shmx_chan_send(c, buf, make_msg(i, buf), PEER_TIMEOUT_MS);
+		if (err < 0)
+			return fail("send", err);
+	}
+	shmx_chan_close(c);
+	return 0;
+}
+
+static int anon_pair(int sock)
+{
+	struct shmx_region *pr, *data;
+	struct shmx_pair *p;
+	int err;
+
+	err = shmx_anon_recv(sock, 0, PEER_TIMEOUT_MS, &pr);
+	if (err < 0)
+		return fail("anon recv", err);
+	err = shmx_anon_recv(sock, SHMX_MAP, PEER_TIMEOUT_MS, &data);
+	if (err < 0)
+		return fail("anon recv data", err);
+	err = shmx_pair_attach(pr, SHMX_PAIR_READER, &p);
+	shmx_close(pr);
+	if (err < 0)
+		return fail("pair attach", err);
+	err = shmx_pair_wait(p, PEER_TIMEOUT_MS);
+	if (err < 0)
+		return fail("pair wait", err);
+	printf("%.*s\n", (int)strnlen(shmx_addr(data), shmx_size(data)),
+	       (const char *)shmx_addr(data));
+	strcpy(shmx_addr(data), "from C");
+	err = shmx_pair_post(p);
+	if (err < 0)
+		return fail("pair post", err);
+	shmx_pair_close(p);
+	shmx_close(data);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -179,7 +237,11 @@ int main(int argc, char **argv)
 		return pair(argv[2]);
 	if (argc == 3 && !strcmp(cmd, "hang"))
 		return hang(argv[2]);
+	if (argc == 4 && !strcmp(cmd, "anon-produce"))
+		return anon_produce(atoi(argv[2]), (uint32_t)strtoul(argv[3], NULL, 10));
+	if (argc == 3 && !strcmp(cmd, "anon-pair"))
+		return anon_pair(atoi(argv[2]));
 	fprintf(stderr, "usage: peer produce|consume NAME N | region|pair|hang NAME | sizes |"
-		" offsets\n");
+		" offsets | anon-produce FD N | anon-pair FD\n");
 	return 2;
 }
