@@ -221,6 +221,13 @@ else
 		>"$tmp/python.md"
 fi
 
+# shmx-bridge over NATS (bench/bridge.sh), when nats-server and libnats-dev are there.
+: >"$tmp/bridge.md"
+if [ -z "$(shmx_missing bridge | grep -E 'nats')" ]; then
+	bench/bridge.sh $([ $quick -eq 1 ] && echo --quick) --output "$tmp/bridge.md" ||
+		printf '\n## shmx-bridge\n\nbench/bridge.sh failed.\n' >"$tmp/bridge.md"
+fi
+
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -n1)
@@ -373,5 +380,6 @@ EOF
 		/^## Fan-out$/ { print ""; while ((getline l < notes) > 0) print l }
 	' "$tmp/tables.md"
 	cat "$tmp/python.md"
+	cat "$tmp/bridge.md"
 } >"$output"
 say "wrote $output"
