@@ -5,7 +5,7 @@
 # Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
 # included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
 # libFuzzer runtime), bench (the peers the benchmark compares with, Boost
-# message_queue and ZeroMQ, and gnuplot for its plot).
+# message_queue and ZeroMQ, and gnuplot for its plot), pkg (.deb, lintian).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -41,6 +41,16 @@ shmx_missing() {
 			echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}' |
 				clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null ||
 				pkgs+=(libclang-rt-dev)
+			;;
+		pkg)
+			# debian/control's Build-Depends must be Debian's packages,
+			# whatever else provides the command (pip's meson, pyenv)
+			local p
+			for p in dpkg-dev debhelper dh-python lintian mmdebstrap git \
+				meson ninja-build pkg-config python3; do
+				dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+					grep -q ' installed$' || pkgs+=("$p")
+			done
 			;;
 		*) shmx_die "scripts/deps.sh: unknown group '$group'" ;;
 		esac
