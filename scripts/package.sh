@@ -3,7 +3,7 @@
 # Builds the Debian packages (debian/) in a clean clone of the checkout's
 # HEAD with dpkg-buildpackage -us -uc -b, checks them with lintian (any
 # error or warning fails), and puts libshmx0, libshmx-dev, shmx-tools and
-# python3-shmx in OUTDIR with their sizes:
+# python3-shmx in OUTDIR with their sizes (debug symbols in OUTDIR/dbgsym):
 #   scripts/package.sh [OUTDIR]       (default build-deb/; then
 #   sudo apt install ./build-deb/*.deb)
 # Uncommitted changes are not in the packages: commit first.
@@ -26,8 +26,8 @@ trap 'rm -rf "$work"' EXIT
 git clone --quiet "$SHMX_TOP" "$work/libshmx"
 
 say "building the packages (dpkg-buildpackage -us -uc -b; log in $out/build.log)"
-mkdir -p "$out"
-rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
+mkdir -p "$out/dbgsym"
+rm -f "$out"/*.deb "$out"/dbgsym/*.deb "$out"/*.changes "$out"/*.buildinfo
 if ! (cd "$work/libshmx" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then
 	tail -n 40 "$out/build.log" >&2
 	die "dpkg-buildpackage failed (whole log: $out/build.log)"
@@ -49,8 +49,10 @@ warns=$(grep -cE '^W: ' "$out/lintian.txt" || true)
 say "lintian: $errs errors, $warns warnings, $tags tags in all"
 [ "$rc" -eq 0 ] || die "lintian failed (exit $rc): $out/lintian.txt"
 
+mv "$out"/*-dbgsym_*.deb "$out/dbgsym/" 2>/dev/null || true
 say "packages in $out (file size, installed size):"
-for deb in "$out"/*.deb; do
+shopt -s nullglob
+for deb in "$out"/*.deb "$out"/dbgsym/*.deb; do
 	printf '  %-44s %7s KiB %7s KiB\n' "$(basename "$deb")" \
 		"$(( ($(stat -c %s "$deb") + 1023) / 1024 ))" \
 		"$(dpkg-deb -f "$deb" Installed-Size)" >&2
