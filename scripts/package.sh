@@ -24,6 +24,10 @@ git -C "$SHMX_TOP" rev-parse --git-dir >/dev/null 2>&1 ||
 work=$(mktemp -d /tmp/shmx-pkg-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$SHMX_TOP" "$work/libshmx"
+# The source package too, from the clean clone, for lintian's checks of
+# debian/ itself (control, copyright, rules); it is not kept.
+(cd "$work" && dpkg-source -b libshmx) >"$work/source.log" 2>&1 ||
+	{ cat "$work/source.log" >&2; die "dpkg-source -b failed"; }
 
 say "building the packages (dpkg-buildpackage -us -uc -b; log in $out/build.log)"
 mkdir -p "$out/dbgsym"
@@ -37,10 +41,10 @@ cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out/"
 # Every tag but the experimental ones, info and pedantic included, is
 # shown; errors and warnings fail. As root lintian says it would rather
 # not be: that line is not a finding.
-say "lintian"
+say "lintian (the source package and the binary ones)"
 changes=$(ls "$out"/*.changes)
 rc=0
-lintian --info --pedantic --fail-on error,warning "$changes" \
+lintian --display-info --pedantic --fail-on error,warning "$work"/*.dsc "$changes" \
 	>"$out/lintian.txt" 2>&1 || rc=$?
 grep -v 'running with root privileges' "$out/lintian.txt" | sed 's/^/  /' >&2 || true
 tags=$(grep -cE '^[EWIP]: ' "$out/lintian.txt" || true)
