@@ -31,20 +31,18 @@ git clone --quiet "$SHMX_TOP" "$work/libshmx"
 
 say "building the packages (dpkg-buildpackage -us -uc -b; log in $out/build.log)"
 mkdir -p "$out/dbgsym"
-rm -f "$out"/*.deb "$out"/dbgsym/*.deb "$out"/*.changes "$out"/*.buildinfo
+rm -f "$out"/*.deb "$out"/dbgsym/*.deb
 if ! (cd "$work/libshmx" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then
 	tail -n 40 "$out/build.log" >&2
 	die "dpkg-buildpackage failed (whole log: $out/build.log)"
 fi
-cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out/"
 
 # Every tag but the experimental ones, info and pedantic included, is
 # shown; errors and warnings fail. As root lintian says it would rather
 # not be: that line is not a finding.
 say "lintian (the source package and the binary ones)"
-changes=$(ls "$out"/*.changes)
 rc=0
-lintian --display-info --pedantic --fail-on error,warning "$work"/*.dsc "$changes" \
+lintian --display-info --pedantic --fail-on error,warning "$work"/*.dsc "$work"/*.changes \
 	>"$out/lintian.txt" 2>&1 || rc=$?
 grep -v 'running with root privileges' "$out/lintian.txt" | sed 's/^/  /' >&2 || true
 tags=$(grep -cE '^[EWIP]: ' "$out/lintian.txt" || true)
@@ -53,7 +51,12 @@ warns=$(grep -cE '^W: ' "$out/lintian.txt" || true)
 say "lintian: $errs errors, $warns warnings, $tags tags in all"
 [ "$rc" -eq 0 ] || die "lintian failed (exit $rc): $out/lintian.txt"
 
-mv "$out"/*-dbgsym_*.deb "$out/dbgsym/" 2>/dev/null || true
+for deb in "$work"/*.deb; do
+	case $deb in
+	*-dbgsym_*) cp "$deb" "$out/dbgsym/" ;;
+	*) cp "$deb" "$out/" ;;
+	esac
+done
 say "packages in $out (file size, installed size):"
 shopt -s nullglob
 for deb in "$out"/*.deb "$out"/dbgsym/*.deb; do
