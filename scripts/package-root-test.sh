@@ -86,7 +86,9 @@ check "shmx-gc.service and .timer installed" \
 check "shmx-gc.timer not enabled" sh -c \
 	'! find /etc/systemd -name "shmx-gc.*" | grep .'
 
-check "apt-get purge" apt-get purge -y -q "${pkgs[@]}"
+# --autoremove: what apt installed for them goes too (a shmx-bridge built
+# with libnats pulls libnats and its own dependencies in).
+check "apt-get purge --autoremove" apt-get purge -y -q --autoremove "${pkgs[@]}"
 left=$(while read -r f; do
 	# a directory that other packages share stays (/usr/lib/...)
 	if [ -d "$f" ] && [ ! -L "$f" ]; then
