@@ -6,6 +6,7 @@
 # (pkg-config, CMake), runs shmx and python3 -c 'import shmx', purges them
 # and checks that nothing of them is left.
 #   scripts/debcheck.sh [DEBDIR]       (default build-deb/, from package.sh)
+#   scripts/debcheck.sh --prepare      only make the root (when it is missing)
 #   SHMX_DEBROOT=DIR   where the root is kept between runs (default
 #                      /tmp/shmx-debroot-bookworm); made again when missing
 #                      or made for another recipe
@@ -17,10 +18,12 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 case "${1:-}" in
--h | --help) sed -n '3,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+-h | --help) sed -n '3,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "debcheck.sh needs root (mmdebstrap, mount, chroot)"
-debdir=$(realpath "${1:-$SHMX_TOP/build-deb}")
+prepare=0
+[ "${1:-}" != --prepare ] || { prepare=1; shift; }
+debdir=$(realpath -m "${1:-$SHMX_TOP/build-deb}")
 root=${SHMX_DEBROOT:-/tmp/shmx-debroot-bookworm}
 mirror=${SHMX_MIRROR:-http://deb.debian.org/debian}
 # What the consumers need to build, besides what the packages pull in.
@@ -28,7 +31,7 @@ include=gcc,libc6-dev,pkg-config,cmake,make,python3
 recipe="bookworm variant=apt include=$include"
 
 for p in libshmx0 libshmx-dev shmx-tools python3-shmx; do
-	ls "$debdir/${p}"_*.deb >/dev/null 2>&1 ||
+	[ "$prepare" = 1 ] || ls "$debdir/${p}"_*.deb >/dev/null 2>&1 ||
 		die "no ${p}_*.deb in $debdir (scripts/package.sh builds them)"
 done
 shmx_deps pkg
@@ -70,6 +73,7 @@ if [ "$(cat "$root/.shmx-recipe" 2>/dev/null)" != "$recipe" ]; then
 else
 	say "using the Debian 12 root in $root"
 fi
+[ "$prepare" = 0 ] || exit 0
 
 mkdir -p "$mnt" "$work/upper" "$work/ovl"
 if mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/ovl" \

@@ -56,8 +56,10 @@ say "building $name from the tarball alone"
 build=$work/build
 meson setup "$build" "$work/$name" -Dbench=false >"$work/setup.log" 2>&1 ||
 	{ cat "$work/setup.log" >&2; die "meson setup of the tarball failed"; }
+t=$SECONDS
 ninja -C "$build" >"$work/ninja.log" 2>&1 ||
 	{ tail -n 40 "$work/ninja.log" >&2; die "the tarball does not build"; }
+say "built in $((SECONDS - t)) s"
 
 if [ "${SHMX_DIST_FULL:-0}" = 1 ]; then
 	run=()
@@ -83,14 +85,15 @@ if [ "$(id -u)" -eq 0 ] && unshare --mount --ipc true 2>/dev/null; then
 	iso=(unshare --mount --ipc sh -c 'mount -t tmpfs -o mode=1777 shmx-dist /dev/shm && exec "$@"' sh)
 fi
 mkdir -p "$out"
+t=$SECONDS
 if ! "${iso[@]}" meson test -C "$build" --no-rebuild --print-errorlogs "${run[@]}" \
 	>"$work/test.log" 2>&1; then
 	cat "$work/test.log" >&2
 	cp "$build/meson-logs/testlog.txt" "$out/testlog.txt" 2>/dev/null || true
 	die "the tarball's tests failed (log: $out/testlog.txt)"
 fi
-grep -E '^(Ok|Fail|Skipped|Timeout):' "$work/test.log" | tr '\n' ' ' | sed 's/^/  /' >&2
-echo >&2
+grep -E '^(Ok|Fail|Skipped|Timeout):' "$work/test.log" | tr -s ' \n' ' ' | sed 's/^/  /' >&2
+echo "in $((SECONDS - t)) s" >&2
 
 cp "$tarball" "$tarball.sha256sum" "$out/"
 say "release tarball: $out/$name.tar.xz"
