@@ -8,8 +8,8 @@
 #   scripts/debcheck.sh [DEBDIR]       (default build-deb/, from package.sh)
 #   scripts/debcheck.sh --prepare      only make the root (when it is missing)
 #   SHMX_DEBROOT=DIR   where the root is kept between runs (default
-#                      /tmp/shmx-debroot-bookworm); made again when missing
-#                      or made for another recipe
+#                      /tmp/shmx-debroot-bookworm); made again when missing,
+#                      made for another recipe or a week old
 #   SHMX_MIRROR=URL    the Debian mirror (default http://deb.debian.org/debian)
 # Each run works on an overlay (or a copy) of the kept root, which it never
 # changes; /proc and a private /dev/shm are mounted there and always
@@ -68,7 +68,10 @@ trap 'exit 130' INT TERM
 # One run at a time may make or use the kept root.
 exec 9>"$root.lock"
 flock 9
-if [ "$(cat "$root/.shmx-recipe" 2>/dev/null)" != "$recipe" ]; then
+# A week old, its package lists may name versions the mirror no longer
+# has (what apt fetches for the packages' dependencies): made again.
+if [ "$(cat "$root/.shmx-recipe" 2>/dev/null)" != "$recipe" ] ||
+	[ -n "$(find "$root/.shmx-recipe" -mtime +7)" ]; then
 	make_root
 else
 	say "using the Debian 12 root in $root"
