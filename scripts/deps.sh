@@ -8,7 +8,7 @@
 # message_queue and ZeroMQ, and gnuplot for its plot), bridge (nats-server
 # and the NATS C client, for shmx-bridge and its tests), python (venv, pip,
 # setuptools and wheel for Debian's python3, to install the binding offline,
-# and mypy).
+# and mypy), pkg (.deb building, lintian, mmdebstrap).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -56,6 +56,16 @@ shmx_missing() {
 			echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}' |
 				clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null ||
 				pkgs+=(libclang-rt-dev)
+			;;
+		pkg)
+			# debian/control's Build-Depends must be Debian's packages,
+			# whatever else provides the command (pip's meson, pyenv)
+			local p
+			for p in dpkg-dev debhelper dh-python lintian mmdebstrap git \
+				meson ninja-build pkg-config python3; do
+				dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+					grep -q ' installed$' || pkgs+=("$p")
+			done
 			;;
 		*) shmx_die "scripts/deps.sh: unknown group '$group'" ;;
 		esac
