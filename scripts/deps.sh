@@ -61,7 +61,7 @@ shmx_missing() {
 			# debian/control's Build-Depends must be Debian's packages,
 			# whatever else provides the command (pip's meson, pyenv)
 			local p
-			for p in dpkg-dev debhelper dh-python lintian mmdebstrap git \
+			for p in dpkg-dev debhelper dh-python lintian mmdebstrap git libnats-dev \
 				meson ninja-build pkg-config python3; do
 				dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 					grep -q ' installed$' || pkgs+=("$p")
