@@ -1176,7 +1176,7 @@ static const struct target targets[] = {
 	  "chan-zc-1MiB", "memcpy-1MiB", M_TPUT, false, 0.85, false },
 	{ "region create+destroy 4 KiB / raw syscall sequence", "region-shmx", NULL,
 	  "region-raw", M_TIME, true, 1.3, false },
-	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.1, false },
+	{ "pair round trip / raw sem_open pair", "pair", NULL, "sem", M_TIME, true, 1.05, false },
 	{ "broadcast to 2 consumers / 2 SPSC channels, 64 B msgs/s each", "fan-bcast-64B-2",
 	  NULL, "fan-spsc-64B-2", M_TPUT, false, 1.5, false },
 	{ "broadcast to 2 consumers / 2 SPSC channels, 4 KiB msgs/s each",
