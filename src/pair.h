@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* What the pair's two files share; not installed. pair.c moves the turn
- * (waits, posts, the control lock, recovery, attach and leave);
- * pair-objects.c makes, checks and finds what the turn lives in (three
- * files of a named pair, one sealed memfd of an anonymous one). */
+/* What the pair's files share; not installed. pair-turn.c moves the turn
+ * word (take, give, attach and leave, recovery, the peer's liveness);
+ * pair.c is the public calls and the waiting; pair-objects.c makes, checks
+ * and finds what the turn lives in (three files of a named pair, one
+ * sealed memfd of an anonymous one). */
 #ifndef SHMX_PAIR_H
 #define SHMX_PAIR_H
 
@@ -28,7 +29,6 @@
  * of magic that publishes it and never after. ---- */
 #define CTL_MAGIC UINT64_C(0x52494150584d4853) /* "SHMXPAIR" */
 #define CTL_ABI   2u
-#define CLOSE_MS  1000          /* close gives up marking itself after this */
 /* turn: where the one turn of the pair is (low byte), and for a held turn
  * the holder's attach generation (bits 8-31) */
 enum turn { IN_W = 1, IN_R = 2, W_HOLD = 3, R_HOLD = 4 };
