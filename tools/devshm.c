@@ -168,7 +168,16 @@ static bool is_pair_part(const struct entry *e)
 	if (e->kind != K_SEM)
 		return pair_ctl_ok(pair, NULL);
 	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s", e->name + 1);
-	return !lstat(path, &st) && pair_ctl_ok(pair, &st);
+	if (!lstat(path, &st) && pair_ctl_ok(pair, &st))
+		return true;
+	/* No control object at all, next to the region: a pair whose creator
+	 * died before linking it in (it is linked last), judged with its
+	 * region. Without the region, nothing vouches for the file. */
+	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, pair);
+	if (!lstat(path, &st) || errno != ENOENT)
+		return false;
+	snprintf(path, sizeof(path), DEV_SHM "%s", pair);
+	return !lstat(path, &st) && S_ISREG(st.st_mode);
 }
 
 /* A region carrying pair parts is a pair; a region whose header decodes is

@@ -34,8 +34,11 @@
  *   CTL_LOCK       taking and posting the turn take a control lock (the
  *                  0.2 OFD lock), which a stopped or read-locking process
  *                  can hold
- *   RECOVER_TWICE  recovery of a dead holder's turn tests, then sets (not
- *                  one CAS), so two attaches of a role can both post */
+ *   LOST_TURN      no recovery at attach, and close keeps the turn (the
+ *                  0.1 pair)
+ * (Recovery by test-then-set instead of one CAS is not a bug with one
+ * process per role: only that role moves a turn it holds. The CAS matters
+ * once two processes play a role, which NO_REGION_ID lets happen.) */
 
 #ifndef MAX
 #define MAX     2       /* messages to get through */
@@ -139,12 +142,7 @@ proctype Part(bit me; bool other)
 	};
 	DIE;
 	/* a predecessor died holding: the turn back to our role, one CAS */
-#ifdef RECOVER_TWICE
-	if
-	:: where == HOLD(me) && hgen != g -> DIE; where = IN(me); DIE; sem[me]++
-	:: else
-	fi;
-#else
+#ifndef LOST_TURN
 	if
 	:: atomic { where == HOLD(me) && hgen != g -> where = IN(me) } -> DIE; sem[me]++
 	:: else
@@ -212,6 +210,12 @@ took:
 	goto wait;
 leave:
 	waiting[me] = false;
+#ifdef LOST_TURN
+	if
+	:: holding -> holding = false; inside--
+	:: else
+	fi;
+#endif
 	if
 	:: holding ->
 		atomic {
