@@ -74,18 +74,22 @@ static int drain(struct shmx_pair *p)
 }
 
 /* One slice of sleep on our semaphore: sem_timedwait takes a wall-clock
- * time, so it gets now + the slice (at most SLICE_MS); the deadline itself
- * is kept on CLOCK_MONOTONIC. Portable (no sem_clockwait). */
+ * time, so it gets now + the slice (at most SLICE_MS, at most what is left
+ * of dl); the deadline itself is kept on CLOCK_MONOTONIC, so a change of
+ * the wall clock stretches one slice at most. Portable (no sem_clockwait). */
 static int sleep_slice(struct shmx_pair *p, const struct timespec *dl)
 {
-	struct timespec until, now, rt;
-	long ns;
+	struct timespec now, rt;
+	long ns = SLICE_MS * 1000000L;
 
-	shmx__slice(dl, SLICE_MS, &until);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (until.tv_sec - now.tv_sec) * 1000000000L + (until.tv_nsec - now.tv_nsec);
-	if (ns <= 0)
-		return -ETIMEDOUT;
+	if (!shmx__forever(dl)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ns = (dl->tv_sec - now.tv_sec) * 1000000000L + (dl->tv_nsec - now.tv_nsec);
+		if (ns <= 0)
+			return -ETIMEDOUT;
+		if (ns > SLICE_MS * 1000000L)
+			ns = SLICE_MS * 1000000L;
+	}
 	clock_gettime(CLOCK_REALTIME, &rt);
 	rt.tv_sec += ns / 1000000000L;
 	rt.tv_nsec += ns % 1000000000L;
@@ -102,7 +106,7 @@ static int sleep_slice(struct shmx_pair *p, const struct timespec *dl)
 static int wait_slow(struct shmx_pair *p, int timeout_ms)
 {
 	struct timespec dl;
-	bool look = timeout_ms == 0, forever = timeout_ms < 0;
+	bool look = timeout_ms == 0;
 	int err;
 
 	shmx__deadline(timeout_ms, &dl);
@@ -117,13 +121,11 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 				return err;
 			if (!timeout_ms)
 				return p->poll ? pair_arm(p) : -EAGAIN;
-			if (!forever && shmx__expired(&dl))
+			if (shmx__expired(&dl))
 				return -ETIMEDOUT;
 		} else if (shmx__pair_take(p, false) == 0) {
 			return 0;
 		}
-		if (forever)
-			shmx__deadline(SLICE_MS, &dl);
 		err = sleep_slice(p, &dl);
 		if (err == 0 && shmx__pair_take(p, true) == 0)
 			return 0;
