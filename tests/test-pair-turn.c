@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "pair-util.h"
@@ -502,6 +504,44 @@ static void test_pollers_of_two_users_are_woken_every_time(void **state)
 	close(ev[1]);
 }
 
+/* Any local user can bind any abstract name: one that binds the name a
+ * poller of the next generation would have had (shmx(7), "Polling") does
+ * not keep it from getting its descriptor, nor its wake-ups. */
+static void test_a_squatted_poller_name_is_no_denial(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = region(name, true);
+	struct shmx_pair *w, *rd;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd pf = { .events = POLLIN };
+	struct stat st;
+	socklen_t len;
+	int sq, n;
+
+	(void)state;
+	assert_int_equal(shmx_pair_create(r, W, 0, &w), 0);
+	assert_int_equal(fstat(shmx_fd(r), &st), 0);
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "shmx-%llx-%llx-R-1",
+		     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	sq = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(sq >= 0);
+	assert_int_equal(bind(sq, (struct sockaddr *)&sa, len), 0);
+	assert_int_equal(listen(sq, 4), 0);
+	assert_int_equal(shmx_pair_open(r, R, &rd), 0);
+	pf.fd = shmx_pair_fd(rd);
+	assert_true(pf.fd >= 0);
+	assert_int_equal(shmx_pair_wait(rd, 0), -EAGAIN);
+	assert_int_equal(shmx_pair_wait(w, 0), 0);
+	assert_int_equal(shmx_pair_post(w), 0);
+	assert_int_equal(poll(&pf, 1, 1000), 1);
+	assert_int_equal(shmx_pair_wait(rd, 0), 0);
+	close(sq);
+	shmx_pair_close(rd);
+	shmx_pair_close(w);
+	shmx_close(r);
+}
+
 /* ---- the cost of a turn ---- */
 
 /* Turns that find their token (writer and reader in one process, so that
@@ -555,6 +595,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_poller_after_the_generation_wraps, tu_teardown),
 		cmocka_unit_test_teardown(test_pollers_of_two_users_are_woken_every_time,
 					  tu_teardown),
+		cmocka_unit_test_teardown(test_a_squatted_poller_name_is_no_denial, tu_teardown),
 		cmocka_unit_test_teardown(test_a_turn_costs_no_fcntl_and_no_fstat, tu_teardown),
 	};
 
