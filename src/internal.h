@@ -153,6 +153,10 @@ int shmx__copy(void *dst, const void *src, size_t len, const void *shared);
  * and gen, and the epoll set the caller polls (shmx__poll_fd()). */
 struct shmx__poll;
 int shmx__poll_new(int objfd, char role, uint32_t gen, struct shmx__poll **ret);
+/* The same, the name made unguessable by a random nonce (*nonce, out) that
+ * the caller publishes for the peer's shmx__kick_poller_at(). */
+int shmx__poll_new_nonce(int objfd, char role, uint32_t gen, uint64_t *nonce,
+			 struct shmx__poll **ret);
 struct shmx__poll *shmx__poll_free(struct shmx__poll *pl);  /* NULL-safe */
 int shmx__poll_fd(const struct shmx__poll *pl);
 /* Make the descriptor readable (the poller saw something itself). */
@@ -167,6 +171,10 @@ void shmx__poll_tick(struct shmx__poll *pl, int ms);
  * allocated on first use; free it with shmx__kick_free() (NULL-safe). */
 struct shmx__kick;
 void shmx__kick_poller(struct shmx__kick **kp, int objfd, char role, uint32_t gen);
+/* The same for a poller that published nonce, whose shared state names
+ * pid (0: none) for its role: that process is trusted whatever its user. */
+void shmx__kick_poller_at(struct shmx__kick **kp, int objfd, char role, uint32_t gen,
+			  uint64_t nonce, pid_t pid);
 struct shmx__kick *shmx__kick_free(struct shmx__kick *k);
 
 /* ---- channel (channel.c): the shared header, ABI version 1 ----

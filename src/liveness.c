@@ -36,12 +36,15 @@ int shmx__slot_unlock(int fd, unsigned slot)
 	return slot_lk(fd, F_OFD_SETLK, F_UNLCK, slot, &fl);
 }
 
+/* A participant holds its slot with a write lock. A read lock (anyone
+ * who may read the object can take one) is nobody's liveness: it only
+ * shows while no write lock is there. */
 int shmx__slot_held(int fd, unsigned slot)
 {
 	struct flock fl;
 	int err = slot_lk(fd, F_OFD_GETLK, F_WRLCK, slot, &fl);
 
-	return err < 0 ? err : fl.l_type != F_UNLCK;
+	return err < 0 ? err : fl.l_type == F_WRLCK;
 }
 
 

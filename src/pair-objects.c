@@ -66,9 +66,12 @@ static int make_sem(const char *canon, unsigned value, mode_t mode,
 	return publish(o, canon, ret);
 }
 
-/* A fresh (zeroed) control block: the turn in "may write". */
-static void init_ctl(struct ctl *c)
+/* A fresh (zeroed) control block: the turn in "may write", and the
+ * identity of the files it goes with (ids NULL: an anonymous pair). */
+static void init_ctl(struct ctl *c, const struct ctl_id *ids)
 {
+	if (ids)
+		memcpy(c->id, ids, sizeof(c->id));
 	c->abi = CTL_ABI;
 	c->turn = IN_W;
 	__atomic_store_n(&c->magic, CTL_MAGIC, __ATOMIC_RELEASE);
@@ -81,15 +84,45 @@ static int check_ctl(const struct ctl *c)
 	return c->abi != CTL_ABI ? -EPROTONOSUPPORT : 0;
 }
 
-static int make_ctl(const char *canon, mode_t mode, struct shmx_region **ret)
+static int id_of(int fd, struct ctl_id *id)
 {
+	struct stat s;
+
+	if (fstat(fd, &s) < 0)
+		return -errno;
+	id->dev = (uint64_t)s.st_dev;
+	id->ino = (uint64_t)s.st_ino;
+	return 0;
+}
+
+/* Whether fd is the file id names. */
+static int is_file(int fd, const struct ctl_id *id)
+{
+	struct ctl_id got = { 0, 0 };
+	int err = id_of(fd, &got);
+
+	if (err)
+		return err;
+	return got.dev == id->dev && got.ino == id->ino ? 0 : -ESTALE;
+}
+
+static int make_ctl(const char *canon, mode_t mode, struct shmx_pair *p,
+		    struct shmx_region **ret)
+{
+	struct ctl_id ids[NIDS];
 	struct shmx_region *o;
 	int err;
 
-	err = shmx__create(canon, sizeof(struct ctl), SHMX_MAP, mode, &o);
+	err = id_of(p->fd, &ids[ID_REGION]);
+	if (!err)
+		err = id_of(p->sem[W]->fd, &ids[ID_SEM_W]);
+	if (!err)
+		err = id_of(p->sem[R]->fd, &ids[ID_SEM_R]);
+	if (!err)
+		err = shmx__create(canon, sizeof(struct ctl), SHMX_MAP, mode, &o);
 	if (err)
 		return err;
-	init_ctl(o->addr);
+	init_ctl(o->addr, ids);
 	return publish(o, canon, ret);
 }
 
@@ -191,10 +224,22 @@ static int pair_start(struct shmx_region *r, unsigned flags, struct pair_names *
 /* The named pair's files, as the turn code sees them. */
 static void bind_named(struct shmx_pair *p)
 {
+	const struct shmx_region *o[3] = { p->sem[W], p->sem[R], p->ctl };
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+
 	p->may[W] = p->sem[W]->addr;
 	p->may[R] = p->sem[R]->addr;
 	p->control = p->ctl->addr;
-	p->ctl_fd = p->ctl->fd;
+	/* One guarded span over the three mappings: only the pair's code
+	 * runs in it, and it touches nothing else there. */
+	for (int i = 0; i < 3; i++) {
+		uintptr_t a = (uintptr_t)o[i]->addr;
+
+		lo = a < lo ? a : lo;
+		hi = a + o[i]->size > hi ? a + o[i]->size : hi;
+	}
+	p->span = (const void *)lo;
+	p->span_len = hi - lo;
 }
 
 static int lock_owner(struct shmx_pair *p)
@@ -228,7 +273,7 @@ static int make_all(struct shmx_pair *p, mode_t mode, const struct pair_names *n
 	if (!err)
 		err = make_sem(n->sem[R], 0, mode, &p->sem[R]);
 	if (!err)
-		err = make_ctl(n->ctl, mode, &p->ctl);
+		err = make_ctl(n->ctl, mode, p, &p->ctl);
 	if (!err) {
 		bind_named(p);
 		err = shmx__pair_attach(p);
@@ -268,20 +313,55 @@ fail:
 }
 
 /* Files of the region's owner, or of the caller (who may have made them
- * for a region created by someone else). */
+ * for a region created by someone else), and the files the control
+ * object names: this region and these semaphores, or -ESTALE. */
 static int open_all(struct shmx_pair *p, const struct pair_names *n)
 {
 	struct stat s;
+	struct ctl *c;
 	int err;
 
 	if (fstat(p->fd, &s) < 0)
 		return -errno;
 	err = open_ctl(n->ctl, s.st_uid, &p->ctl);
+	if (err)
+		return err;
+	c = p->ctl->addr;
+	err = is_file(p->fd, &c->id[ID_REGION]);
 	if (!err)
 		err = open_file(n->sem[W], sizeof(sem_t), s.st_uid, &p->sem[W]);
 	if (!err)
+		err = is_file(p->sem[W]->fd, &c->id[ID_SEM_W]);
+	if (!err)
 		err = open_file(n->sem[R], sizeof(sem_t), s.st_uid, &p->sem[R]);
+	if (!err)
+		err = is_file(p->sem[R]->fd, &c->id[ID_SEM_R]);
 	return err;
+}
+
+static void close_all(struct shmx_pair *p)
+{
+	p->ctl = shmx_close(p->ctl);
+	p->sem[W] = shmx_close(p->sem[W]);
+	p->sem[R] = shmx_close(p->sem[R]);
+}
+
+/* Files of two pairs (one being removed and made again while we open):
+ * look again, a while; a mix that stays (a handle of an earlier region,
+ * files someone put together) is -ESTALE. A pair being made or removed
+ * has no control object yet or any more: -ENOENT. */
+static int open_pair(struct shmx_pair *p, const struct pair_names *n)
+{
+	const struct timespec nap = { 0, OPEN_NAP_NS };
+	int err;
+
+	for (int i = 0;; i++) {
+		err = open_all(p, n);
+		if (err != -ESTALE || i + 1 >= OPEN_TRIES)
+			return err;
+		close_all(p);
+		nanosleep(&nap, NULL);
+	}
 }
 
 /* Take our role in an existing pair: our slot, then the owner must be
@@ -314,7 +394,7 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 	err = pair_start(r, flags, &n, &p);
 	if (err)
 		return err;
-	err = open_all(p, &n);
+	err = open_pair(p, &n);
 	if (!err) {
 		bind_named(p);
 		err = join(p);
@@ -339,7 +419,8 @@ static void bind_anon(struct shmx_pair *p, struct shmx_region *m)
 	p->may[W] = &a->sem[W];
 	p->may[R] = &a->sem[R];
 	p->control = &a->ctl;
-	p->ctl_fd = p->fd;
+	p->span = m->addr;
+	p->span_len = m->size;
 }
 
 /* Semaphores complete before the magic that vouches for them. */
@@ -347,7 +428,7 @@ static int anon_init(struct anon_pair *a)
 {
 	if (sem_init(&a->sem[W], 1, 1) < 0 || sem_init(&a->sem[R], 1, 0) < 0)
 		return -errno;
-	init_ctl(&a->ctl);
+	init_ctl(&a->ctl, NULL);
 	return 0;
 }
 
@@ -468,9 +549,11 @@ SHMX_EXPORT int shmx_pair_unlink(const char *name)
 	err = make_names(name, &n);
 	if (err)
 		return err;
-	all[0] = n.sem[W];
-	all[1] = n.sem[R];
-	all[2] = n.ctl;
+	/* The control object first: a pair without one is being made or
+	 * removed, and nobody opens it. */
+	all[0] = n.ctl;
+	all[1] = n.sem[W];
+	all[2] = n.sem[R];
 	for (int i = 0; i < 3; i++) {
 		err = shmx__neg(shm_unlink(all[i]));
 		if (err == -ENOENT)

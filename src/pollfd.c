@@ -16,6 +16,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +28,11 @@
 #include "internal.h"
 
 #define BACKLOG 4       /* one peer per role, and a few that come and go */
+/* A watched peer whose process is gone while its liveness slot still
+ * looks held (it died just after a try looked, or a child shares its
+ * slot): look again this often until the slot says so too. */
+#define RECHECK_MS 15
+#define NONCE_TRIES 8   /* names taken by someone else before we give up */
 
 struct shmx__poll {
 	int ep;                 /* what the caller polls: a set over the rest */
@@ -36,6 +42,8 @@ struct shmx__poll {
 	int pidfd;              /* the peer process */
 	int tfd;                /* several peers: a slice timer instead */
 	uint32_t peer_gen;      /* attach generation pidfd belongs to */
+	pid_t peer_pid;         /* its pid, from the shared state */
+	bool pid_gone;          /* that process has exited */
 	uid_t owner;            /* the object's owner */
 };
 
@@ -43,6 +51,8 @@ struct shmx__kick {
 	int sock;               /* connected to the poller */
 	int efd;                /* its eventfd, once handed over */
 	uint32_t gen;           /* the poller's generation sock belongs to */
+	uint64_t nonce;         /* and its name's nonce */
+	pid_t pid;              /* the poller's pid, from the shared state */
 	bool refused;           /* wrong credentials: never for this gen */
 };
 
@@ -54,9 +64,11 @@ static void close_fd(int *fd)
 }
 
 /* "@shmx-<dev>-<ino>-<role>-<gen>": one name per object, role and attach,
- * so a poller that comes after a dead one never meets its corpse. */
-static int poll_addr(int objfd, char role, uint32_t gen, struct sockaddr_un *sa,
-		     socklen_t *len, uid_t *owner)
+ * so a poller that comes after a dead one never meets its corpse; with
+ * "-<nonce>" (random, published in the object once bound) when the caller
+ * has a place to publish it: a name nobody can take before us. */
+static int poll_addr(int objfd, char role, uint32_t gen, uint64_t nonce,
+		     struct sockaddr_un *sa, socklen_t *len, uid_t *owner)
 {
 	struct stat st;
 	int n;
@@ -68,21 +80,27 @@ static int poll_addr(int objfd, char role, uint32_t gen, struct sockaddr_un *sa,
 	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "shmx-%llx-%llx-%c-%u",
 		     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, role,
 		     gen);
+	if (nonce)
+		n += snprintf(sa->sun_path + 1 + n, sizeof(sa->sun_path) - 1 - (size_t)n,
+			      "-%016llx", (unsigned long long)nonce);
 	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 	*owner = st.st_uid;
 	return 0;
 }
 
-/* The owner of the object, ourselves, or root (who could ptrace either of
- * us anyway) may be at the other end. */
-static bool trusted(int sock, uid_t owner)
+/* The owner of the object, ourselves, root (who could ptrace either of
+ * us anyway), or the process the object's shared state names for that
+ * role (pid, 0 if none: another user who may write the object is a
+ * participant) may be at the other end. */
+static bool trusted(int sock, uid_t owner, pid_t pid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return false;
-	return cr.uid == owner || cr.uid == geteuid() || cr.uid == 0;
+	return cr.uid == owner || cr.uid == geteuid() || cr.uid == 0 ||
+	       (pid > 0 && cr.pid == pid);
 }
 
 static int ep_add(int ep, int fd)
@@ -92,20 +110,36 @@ static int ep_add(int ep, int fd)
 	return shmx__neg(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 }
 
-static int listen_on(struct shmx__poll *pl, int objfd, char role, uint32_t gen)
+static uint64_t new_nonce(void)
+{
+	uint64_t n = 0;
+
+	while (!n && getrandom(&n, sizeof(n), 0) != (ssize_t)sizeof(n))
+		if (errno != EINTR)
+			return 0;
+	return n;
+}
+
+/* Bind our name. With a nonce (*nonce not 0 on entry), a name someone
+ * took is followed by a fresh nonce, so nobody can keep us from binding. */
+static int listen_on(struct shmx__poll *pl, int objfd, char role, uint32_t gen,
+		     uint64_t *nonce)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
-	int err = poll_addr(objfd, role, gen, &sa, &len, &pl->owner);
+	int err, tries = nonce ? NONCE_TRIES : 1;
 
-	if (err)
-		return err;
 	pl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (pl->lfd < 0)
 		return -errno;
-	if (bind(pl->lfd, (struct sockaddr *)&sa, len) < 0 || listen(pl->lfd, BACKLOG) < 0)
-		return -errno;
-	return 0;
+	do {
+		if (nonce && !(*nonce = new_nonce()))
+			return -EIO;
+		err = poll_addr(objfd, role, gen, nonce ? *nonce : 0, &sa, &len, &pl->owner);
+		if (!err)
+			err = shmx__neg(bind(pl->lfd, (struct sockaddr *)&sa, len));
+	} while (err == -EADDRINUSE && --tries > 0);
+	return err ? err : shmx__neg(listen(pl->lfd, BACKLOG));
 }
 
 struct shmx__poll *shmx__poll_free(struct shmx__poll *pl)
@@ -124,6 +158,12 @@ struct shmx__poll *shmx__poll_free(struct shmx__poll *pl)
 
 int shmx__poll_new(int objfd, char role, uint32_t gen, struct shmx__poll **ret)
 {
+	return shmx__poll_new_nonce(objfd, role, gen, NULL, ret);
+}
+
+int shmx__poll_new_nonce(int objfd, char role, uint32_t gen, uint64_t *nonce,
+			 struct shmx__poll **ret)
+{
 	struct shmx__poll *pl = malloc(sizeof(*pl));
 	int err;
 
@@ -135,7 +175,7 @@ int shmx__poll_new(int objfd, char role, uint32_t gen, struct shmx__poll **ret)
 	pl->ep = epoll_create1(EPOLL_CLOEXEC);
 	err = pl->efd < 0 || pl->ep < 0 ? -errno : 0;
 	if (!err)
-		err = listen_on(pl, objfd, role, gen);
+		err = listen_on(pl, objfd, role, gen, nonce);
 	if (!err)
 		err = ep_add(pl->ep, pl->efd);
 	if (!err)
@@ -178,7 +218,7 @@ static void admit(struct shmx__poll *pl, int sock)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &pl->efd, sizeof(int));
-	if (!trusted(sock, pl->owner) || sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != 1 ||
+	if (!trusted(sock, pl->owner, pl->peer_pid) || sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != 1 ||
 	    ep_add(pl->ep, sock)) {
 		close(sock);
 		return;
@@ -198,9 +238,11 @@ static bool readable(int fd)
 
 /* Before arming: clear the eventfd. When it held nothing, something else
  * made us readable: take pending connections, and drop a peer connection
- * at end of file and a pidfd whose process has exited (the caller has just
- * seen the peer alive: they belong to a predecessor, or lie), so that they
- * do not keep the descriptor readable for good. */
+ * at end of file and a pidfd whose process has exited, so that they do not
+ * keep the descriptor readable for good. The caller has just seen the peer
+ * alive, but its process is gone: it died after that look, or a child
+ * holds its slot. shmx__poll_watch() then has the descriptor look again
+ * every RECHECK_MS until the slot is free too. */
 void shmx__poll_service(struct shmx__poll *pl)
 {
 	uint64_t v;
@@ -215,24 +257,34 @@ void shmx__poll_service(struct shmx__poll *pl)
 		admit(pl, s);
 	if (pl->conn >= 0 && recv(pl->conn, &byte, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
 		close_fd(&pl->conn);
-	if (pl->pidfd >= 0 && readable(pl->pidfd))
+	if (pl->pidfd >= 0 && readable(pl->pidfd)) {
 		close_fd(&pl->pidfd);
+		pl->pid_gone = true;
+		shmx__poll_tick(pl, RECHECK_MS);
+	}
 }
 
 /* Watch the peer of attach generation gen, process pid (from the shared
  * header: untrusted, a wrong one only costs a wake-up), for its death. */
 void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen)
 {
-	if (pl->peer_gen == gen)
+	if (pl->peer_gen == gen && pl->peer_pid == pid) {
+		if (pl->pid_gone)
+			shmx__poll_tick(pl, RECHECK_MS);
 		return;
+	}
 	close_fd(&pl->pidfd);
 	pl->peer_gen = gen;
+	pl->peer_pid = pid;
+	pl->pid_gone = false;
 	if (pid <= 0)
 		return;
 #ifdef SYS_pidfd_open
 	pl->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pl->pidfd < 0 && errno == ESRCH)
+	if (pl->pidfd < 0 && errno == ESRCH) {
+		pl->pid_gone = true;
 		shmx__poll_signal(pl);  /* gone already: look at once */
+	}
 	if (pl->pidfd >= 0 && ep_add(pl->ep, pl->pidfd))
 		close_fd(&pl->pidfd);
 #endif
@@ -323,7 +375,7 @@ static void connect_to(struct shmx__kick *k, int objfd, char role)
 	socklen_t len;
 	uid_t owner;
 
-	if (poll_addr(objfd, role, k->gen, &sa, &len, &owner))
+	if (poll_addr(objfd, role, k->gen, k->nonce, &sa, &len, &owner))
 		return;
 	k->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (k->sock < 0)
@@ -332,7 +384,7 @@ static void connect_to(struct shmx__kick *k, int objfd, char role)
 		close_fd(&k->sock);
 		return;
 	}
-	if (!trusted(k->sock, owner)) {
+	if (!trusted(k->sock, owner, k->pid)) {
 		close_fd(&k->sock);
 		k->refused = true;
 	}
@@ -351,15 +403,23 @@ static struct shmx__kick *kick_get(struct shmx__kick **kp)
  * sources (and the caller's deadline). */
 void shmx__kick_poller(struct shmx__kick **kp, int objfd, char role, uint32_t gen)
 {
+	shmx__kick_poller_at(kp, objfd, role, gen, 0, 0);
+}
+
+void shmx__kick_poller_at(struct shmx__kick **kp, int objfd, char role, uint32_t gen,
+			  uint64_t nonce, pid_t pid)
+{
 	struct shmx__kick *k = kick_get(kp);
 	uint64_t one = 1;
 
 	if (!k)
 		return;
-	if (k->gen != gen) {
+	if (k->gen != gen || k->nonce != nonce || k->pid != pid) {
 		close_fd(&k->sock);
 		close_fd(&k->efd);
 		k->gen = gen;
+		k->nonce = nonce;
+		k->pid = pid;
 		k->refused = false;
 	}
 	if (k->refused)

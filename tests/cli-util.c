@@ -105,6 +105,20 @@ void make_sem(const char *name)
 	sem_close(s);
 }
 
+/* A pair libshmx made whose region was removed since: its control object
+ * and semaphores are orphans that shmx gc can verify as libshmx's. */
+void make_orphan_pair(const char *name)
+{
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
+
+	assert_int_equal(shmx_create(name, 4096, 0, 0600, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0600, &p), 0);
+	shmx_pair_close(p);
+	shmx_close(r);
+	assert_int_equal(shmx_unlink(name), 0);
+}
+
 void remember(char slot[4][300], const char *name)
 {
 	for (int i = 0; i < 4; i++) {

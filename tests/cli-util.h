@@ -54,6 +54,8 @@ void dump_result(void);
 void make_region(const char *name, size_t size, const void *data, size_t len);
 void read_region(const char *name, void *buf, size_t len);
 void make_sem(const char *name);
+/* A pair made by libshmx, its region removed since: orphaned pair files. */
+void make_orphan_pair(const char *name);
 /* Keep name in slot (extra_sem or extra_shm) for the teardown. */
 void remember(char slot[4][300], const char *name);
 /* Bytes that differ at every offset. */

@@ -567,7 +567,7 @@ static void test_pair_attach_after_the_owner_left_is_eownerdead(void **state)
 /* Another format version is refused by value, for both kinds of object:
  * a channel header and a pair's control block that say ABI 2. */
 #define PAIR_MAGIC UINT64_C(0x52494150584d4853) /* "SHMXPAIR", at offset 0 */
-#define PAIR_SIZE  (64 + 2 * sizeof(sem_t))     /* control block, semaphores */
+#define PAIR_SIZE  (128 + 2 * sizeof(sem_t))    /* control block (ABI 2), semaphores */
 
 static void test_attach_refuses_another_format_version(void **state)
 {
@@ -575,7 +575,7 @@ static void test_attach_refuses_another_format_version(void **state)
 	struct shmx_chan *c = SENT_CHAN;
 	struct shmx_pair *p = SENT_PAIR;
 	uint64_t magic = PAIR_MAGIC;
-	uint32_t abi = 2, chan_abi = 1;
+	uint32_t abi = 3, chan_abi = 1;
 
 	(void)state;
 	assert_int_equal(shmx_anon_create(SHMX__CHAN_HDR_SIZE + CAP, SHMX_MAP, &r), 0);
@@ -592,7 +592,7 @@ static void test_attach_refuses_another_format_version(void **state)
 	assert_int_equal(shmx_write(q, 8, &abi, 4), 4);
 	assert_int_equal(shmx_write(q, 0, &magic, 8), 8);
 	assert_int_equal(shmx_pair_attach(q, SHMX_PAIR_READER, &p), -EPROTONOSUPPORT);
-	abi = 1;
+	abi = 2;
 	assert_int_equal(shmx_write(q, 8, &abi, 4), 4);
 	/* the right version, but no owner ever held it */
 	assert_int_equal(shmx_pair_attach(q, SHMX_PAIR_READER, &p), -EOWNERDEAD);

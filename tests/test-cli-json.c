@@ -348,18 +348,18 @@ static void make_stale(const char *name, bool channel)
 	assert_int_equal(c, 'K');
 }
 
+/* A pair libshmx made whose region is gone (shmx gc removes only pair
+ * files it has verified as libshmx's). */
 static void make_orphan(const char *name)
 {
-	static const char *const suffix[] = { ".shmx-w", ".shmx-r" };
-	char sem[300];
-	sem_t *s;
+	struct shmx_region *r = NULL;
+	struct shmx_pair *p = NULL;
 
-	for (int i = 0; i < 2; i++) {
-		snprintf(sem, sizeof(sem), "%s%s", name, suffix[i]);
-		s = sem_open(sem, O_CREAT | O_EXCL, 0600, 0);
-		assert_true(s != SEM_FAILED);
-		sem_close(s);
-	}
+	assert_int_equal(shmx_create(name, 4096, 0, 0600, &r), 0);
+	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0600, &p), 0);
+	shmx_pair_close(p);
+	shmx_close(r);
+	assert_int_equal(shmx_unlink(name), 0);
 }
 
 static void test_gc_json_says_what_goes_why_and_what_stays(void **state)
@@ -386,7 +386,8 @@ static void test_gc_json_says_what_goes_why_and_what_stays(void **state)
 	snprintf(want, sizeof(want), "%s posix channel stale would_remove its owner is "
 		 "gone\n", chan);
 	assert_has_line(got, want);
-	snprintf(want, sizeof(want), "%s posix semaphore orphan would_remove its region is "
+	/* the first of its files, the control object (a region file) */
+	snprintf(want, sizeof(want), "%s posix region orphan would_remove its region is "
 		 "gone\n", orphan);
 	assert_has_line(got, want);
 	snprintf(want, sizeof(want), "%s posix channel alive kept its owner holds its lock\n",
@@ -403,7 +404,7 @@ static void test_gc_json_says_what_goes_why_and_what_stays(void **state)
 	assert_int_equal(count_lines(got), 4 + 2);
 	snprintf(want, sizeof(want), "%s pair removed\n", pair);
 	assert_has_line(got, want);
-	snprintf(want, sizeof(want), "%s semaphore removed\n", orphan);
+	snprintf(want, sizeof(want), "%s region removed\n", orphan);
 	assert_has_line(got, want);
 	assert_has_line(got, "dry_run false\n");
 	free(got);

@@ -194,8 +194,7 @@ static void test_gc(void **state)
 	make_sem(plainsem);
 	snprintf(ow, sizeof(ow), "%s.shmx-w", orphan);
 	snprintf(orr, sizeof(orr), "%s.shmx-r", orphan);
-	make_sem(ow);
-	make_sem(orr);
+	make_orphan_pair(orphan);
 	snprintf(sw, sizeof(sw), "%s.shmx-w", stale);
 	snprintf(sr, sizeof(sr), "%s.shmx-r", stale);
 

@@ -3,6 +3,8 @@
  * semaphore; alive, stale, orphan) and the System V segment list. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -107,13 +109,75 @@ static void classify_region(struct entry *e)
 	}
 }
 
+/* The pair's control object (src/pair.h): "SHMXPAIR", its ABI, and in
+ * ABI 2 the (device, inode) of the region and of both semaphore files. */
+#define CTL_MAGIC UINT64_C(0x52494150584d4853)
+#define CTL_IDS   40            /* ABI 2: region, "may write", "may read" */
+
+/* Whether "/x" + PAIR_P is libshmx's control object (size, magic, ABI:
+ * 64 bytes for ABI 1, 128 for ABI 2), and for ABI 2 whether the semaphore
+ * file sem (NULL: none to check) is one of the two it records. A file of
+ * another program named like it is nobody's pair part. */
+static bool pair_ctl_ok(const char *pair, const struct stat *sem)
+{
+	char path[sizeof(DEV_SHM) + NAME_BUF + 8];
+	unsigned char b[128];
+	uint64_t magic, id[6];
+	uint32_t abi;
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, pair);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (st.st_size == 64 || st.st_size == 128))
+		n = pread(fd, b, (size_t)st.st_size, 0);
+	close(fd);
+	if (n != st.st_size)
+		return false;
+	memcpy(&magic, b, 8);
+	memcpy(&abi, b + 8, 4);
+	if (magic != CTL_MAGIC || abi != (n == 64 ? 1u : 2u))
+		return false;
+	if (!sem || abi == 1)
+		return true;
+	memcpy(id, b + CTL_IDS, sizeof(id));
+	return (id[2] == (uint64_t)sem->st_dev && id[3] == (uint64_t)sem->st_ino) ||
+	       (id[4] == (uint64_t)sem->st_dev && id[5] == (uint64_t)sem->st_ino);
+}
+
 /* Semaphore "/x.shmx-w" or "/x.shmx-r", or the control object "/x.shmx-p":
- * part of the pair of region "/x". */
+ * part of the pair of region "/x", once the control object is verified
+ * (pair_ctl_ok()). */
 static bool is_pair_part(const struct entry *e)
 {
-	if (e->kind == K_SEM)
-		return has_suffix(e->name, PAIR_W) || has_suffix(e->name, PAIR_R);
-	return e->kind == K_REGION && has_suffix(e->name, PAIR_P);
+	char pair[NAME_BUF], path[sizeof(DEV_SHM) + NAME_BUF + 8];
+	size_t cut = strlen(e->name) - strlen(PAIR_W);
+	struct stat st;
+
+	if (e->kind == K_SEM) {
+		if (!has_suffix(e->name, PAIR_W) && !has_suffix(e->name, PAIR_R))
+			return false;
+	} else if (e->kind != K_REGION || !has_suffix(e->name, PAIR_P)) {
+		return false;
+	}
+	memcpy(pair, e->name, cut);
+	pair[cut] = 0;
+	if (e->kind != K_SEM)
+		return pair_ctl_ok(pair, NULL);
+	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s", e->name + 1);
+	if (!lstat(path, &st) && pair_ctl_ok(pair, &st))
+		return true;
+	/* No control object at all, next to the region: a pair whose creator
+	 * died before linking it in (it is linked last), judged with its
+	 * region. Without the region, nothing vouches for the file. */
+	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, pair);
+	if (!lstat(path, &st) || errno != ENOENT)
+		return false;
+	snprintf(path, sizeof(path), DEV_SHM "%s", pair);
+	return !lstat(path, &st) && S_ISREG(st.st_mode);
 }
 
 /* A region carrying pair parts is a pair; a region whose header decodes is

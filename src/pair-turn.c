@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* The turn word (shmx(7), "The turn"): where the pair's one turn is, and
+ * who holds it, in one 32-bit word of the control object that only a
+ * compare-and-swap moves. The two semaphores are where a turn's token
+ * sleeps: a token is a turn only if the word says the turn is in that
+ * semaphore, so a foreign sem_post (or a token left over by a race) is
+ * dropped, and a token that never came (its poster died between marking
+ * the word and posting) is replaced by the word. No lock: nothing another
+ * process holds can keep us waiting. The protocol is model-checked in
+ * tests/spin/pair.pml.
+ *
+ * Memory order: the turn moves by acq_rel CAS (cas() in pair.h), so the
+ * region as the last holder left it is visible to the next; a state word
+ * has one writer (the holder of its role's liveness slot) and is stored
+ * with release after the pid, read with acquire. sem_post and sem_wait
+ * order as a release and an acquire (POSIX memory synchronisation): a
+ * token taken shows the word its poster marked before posting. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <unistd.h>
+
+#include "pair.h"
+
+int shmx__sem_try(sem_t *s)
+{
+	return sem_trywait(s) ? -errno : 0;
+}
+
+char shmx__pair_poll_role(int role)
+{
+	return role == W ? 'W' : 'R';
+}
+
+/* After a store the polling peer must see (a post, our attach or close):
+ * fence, then look at its flag; it stores the flag, fences, and looks at
+ * the semaphore and our state (pair_arm() in pair.c). One of us sees the
+ * other; relaxed suffices on each side of the fences. */
+void shmx__pair_wake(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t *armed = &c->armed[!p->role];
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* Acquire: the poller stored its nonce before the fence that comes
+	 * before its flag (pair_arm()). */
+	if (!__atomic_load_n(armed, __ATOMIC_RELAXED) ||
+	    !__atomic_exchange_n(armed, 0, __ATOMIC_ACQUIRE))
+		return;
+	shmx__kick_poller_at(&p->kick, p->fd, shmx__pair_poll_role(!p->role),
+			     ld(&c->state[!p->role]) >> GEN_SHIFT,
+			     __atomic_load_n(&c->nonce[!p->role], __ATOMIC_RELAXED),
+			     __atomic_load_n(&c->pid[!p->role], __ATOMIC_RELAXED));
+}
+
+int shmx__pair_attach(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t t;
+
+	p->gen = next_gen(ld(&c->state[p->role]));
+	/* The pid first: a poller reads the state word, then the pid. */
+	__atomic_store_n(&c->pid[p->role], (int32_t)getpid(), __ATOMIC_RELAXED);
+	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
+	/* Held by an earlier generation of our role: it died holding (a
+	 * close gives the turn back). One CAS, so only one token. */
+	t = ld(&c->turn);
+	if (TURN_WHERE(t) == TURN_WHERE(hold_of(p->role, 0)) && TURN_GEN(t) != p->gen &&
+	    cas(&c->turn, t, in_of(p->role)))
+		sem_post(own_sem(p));
+	shmx__pair_wake(p);
+	return 0;
+}
+
+void shmx__pair_leave(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+
+	if (p->holding && cas(&c->turn, hold_of(p->role, p->gen), in_of(p->role)))
+		sem_post(own_sem(p));
+	p->holding = false;
+	st(&c->state[p->role], p->gen << GEN_SHIFT | CLOSED);
+	shmx__pair_wake(p);
+}
+
+/* A token the word does not account for. A peer of ours marks the word
+ * before each post, so from it (attached, alive or dead) the token is
+ * foreign. A plain sem_open program in the peer's role (never attached
+ * here, or after ours closed) moves no word: its token is a turn if it
+ * took the one we gave it, that is the word still says "in the peer's
+ * semaphore" and that semaphore is empty. */
+static bool classic_turn(const struct shmx_pair *p, uint32_t t)
+{
+	int v;
+
+	if (ld(&ctl_of(p)->state[!p->role]) & ATTACHED)
+		return false;
+	if (t != in_of(!p->role))
+		return false;
+	return sem_getvalue(peer_sem(p), &v) == 0 && v <= 0;
+}
+
+int shmx__pair_take(struct shmx_pair *p, bool token)
+{
+	struct ctl *c = ctl_of(p);
+	uint32_t t = ld(&c->turn);
+
+	/* "In our semaphore" is changed by our role alone, so the CAS fails
+	 * only for a classic turn whose peer attached meanwhile. */
+	if ((t == in_of(p->role) || (token && classic_turn(p, t))) &&
+	    cas(&c->turn, t, hold_of(p->role, p->gen))) {
+		p->holding = true;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+int shmx__pair_give(struct shmx_pair *p)
+{
+	struct ctl *c = ctl_of(p);
+
+	/* Nobody else moves a turn we hold: a failure is a control object
+	 * someone wrote over. */
+	if (!cas(&c->turn, hold_of(p->role, p->gen), in_of(!p->role)))
+		return -EBADMSG;
+	p->holding = false;
+	/* The word says where the turn is now; a token lost here (a post that
+	 * fails) is replaced by the word at the peer's next slice. */
+	sem_post(peer_sem(p));
+	shmx__pair_wake(p);
+	return 0;
+}
+
+/* 0 if the peer is alive or has never come, -EPIPE if it closed,
+ * -EOWNERDEAD if it died. Attach sets ATTACHED after taking the slot and
+ * close sets CLOSED before freeing it, so a free slot with ATTACHED can
+ * only be a death. */
+static int peer_gone(const struct shmx_pair *p)
+{
+	uint32_t s = ld(&ctl_of(p)->state[!p->role]);
+	int held = shmx__slot_held(p->fd, peer_slot(p));
+
+	if (held)
+		return held < 0 ? held : 0;
+	if (s & CLOSED)
+		return -EPIPE;
+	return (s & ATTACHED) ? -EOWNERDEAD : 0;
+}
+
+int shmx__pair_check(struct shmx_pair *p)
+{
+	int v, err;
+
+	/* A truncated control object or semaphore file faults here, which
+	 * shmx_guard_sigbus() turns into -EFAULT (the caller's section). */
+	(void)ld(&ctl_of(p)->turn);
+	sem_getvalue(p->may[W], &v);
+	sem_getvalue(p->may[R], &v);
+	err = shmx__truncated(p->fd, (uint64_t)p->size);
+	return err ? err : peer_gone(p);
+}
