@@ -379,9 +379,60 @@ pid_t tu_fork_stalled(int step, void (*fn)(void *arg, int ready_fd), void *arg,
 	return pid;
 }
 
+#ifdef __GLIBC__
+static const char *errno_name(int e)
+{
+	return strerrorname_np(e);
+}
+#else
+/* strerrorname_np() is glibc's (2.32): musl's programs get the names of
+ * <errno.h> from this table, each number under the name glibc gives it
+ * (EAGAIN, not EWOULDBLOCK). */
+static const char *errno_name(int e)
+{
+#define E(x) { x, #x }
+	static const struct { int e; const char *name; } t[] = {
+		E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO),
+		E(E2BIG), E(ENOEXEC), E(EBADF), E(ECHILD), E(EAGAIN),
+		E(ENOMEM), E(EACCES), E(EFAULT), E(ENOTBLK), E(EBUSY),
+		E(EEXIST), E(EXDEV), E(ENODEV), E(ENOTDIR), E(EISDIR),
+		E(EINVAL), E(ENFILE), E(EMFILE), E(ENOTTY), E(ETXTBSY),
+		E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE),
+		E(EDOM), E(ERANGE), E(EDEADLK), E(ENAMETOOLONG), E(ENOLCK),
+		E(ENOSYS), E(ENOTEMPTY), E(ELOOP), E(ENOMSG), E(EIDRM),
+		E(ENOSTR), E(ENODATA), E(ETIME), E(ENOSR), E(ENOLINK),
+		E(EPROTO), E(EBADMSG), E(EOVERFLOW), E(EILSEQ), E(EUSERS),
+		E(ENOTSOCK), E(EDESTADDRREQ), E(EMSGSIZE), E(EPROTOTYPE),
+		E(ENOPROTOOPT), E(EPROTONOSUPPORT), E(EOPNOTSUPP),
+		E(EAFNOSUPPORT), E(EADDRINUSE), E(EADDRNOTAVAIL), E(ENETDOWN),
+		E(ENETUNREACH), E(ECONNABORTED), E(ECONNRESET), E(ENOBUFS),
+		E(EISCONN), E(ENOTCONN), E(ETIMEDOUT), E(ECONNREFUSED),
+		E(EHOSTUNREACH), E(EALREADY), E(EINPROGRESS), E(ESTALE),
+		E(EDQUOT), E(ECANCELED), E(EOWNERDEAD), E(ENOTRECOVERABLE),
+		E(ERFKILL), E(EHWPOISON), E(ENOMEDIUM), E(EMEDIUMTYPE),
+		E(EKEYEXPIRED), E(EKEYREVOKED), E(EKEYREJECTED), E(ENOKEY),
+		E(EREMOTEIO), E(EBADFD), E(EBADE), E(EBADR), E(EXFULL),
+		E(ENOANO), E(EBADRQC), E(EBADSLT), E(ECHRNG), E(EL2NSYNC),
+		E(EL3HLT), E(EL3RST), E(ELNRNG), E(EUNATCH), E(ENOCSI),
+		E(EL2HLT), E(EBFONT), E(ENONET), E(ENOPKG), E(EREMOTE),
+		E(EADV), E(ESRMNT), E(ECOMM), E(EDOTDOT), E(ENOTUNIQ),
+		E(ELIBACC), E(ELIBBAD), E(ELIBSCN), E(ELIBMAX), E(ELIBEXEC),
+		E(ERESTART), E(ESTRPIPE), E(EUCLEAN), E(ENOTNAM), E(ENAVAIL),
+		E(EISNAM), E(ESOCKTNOSUPPORT), E(EPFNOSUPPORT), E(ESHUTDOWN),
+		E(ETOOMANYREFS), E(EHOSTDOWN), E(EMULTIHOP),
+	};
+#undef E
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].e == e)
+			return t[i].name;
+	return NULL;
+}
+#endif
+
 const char *tu_errname(long v)
 {
-	const char *s = v < 0 && v > -4096 ? strerrorname_np((int)-v) : NULL;
+	const char *s = v < 0 && v > -4096 ? errno_name((int)-v) : NULL;
 
 	return s ? s : "";
 }
