@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Forced into every file of the musl build (cross/musl.ini) while
- * src/pair.c still calls sem_clockwait(), which glibc has (2.30) and musl
+/* Forced into every file of the musl build (cross/musl.ini) while files
+ * that this port does not own still need it to build and behave with musl.
+ *
+ * src/pair.c calls sem_clockwait(), which glibc has (2.30) and musl
  * does not. The stand-in waits the way shmx(7) asks of every wait: against
  * a CLOCK_MONOTONIC deadline, in sem_timedwait() slices of at most 10 ms so
  * a step of the wall clock can stretch no slice by more than that. A macro
@@ -42,5 +44,24 @@
 	}                                                                     \
 	sc_rc_;                                                               \
 })
+
+/* shmx_unlink(3) and shmx_pair_unlink(3) report another user's object in
+ * the sticky /dev/shm as EACCES, which is what glibc's shm_unlink() makes
+ * of the kernel's EPERM (POSIX's error for it); musl's passes EPERM on.
+ * Every call is renamed to a stand-in that translates, declared before any
+ * header (so <sys/mman.h>'s prototype declares the stand-in, with the
+ * internal linkage of this definition), calling musl's by its symbol.
+ * Remove with the same translation in src/region.c and src/pair-objects.c. */
+#define shm_unlink shmx_compat_shm_unlink
+extern int shmx_compat_musl_shm_unlink(const char *name) __asm__("shm_unlink");
+extern int *__errno_location(void);
+static inline int shmx_compat_shm_unlink(const char *name)
+{
+	int rc = shmx_compat_musl_shm_unlink(name);
+
+	if (rc < 0 && *__errno_location() == 1)         /* EPERM */
+		*__errno_location() = 13;               /* EACCES */
+	return rc;
+}
 
 #endif

@@ -352,13 +352,10 @@ static void make_orphan(const char *name)
 {
 	static const char *const suffix[] = { ".shmx-w", ".shmx-r" };
 	char sem[300];
-	sem_t *s;
 
 	for (int i = 0; i < 2; i++) {
 		snprintf(sem, sizeof(sem), "%s%s", name, suffix[i]);
-		s = sem_open(sem, O_CREAT | O_EXCL, 0600, 0);
-		assert_true(s != SEM_FAILED);
-		sem_close(s);
+		tu_sem_make(sem);
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "shmx.h"
+#include "wrap-lfs.h"
 
 /* Prefix of every object a test creates: "shmx-test-<pid>-". */
 #define TU_PREFIX "shmx-test-"
@@ -43,6 +44,12 @@ void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name);
 mode_t tu_devshm_mode(const char *fmt, const char *name);
 /* Whether /dev/shm holds name ("/x" or "x"), of any file type. */
 bool tu_exists(const char *name);
+/* A named semaphore "name" of value 0 as sem_open(name, O_CREAT | O_EXCL,
+ * 0600, 0) makes it with glibc: the file /dev/shm/sem.<name>, the layout
+ * libshmx and shmx(1) know (musl's sem_open() would make /dev/shm/<name>,
+ * which is a region's name); removed by tu_sem_unlink(), 0 or -errno. */
+void tu_sem_make(const char *name);
+int tu_sem_unlink(const char *name);
 /* Whether the semaphore name + suffix exists (/dev/shm/sem.<name><suffix>). */
 bool tu_sem_exists(const char *name, const char *suffix);
 /* Remove everything below dir (not dir itself), links not followed. */
