@@ -119,24 +119,37 @@ arm64_binfmt() {
 		die "binfmt_misc's qemu-aarch64 entry is disabled"
 }
 
-# An arm64 python3: python3.11:arm64 conflicts with the amd64 one, but its
-# library (libpython3.11:arm64) installs beside it, and a python is that
-# library's Py_BytesMain(). The standard library is the system's (the same
-# files; its extension modules carry the architecture in their names).
+# An arm64 python3: python3.X:arm64 conflicts with the amd64 one, but its
+# library (libpython3.X:arm64) installs beside it, and a python is that
+# library's Py_BytesMain(). It finds its standard library, the system's
+# (the same files; extension modules carry the architecture in their
+# names), from where it is: bin/python3 beside lib/python3.X.
 arm64_python() {
-	local out=$cache/arm64/python3 ver
-	ver=$(dpkg-query -W -f '${Version}' "libpython$(shmx_pyver):arm64" 2>/dev/null)
-	[ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$ver" ] && return 0
-	mkdir -p "$cache/arm64"
+	local dir=$cache/arm64 ver pyver
+	pyver=$(shmx_pyver)
+	ver=$(dpkg-query -W -f '${Version}' "libpython$pyver:arm64" 2>/dev/null)
+	[ -x "$dir/bin/python3" ] && [ "$(cat "$dir/python.stamp" 2>/dev/null)" = "$ver" ] &&
+		return 0
+	mkdir -p "$dir/bin" "$dir/lib"
+	ln -sfn "/usr/lib/python$pyver" "$dir/lib/python$pyver"
 	printf '%s\n' 'int Py_BytesMain(int argc, char **argv);' \
 		'int main(int argc, char **argv) { return Py_BytesMain(argc, argv); }' |
-		aarch64-linux-gnu-gcc -x c - -o "$out" \
-			"/usr/lib/aarch64-linux-gnu/libpython$(shmx_pyver).so.1.0" ||
+		aarch64-linux-gnu-gcc -x c - -x none -o "$dir/bin/python3" \
+			"/usr/lib/aarch64-linux-gnu/libpython$pyver.so.1.0" ||
 		die "cannot link an arm64 python3"
-	echo "$ver" >"$out.stamp"
+	"$dir/bin/python3" -c 'import ctypes, platform; assert platform.machine() == "aarch64"' ||
+		die "the arm64 python3 does not run"
+	echo "$ver" >"$dir/python.stamp"
 }
 
 # ---- both ----
+
+# shmx_build, after a failed configure too (meson will not set up a
+# directory it left half done).
+build() {
+	[ -f "$1/build.ninja" ] || rm -rf "$1"
+	shmx_build "$@"
+}
 
 # meson test on dir, with the names the cross builds run: not install
 # (it rebuilds the tree with the machine's own compiler), valgrind-examples
@@ -166,7 +179,7 @@ for p in "${platforms[@]}"; do
 	musl)
 		musl_kernel_headers
 		musl_cmocka
-		shmx_build "$SHMX_TOP/build-musl" --native-file "$cache/paths.ini" \
+		build "$SHMX_TOP/build-musl" --native-file "$cache/paths.ini" \
 			--native-file "$SHMX_TOP/cross/musl.ini" -Dbench=false \
 			-Dpython=disabled
 		say "running the test suite with musl"
@@ -176,9 +189,7 @@ for p in "${platforms[@]}"; do
 	arm64)
 		arm64_binfmt
 		arm64_python
-		# the arm64 python3 is not where its standard library is
-		export PYTHONHOME=/usr
-		shmx_build "$SHMX_TOP/build-arm64" --cross-file "$cache/paths.ini" \
+		build "$SHMX_TOP/build-arm64" --cross-file "$cache/paths.ini" \
 			--cross-file "$SHMX_TOP/cross/aarch64.ini" -Dbench=false
 		say "running the test suite on arm64 under qemu-user"
 		run_suite "$SHMX_TOP/build-arm64" --timeout-multiplier 3 || rc=1

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <semaphore.h>
 #include <time.h>
@@ -801,6 +802,30 @@ bool tu_can_drop_privileges(void)
 			 "--clear-groups", "/bin/true", NULL };
 
 	return geteuid() == 0 && run_ok(argv);
+}
+
+const char *tu_emulated(void)
+{
+	static char what[160];
+	static int known;
+	struct utsname u;
+	char arch[64] = "";
+	FILE *f;
+
+	if (known)
+		return known > 0 ? what : NULL;
+	known = -1;
+	f = fopen("/proc/sys/kernel/arch", "re");
+	if (!f)
+		return NULL;        /* an older kernel, or no /proc: native */
+	if (fgets(arch, sizeof(arch), f))
+		arch[strcspn(arch, "\n")] = 0;
+	fclose(f);
+	if (arch[0] && uname(&u) == 0 && strcmp(u.machine, arch)) {
+		snprintf(what, sizeof(what), "%s on %s", u.machine, arch);
+		known = 1;
+	}
+	return known > 0 ? what : NULL;
 }
 
 bool tu_have_python(void)

@@ -175,6 +175,19 @@ bool tu_can_drop_privileges(void);
 /* true if python3 with multiprocessing.shared_memory runs. */
 bool tu_have_python(void);
 
+/* Non-NULL under user-mode emulation (qemu-user, e.g. an aarch64 build
+ * run on x86-64): "aarch64 on x86_64", the machine uname() reports (the
+ * emulator's) and the kernel's own (/proc/sys/kernel/arch). */
+const char *tu_emulated(void);
+/* In a test: skip it, with the reason, under emulation. */
+#define TU_SKIP_IF_EMULATED(why)                                                 \
+	do {                                                                     \
+		if (tu_emulated()) {                                             \
+			tu_skip("under emulation (%s): %s", tu_emulated(), why); \
+			return;                                                  \
+		}                                                                \
+	} while (0)
+
 /* Monotonic milliseconds. */
 int64_t tu_now_ms(void);
 
