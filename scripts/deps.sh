@@ -8,7 +8,8 @@
 # message_queue and ZeroMQ, and gnuplot for its plot), bridge (nats-server
 # and the NATS C client, for shmx-bridge and its tests), python (venv, pip,
 # setuptools and wheel for Debian's python3, to install the binding offline,
-# and mypy), pkg (.deb building, lintian, mmdebstrap).
+# and mypy), pkg (.deb building, lintian, mmdebstrap), cross (musl-gcc,
+# the aarch64 compiler, qemu-user, arm64 cmocka, for scripts/cross.sh).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -51,6 +52,26 @@ shmx_missing() {
 			"$py" -c 'import pip, wheel' 2>/dev/null || pkgs+=(python3-pip python3-wheel)
 			command -v mypy >/dev/null || pkgs+=(mypy)
 			;;
+		cross)
+			# scripts/cross.sh: musl-gcc with the kernel's headers,
+			# cmocka's source package and cmake to build it with
+			# musl, the aarch64 compiler, qemu-user registered with
+			# binfmt_misc, arm64 cmocka and libpython (cross.sh adds
+			# the arm64 architecture to dpkg first).
+			command -v musl-gcc >/dev/null || pkgs+=(musl-tools)
+			[ -f /usr/include/linux/futex.h ] || pkgs+=(linux-libc-dev)
+			command -v dpkg-source >/dev/null || pkgs+=(dpkg-dev)
+			command -v xz >/dev/null || pkgs+=(xz-utils)
+			command -v cmake >/dev/null || pkgs+=(cmake)
+			command -v aarch64-linux-gnu-gcc >/dev/null ||
+				pkgs+=(gcc-aarch64-linux-gnu)
+			command -v qemu-aarch64-static >/dev/null || pkgs+=(qemu-user-static)
+			command -v update-binfmts >/dev/null || pkgs+=(binfmt-support)
+			for p in libcmocka-dev:arm64 "libpython$(shmx_pyver):arm64"; do
+				dpkg-query -W -f '${Status}' "$p" 2>/dev/null |
+					grep -q 'ok installed' || pkgs+=("$p")
+			done
+			;;
 		fuzz)
 			command -v clang >/dev/null || pkgs+=(clang)
 			echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}' |
@@ -71,6 +92,13 @@ shmx_missing() {
 		esac
 	done
 	printf '%s\n' "${pkgs[@]}" | sort -u
+}
+
+# The version of the system's python3 (3.11), whose library the arm64
+# python is (scripts/cross.sh).
+shmx_pyver() {
+	python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null ||
+		echo 3.11
 }
 
 # shmx_apt PKG...: apt-get install them.

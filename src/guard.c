@@ -13,12 +13,18 @@
 
 #include "internal.h"
 
-/* initial-exec: the handler reads this, and a dlopen'ed libshmx with the
- * default (global-dynamic) model could call __tls_get_addr there, which
- * may allocate. glibc keeps static TLS room for a pointer of a dlopen'ed
- * library. */
-static __thread struct shmx__guard *guard_top
-	__attribute__((tls_model("initial-exec")));
+/* The handler reads this. With glibc, initial-exec: a dlopen'ed libshmx
+ * with the default (global-dynamic) model could call __tls_get_addr there,
+ * which may allocate; glibc keeps static TLS room for a pointer of a
+ * dlopen'ed library. musl refuses to dlopen a library whose own TLS is
+ * initial-exec, and needs it not: its dlopen sets up the library's TLS for
+ * every thread at once, so its __tls_get_addr never allocates. */
+#ifdef __GLIBC__
+#define GUARD_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define GUARD_TLS_MODEL
+#endif
+static __thread struct shmx__guard *guard_top GUARD_TLS_MODEL;
 static struct sigaction guard_prev;
 
 /* 0 not installed, 1 being installed, 2 installed. */

@@ -50,6 +50,9 @@ int shmx__name(const char *name, size_t max, char *out);
  * with sem, glibc's file for the semaphore named canon, "/dev/shm/sem.x". */
 #define SHMX__PATH_BUF (sizeof("/dev/shm/sem.") + SHMX__NAME_BUF + 8)
 void shmx__path(const char *canon, bool sem, char *out);
+/* name.c: shm_unlink(canon), 0 or -errno; -EACCES, never -EPERM, for
+ * another user's object whatever the C library. */
+int shmx__shm_unlink(const char *canon);
 
 /* region.c */
 int shmx__region_from_fd(int fd, const char *canon, unsigned flags,

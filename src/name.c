@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -44,6 +45,16 @@ int shmx__name(const char *name, size_t max, char *out)
 void shmx__path(const char *canon, bool sem, char *out)
 {
 	snprintf(out, SHMX__PATH_BUF, "/dev/shm/%s%s", sem ? "sem." : "", canon + 1);
+}
+
+/* The error POSIX gives, and glibc's shm_unlink() makes of the kernel's
+ * EPERM, for another user's object in the sticky /dev/shm is EACCES, as
+ * shmx_unlink(3) says; musl's shm_unlink() passes EPERM on. */
+int shmx__shm_unlink(const char *canon)
+{
+	int err = shmx__neg(shm_unlink(canon));
+
+	return err == -EPERM ? -EACCES : err;
 }
 
 SHMX_EXPORT int shmx_name_canon(const char *name, char *buf, size_t size)

@@ -99,10 +99,7 @@ void read_region(const char *name, void *buf, size_t len)
 
 void make_sem(const char *name)
 {
-	sem_t *s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
-
-	assert_true(s != SEM_FAILED);
-	sem_close(s);
+	tu_sem_make(name);
 }
 
 /* A pair libshmx made whose region was removed since: its control object
@@ -184,7 +181,7 @@ int cli_teardown(void **state)
 {
 	for (int i = 0; i < 4; i++) {
 		if (extra_sem[i][0])
-			sem_unlink(extra_sem[i]);
+			tu_sem_unlink(extra_sem[i]);
 		if (extra_shm[i][0])
 			shm_unlink(extra_shm[i]);
 		extra_sem[i][0] = extra_shm[i][0] = 0;

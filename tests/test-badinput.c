@@ -3003,8 +3003,8 @@ static void test_row(void **state)
 	assert_int_equal(n, sizeof(v));
 	if (v.rc != row->expect)
 		fail_msg("%s: %s: returned %ld (%s), expected %ld (%s)", row->func,
-			 row->input, v.rc, v.rc < 0 ? strerrorname_np((int)-v.rc) : "-",
-			 row->expect, row->expect < 0 ? strerrorname_np((int)-row->expect) : "-");
+			 row->input, v.rc, v.rc < 0 ? tu_errname(v.rc) : "-",
+			 row->expect, row->expect < 0 ? tu_errname(row->expect) : "-");
 	if (v.problem[0])
 		fail_msg("%s: %s: %s", row->func, row->input, v.problem);
 }
@@ -3035,7 +3035,7 @@ static int row_teardown(void **state)
 
 static void label(struct row *row)
 {
-	const char *e = row->expect < 0 ? strerrorname_np((int)-row->expect) : NULL;
+	const char *e = row->expect < 0 ? tu_errname(row->expect) : NULL;
 
 	snprintf(row->label, sizeof(row->label), "%s: %s -> %s%s", row->func, row->input,
 		 e ? "-" : "", e ? e : "0/NULL");
@@ -3109,7 +3109,7 @@ static void doc_read(struct doc *d)
 /* The row as errors.md spells it. */
 static void doc_spelling(const struct row *row, char *buf, size_t len)
 {
-	const char *e = row->expect < 0 ? strerrorname_np((int)-row->expect) : NULL;
+	const char *e = row->expect < 0 ? tu_errname(row->expect) : NULL;
 
 	if (e)
 		snprintf(buf, len, "| `%s()` | %s | `-%s` |", row->func, row->input, e);

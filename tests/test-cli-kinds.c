@@ -255,6 +255,13 @@ static void test_ls_sysv_shows_key_id_attaches_and_creator(void **state)
 	snprintf(want, sizeof(want), "0x%08x %-10d %-10s %-5s %10s %-6s %-8d %-8d",
 		 (unsigned)k, id, "root", "640", "8192", "1", (int)ds.shm_cpid,
 		 (int)ds.shm_lpid);
+	/* qemu-user runs posix_spawn()'s vfork as a fork: the child's exec
+	 * detaches its copy of the attach and becomes the last pid. */
+	if (tu_emulated()) {
+		print_message("# under emulation (%s): LPID not compared (qemu-user "
+			      "spawns with fork, not vfork)\n", tu_emulated());
+		want[strlen(want) - 8] = 0;
+	}
 	if (getuid() == 0)
 		assert_out_has(want);
 	assert_int_equal(shmx("ls", "--sysv", "--json"), 0);

@@ -269,9 +269,9 @@ static void test_pair_orphaned_control_object_collected(void **state)
 	shmx_close(r);
 	assert_int_equal(shmx_unlink(name), 0);
 	snprintf(path, sizeof(path), "%s.shmx-w", name);
-	assert_int_equal(sem_unlink(path), 0);
+	assert_int_equal(tu_sem_unlink(path), 0);
 	snprintf(path, sizeof(path), "%s.shmx-r", name);
-	assert_int_equal(sem_unlink(path), 0);
+	assert_int_equal(tu_sem_unlink(path), 0);
 	assert_true(tu_exists(ctl_name(name)));
 	gc_removes(name);
 	assert_false(tu_exists(ctl_name(name)));

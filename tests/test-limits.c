@@ -335,6 +335,7 @@ static void test_out_of_address_space_is_enomem_and_leaks_nothing(void **state)
 	(void)state;
 	if (UNDER_ASAN)
 		tu_skip("AddressSanitizer reserves terabytes of address space: no RLIMIT_AS");
+	TU_SKIP_IF_EMULATED("qemu-user does not apply RLIMIT_AS to the program it runs");
 	for (int i = 0; i < 4; i++)
 		n[i] = tu_name();
 	pid = tu_fork();

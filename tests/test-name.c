@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Name validation and canonical form (shmx(7), Names). */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <sys/mman.h>
 #include <string.h>

@@ -390,11 +390,11 @@ static void test_man_pages_name_the_socket_error(void **state)
 	got[1] = shmx_stat(name, &info);
 	close(s);
 	for (size_t i = 0; i < 2; i++) {
-		char *entry = man_error_entry(pages[i], strerrorname_np(-got[i]));
+		char *entry = man_error_entry(pages[i], tu_errname(got[i]));
 
 		if (!entry || !strstr(entry, "socket"))
 			fail_msg("%s: no %s entry that names a socket", pages[i],
-				 strerrorname_np(-got[i]));
+				 tu_errname(got[i]));
 		free(entry);
 		entry = man_error_entry(pages[i], "ENXIO");
 		if (entry)

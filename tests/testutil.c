@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <semaphore.h>
 #include <time.h>
@@ -40,6 +42,37 @@ const char *tu_name(void)
 	return names[n_names++];
 }
 
+void tu_sem_make(const char *name)
+{
+#ifdef __GLIBC__
+	sem_t *s = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+
+	assert_true(s != SEM_FAILED);
+	sem_close(s);
+#else
+	char path[512];
+	sem_t s;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s", name + 1);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0600), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sem_init(&s, 1, 0), 0);
+	assert_int_equal(write(fd, &s, sizeof(s)), sizeof(s));
+	close(fd);
+#endif
+}
+
+int tu_sem_unlink(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s", name + 1);
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
 static int unlink_derived(const char *name)
 {
 	static const char *const sem_suffix[] = { ".shmx-w", ".shmx-r" };
@@ -48,9 +81,12 @@ static int unlink_derived(const char *name)
 	size_t i;
 
 	found += shm_unlink(name) == 0;
+	/* The pair's semaphores are files in glibc's layout whichever the
+	 * C library (src/pair-objects.c); musl's sem_unlink() would look for
+	 * /dev/shm/NAME, not /dev/shm/sem.NAME. */
 	for (i = 0; i < sizeof(sem_suffix) / sizeof(sem_suffix[0]); i++) {
-		snprintf(buf, sizeof(buf), "%s%s", name, sem_suffix[i]);
-		found += sem_unlink(buf) == 0;
+		snprintf(buf, sizeof(buf), "/dev/shm/sem.%s%s", name + 1, sem_suffix[i]);
+		found += unlink(buf) == 0;
 	}
 	/* the pair's control object */
 	snprintf(buf, sizeof(buf), "%s.shmx-p", name);
@@ -164,18 +200,35 @@ void tu_empty_dir(const char *dir)
 	nftw(dir, rm_below, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Without opendir(), which allocates: a test counts under RLIMIT_AS = 0,
+ * where musl's malloc gets no memory. */
 int tu_count_fds(void)
 {
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/fd");
+	/* struct linux_dirent64 */
+	struct ent {
+		uint64_t ino;
+		int64_t off;
+		unsigned short reclen;
+		unsigned char type;
+		char name[];
+	};
+	_Alignas(8) char buf[4096];
+	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int n = 0;
+	long len;
 
-	if (!d)
+	if (fd < 0)
 		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n - 1;   /* the directory's own descriptor */
+	while ((len = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < len;) {
+			const struct ent *e = (const void *)(buf + off);
+
+			n += e->name[0] != '.';
+			off += e->reclen;
+		}
+	}
+	close(fd);
+	return len < 0 ? -1 : n - 1;   /* the directory's own descriptor */
 }
 
 void tu_print_lines(const char *label, const char *text)
@@ -379,9 +432,60 @@ pid_t tu_fork_stalled(int step, void (*fn)(void *arg, int ready_fd), void *arg,
 	return pid;
 }
 
+#ifdef __GLIBC__
+static const char *errno_name(int e)
+{
+	return strerrorname_np(e);
+}
+#else
+/* strerrorname_np() is glibc's (2.32): musl's programs get the names of
+ * <errno.h> from this table, each number under the name glibc gives it
+ * (EAGAIN, not EWOULDBLOCK). */
+static const char *errno_name(int e)
+{
+#define E(x) { x, #x }
+	static const struct { int e; const char *name; } t[] = {
+		E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO),
+		E(E2BIG), E(ENOEXEC), E(EBADF), E(ECHILD), E(EAGAIN),
+		E(ENOMEM), E(EACCES), E(EFAULT), E(ENOTBLK), E(EBUSY),
+		E(EEXIST), E(EXDEV), E(ENODEV), E(ENOTDIR), E(EISDIR),
+		E(EINVAL), E(ENFILE), E(EMFILE), E(ENOTTY), E(ETXTBSY),
+		E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE),
+		E(EDOM), E(ERANGE), E(EDEADLK), E(ENAMETOOLONG), E(ENOLCK),
+		E(ENOSYS), E(ENOTEMPTY), E(ELOOP), E(ENOMSG), E(EIDRM),
+		E(ENOSTR), E(ENODATA), E(ETIME), E(ENOSR), E(ENOLINK),
+		E(EPROTO), E(EBADMSG), E(EOVERFLOW), E(EILSEQ), E(EUSERS),
+		E(ENOTSOCK), E(EDESTADDRREQ), E(EMSGSIZE), E(EPROTOTYPE),
+		E(ENOPROTOOPT), E(EPROTONOSUPPORT), E(EOPNOTSUPP),
+		E(EAFNOSUPPORT), E(EADDRINUSE), E(EADDRNOTAVAIL), E(ENETDOWN),
+		E(ENETUNREACH), E(ECONNABORTED), E(ECONNRESET), E(ENOBUFS),
+		E(EISCONN), E(ENOTCONN), E(ETIMEDOUT), E(ECONNREFUSED),
+		E(EHOSTUNREACH), E(EALREADY), E(EINPROGRESS), E(ESTALE),
+		E(EDQUOT), E(ECANCELED), E(EOWNERDEAD), E(ENOTRECOVERABLE),
+		E(ERFKILL), E(EHWPOISON), E(ENOMEDIUM), E(EMEDIUMTYPE),
+		E(EKEYEXPIRED), E(EKEYREVOKED), E(EKEYREJECTED), E(ENOKEY),
+		E(EREMOTEIO), E(EBADFD), E(EBADE), E(EBADR), E(EXFULL),
+		E(ENOANO), E(EBADRQC), E(EBADSLT), E(ECHRNG), E(EL2NSYNC),
+		E(EL3HLT), E(EL3RST), E(ELNRNG), E(EUNATCH), E(ENOCSI),
+		E(EL2HLT), E(EBFONT), E(ENONET), E(ENOPKG), E(EREMOTE),
+		E(EADV), E(ESRMNT), E(ECOMM), E(EDOTDOT), E(ENOTUNIQ),
+		E(ELIBACC), E(ELIBBAD), E(ELIBSCN), E(ELIBMAX), E(ELIBEXEC),
+		E(ERESTART), E(ESTRPIPE), E(EUCLEAN), E(ENOTNAM), E(ENAVAIL),
+		E(EISNAM), E(ESOCKTNOSUPPORT), E(EPFNOSUPPORT), E(ESHUTDOWN),
+		E(ETOOMANYREFS), E(EHOSTDOWN), E(EMULTIHOP),
+	};
+#undef E
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].e == e)
+			return t[i].name;
+	return NULL;
+}
+#endif
+
 const char *tu_errname(long v)
 {
-	const char *s = v < 0 && v > -4096 ? strerrorname_np((int)-v) : NULL;
+	const char *s = v < 0 && v > -4096 ? errno_name((int)-v) : NULL;
 
 	return s ? s : "";
 }
@@ -698,6 +802,30 @@ bool tu_can_drop_privileges(void)
 			 "--clear-groups", "/bin/true", NULL };
 
 	return geteuid() == 0 && run_ok(argv);
+}
+
+const char *tu_emulated(void)
+{
+	static char what[160];
+	static int known;
+	struct utsname u;
+	char arch[64] = "";
+	FILE *f;
+
+	if (known)
+		return known > 0 ? what : NULL;
+	known = -1;
+	f = fopen("/proc/sys/kernel/arch", "re");
+	if (!f)
+		return NULL;        /* an older kernel, or no /proc: native */
+	if (fgets(arch, sizeof(arch), f))
+		arch[strcspn(arch, "\n")] = 0;
+	fclose(f);
+	if (arch[0] && uname(&u) == 0 && strcmp(u.machine, arch)) {
+		snprintf(what, sizeof(what), "%s on %s", u.machine, arch);
+		known = 1;
+	}
+	return known > 0 ? what : NULL;
 }
 
 bool tu_have_python(void)

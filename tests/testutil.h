@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "shmx.h"
+#include "wrap-lfs.h"
 
 /* Prefix of every object a test creates: "shmx-test-<pid>-". */
 #define TU_PREFIX "shmx-test-"
@@ -43,6 +44,12 @@ void tu_devshm_path(char *buf, size_t len, const char *fmt, const char *name);
 mode_t tu_devshm_mode(const char *fmt, const char *name);
 /* Whether /dev/shm holds name ("/x" or "x"), of any file type. */
 bool tu_exists(const char *name);
+/* A named semaphore "name" of value 0 as sem_open(name, O_CREAT | O_EXCL,
+ * 0600, 0) makes it with glibc: the file /dev/shm/sem.<name>, the layout
+ * libshmx and shmx(1) know (musl's sem_open() would make /dev/shm/<name>,
+ * which is a region's name); removed by tu_sem_unlink(), 0 or -errno. */
+void tu_sem_make(const char *name);
+int tu_sem_unlink(const char *name);
 /* Whether the semaphore name + suffix exists (/dev/shm/sem.<name><suffix>). */
 bool tu_sem_exists(const char *name, const char *suffix);
 /* Remove everything below dir (not dir itself), links not followed. */
@@ -167,6 +174,19 @@ const char *tu_copy_for_others(const char *rel);
 bool tu_can_drop_privileges(void);
 /* true if python3 with multiprocessing.shared_memory runs. */
 bool tu_have_python(void);
+
+/* Non-NULL under user-mode emulation (qemu-user, e.g. an aarch64 build
+ * run on x86-64): "aarch64 on x86_64", the machine uname() reports (the
+ * emulator's) and the kernel's own (/proc/sys/kernel/arch). */
+const char *tu_emulated(void);
+/* In a test: skip it, with the reason, under emulation. */
+#define TU_SKIP_IF_EMULATED(why)                                                 \
+	do {                                                                     \
+		if (tu_emulated()) {                                             \
+			tu_skip("under emulation (%s): %s", tu_emulated(), why); \
+			return;                                                  \
+		}                                                                \
+	} while (0)
 
 /* Monotonic milliseconds. */
 int64_t tu_now_ms(void);

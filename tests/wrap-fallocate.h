@@ -5,6 +5,8 @@
 #ifndef SHMX_WRAP_FALLOCATE_H
 #define SHMX_WRAP_FALLOCATE_H
 
+#include "wrap-lfs.h"
+
 extern int fallocate_eintr;     /* fail with EINTR this many times */
 extern int fallocate_error;     /* then fail once with this error */
 extern int fallocate_calls;     /* calls so far */

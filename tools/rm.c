@@ -2,11 +2,11 @@
 /* shmx rm: remove objects by name, a pair's semaphores with its region. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <semaphore.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "shmx-tool.h"
 
@@ -20,8 +20,15 @@ static bool ctl_exists(const char *name)
 	return lstat(path, &st) == 0;
 }
 
+static const char *sem_path(const char *name, char *path, size_t len)
+{
+	snprintf(path, len, DEV_SHM "/" SEM_PREFIX "%s", name + 1);
+	return path;
+}
+
 static int rm_one(const char *name)
 {
+	char path[sizeof(DEV_SHM) + sizeof(SEM_PREFIX) + PATH_MAX];
 	struct shmx_chan_info ci;
 	bool sems;
 	int err, e2;
@@ -39,8 +46,10 @@ static int rm_one(const char *name)
 	}
 	if (err != -ENOENT)
 		return err;
-	/* No region: a plain named semaphore, as ls shows it. */
-	if (sem_unlink(name) == 0)
+	/* No region: a plain named semaphore, as ls shows it: the file
+	 * "sem.x" of glibc's layout (musl's sem_unlink() would remove
+	 * "/dev/shm/x", which is a region's name). */
+	if (unlink(sem_path(name, path, sizeof(path))) == 0)
 		return 0;
 	return errno == ENOENT ? err : -errno;
 }
