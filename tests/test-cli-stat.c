@@ -165,7 +165,7 @@ static void test_stat_pair(void **state)
 	assert_out_has(want);
 	owner_end(&o, true);
 	assert_int_equal(shmx("stat", name), 0);
-	assert_out_has("State:      stale (its owner is gone)\n");
+	assert_out_has("State:      stale (its owner is gone, nobody holds a slot or maps it)\n");
 	assert_out_has("Holders:    none\n");
 	/* rm takes the semaphores with it */
 	assert_int_equal(shmx("rm", name), 0);

@@ -13,7 +13,7 @@
 #include "shmx-tool.h"
 
 const char *const kind_str[] = { "region", "pair", "channel", "semaphore" };
-const char *const state_str[] = { "-", "alive", "stale", "unknown", "orphan" };
+const char *const state_str[] = { "-", "alive", "stale", "unknown", "orphan", "in-use" };
 
 /* ---- what is in /dev/shm ---- */
 
@@ -149,6 +149,25 @@ static void classify(struct list *l)
 	}
 }
 
+/* An object whose owner is gone may still be in use (inuse.c); its pair's
+ * semaphores and control object share its state. */
+static void in_use(struct list *l)
+{
+	struct entry *e, *r;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		e = &l->e[i];
+		if ((e->kind == K_PAIR || e->kind == K_CHANNEL) && e->state == S_STALE)
+			e->state = object_state(e->name, e->holders, e->kind == K_CHANNEL);
+	}
+	for (i = 0; i < l->n; i++) {
+		e = &l->e[i];
+		if (e->pair[0] && e->state == S_STALE && (r = find_region(l, e->pair)))
+			e->state = r->state;
+	}
+}
+
 int scan(struct list *l)
 {
 	struct dirent *de;
@@ -173,6 +192,7 @@ int scan(struct list *l)
 	if (l->n)
 		qsort(l->e, l->n, sizeof(*l->e), by_name);
 	classify(l);
+	in_use(l);
 	return 0;
 }
 

@@ -154,7 +154,8 @@ int next_opt(int argc, char **argv, const char *shorts, const struct option *lon
 
 /* ---- devshm.c: what /dev/shm and the System V table hold ---- */
 enum kind { K_REGION, K_PAIR, K_CHANNEL, K_SEM };
-enum state { S_NONE, S_ALIVE, S_STALE, S_UNKNOWN, S_ORPHAN };
+/* S_INUSE: the owner is gone, but a live process holds a slot or maps it. */
+enum state { S_NONE, S_ALIVE, S_STALE, S_UNKNOWN, S_ORPHAN, S_INUSE };
 
 extern const char *const kind_str[];   /* by enum kind */
 extern const char *const state_str[];  /* by enum state */
@@ -194,6 +195,15 @@ bool is_libshmx(const struct entry *e);
 /* Whether glibc's file of semaphore name + suffix exists. */
 bool sem_exists(const char *name, const char *suffix);
 int sysv_read(struct sysv **out, size_t *n);
+
+/* ---- inuse.c: whether anyone alive uses an object ---- */
+/* Processes mapping the file st describes, from /proc/PID/maps: up to max
+ * pids into out, their count. Only the processes we may inspect (all of
+ * them as root). */
+int mappers(const struct stat *st, pid_t *out, int max);
+/* owner_state(holders), except that a pair or channel whose owner is gone
+ * is S_INUSE while a live process holds a slot of it or maps it. */
+enum state object_state(const char *name, uint32_t holders, bool chan);
 const char *sysv_status(unsigned perms);
 
 /* ---- stream.c: what shmx send and shmx recv share ---- */

@@ -17,24 +17,6 @@
 
 #include "shmx-tool.h"
 
-/* Does /proc/PID/maps (an open file) map the file st describes? By device
- * and inode, not path: a creator maps the object it built unnamed, which
- * maps shows as "/dev/shm/#INODE (deleted)" even once it has a name. */
-static bool maps_has(FILE *f, const struct stat *st)
-{
-	unsigned long long inode;
-	unsigned maj, min;
-	char line[4352];
-
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
-		    inode == (unsigned long long)st->st_ino && maj == major(st->st_dev) &&
-		    min == minor(st->st_dev))
-			return true;
-	}
-	return false;
-}
-
 static void print_comm(const char *pid, bool first)
 {
 	char file[300], comm[64] = "?";
@@ -54,36 +36,6 @@ static void print_comm(const char *pid, bool first)
 }
 
 #define MAPPERS_MAX 64
-
-/* Processes mapping the object st describes, from /proc/PID/maps: up to
- * max pids into out, their count. Only the processes we may inspect. */
-static int mappers(const struct stat *st, pid_t *out, int max)
-{
-	struct dirent *de;
-	char file[300];
-	int found = 0;
-	bool hit;
-	FILE *f;
-	DIR *d;
-
-	d = opendir("/proc");
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && found < max) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(file, sizeof(file), "/proc/%s/maps", de->d_name);
-		f = fopen(file, "re");
-		if (!f)
-			continue;
-		hit = maps_has(f, st);
-		fclose(f);
-		if (hit)
-			out[found++] = (pid_t)atoi(de->d_name);
-	}
-	closedir(d);
-	return found;
-}
 
 static void mapped_by(const struct stat *st)
 {
@@ -233,11 +185,12 @@ static void print_common(const char *name, const char *kind, const struct stat *
 	print_time("Change:", &st->st_ctim);
 }
 
-static const char *state_text(uint32_t holders)
+static const char *state_text(const struct facts *f)
 {
-	switch (owner_state(holders)) {
+	switch (object_state(f->name, f->holders, f->chan)) {
 	case S_ALIVE: return "alive (its owner holds its lock)";
-	case S_STALE: return "stale (its owner is gone)";
+	case S_INUSE: return "in use (its owner is gone; a live process holds a slot or maps it)";
+	case S_STALE: return "stale (its owner is gone, nobody holds a slot or maps it)";
 	default: return "unknown (no access to the object's locks)";
 	}
 }
@@ -267,7 +220,7 @@ static void print_text(const struct facts *f)
 		return;
 	}
 	if (f->chan || f->pair)
-		printf("%-12s%s\n", "State:", state_text(f->holders));
+		printf("%-12s%s\n", "State:", state_text(f));
 	if (strcmp(f->type, "semaphore"))
 		print_holders(f->holders);
 	if (f->pair)
