@@ -4,7 +4,11 @@
  * the same format (shmx(1), STREAMS). Binary-safe; --lines sends a line a
  * message. The sender creates the object unless told to open one, and
  * removes the names it created as soon as every slot has been taken (or at
- * the end when some never were), so nothing is left whichever side dies.
+ * the end when some never were), so from then on nothing is left whichever
+ * side dies; a sender killed before that leaves them, stale, for shmx gc.
+ * It watches its receivers' processes (watch.c): a receiver that dies is
+ * noticed within a slice, room in the ring or not, and it exits 0 only
+ * once every receiver took the end marker.
  * A channel may have several consumers (each gets the whole stream) and
  * several producers (each sends its own stream and its own end marker). */
 #define _GNU_SOURCE
@@ -36,6 +40,9 @@ struct sender {
 	struct shmx_chan_params shape;  /* what we create, or what we joined */
 	unsigned prods_seen;    /* attaches of producers so far */
 	int64_t looked_ms;
+	struct watch watch;     /* the receivers' processes */
+	int64_t checked_ms;
+	int lost;               /* a receiver died (-EOWNERDEAD) or left (-EPIPE) */
 	/* pair */
 	struct shmx_region *region;
 	struct shmx_pair *pp;
@@ -120,7 +127,7 @@ static void chan_look(struct sender *s, bool now)
 {
 	struct shmx_chan_peer p[2 * SHMX_CHAN_MAX_PEERS];
 	unsigned cons_now = 0, cons_seen = 0, prods = 0;
-	int n, i;
+	int n, i, err;
 
 	if (s->attached && (s->removed || !s->created))
 		return;
@@ -141,11 +148,38 @@ static void chan_look(struct sender *s, bool now)
 	}
 	if (n <= 0)
 		return;
+	err = watch_peers(&s->watch, s->name, p, n);
+	if (err && !s->lost)
+		s->lost = err;
 	s->prods_seen = prods;
 	if (!s->attached)
 		s->attached = broadcast(s) ? cons_now == s->shape.consumers : cons_seen > 0;
 	if (shape_complete(s, cons_seen))
 		remove_names(s);
+}
+
+/* Whether a receiver is gone before the end of the stream (every LOOK_MS):
+ * the one receiver of a queue ends the stream; of several, the others
+ * still get it, and the exit status says that one did not. */
+static int receivers_check(struct sender *s)
+{
+	int64_t now = stream_now_ms();
+
+	if (now - s->checked_ms >= LOOK_MS) {
+		s->checked_ms = now;
+		if (watch_ended(&s->watch) && !s->lost)
+			s->lost = -EOWNERDEAD;
+	}
+	return broadcast(s) ? 0 : s->lost;
+}
+
+static struct sender *idle_sender;
+
+/* Waiting for input: look at the slots and the receivers. */
+static int chan_idle(void)
+{
+	chan_look(idle_sender, false);
+	return receivers_check(idle_sender);
 }
 
 static int chan_put(struct sender *s, const void *buf, size_t len)
@@ -155,6 +189,8 @@ static int chan_put(struct sender *s, const void *buf, size_t len)
 	for (;;) {
 		err = shmx_chan_send(s->chan, buf, len, STREAM_SLICE_MS);
 		chan_look(s, false);
+		if (!err)
+			err = receivers_check(s);
 		if (err != -ETIMEDOUT)
 			return err;
 		if (stream_stop)
@@ -190,6 +226,28 @@ static bool consumers_there(const struct sender *s)
 static bool done_waiting(const struct sender *s)
 {
 	return s->attached && (s->removed || !s->created);
+}
+
+/* After the end marker: until every receiver took it (nothing of ours is
+ * left in the ring), or every watched receiver has ended without taking
+ * it. Without pidfds, as before them: the marker is in the ring. */
+static int chan_drain(struct sender *s)
+{
+	ssize_t left;
+
+	for (;;) {
+		left = shmx_chan_pending(s->chan);
+		if (left <= 0)
+			return (int)left;
+		if (s->watch.blind)
+			return 0;
+		receivers_check(s);
+		if (!watch_count(&s->watch))
+			return shmx_chan_pending(s->chan) == 0 ? 0 : s->lost ? s->lost : -EOWNERDEAD;
+		if (stream_stop)
+			return -EINTR;
+		stream_nap();
+	}
 }
 
 static int chan_send_all(struct sender *s)
@@ -258,6 +316,9 @@ static int chan_run(struct sender *s)
 {
 	int err = chan_start(s);
 
+	watch_init(&s->watch);
+	idle_sender = s;
+	stream_idle = chan_idle;
 	if (broadcast(s) && s->no_wait)
 		s->attached = true;     /* nobody to wait for: none is owed the stream */
 	if (!err && wait_first(s))
@@ -266,6 +327,11 @@ static int chan_run(struct sender *s)
 		err = chan_send_all(s);
 	if (!err)
 		err = chan_wait(s, done_waiting);
+	if (!err)
+		err = chan_drain(s);
+	if (!err)
+		err = s->lost;
+	watch_end(&s->watch);
 	/* Closing without the end marker tells the receiver we were cut. */
 	s->chan = shmx_chan_close(s->chan);
 	remove_names(s);
@@ -521,7 +587,8 @@ const struct command cmd_send = {
 	"Send standard input to a receiver (shmx recv NAME) through a libshmx channel\n"
 	"NAME, created now (ring of SIZE bytes, a power of two, default 64K) unless\n"
 	"--open is given; any bytes, each read(2) becomes one message, an empty one\n"
-	"ends the stream. The name is removed once every slot has been taken.\n"
+	"ends the stream. The name is removed once every slot has been taken (a\n"
+	"sender killed before that leaves it, stale, for shmx gc).\n"
 	"\n"
 	"  -p, --pair          a region of SIZE bytes and its semaphore pair instead\n"
 	"  -o, --open          use an existing channel (or region and pair)\n"
@@ -538,7 +605,8 @@ const struct command cmd_send = {
 	"                      overwrite: never wait, a slow receiver loses messages\n"
 	"      --no-wait       send at once, without waiting for the N receivers\n"
 	"\n"
-	"Exit status: 0 once everything was sent, 1 if the receiver died or never\n"
+	"Exit status: 0 once every receiver took the end of the stream, 1 if a\n"
+	"receiver died (noticed within 0.1 s, waiting for input or not) or never\n"
 	"came (or one of the M senders never joined), 128+N after signal N (the\n"
 	"receiver is told the stream was cut).\n",
 };

@@ -231,7 +231,27 @@ int stream_chan_open(const char *name, unsigned flags, int timeout_ms,
 int stream_pair_attach(const char *name, unsigned role, int timeout_ms,
 		       struct shmx_region **ret_r, struct shmx_pair **ret_p);
 bool stream_is_quit(const char *line, size_t len);
+/* Called by stream_read() each slice it waits for input: an error from it
+ * ends the read with that error. NULL: nothing to look at. */
+extern int (*stream_idle)(void);
 int stream_report(const char *who, const char *peer, const char *name, int timeout_ms,
 		  int err);
+
+/* ---- watch.c: the processes of a channel's consumers ---- */
+struct watch {
+	int fd[SHMX_CHAN_MAX_PEERS];            /* pidfd by consumer slot, or -1 */
+	uint32_t gen[SHMX_CHAN_MAX_PEERS];      /* the attach it watches */
+	bool blind;                             /* no pidfd_open(2) here */
+};
+void watch_init(struct watch *w);
+/* Watch the attached consumers among p (shmx_chan_peers(name)): 0, or
+ * -EOWNERDEAD (one died) / -EPIPE (one left) for a consumer gone already. */
+int watch_peers(struct watch *w, const char *name, const struct shmx_chan_peer *p, int n);
+/* How many watched processes ended since the last call (no longer
+ * watched then); never waits. */
+unsigned watch_ended(struct watch *w);
+/* How many are watched now. */
+unsigned watch_count(const struct watch *w);
+void watch_end(struct watch *w);
 
 #endif
