@@ -97,14 +97,15 @@ static bool is_file_path(const char *in)
 	return !strncmp(in, "./", 2) || (in[0] && strchr(in + 1, '/'));
 }
 
-/* A key as ipcs shows it (0x hex) or decimal; the whole of s, in int. */
+/* A key as ipcs shows it (0x hex: 0xffffffff too) or decimal; the whole
+ * of s, in 32 bits. */
 static int parse_key(const char *s, key_t *out)
 {
 	bool hex = !strncmp(s, "0x", 2) || !strncmp(s, "0X", 2);
 	unsigned long long v;
 	char *end;
 
-	if (!isdigit((unsigned char)s[hex ? 2 : 0]))
+	if (hex ? !isxdigit((unsigned char)s[2]) : !isdigit((unsigned char)s[0]))
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, hex ? 16 : 10);
@@ -150,6 +151,11 @@ int address_arg(const char *in, struct address *a)
 	a->arg = in;
 	if (!strncmp(in, SYSV_PREFIX, strlen(SYSV_PREFIX)))
 		return sysv_arg(in, a);
+	/* glibc's shm_open, Python and the library mean (or refuse) the
+	 * object /x; as a path it would be /x at the root of the file system. */
+	if (!strncmp(in, "//", 2))
+		return usage_error("invalid address '%s': a name has one leading '/' "
+				   "(/x), a file's path is not written with '//'", shown(in));
 	if (is_file_path(in)) {
 		if (strlen(in) >= sizeof(a->name))
 			return usage_error("path too long: '%.40s...'", shown(in));
