@@ -164,6 +164,10 @@ static char *ls_line(const char *name)
 		snprintf(key, sizeof(key), " %s  (", name);
 		p = strstr(R.out, key);
 	}
+	if (!p) {               /* a planted symlink: NAME -> TARGET */
+		snprintf(key, sizeof(key), " %s -> ", name);
+		p = strstr(R.out, key);
+	}
 	if (!p)
 		return NULL;
 	while (p > R.out && p[-1] != '\n')

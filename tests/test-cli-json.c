@@ -425,7 +425,7 @@ static void test_ls_json_carries_the_shared_keys(void **state)
 	NEED_PYTHON();
 	assert_int_equal(shmx("create", name, "4096", "--mode", "0640"), 0);
 	assert_int_equal(shmx("ls", "--json"), 0);
-	snprintf(want, sizeof(want), "%s %s region region 4096 0640\n", name, name);
+	snprintf(want, sizeof(want), "%s %s region posix 4096 0640\n", name, name);
 	snprintf(prefix, sizeof(prefix), "%s$", name);
 	assert_py(PY("objects", prefix, "address", "name", "type", "kind", "size", "mode"),
 		  want);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "shmx-tool.h"
 
@@ -71,13 +72,28 @@ static int rm_error(bool json, const struct address *a, int err)
 	return json_op_error(json, a->name, err);
 }
 
+/* Another program's object whose name the library refuses (ls lists it):
+ * the entry of /dev/shm itself, not a directory. */
+static int rm_foreign(const char *name)
+{
+	char path[sizeof(DEV_SHM) + PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), DEV_SHM "%s", name);
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
 /* A segment is only marked for removal: it goes with its last detach. */
 static int rm_address(const struct address *a)
 {
 	int id;
 
 	switch (a->kind) {
-	case A_POSIX: return rm_one(a->name);
+	case A_POSIX: return a->foreign ? rm_foreign(a->name) : rm_one(a->name);
 	case A_FILE: return rm_file(a->name);
 	default:
 		id = address_sysv_id(a);

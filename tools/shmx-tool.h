@@ -74,9 +74,12 @@ struct address {
 	char name[PATH_MAX];    /* canonical "/x", or the file's path */
 	key_t key;              /* A_SYSV_KEY */
 	int id;                 /* A_SYSV_ID */
+	bool foreign;           /* A_POSIX whose name the library refuses, found
+				 * in /dev/shm (another program's) */
 };
 
-/* 0, or a usage error (exit status 2) saying what is wrong with in. */
+/* 0, or a usage error (exit status 2) saying what is wrong with in. A
+ * "\xNN" in in is the byte NN, as every name is printed (put_name()). */
 int address_arg(const char *in, struct address *a);
 /* argv[optind...]: all addresses, at least one; exactly one, into *a. Both
  * 0, or a usage error printed (the exit status). */
@@ -153,7 +156,9 @@ struct option;
 int next_opt(int argc, char **argv, const char *shorts, const struct option *longs);
 
 /* ---- devshm.c: what /dev/shm and the System V table hold ---- */
-enum kind { K_REGION, K_PAIR, K_CHANNEL, K_SEM };
+/* K_PLANTED: not a file an object can be (a symlink, FIFO, directory,
+ * socket or device), listed so that an operator sees it. */
+enum kind { K_REGION, K_PAIR, K_CHANNEL, K_SEM, K_PLANTED };
 /* S_INUSE: the owner is gone, but a live process holds a slot or maps it. */
 enum state { S_NONE, S_ALIVE, S_STALE, S_UNKNOWN, S_ORPHAN, S_INUSE };
 
@@ -173,6 +178,8 @@ struct entry {
 	uint32_t holders;
 	bool chan_ok;
 	struct shmx_chan_info chan;
+	mode_t ftype;           /* K_PLANTED: S_IFLNK, S_IFIFO, ... */
+	char target[NAME_BUF];  /* a planted symlink's target, as read */
 };
 
 struct list {
@@ -188,6 +195,9 @@ struct sysv {
 	unsigned perms, uid, gid;
 };
 
+/* "region", ..., or for a planted file what it is ("symlink", "fifo",
+ * "directory", "socket", "device"): the type of every --json record. */
+const char *entry_type(const struct entry *e);
 /* Every file of /dev/shm, classified; free(l->e) afterwards. */
 int scan(struct list *l);
 enum state owner_state(uint32_t holders);

@@ -145,10 +145,60 @@ static int sysv_arg(const char *in, struct address *a)
 	return 0;
 }
 
+/* An argument as shmx prints it: "\xNN" is the byte NN (put_name() prints
+ * a backslash as \x5c, so this is never ambiguous); any other backslash
+ * is itself. 0, or -ENAMETOOLONG. */
+static int unescape(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	unsigned v;
+
+	for (; *in; in++) {
+		if (n + 1 >= size)
+			return -ENAMETOOLONG;
+		if (in[0] == '\\' && in[1] == 'x' && isxdigit((unsigned char)in[2]) &&
+		    isxdigit((unsigned char)in[3]) && sscanf(in + 2, "%2x", &v) == 1 && v) {
+			out[n++] = (char)v;
+			in += 3;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = 0;
+	return 0;
+}
+
+/* A name the library refuses (a control byte) but that another program
+ * made in /dev/shm: ls lists it, so stat and rm take it (a->foreign). */
+static bool foreign_name(const char *raw, struct address *a)
+{
+	const char *p = raw[0] == '/' ? raw + 1 : raw;
+	char path[sizeof(DEV_SHM) + NAME_BUF];
+	struct stat st;
+	bool odd = false;
+
+	for (const char *c = p; *c; c++)
+		odd |= (unsigned char)*c < 0x20 || *c == 0x7f;
+	if (!odd || strchr(p, '/') || strlen(p) > SHMX_NAME_MAX)
+		return false;
+	snprintf(path, sizeof(path), DEV_SHM "/%s", p);
+	if (lstat(path, &st) < 0)
+		return false;
+	snprintf(a->name, sizeof(a->name), "/%s", p);
+	a->kind = A_POSIX;
+	a->foreign = true;
+	return true;
+}
+
 int address_arg(const char *in, struct address *a)
 {
+	char raw[PATH_MAX];
+
 	memset(a, 0, sizeof(*a));
 	a->arg = in;
+	if (unescape(in, raw, sizeof(raw)))
+		return usage_error("path too long: '%.40s...'", shown(in));
+	in = raw;
 	if (!strncmp(in, SYSV_PREFIX, strlen(SYSV_PREFIX)))
 		return sysv_arg(in, a);
 	/* glibc's shm_open, Python and the library mean (or refuse) the
@@ -164,6 +214,8 @@ int address_arg(const char *in, struct address *a)
 		return 0;
 	}
 	a->kind = A_POSIX;
+	if (canon_name(in, a->name) == -EINVAL && foreign_name(in, a))
+		return 0;
 	return name_arg(in, a->name) ? EXIT_USAGE : 0;
 }
 
