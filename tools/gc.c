@@ -189,8 +189,10 @@ static void gc_summary(const struct gc_run *g)
 	if (g->json) {
 		fputs("\n],", stdout);
 		json_errors();
-		printf(",\"counts\":{\"removed\":%u,\"kept\":%u,\"unknown\":%u,\"failed\":%u}}\n",
-		       g->removed, g->live, g->unknown, g->failed);
+		/* a dry run removed nothing: it counts what it would remove */
+		printf(",\"counts\":{\"%s\":%u,\"kept\":%u,\"unknown\":%u,\"failed\":%u}}\n",
+		       g->dry ? "would_remove" : "removed", g->removed, g->live, g->unknown,
+		       g->failed);
 		return;
 	}
 	printf("gc: %s %u stale object%s, kept %u live, %u unknown, %u failed%s\n",

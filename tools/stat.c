@@ -63,6 +63,14 @@ static void print_time(const char *label, const struct timespec *ts)
 	printf("%-12s%s.%09ld %s\n", label, buf, ts->tv_nsec, zone);
 }
 
+static void print_seg_time(const char *label, const struct timespec *ts)
+{
+	if (ts->tv_sec || ts->tv_nsec)
+		print_time(label, ts);
+	else
+		printf("%-12snever\n", label);
+}
+
 static void print_holders(uint32_t h)
 {
 	static const char *const slot[] = { "owner", "writer", "reader" };
@@ -167,7 +175,8 @@ static void print_slots(const char *name)
 	}
 }
 
-static void print_common(const char *name, const char *kind, const struct stat *st)
+static void print_common(const char *name, const char *kind, const struct stat *st,
+			 bool segment)
 {
 	char ub[32], gb[32], hb[24], mb[11];
 
@@ -180,8 +189,14 @@ static void print_common(const char *name, const char *kind, const struct stat *
 	       rwx(st->st_mode, mb));
 	printf("%-12s%u (%s)\n", "Owner:", (unsigned)st->st_uid, user_name(st->st_uid, ub));
 	printf("%-12s%u (%s)\n", "Group:", (unsigned)st->st_gid, group_name(st->st_gid, gb));
-	print_time("Access:", &st->st_atim);
-	print_time("Modify:", &st->st_mtim);
+	if (!segment) {
+		print_time("Access:", &st->st_atim);
+		print_time("Modify:", &st->st_mtim);
+	} else {
+		/* shm_atime, shm_dtime: 0 until the first attach, detach */
+		print_seg_time("Attach:", &st->st_atim);
+		print_seg_time("Detach:", &st->st_mtim);
+	}
 	print_time("Change:", &st->st_ctim);
 }
 
@@ -205,8 +220,11 @@ static void print_sysv(const struct shmx_sysv_info *si)
 	printf("%-12s%d\n", "Id:", si->id);
 	printf("%-12s%u (%s), group %u (%s)\n", "Creator:", (unsigned)si->cuid,
 	       user_name(si->cuid, ub), (unsigned)si->cgid, group_name(si->cgid, gb));
-	printf("%-12s%d\n", "Creator pid:", (int)si->cpid);
-	printf("%-12s%d\n", "Last pid:", (int)si->lpid);
+	printf("%-12screator %d, last attach or detach ", "Pids:", (int)si->cpid);
+	if (si->lpid)
+		printf("%d\n", (int)si->lpid);
+	else
+		printf("none\n");
 	printf("%-12s%" PRIu64 "%s\n", "Attached:", si->nattch,
 	       si->removed ? " (marked for removal: goes with the last detach)" : "");
 }
@@ -214,7 +232,7 @@ static void print_sysv(const struct shmx_sysv_info *si)
 static void print_text(const struct facts *f)
 {
 	print_common(f->name, f->sysv ? "System V segment" : f->chan ? "libshmx channel" :
-		     f->pair ? "libshmx pair" : f->type, &f->st);
+		     f->pair ? "libshmx pair" : f->type, &f->st, f->sysv);
 	if (f->sysv) {
 		print_sysv(&f->si);
 		return;
