@@ -220,8 +220,10 @@ const struct command cmd_ls = {
 	.help =
 		"List every POSIX shared-memory object and named semaphore in /dev/shm:\n"
 		"kind (region, semaphore, pair, channel), state of libshmx objects (alive:\n"
-		"their owner holds its lock; stale: the owner is gone; orphan: semaphores\n"
-		"of a pair whose region is gone), size, mode, owner, modification time.\n"
+		"their owner holds its lock; in-use: the owner is gone, a live process\n"
+		"holds a slot or maps it; stale: nobody; orphan: semaphores of a pair\n"
+		"whose region is gone), size, mode, owner, modification time. What else\n"
+		"is there (a symlink, FIFO, directory) is listed as planted.\n"
 		"\n"
 		"  -b, --bytes   exact sizes in bytes instead of 4.0K, 1.5M, ...\n"
 		"      --json    one JSON document {\"objects\": [...], \"errors\": [...]}\n"
