@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the shmx commands share: the command struct that each command file
- * ends with, and the helpers of util.c and devshm.c. Not installed. */
+ * ends with, and the helpers of util.c, address.c, devshm.c, inuse.c,
+ * watch.c, object.c, json.c and stream.c. Not installed. */
 #ifndef SHMX_TOOL_H
 #define SHMX_TOOL_H
 
@@ -62,7 +63,7 @@ const char *shown(const char *s);
 size_t utf8_len(const unsigned char *s);
 bool utf8_valid(const char *s);
 
-/* ---- util.c: addresses, one argument for every kind of shared memory ----
+/* ---- address.c: addresses, one argument for every kind of shared memory ----
  * "/name" or "name": a POSIX object; a '/' after the first character, or a
  * leading "./": a file; "sysv:KEY" (decimal or 0x hex) or "sysv:@ID": a
  * System V segment (shmx(1), ADDRESSES). */
