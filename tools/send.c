@@ -242,8 +242,11 @@ static int chan_drain(struct sender *s)
 		if (s->watch.blind)
 			return 0;
 		receivers_check(s);
+		/* All ended: the last may have taken it just before. */
+		if (!watch_count(&s->watch) && shmx_chan_pending(s->chan) != 0)
+			return s->lost ? s->lost : -EOWNERDEAD;
 		if (!watch_count(&s->watch))
-			return shmx_chan_pending(s->chan) == 0 ? 0 : s->lost ? s->lost : -EOWNERDEAD;
+			return 0;
 		if (stream_stop)
 			return -EINTR;
 		stream_nap();

@@ -46,8 +46,10 @@ static int watch_one(struct watch *w, const char *name, const struct shmx_chan_p
 	const struct shmx_chan_peer *a;
 	int fd = pidfd_open(q->pid), n;
 
-	if (fd < 0 && errno == ENOSYS) {
-		w->blind = true;        /* no pidfds here: the waits still see a death */
+	/* No pidfds here (an old kernel, a seccomp filter): the library's
+	 * waits still see a death, and the end is not waited for. */
+	if (fd < 0 && errno != ESRCH) {
+		w->blind = true;
 		return 0;
 	}
 	n = shmx_chan_peers(name, again, sizeof(again) / sizeof(again[0]));
