@@ -230,7 +230,9 @@ static bool done_waiting(const struct sender *s)
 
 /* After the end marker: until every receiver took it (nothing of ours is
  * left in the ring), or every watched receiver has ended without taking
- * it. Without pidfds, as before them: the marker is in the ring. */
+ * it. With no receiver watched (no pidfds here; or a joining sender that
+ * found the names gone, so never saw the slots), as before: the marker is
+ * in the ring. */
 static int chan_drain(struct sender *s)
 {
 	ssize_t left;
@@ -239,7 +241,7 @@ static int chan_drain(struct sender *s)
 		left = shmx_chan_pending(s->chan);
 		if (left <= 0)
 			return (int)left;
-		if (s->watch.blind)
+		if (s->watch.blind || !s->watch.any)
 			return 0;
 		receivers_check(s);
 		/* All ended: the last may have taken it just before. */
@@ -299,6 +301,9 @@ static int chan_start(struct sender *s)
 
 	if (s->open) {
 		err = stream_chan_open(s->name, SHMX_CHAN_PRODUCER, s->timeout_ms, &s->chan);
+		/* the slots, to watch the receivers, before the names may go */
+		if (!err)
+			chan_look(s, true);
 		if (!err)
 			err = chan_joined(s);
 		return err;
@@ -317,11 +322,12 @@ static const char *missing(const struct sender *s)
 
 static int chan_run(struct sender *s)
 {
-	int err = chan_start(s);
+	int err;
 
 	watch_init(&s->watch);
 	idle_sender = s;
 	stream_idle = chan_idle;
+	err = chan_start(s);
 	if (broadcast(s) && s->no_wait)
 		s->attached = true;     /* nobody to wait for: none is owed the stream */
 	if (!err && wait_first(s))
@@ -439,9 +445,25 @@ static int pair_start(struct sender *s)
 	return err;
 }
 
+/* Waiting for input with the turn in hand: a try (timeout 0) takes no
+ * turn we hold, but says whether the receiver died or left meanwhile. */
+static int pair_idle(void)
+{
+	int err;
+
+	if (!idle_sender->holding || !idle_sender->pp)
+		return 0;
+	err = shmx_pair_wait(idle_sender->pp, 0);
+	return err == -EOWNERDEAD || err == -EPIPE ? err : 0;
+}
+
 static int pair_run(struct sender *s)
 {
-	int err = pair_start(s);
+	int err;
+
+	idle_sender = s;
+	stream_idle = pair_idle;
+	err = pair_start(s);
 
 	if (!err)
 		err = pair_send_all(s);

@@ -253,6 +253,7 @@ struct watch {
 	int fd[SHMX_CHAN_MAX_PEERS];            /* pidfd by consumer slot, or -1 */
 	uint32_t gen[SHMX_CHAN_MAX_PEERS];      /* the attach it watches */
 	bool blind;                             /* no pidfd_open(2) here */
+	bool any;                               /* some process was watched */
 };
 void watch_init(struct watch *w);
 /* Watch the attached consumers among p (shmx_chan_peers(name)): 0, or

@@ -25,6 +25,7 @@ static int pidfd_open(pid_t pid)
 void watch_init(struct watch *w)
 {
 	w->blind = false;
+	w->any = false;
 	for (unsigned i = 0; i < SHMX_CHAN_MAX_PEERS; i++)
 		w->fd[i] = -1;
 }
@@ -58,6 +59,7 @@ static int watch_one(struct watch *w, const char *name, const struct shmx_chan_p
 	    a->state == SHMX_PEER_ATTACHED && fd >= 0) {
 		w->fd[q->slot] = fd;
 		w->gen[q->slot] = q->generation;
+		w->any = true;
 		return 0;
 	}
 	if (fd >= 0)
