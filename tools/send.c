@@ -243,7 +243,8 @@ static int chan_drain(struct sender *s)
 			return (int)left;
 		if (s->watch.blind || !s->watch.any)
 			return 0;
-		receivers_check(s);
+		/* a receiver that ends now may have taken it: not s->lost */
+		watch_ended(&s->watch);
 		/* All ended: the last may have taken it just before. */
 		if (!watch_count(&s->watch) && shmx_chan_pending(s->chan) != 0)
 			return s->lost ? s->lost : -EOWNERDEAD;
@@ -445,16 +446,27 @@ static int pair_start(struct sender *s)
 	return err;
 }
 
-/* Waiting for input with the turn in hand: a try (timeout 0) takes no
- * turn we hold, but says whether the receiver died or left meanwhile. */
+/* Waiting for input with the turn in hand. A try (timeout 0) takes no
+ * turn we hold, but says whether the receiver died or left meanwhile;
+ * and a turn that came back from a receiver that died holding it was
+ * handed to us as a turn, its death told to nobody: once a receiver took
+ * a message, its slot lock must still be held. */
 static int pair_idle(void)
 {
+	struct sender *s = idle_sender;
+	struct shmx_info info;
 	int err;
 
-	if (!idle_sender->holding || !idle_sender->pp)
+	if (!s->holding || !s->pp)
 		return 0;
-	err = shmx_pair_wait(idle_sender->pp, 0);
-	return err == -EOWNERDEAD || err == -EPIPE ? err : 0;
+	err = shmx_pair_wait(s->pp, 0);
+	if (err == -EOWNERDEAD || err == -EPIPE)
+		return err;
+	if (s->attached && !shmx_fstat(s->region, &info) &&
+	    !(info.holders & SHMX_HOLDERS_UNKNOWN) &&
+	    !(info.holders & (1u << SHMX_SLOT_READER)))
+		return -EOWNERDEAD;
+	return 0;
 }
 
 static int pair_run(struct sender *s)
