@@ -193,12 +193,13 @@ int shmx__named_fd(const struct shmx_region *r)
 static void map_by_name(struct shmx_region *r)
 {
 	int prot = (r->flags & SHMX_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
+	int mflags = MAP_SHARED | ((r->flags & SHMX_POPULATE) ? MAP_POPULATE : 0);
 	int fd = shmx__named_fd(r);
 	void *p;
 
 	if (fd < 0)
 		return;
-	p = mmap(NULL, r->size, prot, MAP_SHARED, fd, 0);
+	p = mmap(NULL, r->size, prot, mflags, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
 		return;

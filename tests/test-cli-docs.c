@@ -255,6 +255,7 @@ static void test_pair_create_anon_example_runs_through_a_pipe(void **state)
 {
 	char src[64], exe[64], cmd[1024];
 	char *argv[] = { exe, NULL };
+	const char *san;
 	struct tu_result res = { 0 };
 	int64_t start;
 
@@ -262,8 +263,12 @@ static void test_pair_create_anon_example_runs_through_a_pipe(void **state)
 	snprintf(src, sizeof(src), "/tmp/" TU_PREFIX "%d-chat.c", (int)getpid());
 	snprintf(exe, sizeof(exe), "/tmp/" TU_PREFIX "%d-chat", (int)getpid());
 	man_example("docs/man/shmx_pair_create_anon.3", src);
-	snprintf(cmd, sizeof(cmd), "cc -std=c11 -Wall -Werror -I'%s' '%s' -o '%s' '%s' "
-		 "-Wl,-rpath,'%s'", tu_source_path("include"), src, exe,
+	/* A library built with the sanitizers needs them in the program too
+	 * (their runtime must come first). */
+	snprintf(cmd, sizeof(cmd), "ldd '%s' | grep -q libasan", tu_build_path("src/libshmx.so"));
+	san = system(cmd) == 0 ? "-fsanitize=address,undefined" : "";
+	snprintf(cmd, sizeof(cmd), "cc -std=c11 -Wall -Werror %s -I'%s' '%s' -o '%s' '%s' "
+		 "-Wl,-rpath,'%s'", san, tu_source_path("include"), src, exe,
 		 tu_build_path("src/libshmx.so"), tu_build_path("src"));
 	if (system(cmd) != 0) {
 		unlink(src);
