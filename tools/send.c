@@ -10,7 +10,8 @@
  * noticed within a slice, room in the ring or not, and it exits 0 only
  * once every receiver took the end marker.
  * A channel may have several consumers (each gets the whole stream) and
- * several producers (each sends its own stream and its own end marker). */
+ * several producers (each sends its own stream and its own end marker).
+ * The pair mode is in send-pair.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -20,50 +21,24 @@
 #include <string.h>
 
 #include "shmx-tool.h"
+#include "send.h"
 
 #define DEFAULT_SIZE (64 * 1024)
 #define MIN_RING     64         /* shmx_chan_create(3) */
-#define ABORT_WAIT_MS 200       /* for the turn that carries the abort marker */
-#define LOOK_MS      10         /* how often the slots are read while it matters */
 
-struct sender {
-	char name[NAME_BUF];
-	uint64_t size;          /* ring or region bytes */
-	int timeout_ms;         /* for a receiver to show up */
-	int64_t start_ms;
-	bool open, lines, pair, no_wait;
-	bool shaped;            /* --consumers, --producers or --policy given */
-	bool created, attached, removed;
-	bool mid_line;          /* --lines: the last piece did not end a line */
-	/* channel */
-	struct shmx_chan *chan;
-	struct shmx_chan_params shape;  /* what we create, or what we joined */
-	unsigned prods_seen;    /* attaches of producers so far */
-	int64_t looked_ms;
-	struct watch watch;     /* the receivers' processes */
-	int64_t checked_ms;
-	int lost;               /* a receiver died (-EOWNERDEAD) or left (-EPIPE) */
-	/* pair */
-	struct shmx_region *region;
-	struct shmx_pair *pp;
-	struct stream_frame *frame;
-	unsigned turns;         /* from the 2nd on, a receiver took a message */
-	bool holding;
-};
-
-static bool expired(const struct sender *s)
+bool expired(const struct sender *s)
 {
 	return s->timeout_ms >= 0 && stream_now_ms() - s->start_ms >= s->timeout_ms;
 }
 
-static bool give_up(const struct sender *s)
+bool give_up(const struct sender *s)
 {
 	return !s->attached && expired(s);
 }
 
 /* Once the receiver is attached, both sides hold all they need and the
  * names can go: nothing is left behind whichever side dies from then on. */
-static void remove_names(struct sender *s)
+void remove_names(struct sender *s)
 {
 	if (!s->created || s->removed)
 		return;
@@ -79,7 +54,7 @@ static void remove_names(struct sender *s)
 /* The end of input, or with --lines the line "quit". A line longer than a
  * message goes in pieces, and a piece that is not the start of a line is
  * data, whatever it holds. */
-static bool at_end(struct sender *s, const char *buf, ssize_t n)
+bool at_end(struct sender *s, const char *buf, ssize_t n)
 {
 	bool quit = s->lines && !s->mid_line && n > 0 && stream_is_quit(buf, (size_t)n);
 
@@ -87,7 +62,7 @@ static bool at_end(struct sender *s, const char *buf, ssize_t n)
 	return n <= 0 || quit;
 }
 
-static ssize_t read_input(struct sender *s, void *buf, size_t max)
+ssize_t read_input(struct sender *s, void *buf, size_t max)
 {
 	return s->lines ? stream_read_line(buf, max) : stream_read(buf, max);
 }
@@ -321,7 +296,7 @@ static const char *missing(const struct sender *s)
 	return !s->attached ? "receiver" : "producer";
 }
 
-static int chan_run(struct sender *s)
+int chan_run(struct sender *s)
 {
 	int err;
 
@@ -347,144 +322,6 @@ static int chan_run(struct sender *s)
 	remove_names(s);
 	return stream_report("sender", err == -ETIMEDOUT ? missing(s) : "receiver", s->name,
 			     s->timeout_ms, err);
-}
-
-/* ---- pair ---- */
-
-/* Wait for our turn in slices (to notice a signal); give up after the
- * timeout only while no receiver has ever taken a message. */
-static int pair_turn(struct sender *s)
-{
-	int err;
-
-	while (!s->holding) {
-		err = shmx_pair_wait(s->pp, STREAM_SLICE_MS);
-		if (!err) {
-			s->holding = true;
-			if (!s->attached && (++s->turns > 1 || s->open)) {
-				s->attached = true;
-				remove_names(s);
-			}
-		} else if (err != -ETIMEDOUT) {
-			return err;
-		} else if (stream_stop) {
-			return -EINTR;
-		} else if (give_up(s)) {
-			return -ETIMEDOUT;
-		}
-	}
-	return 0;
-}
-
-static int pair_put(struct sender *s, size_t len, uint32_t flags)
-{
-	int err = pair_turn(s);
-
-	if (err)
-		return err;
-	s->frame->len = (uint32_t)len;
-	s->frame->flags = flags;
-	err = shmx_pair_post(s->pp);
-	if (!err)
-		s->holding = false;
-	return err;
-}
-
-/* Input is read straight into the region while we hold the turn. */
-static int pair_send_all(struct sender *s)
-{
-	size_t max = shmx_size(s->region) - sizeof(*s->frame);
-	ssize_t n;
-	int err;
-
-	for (;;) {
-		err = pair_turn(s);
-		if (err)
-			return err;
-		n = read_input(s, s->frame->data, max);
-		if (n < 0)
-			return (int)n;
-		if (at_end(s, (char *)s->frame->data, n))
-			break;
-		err = pair_put(s, (size_t)n, 0);
-		if (err)
-			return err;
-	}
-	/* The end marker, then wait until the receiver took it. */
-	err = pair_put(s, 0, STREAM_END);
-	return err ? err : pair_turn(s);
-}
-
-/* Interrupted: tell the receiver, if it hands us the turn soon; it would
- * otherwise see us vanish as if we had died. */
-static void pair_abort(struct sender *s)
-{
-	if (!s->holding && shmx_pair_wait(s->pp, ABORT_WAIT_MS) == 0)
-		s->holding = true;
-	if (s->holding)
-		pair_put(s, 0, STREAM_END | STREAM_ABORT);
-}
-
-static int pair_start(struct sender *s)
-{
-	int err;
-
-	if (s->open) {
-		err = stream_pair_attach(s->name, SHMX_PAIR_WRITER, s->timeout_ms, &s->region,
-					 &s->pp);
-	} else {
-		err = shmx_create(s->name, (size_t)s->size, SHMX_MAP, 0600, &s->region);
-		if (!err && (err = shmx_pair_create(s->region, SHMX_PAIR_WRITER, 0600, &s->pp)))
-			shmx_unlink(s->name);
-		s->created = !err;
-	}
-	/* A region made elsewhere must hold a frame header and some data. */
-	if (!err && shmx_size(s->region) <= sizeof(*s->frame))
-		err = -EMSGSIZE;
-	if (!err)
-		s->frame = shmx_addr(s->region);
-	return err;
-}
-
-/* Waiting for input with the turn in hand. A try (timeout 0) takes no
- * turn we hold, but says whether the receiver died or left meanwhile;
- * and a turn that came back from a receiver that died holding it was
- * handed to us as a turn, its death told to nobody: once a receiver took
- * a message, its slot lock must still be held. */
-static int pair_idle(void)
-{
-	struct sender *s = idle_sender;
-	struct shmx_info info;
-	int err;
-
-	if (!s->holding || !s->pp)
-		return 0;
-	err = shmx_pair_wait(s->pp, 0);
-	if (err == -EOWNERDEAD || err == -EPIPE)
-		return err;
-	if (s->attached && !shmx_fstat(s->region, &info) &&
-	    !(info.holders & SHMX_HOLDERS_UNKNOWN) &&
-	    !(info.holders & (1u << SHMX_SLOT_READER)))
-		return -EOWNERDEAD;
-	return 0;
-}
-
-static int pair_run(struct sender *s)
-{
-	int err;
-
-	idle_sender = s;
-	stream_idle = pair_idle;
-	err = pair_start(s);
-
-	if (!err)
-		err = pair_send_all(s);
-	if (err == -EINTR && s->frame)
-		pair_abort(s);
-	s->pp = shmx_pair_close(s->pp);
-	remove_names(s);
-	s->region = shmx_close(s->region);
-	return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
 }
 
 /* ---- command ---- */
