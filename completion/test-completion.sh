@@ -50,7 +50,7 @@ check() {
 	fi
 }
 
-echo "1..11"
+echo "1..13"
 "$tool" create "/$tag-a" 4096 >/dev/null || echo "# shmx create failed"
 "$tool" create "/$tag-b" 4096 >/dev/null || echo "# shmx create failed"
 check "commands complete" "shmx s" stat send '!ls'
@@ -64,6 +64,25 @@ check "no names after an option that takes a value" "shmx send x --size " "!/$ta
 check "names from /dev/shm with their slash" "shmx stat /$tag-" "/$tag-a" "/$tag-b"
 check "names without the slash once typed so" "shmx rm $tag-" "$tag-a" "$tag-b"
 check "help completes command names" "shmx help gc" gc '!--dry-run'
+check "recv offers only what it accepts" "shmx recv x --" --pair --timeout '!--producers'
+
+# Every option offered for every command is one the command accepts: given
+# before --help, an unknown one is a usage error naming it.
+bad=
+for c in ls stat create rm gc cat write send recv; do
+	for o in $(complete_line "shmx $c --" | tr '|' ' ') $(complete_line "shmx $c -" | tr '|' ' '); do
+		if "$tool" "$c" "$o" --help 2>&1 >/dev/null | grep -q "unknown option\|invalid option"; then
+			bad="$bad $c$o"
+		fi
+	done
+done
+n=$((n + 1))
+if [ -z "$bad" ]; then
+	echo "ok $n - every option offered is accepted by its command"
+else
+	echo "not ok $n - options offered but refused:$bad"
+	failed=$((failed + 1))
+fi
 if command -v ipcmk >/dev/null && out=$(ipcmk -M 4096 2>/dev/null); then
 	shmid=${out##* }
 	# the kernel prints the key as a signed int

@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	if (!err)       /* the reader has taken the empty line */
 		err = shmx_pair_wait(p, WAIT_MS);
 	if (err)
-		fprintf(stderr, "writer: %s\n", shmx_strerror(err));
+		fprintf(stderr, "writer: %s: %s\n", name, shmx_strerror(err));
 	shmx_pair_close(p);
 	shmx_pair_unlink(name);         /* the creator removes what it made */
 	shmx_close(r);

@@ -3,7 +3,7 @@
 # root or through sudo; a second run installs nothing.
 #   scripts/deps.sh [GROUP...]     (also sourced: shmx_deps GROUP...)
 # Groups: build (meson, ninja, pkg-config, gcc, g++, cmocka; always
-# included), test (python3, setpriv, valgrind, spin, cmake), fuzz (clang and its
+# included), test (python3, setpriv, valgrind, spin, cmake, systemd-analyze), fuzz (clang and its
 # libFuzzer runtime), bench (the peers the benchmark compares with, Boost
 # message_queue and ZeroMQ, and gnuplot for its plot), bridge (nats-server
 # and the NATS C client, for shmx-bridge and its tests), python (venv, pip,
@@ -39,6 +39,8 @@ shmx_missing() {
 			command -v valgrind >/dev/null || pkgs+=(valgrind)
 			command -v spin >/dev/null || pkgs+=(spin)
 			command -v cmake >/dev/null || pkgs+=(cmake)
+			# systemd-analyze verify/security for shmx-gc.service
+			command -v systemd-analyze >/dev/null || pkgs+=(systemd)
 			;;
 		bridge)
 			command -v nats-server >/dev/null || pkgs+=(nats-server)

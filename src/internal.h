@@ -34,6 +34,7 @@ struct shmx_region {
 	int shmid;              /* SHMX__SYSV only */
 	char name[SHMX__NAME_BUF]; /* "/x" of a POSIX object, else "" */
 	char path[PATH_MAX];    /* the file its name leads to; "" while unnamed */
+	bool built_unnamed;     /* fd is of the unnamed file: map by name (create.c) */
 };
 
 /* libc's -1 + errno, as -errno; anything else passes through. */
@@ -95,6 +96,13 @@ void shmx__unlink_if_same(const char *path, int fd);
 int shmx__create_at(const char *dir, const char *path, size_t size, unsigned flags,
 		    mode_t mode, struct shmx_region **ret);
 int shmx__publish_at(struct shmx_region *r, const char *path);
+/* (shmx__publish_at() and shmx__publish() return -ESTALE when the route
+ * this process had learned to name unnamed files no longer works; the
+ * caller may build the object again, which probes afresh.) */
+/* A descriptor of r's object opened by its name when r was built unnamed
+ * (so that a mapping shows the name, not "(deleted)"), checked to be the
+ * same inode; -1 otherwise. The caller closes it. */
+int shmx__named_fd(const struct shmx_region *r);
 void shmx__discard(struct shmx_region *r);
 /* The same in /dev/shm, for the object of canonical name canon. */
 int shmx__create(const char *canon, size_t size, unsigned flags, mode_t mode,

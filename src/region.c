@@ -119,17 +119,21 @@ SHMX_EXPORT int shmx_create(const char *name, size_t size, unsigned flags, mode_
 	err = shmx__name(name, SHMX_NAME_MAX, canon);
 	if (!err)
 		err = shmx__check_size(size);
-	if (!err)
+	for (int tries = 0; !err && tries < 2; tries++) {
 		err = shmx__create(canon, size, flags, mode ? mode : 0600, &r);
-	if (err)
-		return err;
-	err = shmx__publish(r, canon);
-	if (err) {
+		if (err)
+			return err;
+		err = shmx__publish(r, canon);
+		if (!err) {
+			*ret = r;
+			return 0;
+		}
 		shmx__discard(r);
-		return err;
+		/* What this process knew of /dev/shm went stale: once more,
+		 * probing (create.c). */
+		err = err == -ESTALE ? 0 : err;
 	}
-	*ret = r;
-	return 0;
+	return err ? err : -ESTALE;
 }
 
 SHMX_EXPORT int shmx_open(const char *name, unsigned flags, struct shmx_region **ret)
@@ -155,7 +159,7 @@ SHMX_EXPORT int shmx_open(const char *name, unsigned flags, struct shmx_region *
 
 SHMX_EXPORT int shmx_map(struct shmx_region *r)
 {
-	int prot, mflags = MAP_SHARED;
+	int prot, mflags = MAP_SHARED, fd, e;
 	struct stat st;
 	void *addr;
 
@@ -175,9 +179,14 @@ SHMX_EXPORT int shmx_map(struct shmx_region *r)
 	prot = (r->flags & SHMX_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
 	if (r->flags & SHMX_POPULATE)
 		mflags |= MAP_POPULATE;
-	addr = mmap(NULL, (size_t)st.st_size, prot, mflags, r->fd, 0);
+	/* Built unnamed and named since: map through the name (create.c). */
+	fd = shmx__named_fd(r);
+	addr = mmap(NULL, (size_t)st.st_size, prot, mflags, fd >= 0 ? fd : r->fd, 0);
+	e = errno;
+	if (fd >= 0)
+		close(fd);
 	if (addr == MAP_FAILED)
-		return -errno;
+		return -e;
 	r->addr = addr;
 	r->size = (size_t)st.st_size;
 	return 0;

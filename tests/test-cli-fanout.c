@@ -346,29 +346,62 @@ static void test_killed_sender_leaves_the_stream_incomplete(void **state)
 
 /* ---- the overwrite policy ---- */
 
-/* The receiver's stdout is a pipe nobody reads until the sender is done:
- * it falls behind, says what it lost as it goes and in all at the end,
- * prints whole lines in order, and exits 3. Received + lost = sent. */
+/* The sender, its input a file, has read all of it (its end marker follows
+ * at once): its stdin's offset is the file's size. */
+static void wait_input_read(pid_t pid, size_t len)
+{
+	int64_t end = tu_now_ms() + WAIT_MS;
+	unsigned long long pos = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/0", (int)pid);
+	while (pos < len && tu_now_ms() < end) {
+		f = fopen(path, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			sscanf(line, "pos: %llu", &pos);
+		fclose(f);
+		if (pos < len)
+			usleep(1000);
+	}
+	assert_int_equal(pos, len);
+}
+
+/* The receiver's stdout is a pipe nobody reads until the sender has sent
+ * everything: it falls behind, says what it lost as it goes and in all at
+ * the end, prints whole lines in order, and exits 3. Received + lost =
+ * sent. The sender waits for it to take the end marker, then exits 0. */
 static void test_overwrite_slow_receiver_reports_what_it_lost(void **state)
 {
 	const char *name = tu_name();
 	char *rargv[] = { tool(), "recv", (char *)name, "--timeout", TIMEOUT_S, NULL };
-	int rout, rerr, code, n = 100000, lines = 0, prev = -1, v;
+	char *sargv[] = { tool(), "send", (char *)name, "--lines", "--size", "4K", "--policy",
+			  "overwrite", "--timeout", TIMEOUT_S, NULL };
+	int rout, rerr, serr, code, n = 100000, lines = 0, prev = -1, v, fd;
 	unsigned long long lost = 0;
 	char *in = malloc((size_t)n * 16), *out, *msg, *all;
+	char file[64];
 	size_t len = 0;
-	pid_t r;
+	pid_t r, s;
 
 	(void)state;
 	assert_non_null(in);
 	for (int i = 0; i < n; i++)
 		len += (size_t)sprintf(in + len, "line %d\n", i);
+	snprintf(file, sizeof(file), "/tmp/shmx-test-%d-input", (int)getpid());
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, in, len), (ssize_t)len);
+	close(fd);
 	r = tu_spawn(rargv, NULL, &rout, &rerr);
 	assert_true(r > 0);
-	assert_int_equal(shmx_stdin(in, len, "send", name, "--lines", "--size", "4K",
-				    "--policy", "overwrite", "--timeout", TIMEOUT_S), 0);
+	s = spawn_input(sargv, file, &serr);
+	wait_input_read(s, len);
+	unlink(file);
 	out = tu_slurp(rout, WAIT_MS);
 	msg = tu_slurp(rerr, WAIT_MS);
+	expect_exit(s, serr, 0, "send");
 	tu_child_verdict(r, WAIT_MS, &code);
 	if (code != 3)
 		tu_print_lines("recv", msg);

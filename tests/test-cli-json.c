@@ -393,8 +393,8 @@ static void test_gc_json_says_what_goes_why_and_what_stays(void **state)
 	snprintf(want, sizeof(want), "%s posix channel alive kept its owner holds its lock\n",
 		 live);
 	assert_has_line(got, want);
-	assert_has_line(got, "counts {\"failed\": 0, \"kept\": 1, \"removed\": 3, "
-			"\"unknown\": 0}\n");
+	assert_has_line(got, "counts {\"failed\": 0, \"kept\": 1, \"unknown\": 0, "
+			"\"would_remove\": 3}\n");
 	assert_has_line(got, "dry_run true\n");
 	free(got);
 	assert_true(tu_exists(pair) && tu_exists(chan) && tu_sem_exists(orphan, ".shmx-w"));
@@ -426,7 +426,7 @@ static void test_ls_json_carries_the_shared_keys(void **state)
 	NEED_PYTHON();
 	assert_int_equal(shmx("create", name, "4096", "--mode", "0640"), 0);
 	assert_int_equal(shmx("ls", "--json"), 0);
-	snprintf(want, sizeof(want), "%s %s region region 4096 0640\n", name, name);
+	snprintf(want, sizeof(want), "%s %s region posix 4096 0640\n", name, name);
 	snprintf(prefix, sizeof(prefix), "%s$", name);
 	assert_py(PY("objects", prefix, "address", "name", "type", "kind", "size", "mode"),
 		  want);

@@ -170,7 +170,7 @@ static void test_every_command_on_a_sysv_segment(void **state)
 	assert_int_equal(shmx("cat", addr, "--length", "5"), 0);
 	assert_string_equal(R.out, "by id");
 	assert_int_equal(shmx("stat", byid), 0);
-	assert_out_has("Creator pid:");
+	assert_out_has("Pids:       creator ");
 	assert_out_has("Attached:   0\n");
 	assert_int_equal(shmx("rm", byid), 0);
 	assert_false(ipcs_has(k));
@@ -206,7 +206,7 @@ static const char py_stat[] =
 	"    print(o['kind'], o['type'], o['size'], o['mode'], o['uid'],\n"
 	"          o['holders'] is None, o['mapped_by'] is None,\n"
 	"          s['attached'] if s else '-', s['cpid'] > 0 if s else '-',\n"
-	"          o['channel'] is None, len(o['mtime']) > 0)\n";
+	"          o['channel'] is None, len(o['ctime']) > 0)\n";
 
 static void test_stat_json_is_one_schema_for_every_kind(void **state)
 {

@@ -120,7 +120,7 @@ static const char py_list[] =
 	"    if sys.argv[1] == 'sysv':\n"
 	"        print(o['id'], o['size'], o['mode'], o['attached'], o['key'])\n"
 	"    elif o['name'].startswith(sys.argv[2]):\n"
-	"        print(o['name'].encode('unicode_escape').decode(), o['kind'], o['size'],\n"
+	"        print(o['name'].encode('unicode_escape').decode(), o['type'], o['size'],\n"
 	"              o['mode'], o['libshmx'], o['state'], o.get('name_hex', '-'))\n";
 
 static char *python_json(const char *section, const char *prefix)
@@ -179,8 +179,8 @@ static void test_ls(void **state)
 
 	assert_int_equal(shmx("ls", "--json"), 0);
 	assert_json(R.out);
-	snprintf(want, sizeof(want), "{\"name\":\"%s\",\"kind\":\"region\",\"size\":12345,"
-		 "\"mode\":\"0640\",", a);
+	snprintf(want, sizeof(want), "{\"name\":\"%s\",\"kind\":\"posix\",\"type\":\"region\","
+		 "\"size\":12345,\"mode\":\"0640\",", a);
 	assert_out_has(want);
 	snprintf(want, sizeof(want), "\"name\":\"%.*s\\\"\\\\\\t\\ufffd\xc3\xa9\",\"name_hex\":\"",
 		 (int)(strchr(odd, '"') - odd), odd);
@@ -244,11 +244,82 @@ static void test_ls_sysv(void **state)
 	sysv_id = -1;
 }
 
+/* A symlink, a FIFO and a directory in /dev/shm, what the library guards
+ * against: ls lists them, marked, in text and JSON. */
+static void test_ls_lists_what_was_planted(void **state)
+{
+	const char *base = tu_name();
+	char link[300], fifo[300], dir[300], want[400];
+
+	(void)state;
+	snprintf(link, sizeof(link), "/dev/shm%s-link", base);
+	snprintf(fifo, sizeof(fifo), "/dev/shm%s-fifo", base);
+	snprintf(dir, sizeof(dir), "/dev/shm%s-dir", base);
+	remember(extra_shm, link + strlen("/dev/shm"));
+	remember(extra_shm, fifo + strlen("/dev/shm"));
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	shmx("ls");
+	rmdir(dir);
+	assert_exit(0);
+	assert_ls(link + strlen("/dev/shm"), "symlink", "-", NULL, NULL);
+	assert_ls(fifo + strlen("/dev/shm"), "fifo", "-", NULL, NULL);
+	assert_ls(dir + strlen("/dev/shm"), "directory", "-", NULL, NULL);
+	snprintf(want, sizeof(want), "%s-link -> /etc/passwd  (planted: not an object)\n",
+		 base);
+	assert_out_has(want);
+	snprintf(want, sizeof(want), "%s-fifo  (planted: not an object)\n", base);
+	assert_out_has(want);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	shmx("ls", "--json");
+	rmdir(dir);
+	assert_exit(0);
+	assert_json(R.out);
+	snprintf(want, sizeof(want), "{\"name\":\"%s-link\",\"kind\":\"posix\",\"type\":"
+		 "\"symlink\",", base);
+	assert_out_has(want);
+	assert_out_has("\"target\":\"/etc/passwd\"");
+	snprintf(want, sizeof(want), "{\"name\":\"%s-dir\",\"kind\":\"posix\",\"type\":"
+		 "\"directory\",", base);
+	assert_out_has(want);
+}
+
+/* A name with bytes ls escapes (a terminal escape, a backslash), made by
+ * another program: stat and rm take it as ls prints it. */
+static void test_names_as_ls_prints_them_are_taken(void **state)
+{
+	const char *base = tu_name();
+	char odd[300], shown[300], *line, *end;
+	int fd;
+
+	(void)state;
+	snprintf(odd, sizeof(odd), "%s-\x1b[31m-\\x41", base);
+	remember(extra_shm, odd);
+	fd = shm_open(odd, O_CREAT | O_EXCL | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64), 0);
+	close(fd);
+	assert_int_equal(shmx("ls"), 0);
+	line = strstr(R.out, base);
+	assert_non_null(line);
+	end = strchr(line, '\n');
+	snprintf(shown, sizeof(shown), "%.*s", (int)(end - line), line);
+	assert_string_equal(strchr(shown, '-') ? shown + strlen(base) : "",
+			    "-\\x1b[31m-\\x5cx41");
+	assert_int_equal(shmx("stat", shown), 0);
+	assert_out_has("Size:       64 ");
+	assert_int_equal(shmx("rm", shown), 0);
+	assert_false(tu_exists(odd));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_ls),
 		T(test_ls_sysv),
+		T(test_ls_lists_what_was_planted),
+		T(test_names_as_ls_prints_them_are_taken),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);

@@ -80,6 +80,58 @@ static void test_stat_lists_the_creator(void **state)
 	shmx_close(r);
 }
 
+/* What /proc/self/maps says of the mapping at addr: its path column. */
+static const char *maps_path_of(const void *addr)
+{
+	static char line[4352];
+	unsigned long lo, hi;
+	char *path;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || (unsigned long)addr < lo ||
+		    (unsigned long)addr >= hi)
+			continue;
+		fclose(f);
+		line[strcspn(line, "\n")] = 0;
+		path = strchr(line, '/');
+		return path ? path : "";
+	}
+	fclose(f);
+	return "(not mapped)";
+}
+
+/* After a create the creator's mapping is of the object under its name, as
+ * lsof, restart checkers and stat on another tool see it: not of the
+ * unnamed file it was built as ("/dev/shm/#INODE (deleted)", lsof's DEL). */
+static void test_creator_maps_the_object_by_name(void **state)
+{
+	const char *name = tu_name(), *later = tu_name(), *chan = tu_name();
+	struct shmx_region *r, *r2;
+	struct shmx_chan *c;
+
+	(void)state;
+	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0600, &r), 0);
+	assert_string_equal(maps_path_of(shmx_addr(r)), tu_shm_path(name));
+	/* still the same memory */
+	memcpy(shmx_addr(r), "same", 5);
+	assert_int_equal(shmx_open(name, SHMX_MAP | SHMX_RDONLY, &r2), 0);
+	assert_string_equal(shmx_addr(r2), "same");
+	shmx_close(r2);
+	shmx_close(r);
+	/* mapped after the create */
+	assert_int_equal(shmx_create(later, 4096, 0, 0600, &r), 0);
+	assert_int_equal(shmx_map(r), 0);
+	assert_string_equal(maps_path_of(shmx_addr(r)), tu_shm_path(later));
+	shmx_close(r);
+	/* a channel, built with its header before it is named */
+	assert_int_equal(shmx_chan_create(chan, 4096, SHMX_CHAN_PRODUCER, 0600, &c), 0);
+	assert_string_equal(maps_path_of(shmx_addr(shmx_chan_region(c))), tu_shm_path(chan));
+	assert_int_equal(shmx_chan_send(c, "x", 1, 0), 0);
+	shmx_chan_close(c);
+}
+
 /* ---- gc, and ls of libshmx objects ---- */
 
 struct owner {
@@ -165,7 +217,7 @@ static void test_stat_pair(void **state)
 	assert_out_has(want);
 	owner_end(&o, true);
 	assert_int_equal(shmx("stat", name), 0);
-	assert_out_has("State:      stale (its owner is gone)\n");
+	assert_out_has("State:      stale (its owner is gone, nobody holds a slot or maps it)\n");
 	assert_out_has("Holders:    none\n");
 	/* rm takes the semaphores with it */
 	assert_int_equal(shmx("rm", name), 0);
@@ -319,6 +371,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_stat),
 		T(test_stat_lists_the_creator),
+		T(test_creator_maps_the_object_by_name),
 		T(test_stat_pair),
 		T(test_gc),
 		T(test_gc_usage),

@@ -150,6 +150,94 @@ static void test_kill9_receiver_reported_by_sender(void **state)
 	tu_assert_nothing_left(name);
 }
 
+/* The receiver dies while the sender waits for input with room in the
+ * ring: the sender learns it on its own, without more input, and says so. */
+static void test_kill9_receiver_sender_idle_exits_1(void **state)
+{
+	const char *name = tu_name();
+	struct live l;
+	char *msg;
+	int code;
+
+	start_live(state, name, &l);
+	tu_kill9(l.r, WAIT_MS);
+	tu_child_verdict(l.s, WAIT_MS, &code);
+	assert_int_equal(code, 1);
+	msg = tu_slurp(l.serr, WAIT_MS);
+	assert_non_null(strstr(msg, "receiver died"));
+	free(msg);
+	free(tu_slurp(l.rerr, WAIT_MS));
+	close(l.rout);
+	close(l.sin);
+	tu_assert_nothing_left(name);
+}
+
+/* The receiver dies, then the input ends (a few bytes fit in the ring):
+ * what was sent reached nobody, so the sender must not exit 0. */
+static void test_kill9_receiver_then_end_of_input_exits_1(void **state)
+{
+	const char *name = tu_name();
+	struct live l;
+	char *msg;
+	int code;
+
+	start_live(state, name, &l);
+	tu_kill9(l.r, WAIT_MS);
+	assert_int_equal(write(l.sin, "tail\n", 5), 5);
+	close(l.sin);
+	tu_child_verdict(l.s, WAIT_MS, &code);
+	assert_int_equal(code, 1);
+	msg = tu_slurp(l.serr, WAIT_MS);
+	assert_non_null(strstr(msg, "receiver died"));
+	free(msg);
+	free(tu_slurp(l.rerr, WAIT_MS));
+	close(l.rout);
+	tu_assert_nothing_left(name);
+}
+
+/* A sender killed before every slot was taken leaves its objects, stale
+ * (shmx(1) says so): a receiver that comes says the sender died, and gc
+ * removes them. */
+static void test_kill9_sender_before_receiver_leaves_it_for_gc(void **state)
+{
+	char *extra[] = { "--timeout", TIMEOUT_S, NULL };
+	const char *name = tu_name();
+	int sin, serr, rout, rerr, code;
+	int64_t end = tu_now_ms() + WAIT_MS;
+	struct tu_result res = { 0 };
+	struct args a;
+	char *msg;
+	pid_t s, r;
+
+	s = tu_spawn(args(&a, state, "send", name, extra), &sin, NULL, &serr);
+	assert_true(s > 0);
+	while (!tu_exists(name) && tu_now_ms() < end)
+		usleep(1000);
+	assert_true(tu_exists(name));
+	usleep(100 * 1000);     /* a pair: its semaphores come after the region */
+	tu_kill9(s, WAIT_MS);
+	close(sin);
+	free(tu_slurp(serr, WAIT_MS));
+	r = spawn_recv(state, name, &rout, &rerr);
+	tu_child_verdict(r, WAIT_MS, &code);
+	msg = tu_slurp(rerr, WAIT_MS);
+	if (code != 1 || !strstr(msg, "sender died"))
+		tu_print_lines("recv", msg);
+	assert_int_equal(code, 1);
+	assert_non_null(strstr(msg, "sender died"));
+	free(msg);
+	free(tu_slurp(rout, WAIT_MS));
+	assert_true(tu_exists(name));
+	a.v[0] = (char *)tu_build_path("tools/shmx");
+	a.v[1] = "gc";
+	a.v[2] = (char *)name;
+	a.v[3] = NULL;
+	assert_int_equal(tu_run(a.v, NULL, 0, WAIT_MS, &res), 0);
+	assert_int_equal(res.exit_code, 0);
+	tu_result_free(&res);
+	tu_assert_nothing_left(name);
+}
+
 /* Ctrl-C and SIGTERM: the sender exits 128+sig; the receiver is told the
  * stream was cut short. */
 static void stop_sender(void **state, int sig)
@@ -364,6 +452,9 @@ int main(void)
 		T(test_receiver_waiting_forever_stops_on_sigterm),
 		T(test_kill9_sender_reported_by_receiver),
 		T(test_kill9_receiver_reported_by_sender),
+		T(test_kill9_receiver_sender_idle_exits_1),
+		T(test_kill9_receiver_then_end_of_input_exits_1),
+		T(test_kill9_sender_before_receiver_leaves_it_for_gc),
 		T(test_sigint_sender_exits_130_receiver_told),
 		T(test_sigterm_sender_exits_143_receiver_told),
 		T(test_sigterm_receiver_mid_stream_exits_143),

@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "shmx-tool.h"
 
-const char *const kind_str[] = { "region", "pair", "channel", "semaphore" };
-const char *const state_str[] = { "-", "alive", "stale", "unknown", "orphan" };
+const char *const kind_str[] = { "region", "pair", "channel", "semaphore", "planted" };
+const char *const state_str[] = { "-", "alive", "stale", "unknown", "orphan", "in-use" };
 
 /* ---- what is in /dev/shm ---- */
 
@@ -59,8 +60,8 @@ static int add_file(struct list *l, const char *file)
 	if (strlen(file) + 1 >= NAME_BUF)
 		return 0;
 	snprintf(path, sizeof(path), DEV_SHM "/%s", file);
-	/* Gone since readdir, or not an object (a directory, a symlink). */
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+	/* Gone since readdir. */
+	if (lstat(path, &st) < 0)
 		return 0;
 	ne = realloc(l->e, (l->n + 1) * sizeof(*l->e));
 	if (!ne)
@@ -69,6 +70,14 @@ static int add_file(struct list *l, const char *file)
 	e = &l->e[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->kind = is_sem_file(file, &st) ? K_SEM : K_REGION;
+	/* Not an object: listed as what it is (the library refuses it). */
+	if (!S_ISREG(st.st_mode)) {
+		e->kind = K_PLANTED;
+		e->ftype = st.st_mode & S_IFMT;
+		if (S_ISLNK(st.st_mode) &&
+		    readlink(path, e->target, sizeof(e->target) - 1) < 0)
+			e->target[0] = 0;
+	}
 	snprintf(e->name, sizeof(e->name), "/%s",
 		 e->kind == K_SEM ? file + strlen(SEM_PREFIX) : file);
 	e->size = (uint64_t)st.st_size;
@@ -79,6 +88,19 @@ static int add_file(struct list *l, const char *file)
 	e->mtime = st.st_mtim;
 	e->ctime = st.st_ctim;
 	return 0;
+}
+
+const char *entry_type(const struct entry *e)
+{
+	if (e->kind != K_PLANTED)
+		return kind_str[e->kind];
+	switch (e->ftype) {
+	case S_IFLNK: return "symlink";
+	case S_IFIFO: return "fifo";
+	case S_IFDIR: return "directory";
+	case S_IFSOCK: return "socket";
+	default: return "device";
+	}
 }
 
 enum state owner_state(uint32_t holders)
@@ -213,6 +235,25 @@ static void classify(struct list *l)
 	}
 }
 
+/* An object whose owner is gone may still be in use (inuse.c); its pair's
+ * semaphores and control object share its state. */
+static void in_use(struct list *l)
+{
+	struct entry *e, *r;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		e = &l->e[i];
+		if ((e->kind == K_PAIR || e->kind == K_CHANNEL) && e->state == S_STALE)
+			e->state = object_state(e->name, e->holders, e->kind == K_CHANNEL);
+	}
+	for (i = 0; i < l->n; i++) {
+		e = &l->e[i];
+		if (e->pair[0] && e->state == S_STALE && (r = find_region(l, e->pair)))
+			e->state = r->state;
+	}
+}
+
 int scan(struct list *l)
 {
 	struct dirent *de;
@@ -237,6 +278,7 @@ int scan(struct list *l)
 	if (l->n)
 		qsort(l->e, l->n, sizeof(*l->e), by_name);
 	classify(l);
+	in_use(l);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shmx-tool.h"
 
@@ -29,7 +30,8 @@ static bool still_stale(const struct entry *e)
 
 	if (e->pair[0])
 		return shmx_stat(e->pair, &info) == -ENOENT;
-	return !shmx_stat(e->name, &info) && owner_state(info.holders) == S_STALE;
+	return !shmx_stat(e->name, &info) &&
+	       object_state(e->name, info.holders, e->kind == K_CHANNEL) == S_STALE;
 }
 
 static int gc_remove(const struct entry *e)
@@ -59,8 +61,31 @@ static const char *gc_what(const struct entry *e)
 
 struct gc_run {
 	bool dry, json, first;
+	long long min_age;      /* seconds; younger objects are kept */
 	unsigned removed, live, unknown, failed;
 };
+
+/* Changed (created, renamed) less than min_age seconds ago: an object
+ * whose creator is still setting it up, or a pair's semaphores made just
+ * before their region, is not judged yet. */
+static bool too_young(const struct gc_run *g, const struct entry *e)
+{
+	struct timespec now;
+
+	if (g->min_age <= 0)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (long long)now.tv_sec - (long long)e->ctime.tv_sec < g->min_age;
+}
+
+static const char *kept_why(const struct entry *e)
+{
+	switch (e->state) {
+	case S_ALIVE: return "its owner holds its lock";
+	case S_INUSE: return "a live process holds a slot or maps it";
+	default: return "no longer stale when checked again";
+	}
+}
 
 /* What the scan saw of e, as the record of every --json document. An
  * orphan is named by its pair (what rm takes); the rest is a semaphore's. */
@@ -119,11 +144,16 @@ static void gc_entry(const struct entry *e, struct gc_run *g)
 		gc_skip(g, e, name);
 		return;
 	}
-	if (e->state == S_ALIVE || (!g->dry && !still_stale(e))) {
+	if (too_young(g, e)) {
 		g->live++;
 		if (g->json)
-			gc_json(g, e, "kept", e->state == S_ALIVE ? "its owner holds its lock" :
-				"no longer stale when checked again");
+			gc_json(g, e, "kept", "younger than --min-age");
+		return;
+	}
+	if (e->state == S_ALIVE || e->state == S_INUSE || (!g->dry && !still_stale(e))) {
+		g->live++;
+		if (g->json)
+			gc_json(g, e, "kept", kept_why(e));
 		return;
 	}
 	err = g->dry ? 0 : gc_remove(e);
@@ -159,8 +189,10 @@ static void gc_summary(const struct gc_run *g)
 	if (g->json) {
 		fputs("\n],", stdout);
 		json_errors();
-		printf(",\"counts\":{\"removed\":%u,\"kept\":%u,\"unknown\":%u,\"failed\":%u}}\n",
-		       g->removed, g->live, g->unknown, g->failed);
+		/* a dry run removed nothing: it counts what it would remove */
+		printf(",\"counts\":{\"%s\":%u,\"kept\":%u,\"unknown\":%u,\"failed\":%u}}\n",
+		       g->dry ? "would_remove" : "removed", g->removed, g->live, g->unknown,
+		       g->failed);
 		return;
 	}
 	printf("gc: %s %u stale object%s, kept %u live, %u unknown, %u failed%s\n",
@@ -198,11 +230,32 @@ static int gc_pass(char **pats, int npats, struct gc_run *g)
 	return g->failed ? EXIT_FAIL : 0;
 }
 
+/* "600", "600s", "10m", "2h", "1d": seconds into *out, or a usage error. */
+static int age_arg(const char *s, long long *out)
+{
+	static const char units[] = "smhd";
+	static const long long mult[] = { 1, 60, 3600, 86400 };
+	const char *u;
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	u = *end ? strchr(units, *end) : units;
+	if (errno || end == s || s[0] == '-' || !u || (*end && end[1]) ||
+	    v > INT32_MAX)
+		return usage_error("invalid --min-age '%s' (seconds, or a number with s, m, h "
+				   "or d)", shown(s));
+	*out = v * mult[u - units];
+	return 0;
+}
+
 static int gc_run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		HELP_OPT, { "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' }, END_OPT,
+		{ "json", no_argument, NULL, 'j' },
+		{ "min-age", required_argument, NULL, 'a' }, END_OPT,
 	};
 	struct gc_run g = { .first = true };
 	int c, n, rc;
@@ -214,6 +267,10 @@ static int gc_run(int argc, char **argv)
 		case 'h': return show_help(cmd);
 		case 'n': g.dry = true; break;
 		case 'j': g.json = true; break;
+		case 'a':
+			if (age_arg(optarg, &g.min_age))
+				return EXIT_USAGE;
+			break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -238,14 +295,19 @@ static int gc_run(int argc, char **argv)
 const struct command cmd_gc = {
 	.name = "gc",
 	.run = gc_run,
-	.synopsis = "gc [--dry-run] [--json] [PATTERN...]",
+	.synopsis = "gc [--dry-run] [--json] [--min-age AGE] [PATTERN...]",
 	.help =
-		"Remove libshmx objects whose owner is dead: stale pairs and channels (their\n"
-		"owner's lock is free) and orphaned pair semaphores (their region is gone).\n"
-		"Live objects and other programs' objects are never touched. PATTERNs\n"
-		"(shell globs on the name, e.g. '/myapp-*') restrict it further.\n"
+		"Remove libshmx objects nobody alive uses: stale pairs and channels (their\n"
+		"owner's lock is free, no live process holds one of their slots or maps\n"
+		"them) and orphaned pair semaphores (their region is gone). Objects in use,\n"
+		"objects whose state is unknown and other programs' objects are never\n"
+		"touched. PATTERNs (shell globs on the name, e.g. '/myapp-*') restrict it\n"
+		"further. Processes are seen in /proc: as root all of them, as a user its\n"
+		"own.\n"
 		"\n"
 		"  -n, --dry-run   only print what would be removed\n"
+		"      --min-age AGE  keep what changed less than AGE ago (seconds, or\n"
+		"                  10m, 2h, 1d; default 0): not racing a creator\n"
 		"      --json      one JSON document {\"dry_run\", \"objects\": [...], \"errors\":\n"
 		"                  [...], \"counts\"}: what was (would be) removed and why,\n"
 		"                  what was kept or skipped, what failed (shmx(1), JSON)\n",

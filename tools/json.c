@@ -62,10 +62,15 @@ void json_sep(bool *first)
 
 /* ---- the record of one object ---- */
 
-static void json_time(const char *key, const struct timespec *ts)
+/* never: a segment's attach or detach time before the first one (0) */
+static void json_time(const char *key, const struct timespec *ts, bool never)
 {
 	char tb[48];
 
+	if (never && !ts->tv_sec && !ts->tv_nsec) {
+		printf(",\"%s\":null", key);
+		return;
+	}
 	time_iso(ts, tb);
 	printf(",\"%s\":\"%s\"", key, tb);
 }
@@ -105,9 +110,9 @@ static void json_meta(const struct facts *f)
 	json_str(stdout, user_name(f->st.st_uid, ub));
 	printf(",\"gid\":%u,\"group\":", (unsigned)f->st.st_gid);
 	json_str(stdout, group_name(f->st.st_gid, gb));
-	json_time("atime", &f->st.st_atim);
-	json_time("mtime", &f->st.st_mtim);
-	json_time("ctime", &f->st.st_ctim);
+	json_time("atime", &f->st.st_atim, f->sysv);
+	json_time("mtime", &f->st.st_mtim, f->sysv);
+	json_time("ctime", &f->st.st_ctim, false);
 }
 
 static void json_extra(const struct facts *f)

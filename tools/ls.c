@@ -18,10 +18,17 @@ static void ls_text_entry(const struct entry *e, bool bytes, int wsize, int wuse
 	char sz[24], ub[32], tb[32];
 
 	time_local(&e->mtime, tb);
-	printf("%-9s %-7s %*s %04o %-*s %-16s ", kind_str[e->kind], state_str[e->state],
+	printf("%-9s %-7s %*s %04o %-*s %-16s ", entry_type(e), state_str[e->state],
 	       wsize, size_str(e->size, bytes, sz), (unsigned)e->mode, wuser,
 	       user_name(e->uid, ub), tb);
 	put_name(stdout, e->name);
+	if (e->kind == K_PLANTED) {
+		if (e->ftype == S_IFLNK) {
+			fputs(" -> ", stdout);
+			put_name(stdout, e->target);
+		}
+		fputs("  (planted: not an object)", stdout);
+	}
 	if (e->pair[0]) {
 		fputs(e->state == S_ORPHAN ? "  (of missing pair " : "  (of pair ", stdout);
 		put_name(stdout, e->pair);
@@ -55,8 +62,14 @@ static void ls_json_entry(const struct entry *e)
 	time_iso(&e->mtime, tb);
 	putchar('{');
 	json_name(stdout, "name", e->name);
-	printf(",\"kind\":\"%s\",\"size\":%" PRIu64 ",\"mode\":\"%04o\"", kind_str[e->kind],
-	       e->size, (unsigned)e->mode);
+	printf(",\"kind\":\"posix\",\"type\":\"%s\",\"size\":%" PRIu64 ",\"mode\":\"%04o\"",
+	       entry_type(e), e->size, (unsigned)e->mode);
+	if (e->kind == K_PLANTED)
+		fputs(",\"planted\":true", stdout);
+	if (e->kind == K_PLANTED && e->ftype == S_IFLNK) {
+		putchar(',');
+		json_name(stdout, "target", e->target);
+	}
 	printf(",\"uid\":%u,\"user\":", (unsigned)e->uid);
 	json_str(stdout, user_name(e->uid, ub));
 	printf(",\"gid\":%u,\"group\":", (unsigned)e->gid);
@@ -74,11 +87,10 @@ static void ls_json_entry(const struct entry *e)
 	if (e->chan_ok)
 		printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64, e->chan.capacity,
 		       e->chan.used);
-	/* the keys of every other document: address and type are ls's name
-	 * and kind */
+	/* the key of every other document: address is ls's name */
 	putchar(',');
 	json_name(stdout, "address", e->name);
-	printf(",\"type\":\"%s\"}", kind_str[e->kind]);
+	putchar('}');
 }
 
 /* The end of a document: its errors (a list that could not be read). */
@@ -208,8 +220,10 @@ const struct command cmd_ls = {
 	.help =
 		"List every POSIX shared-memory object and named semaphore in /dev/shm:\n"
 		"kind (region, semaphore, pair, channel), state of libshmx objects (alive:\n"
-		"their owner holds its lock; stale: the owner is gone; orphan: semaphores\n"
-		"of a pair whose region is gone), size, mode, owner, modification time.\n"
+		"their owner holds its lock; in-use: the owner is gone, a live process\n"
+		"holds a slot or maps it; stale: nobody; orphan: semaphores of a pair\n"
+		"whose region is gone), size, mode, owner, modification time. What else\n"
+		"is there (a symlink, FIFO, directory) is listed as planted.\n"
 		"\n"
 		"  -b, --bytes   exact sizes in bytes instead of 4.0K, 1.5M, ...\n"
 		"      --json    one JSON document {\"objects\": [...], \"errors\": [...]}\n"

@@ -6,7 +6,8 @@
  * This file dispatches; each command lives in a file of its own, ending
  * with its struct command (help text next to its code).
  *
- * Exit status: 0 success, 1 an operation failed, 2 usage error.
+ * Exit status: 0 success, 1 an operation failed, 2 usage error, 3 recv
+ * lost part of the stream, 128+N after signal N.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -49,7 +50,9 @@ static int main_help(void)
 		printf("  shmx %s\n", commands[i]->synopsis);
 	printf("\nNames are given with or without the leading '/'.\n"
 	       "Sizes and offsets: 4096, 64K, 1M, 2G (also KiB, MiB, GiB).\n"
-	       "Exit status: 0 success, 1 an operation failed, 2 usage error.\n"
+	       "Exit status: 0 success, 1 an operation failed, 2 usage error,\n"
+	       "3 recv: the stream ended, some of it lost (overwritten), 128+N after\n"
+	       "signal N (send, recv).\n"
 	       "'shmx help COMMAND' or 'shmx COMMAND --help' for more; see shmx(1).\n");
 	return 0;
 }

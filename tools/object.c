@@ -22,6 +22,21 @@ static int facts_sem(const char *name, struct facts *f, int region_err)
 	return 0;
 }
 
+/* Another program's object under a name the library refuses: what its
+ * inode says, nothing of libshmx's. */
+static int facts_foreign(const char *name, struct facts *f)
+{
+	char path[sizeof(DEV_SHM) + PATH_MAX];
+
+	f->have_st = true;
+	f->holders = SHMX_HOLDERS_UNKNOWN;
+	snprintf(path, sizeof(path), DEV_SHM "%s", name);
+	if (lstat(path, &f->st) < 0)
+		return -errno;
+	f->type = S_ISREG(f->st.st_mode) ? "region" : "planted";
+	return 0;
+}
+
 static int facts_posix(const char *name, struct facts *f)
 {
 	char path[sizeof(DEV_SHM) + PATH_MAX];
@@ -101,7 +116,9 @@ int gather(const struct address *a, struct facts *f)
 
 	facts_bare(a, f);
 	switch (a->kind) {
-	case A_POSIX: err = facts_posix(a->name, f); break;
+	case A_POSIX:
+		err = a->foreign ? facts_foreign(a->name, f) : facts_posix(a->name, f);
+		break;
 	case A_FILE: err = facts_file(a->name, f); break;
 	default: err = facts_sysv(a, f); break;
 	}

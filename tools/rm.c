@@ -54,14 +54,55 @@ static int rm_one(const char *name)
 	return errno == ENOENT ? err : -errno;
 }
 
+/* A path removes a regular file, what shmx_file_create(3) makes: not what
+ * a symlink leads to, nor the link, a FIFO, a socket or a directory. */
+static int rm_file(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISREG(st.st_mode))
+		return -EMEDIUMTYPE;
+	return shmx_file_unlink(path);
+}
+
+/* The refusals of rm_file(), said as what they are. */
+static int rm_error(bool json, const struct address *a, int err)
+{
+	if (a->kind == A_FILE && err == -ELOOP)
+		return json_op_errorf(json, a->name, err,
+				      "is a symbolic link, not a file: not removed");
+	if (a->kind == A_FILE && err == -EMEDIUMTYPE)
+		return json_op_errorf(json, a->name, err, "not a regular file: not removed");
+	return json_op_error(json, a->name, err);
+}
+
+/* Another program's object whose name the library refuses (ls lists it):
+ * the entry of /dev/shm itself, not a directory. */
+static int rm_foreign(const char *name)
+{
+	char path[sizeof(DEV_SHM) + PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), DEV_SHM "%s", name);
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
 /* A segment is only marked for removal: it goes with its last detach. */
 static int rm_address(const struct address *a)
 {
 	int id;
 
 	switch (a->kind) {
-	case A_POSIX: return rm_one(a->name);
-	case A_FILE: return shmx_file_unlink(a->name);
+	case A_POSIX: return a->foreign ? rm_foreign(a->name) : rm_one(a->name);
+	case A_FILE: return rm_file(a->name);
 	default:
 		id = address_sysv_id(a);
 		return id < 0 ? id : shmx_sysv_remove(id);
@@ -107,7 +148,7 @@ static int rm_run(int argc, char **argv)
 		address_arg(argv[i], &a);
 		err = json ? rm_json(&a, &first) : rm_address(&a);
 		if (err)
-			rc = json_op_error(json, a.name, err);
+			rc = rm_error(json, &a, err);
 	}
 	if (json) {
 		fputs("\n],", stdout);
@@ -123,7 +164,8 @@ const struct command cmd_rm = {
 	.synopsis = "rm ADDRESS... [--json]",
 	.help =
 		"Remove objects by name: a region, a libshmx pair (its semaphores too) or\n"
-		"channel, or a named semaphore; a file (./x, /dir/x); a System V segment\n"
+		"channel, or a named semaphore; a regular file (./x, /dir/x; a symbolic\n"
+		"link, a FIFO or a directory is refused); a System V segment\n"
 		"(sysv:KEY, sysv:@ID: marked for removal, it goes with its last detach).\n"
 		"Goes on past a failure; exit 1 if any failed.\n"
 		"\n"

@@ -4,9 +4,14 @@
  * the same format (shmx(1), STREAMS). Binary-safe; --lines sends a line a
  * message. The sender creates the object unless told to open one, and
  * removes the names it created as soon as every slot has been taken (or at
- * the end when some never were), so nothing is left whichever side dies.
+ * the end when some never were), so from then on nothing is left whichever
+ * side dies; a sender killed before that leaves them, stale, for shmx gc.
+ * It watches its receivers' processes (watch.c): a receiver that dies is
+ * noticed within a slice, room in the ring or not, and it exits 0 only
+ * once every receiver took the end marker.
  * A channel may have several consumers (each gets the whole stream) and
- * several producers (each sends its own stream and its own end marker). */
+ * several producers (each sends its own stream and its own end marker).
+ * The pair mode is in send-pair.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -16,47 +21,24 @@
 #include <string.h>
 
 #include "shmx-tool.h"
+#include "send.h"
 
 #define DEFAULT_SIZE (64 * 1024)
 #define MIN_RING     64         /* shmx_chan_create(3) */
-#define ABORT_WAIT_MS 200       /* for the turn that carries the abort marker */
-#define LOOK_MS      10         /* how often the slots are read while it matters */
 
-struct sender {
-	char name[NAME_BUF];
-	uint64_t size;          /* ring or region bytes */
-	int timeout_ms;         /* for a receiver to show up */
-	int64_t start_ms;
-	bool open, lines, pair, no_wait;
-	bool shaped;            /* --consumers, --producers or --policy given */
-	bool created, attached, removed;
-	bool mid_line;          /* --lines: the last piece did not end a line */
-	/* channel */
-	struct shmx_chan *chan;
-	struct shmx_chan_params shape;  /* what we create, or what we joined */
-	unsigned prods_seen;    /* attaches of producers so far */
-	int64_t looked_ms;
-	/* pair */
-	struct shmx_region *region;
-	struct shmx_pair *pp;
-	struct stream_frame *frame;
-	unsigned turns;         /* from the 2nd on, a receiver took a message */
-	bool holding;
-};
-
-static bool expired(const struct sender *s)
+bool expired(const struct sender *s)
 {
 	return s->timeout_ms >= 0 && stream_now_ms() - s->start_ms >= s->timeout_ms;
 }
 
-static bool give_up(const struct sender *s)
+bool give_up(const struct sender *s)
 {
 	return !s->attached && expired(s);
 }
 
 /* Once the receiver is attached, both sides hold all they need and the
  * names can go: nothing is left behind whichever side dies from then on. */
-static void remove_names(struct sender *s)
+void remove_names(struct sender *s)
 {
 	if (!s->created || s->removed)
 		return;
@@ -72,7 +54,7 @@ static void remove_names(struct sender *s)
 /* The end of input, or with --lines the line "quit". A line longer than a
  * message goes in pieces, and a piece that is not the start of a line is
  * data, whatever it holds. */
-static bool at_end(struct sender *s, const char *buf, ssize_t n)
+bool at_end(struct sender *s, const char *buf, ssize_t n)
 {
 	bool quit = s->lines && !s->mid_line && n > 0 && stream_is_quit(buf, (size_t)n);
 
@@ -80,7 +62,7 @@ static bool at_end(struct sender *s, const char *buf, ssize_t n)
 	return n <= 0 || quit;
 }
 
-static ssize_t read_input(struct sender *s, void *buf, size_t max)
+ssize_t read_input(struct sender *s, void *buf, size_t max)
 {
 	return s->lines ? stream_read_line(buf, max) : stream_read(buf, max);
 }
@@ -120,7 +102,7 @@ static void chan_look(struct sender *s, bool now)
 {
 	struct shmx_chan_peer p[2 * SHMX_CHAN_MAX_PEERS];
 	unsigned cons_now = 0, cons_seen = 0, prods = 0;
-	int n, i;
+	int n, i, err;
 
 	if (s->attached && (s->removed || !s->created))
 		return;
@@ -141,11 +123,38 @@ static void chan_look(struct sender *s, bool now)
 	}
 	if (n <= 0)
 		return;
+	err = watch_peers(&s->watch, s->name, p, n);
+	if (err && !s->lost)
+		s->lost = err;
 	s->prods_seen = prods;
 	if (!s->attached)
 		s->attached = broadcast(s) ? cons_now == s->shape.consumers : cons_seen > 0;
 	if (shape_complete(s, cons_seen))
 		remove_names(s);
+}
+
+/* Whether a receiver is gone before the end of the stream (every LOOK_MS):
+ * the one receiver of a queue ends the stream; of several, the others
+ * still get it, and the exit status says that one did not. */
+static int receivers_check(struct sender *s)
+{
+	int64_t now = stream_now_ms();
+
+	if (now - s->checked_ms >= LOOK_MS) {
+		s->checked_ms = now;
+		if (watch_ended(&s->watch) && !s->lost)
+			s->lost = -EOWNERDEAD;
+	}
+	return broadcast(s) ? 0 : s->lost;
+}
+
+static struct sender *idle_sender;
+
+/* Waiting for input: look at the slots and the receivers. */
+static int chan_idle(void)
+{
+	chan_look(idle_sender, false);
+	return receivers_check(idle_sender);
 }
 
 static int chan_put(struct sender *s, const void *buf, size_t len)
@@ -155,6 +164,8 @@ static int chan_put(struct sender *s, const void *buf, size_t len)
 	for (;;) {
 		err = shmx_chan_send(s->chan, buf, len, STREAM_SLICE_MS);
 		chan_look(s, false);
+		if (!err)
+			err = receivers_check(s);
 		if (err != -ETIMEDOUT)
 			return err;
 		if (stream_stop)
@@ -190,6 +201,34 @@ static bool consumers_there(const struct sender *s)
 static bool done_waiting(const struct sender *s)
 {
 	return s->attached && (s->removed || !s->created);
+}
+
+/* After the end marker: until every receiver took it (nothing of ours is
+ * left in the ring), or every watched receiver has ended without taking
+ * it. With no receiver watched (no pidfds here; or a joining sender that
+ * found the names gone, so never saw the slots), as before: the marker is
+ * in the ring. */
+static int chan_drain(struct sender *s)
+{
+	ssize_t left;
+
+	for (;;) {
+		left = shmx_chan_pending(s->chan);
+		if (left <= 0)
+			return (int)left;
+		if (s->watch.blind || !s->watch.any)
+			return 0;
+		/* a receiver that ends now may have taken it: not s->lost */
+		watch_ended(&s->watch);
+		/* All ended: the last may have taken it just before. */
+		if (!watch_count(&s->watch) && shmx_chan_pending(s->chan) != 0)
+			return s->lost ? s->lost : -EOWNERDEAD;
+		if (!watch_count(&s->watch))
+			return 0;
+		if (stream_stop)
+			return -EINTR;
+		stream_nap();
+	}
 }
 
 static int chan_send_all(struct sender *s)
@@ -238,6 +277,9 @@ static int chan_start(struct sender *s)
 
 	if (s->open) {
 		err = stream_chan_open(s->name, SHMX_CHAN_PRODUCER, s->timeout_ms, &s->chan);
+		/* the slots, to watch the receivers, before the names may go */
+		if (!err)
+			chan_look(s, true);
 		if (!err)
 			err = chan_joined(s);
 		return err;
@@ -254,10 +296,14 @@ static const char *missing(const struct sender *s)
 	return !s->attached ? "receiver" : "producer";
 }
 
-static int chan_run(struct sender *s)
+int chan_run(struct sender *s)
 {
-	int err = chan_start(s);
+	int err;
 
+	watch_init(&s->watch);
+	idle_sender = s;
+	stream_idle = chan_idle;
+	err = chan_start(s);
 	if (broadcast(s) && s->no_wait)
 		s->attached = true;     /* nobody to wait for: none is owed the stream */
 	if (!err && wait_first(s))
@@ -266,122 +312,16 @@ static int chan_run(struct sender *s)
 		err = chan_send_all(s);
 	if (!err)
 		err = chan_wait(s, done_waiting);
+	if (!err)
+		err = chan_drain(s);
+	if (!err)
+		err = s->lost;
+	watch_end(&s->watch);
 	/* Closing without the end marker tells the receiver we were cut. */
 	s->chan = shmx_chan_close(s->chan);
 	remove_names(s);
 	return stream_report("sender", err == -ETIMEDOUT ? missing(s) : "receiver", s->name,
 			     s->timeout_ms, err);
-}
-
-/* ---- pair ---- */
-
-/* Wait for our turn in slices (to notice a signal); give up after the
- * timeout only while no receiver has ever taken a message. */
-static int pair_turn(struct sender *s)
-{
-	int err;
-
-	while (!s->holding) {
-		err = shmx_pair_wait(s->pp, STREAM_SLICE_MS);
-		if (!err) {
-			s->holding = true;
-			if (!s->attached && (++s->turns > 1 || s->open)) {
-				s->attached = true;
-				remove_names(s);
-			}
-		} else if (err != -ETIMEDOUT) {
-			return err;
-		} else if (stream_stop) {
-			return -EINTR;
-		} else if (give_up(s)) {
-			return -ETIMEDOUT;
-		}
-	}
-	return 0;
-}
-
-static int pair_put(struct sender *s, size_t len, uint32_t flags)
-{
-	int err = pair_turn(s);
-
-	if (err)
-		return err;
-	s->frame->len = (uint32_t)len;
-	s->frame->flags = flags;
-	err = shmx_pair_post(s->pp);
-	if (!err)
-		s->holding = false;
-	return err;
-}
-
-/* Input is read straight into the region while we hold the turn. */
-static int pair_send_all(struct sender *s)
-{
-	size_t max = shmx_size(s->region) - sizeof(*s->frame);
-	ssize_t n;
-	int err;
-
-	for (;;) {
-		err = pair_turn(s);
-		if (err)
-			return err;
-		n = read_input(s, s->frame->data, max);
-		if (n < 0)
-			return (int)n;
-		if (at_end(s, (char *)s->frame->data, n))
-			break;
-		err = pair_put(s, (size_t)n, 0);
-		if (err)
-			return err;
-	}
-	/* The end marker, then wait until the receiver took it. */
-	err = pair_put(s, 0, STREAM_END);
-	return err ? err : pair_turn(s);
-}
-
-/* Interrupted: tell the receiver, if it hands us the turn soon; it would
- * otherwise see us vanish as if we had died. */
-static void pair_abort(struct sender *s)
-{
-	if (!s->holding && shmx_pair_wait(s->pp, ABORT_WAIT_MS) == 0)
-		s->holding = true;
-	if (s->holding)
-		pair_put(s, 0, STREAM_END | STREAM_ABORT);
-}
-
-static int pair_start(struct sender *s)
-{
-	int err;
-
-	if (s->open) {
-		err = stream_pair_attach(s->name, SHMX_PAIR_WRITER, s->timeout_ms, &s->region,
-					 &s->pp);
-	} else {
-		err = shmx_create(s->name, (size_t)s->size, SHMX_MAP, 0600, &s->region);
-		if (!err && (err = shmx_pair_create(s->region, SHMX_PAIR_WRITER, 0600, &s->pp)))
-			shmx_unlink(s->name);
-		s->created = !err;
-	}
-	/* A region made elsewhere must hold a frame header and some data. */
-	if (!err && shmx_size(s->region) <= sizeof(*s->frame))
-		err = -EMSGSIZE;
-	if (!err)
-		s->frame = shmx_addr(s->region);
-	return err;
-}
-
-static int pair_run(struct sender *s)
-{
-	int err = pair_start(s);
-
-	if (!err)
-		err = pair_send_all(s);
-	if (err == -EINTR && s->frame)
-		pair_abort(s);
-	s->pp = shmx_pair_close(s->pp);
-	remove_names(s);
-	s->region = shmx_close(s->region);
-	return stream_report("sender", "receiver", s->name, s->timeout_ms, err);
 }
 
 /* ---- command ---- */
@@ -521,7 +461,8 @@ const struct command cmd_send = {
 	"Send standard input to a receiver (shmx recv NAME) through a libshmx channel\n"
 	"NAME, created now (ring of SIZE bytes, a power of two, default 64K) unless\n"
 	"--open is given; any bytes, each read(2) becomes one message, an empty one\n"
-	"ends the stream. The name is removed once every slot has been taken.\n"
+	"ends the stream. The name is removed once every slot has been taken (a\n"
+	"sender killed before that leaves it, stale, for shmx gc).\n"
 	"\n"
 	"  -p, --pair          a region of SIZE bytes and its semaphore pair instead\n"
 	"  -o, --open          use an existing channel (or region and pair)\n"
@@ -538,7 +479,8 @@ const struct command cmd_send = {
 	"                      overwrite: never wait, a slow receiver loses messages\n"
 	"      --no-wait       send at once, without waiting for the N receivers\n"
 	"\n"
-	"Exit status: 0 once everything was sent, 1 if the receiver died or never\n"
+	"Exit status: 0 once every receiver took the end of the stream, 1 if a\n"
+	"receiver died (noticed within 0.1 s, waiting for input or not) or never\n"
 	"came (or one of the M senders never joined), 128+N after signal N (the\n"
 	"receiver is told the stream was cut).\n",
 };

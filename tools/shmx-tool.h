@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the shmx commands share: the command struct that each command file
- * ends with, and the helpers of util.c and devshm.c. Not installed. */
+ * ends with, and the helpers of util.c, address.c, devshm.c, inuse.c,
+ * watch.c, object.c, json.c and stream.c. Not installed. */
 #ifndef SHMX_TOOL_H
 #define SHMX_TOOL_H
 
@@ -62,7 +63,7 @@ const char *shown(const char *s);
 size_t utf8_len(const unsigned char *s);
 bool utf8_valid(const char *s);
 
-/* ---- util.c: addresses, one argument for every kind of shared memory ----
+/* ---- address.c: addresses, one argument for every kind of shared memory ----
  * "/name" or "name": a POSIX object; a '/' after the first character, or a
  * leading "./": a file; "sysv:KEY" (decimal or 0x hex) or "sysv:@ID": a
  * System V segment (shmx(1), ADDRESSES). */
@@ -74,9 +75,12 @@ struct address {
 	char name[PATH_MAX];    /* canonical "/x", or the file's path */
 	key_t key;              /* A_SYSV_KEY */
 	int id;                 /* A_SYSV_ID */
+	bool foreign;           /* A_POSIX whose name the library refuses, found
+				 * in /dev/shm (another program's) */
 };
 
-/* 0, or a usage error (exit status 2) saying what is wrong with in. */
+/* 0, or a usage error (exit status 2) saying what is wrong with in. A
+ * "\xNN" in in is the byte NN, as every name is printed (put_name()). */
 int address_arg(const char *in, struct address *a);
 /* argv[optind...]: all addresses, at least one; exactly one, into *a. Both
  * 0, or a usage error printed (the exit status). */
@@ -153,8 +157,11 @@ struct option;
 int next_opt(int argc, char **argv, const char *shorts, const struct option *longs);
 
 /* ---- devshm.c: what /dev/shm and the System V table hold ---- */
-enum kind { K_REGION, K_PAIR, K_CHANNEL, K_SEM };
-enum state { S_NONE, S_ALIVE, S_STALE, S_UNKNOWN, S_ORPHAN };
+/* K_PLANTED: not a file an object can be (a symlink, FIFO, directory,
+ * socket or device), listed so that an operator sees it. */
+enum kind { K_REGION, K_PAIR, K_CHANNEL, K_SEM, K_PLANTED };
+/* S_INUSE: the owner is gone, but a live process holds a slot or maps it. */
+enum state { S_NONE, S_ALIVE, S_STALE, S_UNKNOWN, S_ORPHAN, S_INUSE };
 
 extern const char *const kind_str[];   /* by enum kind */
 extern const char *const state_str[];  /* by enum state */
@@ -172,6 +179,8 @@ struct entry {
 	uint32_t holders;
 	bool chan_ok;
 	struct shmx_chan_info chan;
+	mode_t ftype;           /* K_PLANTED: S_IFLNK, S_IFIFO, ... */
+	char target[NAME_BUF];  /* a planted symlink's target, as read */
 };
 
 struct list {
@@ -187,6 +196,9 @@ struct sysv {
 	unsigned perms, uid, gid;
 };
 
+/* "region", ..., or for a planted file what it is ("symlink", "fifo",
+ * "directory", "socket", "device"): the type of every --json record. */
+const char *entry_type(const struct entry *e);
 /* Every file of /dev/shm, classified; free(l->e) afterwards. */
 int scan(struct list *l);
 enum state owner_state(uint32_t holders);
@@ -194,6 +206,15 @@ bool is_libshmx(const struct entry *e);
 /* Whether glibc's file of semaphore name + suffix exists. */
 bool sem_exists(const char *name, const char *suffix);
 int sysv_read(struct sysv **out, size_t *n);
+
+/* ---- inuse.c: whether anyone alive uses an object ---- */
+/* Processes mapping the file st describes, from /proc/PID/maps: up to max
+ * pids into out, their count. Only the processes we may inspect (all of
+ * them as root). */
+int mappers(const struct stat *st, pid_t *out, int max);
+/* owner_state(holders), except that a pair or channel whose owner is gone
+ * is S_INUSE while a live process holds a slot of it or maps it. */
+enum state object_state(const char *name, uint32_t holders, bool chan);
 const char *sysv_status(unsigned perms);
 
 /* ---- stream.c: what shmx send and shmx recv share ---- */
@@ -221,7 +242,28 @@ int stream_chan_open(const char *name, unsigned flags, int timeout_ms,
 int stream_pair_attach(const char *name, unsigned role, int timeout_ms,
 		       struct shmx_region **ret_r, struct shmx_pair **ret_p);
 bool stream_is_quit(const char *line, size_t len);
+/* Called by stream_read() each slice it waits for input: an error from it
+ * ends the read with that error. NULL: nothing to look at. */
+extern int (*stream_idle)(void);
 int stream_report(const char *who, const char *peer, const char *name, int timeout_ms,
 		  int err);
+
+/* ---- watch.c: the processes of a channel's consumers ---- */
+struct watch {
+	int fd[SHMX_CHAN_MAX_PEERS];            /* pidfd by consumer slot, or -1 */
+	uint32_t gen[SHMX_CHAN_MAX_PEERS];      /* the attach it watches */
+	bool blind;                             /* no pidfd_open(2) here */
+	bool any;                               /* some process was watched */
+};
+void watch_init(struct watch *w);
+/* Watch the attached consumers among p (shmx_chan_peers(name)): 0, or
+ * -EOWNERDEAD (one died) / -EPIPE (one left) for a consumer gone already. */
+int watch_peers(struct watch *w, const char *name, const struct shmx_chan_peer *p, int n);
+/* How many watched processes ended since the last call (no longer
+ * watched then); never waits. */
+unsigned watch_ended(struct watch *w);
+/* How many are watched now. */
+unsigned watch_count(const struct watch *w);
+void watch_end(struct watch *w);
 
 #endif

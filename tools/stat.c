@@ -17,24 +17,6 @@
 
 #include "shmx-tool.h"
 
-/* Does /proc/PID/maps (an open file) map the file st describes? By device
- * and inode, not path: a creator maps the object it built unnamed, which
- * maps shows as "/dev/shm/#INODE (deleted)" even once it has a name. */
-static bool maps_has(FILE *f, const struct stat *st)
-{
-	unsigned long long inode;
-	unsigned maj, min;
-	char line[4352];
-
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
-		    inode == (unsigned long long)st->st_ino && maj == major(st->st_dev) &&
-		    min == minor(st->st_dev))
-			return true;
-	}
-	return false;
-}
-
 static void print_comm(const char *pid, bool first)
 {
 	char file[300], comm[64] = "?";
@@ -54,36 +36,6 @@ static void print_comm(const char *pid, bool first)
 }
 
 #define MAPPERS_MAX 64
-
-/* Processes mapping the object st describes, from /proc/PID/maps: up to
- * max pids into out, their count. Only the processes we may inspect. */
-static int mappers(const struct stat *st, pid_t *out, int max)
-{
-	struct dirent *de;
-	char file[300];
-	int found = 0;
-	bool hit;
-	FILE *f;
-	DIR *d;
-
-	d = opendir("/proc");
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && found < max) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(file, sizeof(file), "/proc/%s/maps", de->d_name);
-		f = fopen(file, "re");
-		if (!f)
-			continue;
-		hit = maps_has(f, st);
-		fclose(f);
-		if (hit)
-			out[found++] = (pid_t)atoi(de->d_name);
-	}
-	closedir(d);
-	return found;
-}
 
 static void mapped_by(const struct stat *st)
 {
@@ -109,6 +61,14 @@ static void print_time(const char *label, const struct timespec *ts)
 	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
 	strftime(zone, sizeof(zone), "%z", &tm);
 	printf("%-12s%s.%09ld %s\n", label, buf, ts->tv_nsec, zone);
+}
+
+static void print_seg_time(const char *label, const struct timespec *ts)
+{
+	if (ts->tv_sec || ts->tv_nsec)
+		print_time(label, ts);
+	else
+		printf("%-12snever\n", label);
 }
 
 static void print_holders(uint32_t h)
@@ -215,7 +175,8 @@ static void print_slots(const char *name)
 	}
 }
 
-static void print_common(const char *name, const char *kind, const struct stat *st)
+static void print_common(const char *name, const char *kind, const struct stat *st,
+			 bool segment)
 {
 	char ub[32], gb[32], hb[24], mb[11];
 
@@ -228,16 +189,23 @@ static void print_common(const char *name, const char *kind, const struct stat *
 	       rwx(st->st_mode, mb));
 	printf("%-12s%u (%s)\n", "Owner:", (unsigned)st->st_uid, user_name(st->st_uid, ub));
 	printf("%-12s%u (%s)\n", "Group:", (unsigned)st->st_gid, group_name(st->st_gid, gb));
-	print_time("Access:", &st->st_atim);
-	print_time("Modify:", &st->st_mtim);
+	if (!segment) {
+		print_time("Access:", &st->st_atim);
+		print_time("Modify:", &st->st_mtim);
+	} else {
+		/* shm_atime, shm_dtime: 0 until the first attach, detach */
+		print_seg_time("Attach:", &st->st_atim);
+		print_seg_time("Detach:", &st->st_mtim);
+	}
 	print_time("Change:", &st->st_ctim);
 }
 
-static const char *state_text(uint32_t holders)
+static const char *state_text(const struct facts *f)
 {
-	switch (owner_state(holders)) {
+	switch (object_state(f->name, f->holders, f->chan)) {
 	case S_ALIVE: return "alive (its owner holds its lock)";
-	case S_STALE: return "stale (its owner is gone)";
+	case S_INUSE: return "in use (its owner is gone; a live process holds a slot or maps it)";
+	case S_STALE: return "stale (its owner is gone, nobody holds a slot or maps it)";
 	default: return "unknown (no access to the object's locks)";
 	}
 }
@@ -252,8 +220,11 @@ static void print_sysv(const struct shmx_sysv_info *si)
 	printf("%-12s%d\n", "Id:", si->id);
 	printf("%-12s%u (%s), group %u (%s)\n", "Creator:", (unsigned)si->cuid,
 	       user_name(si->cuid, ub), (unsigned)si->cgid, group_name(si->cgid, gb));
-	printf("%-12s%d\n", "Creator pid:", (int)si->cpid);
-	printf("%-12s%d\n", "Last pid:", (int)si->lpid);
+	printf("%-12screator %d, last attach or detach ", "Pids:", (int)si->cpid);
+	if (si->lpid)
+		printf("%d\n", (int)si->lpid);
+	else
+		printf("none\n");
 	printf("%-12s%" PRIu64 "%s\n", "Attached:", si->nattch,
 	       si->removed ? " (marked for removal: goes with the last detach)" : "");
 }
@@ -261,13 +232,13 @@ static void print_sysv(const struct shmx_sysv_info *si)
 static void print_text(const struct facts *f)
 {
 	print_common(f->name, f->sysv ? "System V segment" : f->chan ? "libshmx channel" :
-		     f->pair ? "libshmx pair" : f->type, &f->st);
+		     f->pair ? "libshmx pair" : f->type, &f->st, f->sysv);
 	if (f->sysv) {
 		print_sysv(&f->si);
 		return;
 	}
 	if (f->chan || f->pair)
-		printf("%-12s%s\n", "State:", state_text(f->holders));
+		printf("%-12s%s\n", "State:", state_text(f));
 	if (strcmp(f->type, "semaphore"))
 		print_holders(f->holders);
 	if (f->pair)

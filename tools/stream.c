@@ -15,6 +15,7 @@
 #include "shmx-tool.h"
 
 volatile sig_atomic_t stream_stop;
+int (*stream_idle)(void);
 
 static void on_signal(int sig)
 {
@@ -48,8 +49,9 @@ int64_t stream_now_ms(void)
 }
 
 /* read() from stdin without blocking longer than a slice: a signal that
- * lands just before read() would otherwise wait for the next input. 0 at
- * end of input, -EINTR once stopped. */
+ * lands just before read() would otherwise wait for the next input, and a
+ * peer that died while we wait is noticed (stream_idle). 0 at end of
+ * input, -EINTR once stopped. */
 ssize_t stream_read(void *buf, size_t len)
 {
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
@@ -62,6 +64,8 @@ ssize_t stream_read(void *buf, size_t len)
 		ready = poll(&pfd, 1, STREAM_SLICE_MS);
 		if (ready < 0 && errno != EINTR)
 			return -errno;
+		if (ready <= 0 && stream_idle && (n = stream_idle()) < 0)
+			return n;
 		if (ready <= 0)
 			continue;
 		n = read(STDIN_FILENO, buf, len);
