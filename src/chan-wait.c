@@ -129,8 +129,11 @@ void shmx__chan_poll_kick(struct shmx_chan *c)
 		if (!c->kicks && !(c->kicks = calloc(n, sizeof(*c->kicks))))
 			return;
 		state = __atomic_load_n(&peers[k].state, __ATOMIC_ACQUIRE);
-		shmx__kick_poller(&c->kicks[k], shmx_fd(c->region), is_producer(c) ? 'c' : 'p',
-				  shmx__chan_poll_gen(k, state >> 8));
+		/* The slot's pid: a poller of another user is trusted
+		 * (shmx(7), "Polling"). */
+		shmx__kick_poller_at(&c->kicks[k], shmx_fd(c->region), is_producer(c) ? 'c' : 'p',
+				     shmx__chan_poll_gen(k, state >> 8), 0,
+				     __atomic_load_n(&peers[k].pid, __ATOMIC_RELAXED));
 	}
 }
 

@@ -555,7 +555,7 @@ SHMX_EXPORT int shmx_pair_unlink(const char *name)
 	all[1] = n.sem[W];
 	all[2] = n.sem[R];
 	for (int i = 0; i < 3; i++) {
-		err = shmx__neg(shm_unlink(all[i]));
+		err = shmx__shm_unlink(all[i]);
 		if (err == -ENOENT)
 			continue;
 		if (res == -ENOENT || (res == 0 && err))

@@ -228,7 +228,7 @@ SHMX_EXPORT int shmx_unlink(const char *name)
 	err = shmx__name(name, SHMX_NAME_MAX, canon);
 	if (err)
 		return err;
-	return shmx__neg(shm_unlink(canon));
+	return shmx__shm_unlink(canon);
 }
 
 static int remap(struct shmx_region *r, size_t size)
