@@ -181,7 +181,7 @@ for p in "${platforms[@]}"; do
 		musl_cmocka
 		build "$SHMX_TOP/build-musl" --native-file "$cache/paths.ini" \
 			--native-file "$SHMX_TOP/cross/musl.ini" -Dbench=false \
-			-Dpython=disabled
+			-Dpython=disabled -Dbridge=disabled
 		say "running the test suite with musl"
 		run_suite "$SHMX_TOP/build-musl" "${SHMX_CROSS_SCALE:-0.1}" || rc=1
 		logs+=("$SHMX_TOP/build-musl/meson-logs/testlog.txt")
@@ -190,7 +190,8 @@ for p in "${platforms[@]}"; do
 		arm64_binfmt
 		arm64_python
 		build "$SHMX_TOP/build-arm64" --cross-file "$cache/paths.ini" \
-			--cross-file "$SHMX_TOP/cross/aarch64.ini" -Dbench=false
+			--cross-file "$SHMX_TOP/cross/aarch64.ini" -Dbench=false \
+			-Dbridge=disabled
 		say "running the test suite on arm64 under qemu-user"
 		run_suite "$SHMX_TOP/build-arm64" "${SHMX_CROSS_SCALE:-0.02}" \
 			--timeout-multiplier 3 || rc=1
