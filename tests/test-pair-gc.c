@@ -40,6 +40,11 @@ static void test_gc_leaves_another_programs_look_alikes(void **state)
 	int fd;
 
 	(void)state;
+#ifndef __GLIBC__
+	tu_skip("this C library's sem_open() does not use glibc's /dev/shm/sem.NAME, "
+		"where the pair's semaphores are");
+	return;
+#endif
 	snprintf(ctl, sizeof(ctl), "/dev/shm%s.shmx-p", name);
 	fd = open(ctl, O_CREAT | O_EXCL | O_RDWR, 0600);
 	assert_true(fd >= 0);

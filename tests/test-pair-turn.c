@@ -172,10 +172,16 @@ static void test_a_handle_of_an_earlier_region_does_not_join(void **state)
 static void test_a_foreign_post_is_not_a_turn(void **state)
 {
 	const char *name = tu_name();
-	struct shmx_region *r = region(name, true);
+	struct shmx_region *r;
 	struct shmx_pair *w, *rd;
 
 	(void)state;
+#ifndef __GLIBC__
+	tu_skip("this C library's sem_open() does not use glibc's /dev/shm/sem.NAME, "
+		"where the pair's semaphores are");
+	return;
+#endif
+	r = region(name, true);
 	assert_int_equal(shmx_pair_create(r, W, 0666, &w), 0);
 	assert_int_equal(shmx_pair_open(r, R, &rd), 0);
 	assert_int_equal(shmx_pair_wait(w, 0), 0);
