@@ -171,7 +171,7 @@ if [[ " ${platforms[*]} " == *" arm64 "* ]] &&
 	say "adding the arm64 architecture to dpkg"
 	dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64 failed"
 fi
-shmx_deps cross
+shmx_deps "${platforms[@]}"
 rc=0
 logs=()
 for p in "${platforms[@]}"; do

@@ -8,8 +8,8 @@
 # message_queue and ZeroMQ, and gnuplot for its plot), bridge (nats-server
 # and the NATS C client, for shmx-bridge and its tests), python (venv, pip,
 # setuptools and wheel for Debian's python3, to install the binding offline,
-# and mypy), pkg (.deb building, lintian, mmdebstrap), cross (musl-gcc,
-# the aarch64 compiler, qemu-user, arm64 cmocka, for scripts/cross.sh).
+# and mypy), pkg (.deb building, lintian, mmdebstrap), musl and arm64
+# (scripts/cross.sh: musl-gcc; the aarch64 compiler, qemu-user, arm64 cmocka).
 
 shmx_say() { printf '==> %s\n' "$*" >&2; }
 shmx_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -54,17 +54,19 @@ shmx_missing() {
 			"$py" -c 'import pip, wheel' 2>/dev/null || pkgs+=(python3-pip python3-wheel)
 			command -v mypy >/dev/null || pkgs+=(mypy)
 			;;
-		cross)
-			# scripts/cross.sh: musl-gcc with the kernel's headers,
-			# cmocka's source package and cmake to build it with
-			# musl, the aarch64 compiler, qemu-user registered with
-			# binfmt_misc, arm64 cmocka and libpython (cross.sh adds
-			# the arm64 architecture to dpkg first).
+		musl)
+			# scripts/cross.sh musl: musl-gcc with the kernel's
+			# headers, cmocka's source package and cmake to build it
 			command -v musl-gcc >/dev/null || pkgs+=(musl-tools)
 			[ -f /usr/include/linux/futex.h ] || pkgs+=(linux-libc-dev)
 			command -v dpkg-source >/dev/null || pkgs+=(dpkg-dev)
 			command -v xz >/dev/null || pkgs+=(xz-utils)
 			command -v cmake >/dev/null || pkgs+=(cmake)
+			;;
+		arm64)
+			# scripts/cross.sh arm64: the aarch64 compiler, qemu-user
+			# registered with binfmt_misc, arm64 cmocka and libpython
+			# (cross.sh adds the arm64 architecture to dpkg first)
 			command -v aarch64-linux-gnu-gcc >/dev/null ||
 				pkgs+=(gcc-aarch64-linux-gnu)
 			command -v qemu-aarch64-static >/dev/null || pkgs+=(qemu-user-static)
