@@ -202,14 +202,4 @@ for p in "${platforms[@]}"; do
 	say "$p: $((SECONDS - start)) s"
 done
 
-for log in "${logs[@]}"; do
-	[ -f "$log" ] || { echo "missing test log: $log" >&2; rc=1; }
-done
-count() { cat "${logs[@]}" 2>/dev/null | grep -cE "$1" || true; }
-passed=$(count '^ok [0-9]+')
-skipped=$(count '^ok [0-9]+.*# (SKIP|skip)')
-failed=$(count '^not ok [0-9]+')
-passed=$((passed - skipped))
-[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
+shmx_tap_summary "$rc" "${logs[@]}"

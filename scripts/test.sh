@@ -50,17 +50,4 @@ if [ "${SHMX_NO_SANITIZE:-0}" != 1 ] && [ $# -eq 0 ]; then
 	logs+=("$tsan/meson-logs/testlog.txt")
 fi
 
-for log in "${logs[@]}"; do
-	# a pass that ran nothing wrote no log: that is a failure, not a pass
-	[ -f "$log" ] || { echo "missing test log: $log" >&2; rc=1; }
-done
-count() { cat "${logs[@]}" 2>/dev/null | grep -cE "$1" || true; }
-passed=$(count '^ok [0-9]+')
-skipped=$(count '^ok [0-9]+.*# (SKIP|skip)')
-failed=$(count '^not ok [0-9]+')
-passed=$((passed - skipped))
-
-[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
+shmx_tap_summary "$rc" "${logs[@]}"
