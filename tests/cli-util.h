@@ -67,9 +67,6 @@ void check_created(const char *name, uint64_t size, mode_t mode);
 void assert_ls(const char *name, const char *kind, const char *state,
 	       const char *size, const char *mode);
 
-/* argv with stdin from the file path, stdout to /dev/null, stderr to a
- * pipe (*err). */
-pid_t spawn_input(char *const argv[], const char *path, int *err);
 
 int cli_teardown(void **state);
 #define T(f) cmocka_unit_test_teardown(f, cli_teardown)

@@ -42,27 +42,6 @@ pid_t spawn_recv(void **state, const char *name, int *out, int *err)
 	return pid;
 }
 
-pid_t spawn_from_file(char *const argv[], const char *path, int *err)
-{
-	int pe[2];
-	pid_t pid;
-
-	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
-	pid = tu_fork();
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY);
-		int null = open("/dev/null", O_WRONLY);
-
-		TU_CK(fd >= 0 && null >= 0);
-		TU_CK(dup2(fd, 0) == 0 && dup2(null, 1) == 1 && dup2(pe[1], 2) == 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pe[1]);
-	*err = pe[0];
-	return pid;
-}
-
 void wait_handler(pid_t pid, int sig)
 {
 	int64_t end = tu_now_ms() + WAIT_MS;

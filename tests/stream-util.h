@@ -45,8 +45,6 @@ char **args(struct args *a, void **state, const char *sub, const char *name,
 	    char *const extra[]);
 /* shmx recv NAME with the tests' timeout, stdout and stderr to pipes. */
 pid_t spawn_recv(void **state, const char *name, int *out, int *err);
-/* argv with stdin from a file, stdout to /dev/null, stderr to a pipe. */
-pid_t spawn_from_file(char *const argv[], const char *path, int *err);
 /* The signal handler of pid for sig is installed (it has started waiting). */
 void wait_handler(pid_t pid, int sig);
 

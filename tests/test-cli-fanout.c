@@ -396,7 +396,7 @@ static void test_overwrite_slow_receiver_reports_what_it_lost(void **state)
 	close(fd);
 	r = tu_spawn(rargv, NULL, &rout, &rerr);
 	assert_true(r > 0);
-	s = spawn_input(sargv, file, &serr);
+	s = tu_spawn_input(sargv, file, &serr);
 	wait_input_read(s, len);
 	unlink(file);
 	out = tu_slurp(rout, WAIT_MS);

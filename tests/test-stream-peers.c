@@ -96,7 +96,7 @@ static void start_flood(void **state, const char *name, struct live *l)
 	struct args a;
 
 	l->sin = -1;
-	l->s = spawn_from_file(args(&a, state, "send", name, extra), "/dev/zero", &l->serr);
+	l->s = tu_spawn_input(args(&a, state, "send", name, extra), "/dev/zero", &l->serr);
 	l->r = spawn_recv(state, name, &l->rout, &l->rerr);
 	tu_read_some(l->rout, FLOWING, WAIT_MS);
 }

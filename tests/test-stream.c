@@ -95,7 +95,7 @@ static void test_64mib_of_random_bytes_arrive_identical(void **state)
 	snprintf(path, sizeof(path), "/tmp%s-random.bin", name);
 	want = make_random_file(path);
 	r = spawn_recv(state, name, &rout, &rerr);
-	s = spawn_from_file(args(&a, state, "send", name, extra), path, &serr);
+	s = tu_spawn_input(args(&a, state, "send", name, extra), path, &serr);
 	assert_int_equal(tu_drain(rout, 120000, &got, &total), 0);
 	rmsg = tu_slurp(rerr, WAIT_MS);
 	smsg = tu_slurp(serr, WAIT_MS);

@@ -929,3 +929,25 @@ const char *tu_copy_for_others(const char *rel)
 	snprintf(path, sizeof(path), "%s/%s", copy_root, rel);
 	return path;
 }
+
+pid_t tu_spawn_input(char *const argv[], const char *path, int *err)
+{
+	int pe[2];
+	pid_t pid;
+
+	assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDONLY);
+		int null = open("/dev/null", O_WRONLY);
+
+		TU_CK(fd >= 0 && null >= 0);
+		TU_CK(dup2(fd, 0) == 0 && dup2(null, 1) == 1 && dup2(pe[1], 2) == 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pe[1]);
+	*err = pe[0];
+	return pid;
+}
+

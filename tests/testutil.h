@@ -80,6 +80,9 @@ int tu_waitpid(pid_t pid, int timeout_ms, int *status);
  * defaults, so a crash is the child's own death. A child never returns
  * into cmocka: it ends with _exit(). Fails the test if fork fails. */
 pid_t tu_fork(void);
+/* tu_fork() and exec argv with stdin from the file path, stdout to
+ * /dev/null, stderr to a pipe whose read end is *err. */
+pid_t tu_spawn_input(char *const argv[], const char *path, int *err);
 /* Wait for the child pid up to timeout_ms (then SIGKILL and reap it).
  * *code (if code is not NULL) is its verdict: its exit code, 128 + the
  * signal it died of, or TU_TIMED_OUT. Returns 0 if it exited 0; otherwise
