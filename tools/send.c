@@ -86,12 +86,12 @@ static bool wait_first(const struct sender *s)
 /* The names may go once as many parties attached as the channel has
  * slots: then every party that will ever come holds the channel. Attaches
  * are counted, not slots: a producer that is done frees its slot for the
- * next one. With --no-wait a broadcast consumer that never came is not
- * waited for (it would miss the stream anyway). */
+ * next one. With --no-wait too: a receiver that comes late misses the start
+ * of the stream, not all of it (shmx(1)); one that never comes is not
+ * waited for (done_waiting()), and the names go at the end. */
 static bool shape_complete(const struct sender *s, unsigned cons_seen)
 {
-	return s->prods_seen >= s->shape.producers &&
-	       (cons_seen >= s->shape.consumers || (s->no_wait && broadcast(s)));
+	return s->prods_seen >= s->shape.producers && cons_seen >= s->shape.consumers;
 }
 
 /* Read the slots while it matters: whether the consumers we wait for are
@@ -197,10 +197,11 @@ static bool consumers_there(const struct sender *s)
 }
 
 /* The creator keeps the names until every slot was taken; anyone else
- * waits only for the receiver, as the data is in the ring. */
+ * waits only for the receiver, as the data is in the ring. With --no-wait
+ * on a broadcast nobody is waited for: the names go when we end. */
 static bool done_waiting(const struct sender *s)
 {
-	return s->attached && (s->removed || !s->created);
+	return s->attached && (s->removed || !s->created || (s->no_wait && broadcast(s)));
 }
 
 /* After the end marker: until every receiver took it (nothing of ours is
