@@ -552,6 +552,7 @@ static void test_blocking_consumer_notices_a_truncation_before_it_sleeps(void **
 	pid_t pid;
 
 	(void)state;
+	TU_SKIP_IF_EMULATED("the child's truncation races the consumer's first look at the ring, unguarded here (a SIGBUS, as shmx_chan_send(3) says), and qemu-user's first translation of the call lets the child win");
 	tu_ev_init(ev);
 	/* Blocking: a spinning consumer polls the ring itself, and a poll of a
 	 * truncated page faults (only copies are guarded; see shmx_chan_recv(3)). */
