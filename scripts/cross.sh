@@ -170,6 +170,25 @@ run_suite() {
 		--print-errorlogs "$@" "${names[@]}"
 }
 
+# The Python binding's unittest (the test "python", not TAP): what it ran
+# and skipped, from meson's log of dir. Fails when it did not run.
+python_summary() {
+	python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t.get("name", "").split(" / ")[-1] == "python":
+        err = t.get("stderr") or ""
+        ran = re.findall(r"^Ran (\d+) tests?", err, re.M)
+        skipped = re.findall(r"skipped=(\d+)", err)
+        print("python unittest: %s tests ran, %s skipped, %s" % (
+            ran[-1] if ran else "no", skipped[-1] if skipped else 0, t.get("result")))
+        sys.exit(0 if ran and t.get("result") == "OK" else 1)
+print("python unittest: did not run")
+sys.exit(1)
+PY
+}
+
 if [[ " ${platforms[*]} " == *" arm64 "* ]] &&
 	! dpkg --print-foreign-architectures | grep -qx arm64; then
 	say "adding the arm64 architecture to dpkg"
@@ -196,10 +215,11 @@ for p in "${platforms[@]}"; do
 		arm64_python
 		build "$SHMX_TOP/build-arm64" --cross-file "$cache/paths.ini" \
 			--cross-file "$SHMX_TOP/cross/aarch64.ini" -Dbench=false \
-			-Dbridge=disabled
+			-Dbridge=disabled -Dpython=enabled
 		say "running the test suite on arm64 under qemu-user"
 		run_suite "$SHMX_TOP/build-arm64" "${SHMX_CROSS_SCALE:-0.02}" \
 			--timeout-multiplier 3 || rc=1
+		python_summary "$SHMX_TOP/build-arm64" || rc=1
 		logs+=("$SHMX_TOP/build-arm64/meson-logs/testlog.txt")
 		;;
 	esac
