@@ -13,6 +13,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -406,22 +407,37 @@ static void sem_path(char *buf, size_t n, const char *name, char which)
 }
 
 /* A plain program's sem_post on the pair's semaphore: shmx_pair_wait(3)
- * must never take a token the turn does not account for as a turn. */
+ * must never take a token the turn does not account for as a turn. The
+ * driver maps the file itself, as sem_open(3) would, but only after
+ * checking its size: a file it truncated (named_fault()) would otherwise
+ * kill the driver with SIGBUS, and the driver is under no guard. */
 static void foreign_post(const char *name, char which)
 {
-	char sn[96];
-	sem_t *s;
+	char path[96];
+	struct stat st;
+	void *m;
+	int fd;
 
 	if (!tt_on(F_SEMPOST))
 		return;
-	snprintf(sn, sizeof(sn), "%s.shmx-%c", name, which);
-	s = sem_open(sn, 0);
-	if (s == SEM_FAILED)
+	sem_path(path, sizeof(path), name, which);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(sem_t)) {
+		close(fd);
+		return;
+	}
+	m = mmap(NULL, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
 		return;
 	tt_fault_step("foreign sem_post");
 	atomic_fetch_add(&tt->faults[F_SEMPOST], 1);
-	sem_post(s);
-	sem_close(s);
+	/* Only the driver truncates (named_fault()), and not meanwhile: the
+	 * size checked above still holds. */
+	sem_post(m);
+	munmap(m, sizeof(sem_t));
 }
 
 /* The supervisor's recovery from shmx_pair_open(3): the owner died, so
