@@ -42,6 +42,7 @@ struct tt_proc {
 	_Atomic uint32_t inflight;      /* messages a call now may take/give */
 	_Atomic uint32_t state;         /* TT_P_* */
 	_Atomic int64_t call_t0;        /* ns, 0 outside a call */
+	_Atomic int64_t call_rd0;       /* run-queue delay (ns) at its start */
 	_Atomic int32_t call_tmo;
 	const char *_Atomic call_what;
 	_Atomic uint32_t joined;        /* attached to its object */
@@ -120,11 +121,14 @@ void tt_fail(const char *inv, const char *fmt, ...)
 void tt_check(bool ok, const char *inv, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool tt_documented(long err);
+int64_t tt_run_delay_ns(void);
+int64_t tt_run_delay_of(pid_t pid);
 
 /* a timed call: tt_call_begin(), the call, tt_call_end() */
 struct tt_call {
 	int64_t t0;
 	long ivcsw;
+	int64_t rd0;            /* tt_run_delay_ns() at the start */
 	uint32_t stops;
 	int tmo;
 	int sigs;
