@@ -120,7 +120,8 @@ void tt_fail(const char *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void tt_check(bool ok, const char *inv, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-bool tt_documented(long err);
+bool tt_documented(const char *call, long err);
+const char *tt_errors_inv(const char *call);
 int64_t tt_run_delay_ns(void);
 int64_t tt_run_delay_of(pid_t pid);
 
