@@ -5,7 +5,9 @@
  * delivers each message of a live producer once and in its order, also
  * across a consumer replaced (one message a dead one was reading may come
  * again); a broadcast consumer gets everything sent after it attached; an
- * overwrite consumer has received + lost = sent exactly. */
+ * overwrite consumer has received + lost = sent exactly. After the name
+ * was replaced, a consumer gets the messages of its own object's
+ * producers only (chan.mixed). */
 #include "chan.h"
 
 #include <errno.h>
@@ -22,6 +24,7 @@ struct cons {
 	bool seen[TT_PRODS];
 	uint32_t takeover;              /* messages a dead predecessor held */
 	uint64_t lost;
+	int gen;                        /* of the name's objects: chan_gen() */
 	bool polled;
 };
 
@@ -96,6 +99,12 @@ static void check_msg(struct cons *s, const uint8_t *b, size_t len)
 	tt_check(ok, "chan.payload", "a message of %zu bytes from no producer", len);
 	if (!ok)
 		return;
+	ok = cfg.small || atomic_load(&tt->ep.chan.gen_of[pk]) == s->gen + 1;
+	tt_check(ok, "chan.mixed", "a consumer of the name's object %d got producer %u's "
+		 "message %llu, sent into object %d", s->gen, pk, (unsigned long long)seq,
+		 (int)atomic_load(&tt->ep.chan.gen_of[pk]) - 1);
+	if (!ok)
+		return;
 	ok = len == (probe ? cfg.max : msg_len(pk, seq));
 	if (ok) {
 		msg_fill(want, len, pk, seq, probe);
@@ -106,19 +115,21 @@ static void check_msg(struct cons *s, const uint8_t *b, size_t len)
 	check_order(s, pk, seq);
 }
 
-/* -ENOBUFS: the messages lost move what comes next (one producer). */
+/* -ENOBUFS: the messages lost move what comes next (one producer: the
+ * creator of our object). */
 static void overtaken(struct cons *s)
 {
 	ssize_t lost = shmx_chan_lost(s->c);
+	unsigned pk = (unsigned)atomic_load(&tt->ep.chan.gen_creator[s->gen]);
 
 	tt_check(lost >= (ssize_t)s->lost, "chan.lost", "lost went from %llu to %zd",
 		 (unsigned long long)s->lost, lost);
 	if (lost < (ssize_t)s->lost)
 		return;
-	if (s->seen[0])
-		s->next[0] += (uint64_t)lost - s->lost;
+	if (s->seen[pk])
+		s->next[pk] += (uint64_t)lost - s->lost;
 	else
-		s->first_hi[0] += (uint64_t)lost - s->lost;
+		s->first_hi[pk] += (uint64_t)lost - s->lost;
 	s->lost = (uint64_t)lost;
 }
 
@@ -226,6 +237,8 @@ static void final_check(struct cons *s)
 					  : s->seen[pk] ? s->next[pk] : 0;
 		uint64_t lo = !is_queue() ? sent : k < sent ? sent - k : 0;
 
+		if (atomic_load(&tt->ep.chan.gen_of[pk]) != s->gen + 1)
+			continue;       /* another object's producer, or none */
 		if (!is_queue() && !s->seen[pk]) {
 			tt_check(sent <= s->first_hi[pk] + (d ? d - 1 : 0), "chan.exactly-once",
 				 "producer %u sent %llu, none came (attached at %llu)", pk,
@@ -307,11 +320,14 @@ void chan_consumer(int idx, uint64_t seed)
 		if (err)
 			tt_sleep_ms(1 + (double)tt_below(&r, 10));
 	}
-	if (s->c) {
+	s->gen = s->c ? chan_gen(s->c) : -1;
+	tt_check(!s->c || s->gen >= 0, "chan.replace",
+		 "a consumer joined an object no creator of the name made");
+	if (s->c && s->gen >= 0) {
 		attach_base(s);
 		atomic_store(&tt_me->joined, 1);
 	}
-	while (s->c && consumer_step(s, &r, &end))
+	while (s->c && s->gen >= 0 && consumer_step(s, &r, &end))
 		;
 	tt_call_begin(&k, "shmx_chan_close", TT_PROMPT);
 	tt_call_end(&k, (shmx_chan_close(s->c), 0));

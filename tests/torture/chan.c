@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +65,32 @@ void msg_fill(uint8_t *b, size_t len, unsigned pk, uint64_t seq, bool probe)
 			w = (uint64_t)0x5358534du << 32 | ((h >> 8) & 0xff8);
 		memcpy(b + i, &w, len - i < 8 ? len - i : 8);
 	}
+}
+
+static uint64_t obj_key(struct shmx_chan *c)
+{
+	struct stat st;
+
+	if (fstat(shmx_fd(shmx_chan_region(c)), &st))
+		return 0;
+	return (uint64_t)st.st_ino ^ (uint64_t)st.st_dev << 48;
+}
+
+/* Which generation of the name's objects c is a handle of: the one whose
+ * creator recorded its (dev, inode), the latest if tmpfs gave a freed
+ * inode again; -1 if none within 2 s. */
+int chan_gen(struct shmx_chan *c)
+{
+	uint64_t key = obj_key(c);
+	int64_t end = tt_now_ns() + 2000000000LL;
+
+	do {
+		for (int g = (int)atomic_load(&tt->ep.chan.ngen) - 1; g >= 0; g--)
+			if (atomic_load(&tt->ep.chan.gen_key[g]) == key)
+				return g;
+		tt_sleep_ms(1);
+	} while (tt_now_ns() < end);
+	return -1;
 }
 
 static struct shmx_chan *chan_join(unsigned role, struct tt_rng *r)
@@ -175,7 +202,7 @@ static void anon_spawns(uint64_t seed)
 
 	for (int k = 0; k < 2; k++)
 		while (atomic_load(&tt->spawn_req[k]) > made[k] && !tt_stopping())
-			chan_spawn(k ? TT_CONSUMER : TT_PRODUCER, tt_mix(seed + ++made[k]));
+			chan_spawn(k ? TT_CONSUMER : TT_PRODUCER, tt_mix(seed + ++made[k]), -1);
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 		tt_reap_one(pid, st);
 }
@@ -217,7 +244,8 @@ void chan_producer(int idx, uint64_t seed)
 	struct tt_rng r = { seed };
 	struct shmx_chan *c;
 	uint8_t *buf = malloc(cfg.max * 8 + 64);
-	bool creator = tt->proc[idx].ident == 0, polled = tt_chance(&r, 25);
+	int gen = tt->proc[idx].creator - 1;
+	bool creator = gen >= 0, polled = tt_chance(&r, 25);
 	uint64_t seq = 0;
 	struct shmx_chan_params prm = {
 		.capacity = cfg.cap, .producers = cfg.producers,
@@ -231,17 +259,25 @@ void chan_producer(int idx, uint64_t seed)
 			       : shmx_chan_create_params(tt->names[0].name, &prm,
 							 SHMX_CHAN_PRODUCER | cfg.flags,
 							 cfg.mode, &anon_chan);
-		tt_check(!err, "chan.create", "create: %d", err);
+		tt_check(!err, "chan.create", "create%s: %d", gen ? " after a replacement" : "",
+			 err);
 		if (err)
 			return;
+		atomic_store(&tt->ep.chan.gen_creator[gen], tt_me->ident);
+		atomic_store(&tt->ep.chan.gen_key[gen], obj_key(anon_chan));
 		atomic_store(&tt->names[0].live, !cfg.anon);
 		c = anon_chan;
 	} else {
 		c = chan_join(SHMX_CHAN_PRODUCER, &r);
+		gen = c ? chan_gen(c) : -1;
+		tt_check(!c || gen >= 0, "chan.replace",
+			 "producer %d joined an object no creator of the name made", tt_me->ident);
 	}
-	if (c)
+	if (c && gen >= 0) {
+		atomic_store(&tt->ep.chan.gen_of[tt_me->ident], gen + 1);
 		atomic_store(&tt_me->joined, 1);
-	while (c && !tt_stopping()) {
+	}
+	while (c && gen >= 0 && !tt_stopping()) {
 		if (creator && cfg.anon)
 			anon_spawns(seed);
 		if (cfg.small && !atomic_load(&tt->ep.chan.attached)) {
@@ -251,7 +287,7 @@ void chan_producer(int idx, uint64_t seed)
 		if (!producer_step(c, &r, buf, &seq, polled))
 			break;
 	}
-	if (creator)
+	if (creator && gen + 1 == (int)atomic_load(&tt->ep.chan.ngen))
 		atomic_store(&tt->names[0].live, 0);
 	{
 		struct tt_call k;
@@ -269,13 +305,16 @@ void chan_producer(int idx, uint64_t seed)
 	}
 }
 
-int chan_spawn(int role, uint64_t seed)
+/* A producer or a consumer; a producer that creates generation gen of
+ * the name's objects when gen >= 0. */
+int chan_spawn(int role, uint64_t seed, int gen)
 {
 	int i = tt_free_proc();
 
 	if (i < 0)
 		return -1;
 	tt->proc[i].role = role;
+	tt->proc[i].creator = gen + 1;
 	tt->proc[i].ident = role == TT_PRODUCER
 		? (int)atomic_fetch_add(&tt->ep.chan.nprod, 1) : 0;
 	if (tt->proc[i].ident >= TT_PRODS) {

@@ -20,6 +20,7 @@
 #define TT_PROCS        48
 #define TT_NAMES        8
 #define TT_PRODS        256     /* producer identities per episode */
+#define TT_GENS         4       /* channel objects one name had per episode */
 #define TT_FAILS        64
 #define TT_INVS         32      /* invariant names counted apart */
 #define TT_HB           2048    /* 10 ms buckets of the clock process */
@@ -35,6 +36,7 @@ struct tt_proc {
 	_Atomic pid_t pid;
 	int role;               /* the episode's own role code */
 	int ident;              /* producer identity, pair role, ... */
+	int creator;            /* channel: creates generation creator - 1 */
 	_Atomic uint32_t killing;       /* marked before SIGKILL is sent */
 	_Atomic uint32_t stops;         /* odd while stopped by the harness */
 	_Atomic uint32_t in_turn;       /* pair: believes it holds a turn */
@@ -99,6 +101,11 @@ struct tt_shared {
 			_Atomic int32_t probe;      /* producer entry + 1 */
 			_Atomic uint32_t attached;  /* consumers that attached */
 			_Atomic int32_t probe_err;
+			/* the objects the name had (replace_name()) */
+			_Atomic uint32_t ngen;
+			_Atomic uint64_t gen_key[TT_GENS];  /* its (dev, inode) */
+			_Atomic int32_t gen_creator[TT_GENS];       /* identity */
+			_Atomic int32_t gen_of[TT_PRODS];   /* generation + 1 */
 		} chan;
 	} ep;
 };
