@@ -194,17 +194,20 @@ static long send_polled(struct shmx_chan *c, unsigned pk, uint64_t seq,
 	return n;
 }
 
+/* The anonymous channel's creator reaps its dead first: a queue
+ * consumer's replacement must find the messages the dead one took in its
+ * call already counted (ep.chan.takeover, tt_reap_one()). */
 static void anon_spawns(uint64_t seed)
 {
 	static uint32_t made[2];
 	int st;
 	pid_t pid;
 
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		tt_reap_one(pid, st);
 	for (int k = 0; k < 2; k++)
 		while (atomic_load(&tt->spawn_req[k]) > made[k] && !tt_stopping())
 			chan_spawn(k ? TT_CONSUMER : TT_PRODUCER, tt_mix(seed + ++made[k]), -1);
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		tt_reap_one(pid, st);
 }
 
 static bool producer_step(struct shmx_chan *c, struct tt_rng *r, uint8_t *buf,
