@@ -361,25 +361,35 @@ bool tt_stopping(void)
 }
 
 /* Fork a worker into entry idx (taken with tt_free_proc()); the child runs
- * fn and exits 0. Its pid is stored before either side goes on. */
+ * fn and exits 0. Its pid is stored before either side goes on. The
+ * signals the driver sends stay blocked until the child's handlers are
+ * in: a SIGUSR1 burst right after the fork killed it (worker.signal,
+ * "died of signal 10 in (no call)"). */
 int tt_spawn(int idx, tt_worker_fn fn, uint64_t seed)
 {
 	struct tt_proc *p = &tt->proc[idx];
+	sigset_t sent, old;
 	pid_t pid;
 
+	sigemptyset(&sent);
+	sigaddset(&sent, SIGUSR1);
+	sigaddset(&sent, SIGBUS);
 	atomic_store(&p->state, TT_P_RUN);
 	fflush(NULL);
+	sigprocmask(SIG_BLOCK, &sent, &old);
 	pid = fork();
-	if (pid < 0) {
-		atomic_store(&p->state, TT_P_FREE);
-		return -errno;
-	}
 	if (pid == 0) {
 		atomic_store(&p->pid, getpid());
 		tt_worker_setup(idx);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		fn(idx, seed);
 		atomic_store(&p->state, TT_P_EXITED);
 		_exit(0);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		atomic_store(&p->state, TT_P_FREE);
+		return -errno;
 	}
 	atomic_store(&p->pid, pid);
 	return 0;
