@@ -368,8 +368,8 @@ bool tt_stopping(void)
 int tt_spawn(int idx, tt_worker_fn fn, uint64_t seed)
 {
 	struct tt_proc *p = &tt->proc[idx];
+	pid_t pid, parent = getpid();
 	sigset_t sent, old;
-	pid_t pid;
 
 	sigemptyset(&sent);
 	sigaddset(&sent, SIGUSR1);
@@ -379,6 +379,12 @@ int tt_spawn(int idx, tt_worker_fn fn, uint64_t seed)
 	sigprocmask(SIG_BLOCK, &sent, &old);
 	pid = fork();
 	if (pid == 0) {
+		/* dies with whoever forked it (the driver, or an anonymous
+		 * object's creator): a run that is killed leaves no worker
+		 * looping on an object nobody stops */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
 		atomic_store(&p->pid, getpid());
 		tt_worker_setup(idx);
 		sigprocmask(SIG_SETMASK, &old, NULL);
