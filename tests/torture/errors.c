@@ -30,9 +30,10 @@ struct call_errs {
 };
 
 static const struct call_errs table[] = {
-	/* shmx_pair_wait(3), which shmx_pair_post(3) shares */
+	/* shmx_pair_wait(3), which shmx_pair_post(3) shares; EBADMSG from
+	 * both: a turn word the protocol never makes */
 	{ "shmx_pair_wait", { EINVAL, EAGAIN, ETIMEDOUT, EOWNERDEAD, EPIPE, EDEADLK,
-			      EFAULT } },
+			      EFAULT, EBADMSG } },
 	{ "shmx_pair_post", { EINVAL, EPERM, EFAULT, EBADMSG } },
 	/* shmx_pair_create(3): sem_open(3), open(2), fchmod(2) pass through */
 	{ "shmx_pair_create", { EINVAL, EBADF, ENAMETOOLONG, EEXIST, EBUSY, ENOSPC,
