@@ -314,12 +314,14 @@ static void anon_reader(int idx, uint64_t seed)
 	struct tt_rng r = { seed };
 	struct shmx_region *reg = shmx_pair_region(anon_pair);
 	struct shmx_pair *p;
+	struct tt_call c;
 	int err;
 
 	(void)idx;
 	polled = tt_chance(&r, 25);
 	tt_close_inherited(shmx_fd(reg));
-	err = shmx_pair_attach(reg, SHMX_PAIR_READER, &p);
+	tt_call_begin(&c, "shmx_pair_attach", TT_PROMPT);
+	err = (int)tt_call_end(&c, shmx_pair_attach(reg, SHMX_PAIR_READER, &p));
 	tt_check(!err || err == -EBUSY || err == -EOWNERDEAD, "pair.attach",
 		 "attach anonymous reader: %d", err);
 	if (!err)
