@@ -168,6 +168,12 @@ int tt_ep_wait_all(int64_t limit_ns)
 		if (atomic_load(&p->state) != TT_P_RUN)
 			continue;
 		hung++;
+		if (atomic_load(&p->killing)) {
+			/* killed, but whoever forked it has not reaped it: that
+			 * one is the worker that hangs, and is reported itself */
+			tt_kill_now(i);
+			continue;
+		}
 		tt_fail("worker.hang", "role %d did not leave in %lld ms, in %s (timeout %d)",
 			p->role, (long long)(limit_ns / 1000000),
 			p->call_t0 ? p->call_what : "(no call)", p->call_tmo);
