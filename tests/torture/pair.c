@@ -313,7 +313,7 @@ static void anon_reader(int idx, uint64_t seed)
 {
 	struct tt_rng r = { seed };
 	struct shmx_region *reg = shmx_pair_region(anon_pair);
-	struct shmx_pair *p;
+	struct shmx_pair *p = NULL;     /* untouched by a failed attach */
 	struct tt_call c;
 	int err;
 
