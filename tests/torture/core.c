@@ -4,6 +4,7 @@
 #include "torture.h"
 
 #include <dirent.h>
+#include <execinfo.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -307,6 +308,31 @@ static void on_bus(int sig, siginfo_t *si, void *uc)
 	_exit(99);
 }
 
+/* A worker that crashes says where, for whoever must fix it: the frames
+ * name libshmx's hidden functions by offset (addr2line -e libshmx.so).
+ * Then it dies of the same signal, for worker.signal to report. */
+static void on_crash(int sig)
+{
+	static const char head[] = "torture: a worker crashed; backtrace:\n";
+	void *frames[32];
+	int n = backtrace(frames, 32);
+
+	if (write(2, head, sizeof(head) - 1) > 0)
+		backtrace_symbols_fd(frames, n, 2);
+	raise(sig);     /* SA_RESETHAND: the default action now */
+}
+
+static void crash_reports(void)
+{
+	struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND };
+	static const int sigs[] = { SIGSEGV, SIGABRT, SIGILL, SIGFPE };
+	void *warm[1];
+
+	backtrace(warm, 1);     /* loads libgcc now, not in the handler */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 void tt_worker_setup(int idx)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
@@ -321,6 +347,7 @@ void tt_worker_setup(int idx)
 	sigaction(SIGBUS, &sa, NULL);
 	shmx_guard_sigbus();
 	open_schedstat();
+	crash_reports();
 }
 
 /* A forked worker shares every open file description of its parent, the
