@@ -534,6 +534,35 @@ static void anon_fault(struct tt_rng *r)
 	}
 }
 
+/* The end of a named episode: shmx_pair_unlink(3) removes the pair it
+ * made, whole (pair.unlink). A control object the driver scribbled over
+ * is no pair's any more, and the call leaves it and what it vouched for,
+ * as its page says: the driver, who made that garbage, removes it. */
+static void remove_named(void)
+{
+	const char *name = tt->names[0].name;
+	static const char *const fmt[] = {
+		"/dev/shm/%s.shmx-p", "/dev/shm/sem.%s.shmx-r", "/dev/shm/sem.%s.shmx-w",
+	};
+	bool hostile = atomic_load(&tt->hostile);
+	char path[96];
+	int err;
+
+	atomic_store(&tt->names[0].live, 0);
+	err = shmx_pair_unlink(name);
+	tt_check(hostile || !err || err == -ENOENT, "pair.unlink",
+		 "shmx_pair_unlink of an honest pair: %d", err);
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), fmt[i], name + 1);
+		if (access(path, F_OK))
+			continue;
+		tt_check(hostile, "pair.unlink", "%s is left after shmx_pair_unlink "
+			 "returned %d", path, err);
+		unlink(path);
+	}
+	shmx_unlink(name);
+}
+
 /* Both sides live and nothing hostile: turns must go on (pair.lost-turn). */
 static void check_progress(void)
 {
@@ -595,9 +624,6 @@ void tt_pair_episode(struct tt_rng *r, int64_t budget_ns)
 	}
 	check_progress();
 	tt_ep_wait_all(6000000000LL);
-	if (!anon_ep) {
-		atomic_store(&tt->names[0].live, 0);
-		shmx_pair_unlink(tt->names[0].name);
-		shmx_unlink(tt->names[0].name);
-	}
+	if (!anon_ep)
+		remove_named();
 }
