@@ -333,6 +333,19 @@ static void crash_reports(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
+/* A worker's own child (an anonymous object's) inherits the guard,
+ * chained to on_bus, and libshmx's note that it is installed: replacing
+ * the handler there would leave the child unguarded for good. */
+static void guard(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_bus, .sa_flags = SA_SIGINFO }, cur;
+
+	sigaction(SIGBUS, NULL, &cur);
+	if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL)
+		sigaction(SIGBUS, &sa, NULL);
+	shmx_guard_sigbus();
+}
+
 void tt_worker_setup(int idx)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
@@ -341,11 +354,7 @@ void tt_worker_setup(int idx)
 	if (getppid() == tt->driver)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigaction(SIGUSR1, &sa, NULL);  /* no SA_RESTART: waits see EINTR */
-	sa.sa_handler = NULL;
-	sa.sa_sigaction = on_bus;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGBUS, &sa, NULL);
-	shmx_guard_sigbus();
+	guard();
 	open_schedstat();
 	crash_reports();
 }
