@@ -38,6 +38,8 @@ build=$SHMX_TOP/build-torture
 [ -z "$lib_from" ] || build=$build-$(printf '%s' "$lib_from" | cksum | cut -d' ' -f1)
 opts=(-Dtests=false -Dexamples=false -Dbench=false -Dman=false -Dpython=disabled
 	-Dsystemd=false -Dbuildtype=debugoptimized)
+# an older checkout (--lib-from) may not know the option; meson would refuse
+! grep -q "option('bridge'" "$src/meson_options.txt" || opts+=(-Dbridge=disabled)
 cflags=(-O2 -g -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-result)
 if [ "$sanitize" = 1 ]; then
 	build=$build-asan

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A channel episode, the driver's side: a random shape (1:1, queue of
  * several producers, broadcast 1->N and N->M, block or overwrite, named or
- * anonymous, ring of 64 B to 16 KiB), faults at random moments, then the
- * probe: once every consumer has emptied the ring, the largest message
- * must fit (chan.wedged). */
+ * anonymous, ring of 64 B to 16 KiB), faults at random moments (the
+ * name replaced among them), then the probe: once every consumer has
+ * emptied the ring, the largest message must fit (chan.wedged). */
 #include "chan.h"
 
 #include <errno.h>
@@ -56,7 +56,47 @@ static void spawn(int role, struct tt_rng *r)
 	if (cfg.anon)
 		atomic_fetch_add(&tt->spawn_req[role == TT_CONSUMER], 1);
 	else
-		chan_spawn(role, tt_next(r));
+		chan_spawn(role, tt_next(r), -1);
+}
+
+/* The creator of the name's current object, if it lives. */
+static int current_creator(void)
+{
+	int g = (int)atomic_load(&tt->ep.chan.ngen);
+
+	for (int i = 0; i < TT_PROCS; i++)
+		if (tt->proc[i].creator == g && atomic_load(&tt->proc[i].state) == TT_P_RUN &&
+		    !atomic_load(&tt->proc[i].killing))
+			return i;
+	return -1;
+}
+
+/* A supervisor's recovery: remove the channel's name and make a new
+ * channel under it, with producers and consumers of its own, while the
+ * old peers hold the old object; its creator died first, or lives on.
+ * The old peers go on with the old object or end with an error their
+ * man pages list; no message crosses to the other object (chan.mixed). */
+static void replace_name(struct tt_rng *r)
+{
+	struct tt_name *n = &tt->names[0];
+	uint32_t g = atomic_load(&tt->ep.chan.ngen);
+	int k = current_creator();
+
+	if (g >= TT_GENS || cfg.small || !tt_on(F_REPLACE))
+		return;
+	atomic_store(&n->live, 0);
+	atomic_fetch_add(&n->gen, 1);
+	if (k >= 0 && kill_prod && tt_chance(r, 50) && tt_kill(k))
+		tt_wait_gone(k);
+	tt_fault_step("replace the channel's name");
+	atomic_fetch_add(&tt->faults[F_REPLACE], 1);
+	shmx_chan_unlink(n->name);
+	atomic_store(&tt->ep.chan.ngen, g + 1);
+	chan_spawn(TT_PRODUCER, tt_next(r), (int)g);
+	for (unsigned i = 1; i < cfg.producers; i++)
+		chan_spawn(TT_PRODUCER, tt_next(r), -1);
+	for (unsigned i = 0; i < cfg.consumers; i++)
+		chan_spawn(TT_CONSUMER, tt_next(r), -1);
 }
 
 /* A ring of records a consumer may pass over but that never end: skip
@@ -114,6 +154,10 @@ static void chan_fault(struct tt_rng *r)
 		hostile_fault(r);
 		return;
 	}
+	if (!cfg.anon && tt_chance(r, 8)) {
+		replace_name(r);
+		return;
+	}
 	if (rdlock && tt_chance(r, 10)) {
 		snprintf(path, sizeof(path), "/dev/shm/%s", tt->names[0].name + 1);
 		tt_rdlock_other_uid(path, 1500);
@@ -127,8 +171,8 @@ static void chan_fault(struct tt_rng *r)
 	} else if (tt_chance(r, 40)) {
 		tt_signal(k, tt_chance(r, 30));
 	} else if (kill_prod && (k = pick_role(TT_PRODUCER, r)) >= 0 &&
-		   (tt->proc[k].ident || !cfg.anon) && tt_chance(r, 50)) {
-		if (!tt->proc[k].ident && tt_on(F_KILL))
+		   (!tt->proc[k].creator || !cfg.anon) && tt_chance(r, 50)) {
+		if (k == current_creator() && tt_on(F_KILL))
 			atomic_store(&tt->names[0].live, 0);
 		if (tt_kill(k)) {
 			tt_wait_gone(k);
@@ -228,7 +272,8 @@ void tt_chan_episode(struct tt_rng *r, int64_t budget_ns)
 		 cfg.policy ? "overwrite" : "block", cfg.cap, cfg.small ? " small" : "",
 		 cfg.padlook ? " padlook" : "");
 	tt_episode(what);
-	chan_spawn(TT_PRODUCER, tt_next(r));
+	atomic_store(&tt->ep.chan.ngen, 1);
+	chan_spawn(TT_PRODUCER, tt_next(r), 0);
 	for (unsigned i = 1; i < cfg.producers; i++)
 		spawn(TT_PRODUCER, r);
 	for (unsigned i = 0; i < cfg.consumers; i++)
@@ -239,8 +284,10 @@ void tt_chan_episode(struct tt_rng *r, int64_t budget_ns)
 		tt_sleep_ms(20 + (double)tt_below(r, 200));
 		chan_fault(r);
 	}
-	/* the probe's largest message has no header to tell it apart by */
-	if (!atomic_load(&tt->hostile) && cfg.policy == SHMX_CHAN_POLICY_BLOCK && !cfg.small)
+	/* the probe's largest message has no header to tell it apart by; a
+	 * producer of an old object may have no consumer left to empty it */
+	if (!atomic_load(&tt->hostile) && cfg.policy == SHMX_CHAN_POLICY_BLOCK && !cfg.small &&
+	    atomic_load(&tt->ep.chan.ngen) == 1)
 		probe(r);
 	tt_ep_wait_all(8000000000LL);
 	if (!cfg.anon) {

@@ -5,7 +5,9 @@
  * delivers each message of a live producer once and in its order, also
  * across a consumer replaced (one message a dead one was reading may come
  * again); a broadcast consumer gets everything sent after it attached; an
- * overwrite consumer has received + lost = sent exactly. */
+ * overwrite consumer has received + lost = sent exactly. After the name
+ * was replaced, a consumer gets the messages of its own object's
+ * producers only (chan.mixed). */
 #include "chan.h"
 
 #include <errno.h>
@@ -22,6 +24,7 @@ struct cons {
 	bool seen[TT_PRODS];
 	uint32_t takeover;              /* messages a dead predecessor held */
 	uint64_t lost;
+	int gen;                        /* of the name's objects: chan_gen() */
 	bool polled;
 };
 
@@ -86,6 +89,7 @@ static void check_msg(struct cons *s, const uint8_t *b, size_t len)
 	static uint8_t *want;
 	unsigned pk;
 	uint64_t seq;
+	size_t due, bad = 0;
 	bool probe, ok;
 
 	if (hostile())
@@ -96,29 +100,41 @@ static void check_msg(struct cons *s, const uint8_t *b, size_t len)
 	tt_check(ok, "chan.payload", "a message of %zu bytes from no producer", len);
 	if (!ok)
 		return;
-	ok = len == (probe ? cfg.max : msg_len(pk, seq));
+	ok = cfg.small || atomic_load(&tt->ep.chan.gen_of[pk]) == s->gen + 1;
+	tt_check(ok, "chan.mixed", "a consumer of the name's object %d got producer %u's "
+		 "message %llu, sent into object %d", s->gen, pk, (unsigned long long)seq,
+		 (int)atomic_load(&tt->ep.chan.gen_of[pk]) - 1);
+	if (!ok)
+		return;
+	due = probe ? cfg.max : msg_len(pk, seq);
+	ok = len == due;
 	if (ok) {
 		msg_fill(want, len, pk, seq, probe);
-		ok = !memcmp(want, b, len);
+		while (bad < len && want[bad] == b[bad])
+			bad++;
+		ok = bad == len;
 	}
-	tt_check(ok, "chan.payload", "producer %u message %llu: %zu bytes, corrupt or not the one due",
-		 pk, (unsigned long long)seq, len);
+	tt_check(ok, "chan.payload", "producer %u message %llu: %zu bytes (due %zu), "
+		 "corrupt or not the one due (first wrong byte at %zu)",
+		 pk, (unsigned long long)seq, len, due, bad);
 	check_order(s, pk, seq);
 }
 
-/* -ENOBUFS: the messages lost move what comes next (one producer). */
+/* -ENOBUFS: the messages lost move what comes next (one producer: the
+ * creator of our object). */
 static void overtaken(struct cons *s)
 {
 	ssize_t lost = shmx_chan_lost(s->c);
+	unsigned pk = (unsigned)atomic_load(&tt->ep.chan.gen_creator[s->gen]);
 
 	tt_check(lost >= (ssize_t)s->lost, "chan.lost", "lost went from %llu to %zd",
 		 (unsigned long long)s->lost, lost);
 	if (lost < (ssize_t)s->lost)
 		return;
-	if (s->seen[0])
-		s->next[0] += (uint64_t)lost - s->lost;
+	if (s->seen[pk])
+		s->next[pk] += (uint64_t)lost - s->lost;
 	else
-		s->first_hi[0] += (uint64_t)lost - s->lost;
+		s->first_hi[pk] += (uint64_t)lost - s->lost;
 	s->lost = (uint64_t)lost;
 }
 
@@ -184,6 +200,8 @@ static long recv_polled(struct cons *s, struct tt_rng *r)
 	long n = recv_one(s, r, 0);
 	int pr;
 
+	tt_check(pfd.fd >= 0 || tt_documented("shmx_chan_fd", pfd.fd), "chan.errors",
+		 "shmx_chan_fd returned %d, an error its man page does not list", pfd.fd);
 	if (n != -EAGAIN || pfd.fd < 0)
 		return n;
 	if (cfg.producers == 1 && cfg.policy == SHMX_CHAN_POLICY_BLOCK &&
@@ -224,6 +242,8 @@ static void final_check(struct cons *s)
 					  : s->seen[pk] ? s->next[pk] : 0;
 		uint64_t lo = !is_queue() ? sent : k < sent ? sent - k : 0;
 
+		if (atomic_load(&tt->ep.chan.gen_of[pk]) != s->gen + 1)
+			continue;       /* another object's producer, or none */
 		if (!is_queue() && !s->seen[pk]) {
 			tt_check(sent <= s->first_hi[pk] + (d ? d - 1 : 0), "chan.exactly-once",
 				 "producer %u sent %llu, none came (attached at %llu)", pk,
@@ -254,7 +274,6 @@ static bool consumer_step(struct cons *s, struct tt_rng *r, int64_t *end)
 	long n = s->polled ? recv_polled(s, r) : recv_one(s, r, tmo);
 
 	tt_me->inflight = 0;
-	tt_check(tt_documented(n), "chan.errors", "consumer: undocumented %ld", n);
 	tt_check(hostile() || n > 0 || n == -ETIMEDOUT || n == -EAGAIN || n == -EPIPE ||
 		 n == -EOWNERDEAD || (n == -ENOBUFS && cfg.policy), "chan.errors",
 		 "consumer: %ld from an honest channel", n);
@@ -303,15 +322,17 @@ void chan_consumer(int idx, uint64_t seed)
 			err = (int)tt_call_end(&k, shmx_chan_open(tt->names[0].name,
 					SHMX_CHAN_CONSUMER | cfg.flags, 200, &s->c));
 		}
-		tt_check(tt_documented(err), "chan.errors", "consumer join: %d", err);
 		if (err)
 			tt_sleep_ms(1 + (double)tt_below(&r, 10));
 	}
-	if (s->c) {
+	s->gen = s->c ? chan_gen(s->c) : -1;
+	tt_check(!s->c || s->gen >= 0, "chan.replace",
+		 "a consumer joined an object no creator of the name made");
+	if (s->c && s->gen >= 0) {
 		attach_base(s);
 		atomic_store(&tt_me->joined, 1);
 	}
-	while (s->c && consumer_step(s, &r, &end))
+	while (s->c && s->gen >= 0 && consumer_step(s, &r, &end))
 		;
 	tt_call_begin(&k, "shmx_chan_close", TT_PROMPT);
 	tt_call_end(&k, (shmx_chan_close(s->c), 0));

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +67,32 @@ void msg_fill(uint8_t *b, size_t len, unsigned pk, uint64_t seq, bool probe)
 	}
 }
 
+static uint64_t obj_key(struct shmx_chan *c)
+{
+	struct stat st;
+
+	if (fstat(shmx_fd(shmx_chan_region(c)), &st))
+		return 0;
+	return (uint64_t)st.st_ino ^ (uint64_t)st.st_dev << 48;
+}
+
+/* Which generation of the name's objects c is a handle of: the one whose
+ * creator recorded its (dev, inode), the latest if tmpfs gave a freed
+ * inode again; -1 if none within 2 s. */
+int chan_gen(struct shmx_chan *c)
+{
+	uint64_t key = obj_key(c);
+	int64_t end = tt_now_ns() + 2000000000LL;
+
+	do {
+		for (int g = (int)atomic_load(&tt->ep.chan.ngen) - 1; g >= 0; g--)
+			if (atomic_load(&tt->ep.chan.gen_key[g]) == key)
+				return g;
+		tt_sleep_ms(1);
+	} while (tt_now_ns() < end);
+	return -1;
+}
+
 static struct shmx_chan *chan_join(unsigned role, struct tt_rng *r)
 {
 	struct shmx_chan *c = NULL;
@@ -83,7 +110,6 @@ static struct shmx_chan *chan_join(unsigned role, struct tt_rng *r)
 			err = (int)tt_call_end(&k, shmx_chan_open(tt->names[0].name,
 								  role | cfg.flags, 200, &c));
 		}
-		tt_check(tt_documented(err), "chan.errors", "join: %d", err);
 		if (!err)
 			return c;
 		tt_sleep_ms(1 + (double)tt_below(r, 10));
@@ -148,8 +174,12 @@ static long send_polled(struct shmx_chan *c, unsigned pk, uint64_t seq,
 	struct pollfd pfd = { .fd = shmx_chan_fd(c), .events = POLLIN };
 	long n = -EAGAIN;
 
-	if (pfd.fd < 0)
+	if (pfd.fd < 0) {
+		tt_check(tt_documented("shmx_chan_fd", pfd.fd), "chan.errors",
+			 "shmx_chan_fd returned %d, an error its man page does not list",
+			 pfd.fd);
 		return pfd.fd;
+	}
 	for (int i = 0; i < 4 && n == -EAGAIN && !tt_stopping(); i++) {
 		struct tt_call k;
 
@@ -164,17 +194,20 @@ static long send_polled(struct shmx_chan *c, unsigned pk, uint64_t seq,
 	return n;
 }
 
+/* The anonymous channel's creator reaps its dead first: a queue
+ * consumer's replacement must find the messages the dead one took in its
+ * call already counted (ep.chan.takeover, tt_reap_one()). */
 static void anon_spawns(uint64_t seed)
 {
 	static uint32_t made[2];
 	int st;
 	pid_t pid;
 
-	for (int k = 0; k < 2; k++)
-		while (atomic_load(&tt->spawn_req[k]) > made[k] && !tt_stopping())
-			chan_spawn(k ? TT_CONSUMER : TT_PRODUCER, tt_mix(seed + ++made[k]));
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 		tt_reap_one(pid, st);
+	for (int k = 0; k < 2; k++)
+		while (atomic_load(&tt->spawn_req[k]) > made[k] && !tt_stopping())
+			chan_spawn(k ? TT_CONSUMER : TT_PRODUCER, tt_mix(seed + ++made[k]), -1);
 }
 
 static bool producer_step(struct shmx_chan *c, struct tt_rng *r, uint8_t *buf,
@@ -200,7 +233,6 @@ static bool producer_step(struct shmx_chan *c, struct tt_rng *r, uint8_t *buf,
 		atomic_store(&tt->ep.chan.probe_err, n > 0 ? 0 : (int32_t)n);
 		atomic_store(&tt->ep.chan.probe, 0);
 	}
-	tt_check(tt_documented(n), "chan.errors", "producer %u: undocumented %ld", pk, n);
 	tt_check(atomic_load(&tt->hostile) || n > 0 || n == -ETIMEDOUT || n == -EAGAIN ||
 		 n == -EPIPE || n == -EOWNERDEAD, "chan.errors",
 		 "producer %u, message %llu: %ld from an honest channel", pk,
@@ -215,7 +247,8 @@ void chan_producer(int idx, uint64_t seed)
 	struct tt_rng r = { seed };
 	struct shmx_chan *c;
 	uint8_t *buf = malloc(cfg.max * 8 + 64);
-	bool creator = tt->proc[idx].ident == 0, polled = tt_chance(&r, 25);
+	int gen = tt->proc[idx].creator - 1;
+	bool creator = gen >= 0, polled = tt_chance(&r, 25);
 	uint64_t seq = 0;
 	struct shmx_chan_params prm = {
 		.capacity = cfg.cap, .producers = cfg.producers,
@@ -229,17 +262,25 @@ void chan_producer(int idx, uint64_t seed)
 			       : shmx_chan_create_params(tt->names[0].name, &prm,
 							 SHMX_CHAN_PRODUCER | cfg.flags,
 							 cfg.mode, &anon_chan);
-		tt_check(!err, "chan.create", "create: %d", err);
+		tt_check(!err, "chan.create", "create%s: %d", gen ? " after a replacement" : "",
+			 err);
 		if (err)
 			return;
+		atomic_store(&tt->ep.chan.gen_creator[gen], tt_me->ident);
+		atomic_store(&tt->ep.chan.gen_key[gen], obj_key(anon_chan));
 		atomic_store(&tt->names[0].live, !cfg.anon);
 		c = anon_chan;
 	} else {
 		c = chan_join(SHMX_CHAN_PRODUCER, &r);
+		gen = c ? chan_gen(c) : -1;
+		tt_check(!c || gen >= 0, "chan.replace",
+			 "producer %d joined an object no creator of the name made", tt_me->ident);
 	}
-	if (c)
+	if (c && gen >= 0) {
+		atomic_store(&tt->ep.chan.gen_of[tt_me->ident], gen + 1);
 		atomic_store(&tt_me->joined, 1);
-	while (c && !tt_stopping()) {
+	}
+	while (c && gen >= 0 && !tt_stopping()) {
 		if (creator && cfg.anon)
 			anon_spawns(seed);
 		if (cfg.small && !atomic_load(&tt->ep.chan.attached)) {
@@ -249,7 +290,7 @@ void chan_producer(int idx, uint64_t seed)
 		if (!producer_step(c, &r, buf, &seq, polled))
 			break;
 	}
-	if (creator)
+	if (creator && gen + 1 == (int)atomic_load(&tt->ep.chan.ngen))
 		atomic_store(&tt->names[0].live, 0);
 	{
 		struct tt_call k;
@@ -267,13 +308,16 @@ void chan_producer(int idx, uint64_t seed)
 	}
 }
 
-int chan_spawn(int role, uint64_t seed)
+/* A producer or a consumer; a producer that creates generation gen of
+ * the name's objects when gen >= 0. */
+int chan_spawn(int role, uint64_t seed, int gen)
 {
 	int i = tt_free_proc();
 
 	if (i < 0)
 		return -1;
 	tt->proc[i].role = role;
+	tt->proc[i].creator = gen + 1;
 	tt->proc[i].ident = role == TT_PRODUCER
 		? (int)atomic_fetch_add(&tt->ep.chan.nprod, 1) : 0;
 	if (tt->proc[i].ident >= TT_PRODS) {

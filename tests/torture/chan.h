@@ -32,6 +32,7 @@ size_t msg_len(unsigned pk, uint64_t seq);
 void msg_fill(uint8_t *b, size_t len, unsigned pk, uint64_t seq, bool probe);
 void chan_producer(int idx, uint64_t seed);
 void chan_consumer(int idx, uint64_t seed);
-int chan_spawn(int role, uint64_t seed);
+int chan_spawn(int role, uint64_t seed, int gen);
+int chan_gen(struct shmx_chan *c);
 
 #endif

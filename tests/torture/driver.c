@@ -93,6 +93,15 @@ void tt_ep_reap(void)
 		tt_reap_one(pid, st);
 }
 
+/* How long worker p's current call, started at t0, has waited for a CPU
+ * (ms; 0 if the kernel does not say): not the library's time. */
+static int64_t call_run_delay_ms(struct tt_proc *p)
+{
+	int64_t rd0 = atomic_load(&p->call_rd0), rd = tt_run_delay_of(p->pid);
+
+	return rd0 >= 0 && rd >= rd0 ? (rd - rd0) / 1000000 : 0;
+}
+
 /* A call still running long past its deadline hangs (call.hang). */
 void tt_ep_watch(void)
 {
@@ -101,15 +110,16 @@ void tt_ep_watch(void)
 	tt_ep_reap();
 	for (int i = 0; i < TT_PROCS; i++) {
 		struct tt_proc *p = &tt->proc[i];
-		int64_t t0 = atomic_load(&p->call_t0);
+		int64_t t0 = atomic_load(&p->call_t0), ms = (now - t0) / 1000000;
 		int tmo = atomic_load(&p->call_tmo);
 		int64_t bound = (tmo >= 0 ? tmo : TT_PROMPT_MS) + TT_HANG_MS;
 
 		if (atomic_load(&p->state) != TT_P_RUN || !t0 || tmo == -1 ||
-		    atomic_load(&p->killing) || (now - t0) / 1000000 < bound)
+		    atomic_load(&p->killing) || ms < bound ||
+		    ms - call_run_delay_ms(p) < bound)
 			continue;
 		tt_fail("call.hang", "%s (timeout %d ms) has not returned after %lld ms",
-			p->call_what, tmo, (long long)((now - t0) / 1000000));
+			p->call_what, tmo, (long long)ms);
 		tt_kill_now(i);
 	}
 }
@@ -158,6 +168,12 @@ int tt_ep_wait_all(int64_t limit_ns)
 		if (atomic_load(&p->state) != TT_P_RUN)
 			continue;
 		hung++;
+		if (atomic_load(&p->killing)) {
+			/* killed, but whoever forked it has not reaped it: that
+			 * one is the worker that hangs, and is reported itself */
+			tt_kill_now(i);
+			continue;
+		}
 		tt_fail("worker.hang", "role %d did not leave in %lld ms, in %s (timeout %d)",
 			p->role, (long long)(limit_ns / 1000000),
 			p->call_t0 ? p->call_what : "(no call)", p->call_tmo);

@@ -23,7 +23,7 @@
 	do {                                                                   \
 		long r_ = (long)(call);                                        \
 		atomic_fetch_add(&tt->ops, 1);                                 \
-		tt_check(tt_documented(r_), "hostile.errors", "%s: %ld",       \
+		tt_check(tt_documented(#call, r_), "hostile.errors", "%s: %ld",\
 			 #call, r_);                                            \
 	} while (0)
 

@@ -145,7 +145,7 @@ static void summary(int64_t t0)
 			printf(" %s=%llu", tt->byinv[i].name, (unsigned long long)tt->byinv[i].n);
 		printf("\n");
 	}
-	printf("torture: %llu operations, %llu checks (%llu late calls excused by preemption), "
+	printf("torture: %llu operations, %llu checks (%llu late calls excused: they waited for a CPU), "
 	       "%llu failures\n", (unsigned long long)tt->ops,
 	       (unsigned long long)tt->checks, (unsigned long long)tt->excused,
 	       (unsigned long long)tt->failures);

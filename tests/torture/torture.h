@@ -20,6 +20,7 @@
 #define TT_PROCS        48
 #define TT_NAMES        8
 #define TT_PRODS        256     /* producer identities per episode */
+#define TT_GENS         4       /* channel objects one name had per episode */
 #define TT_FAILS        64
 #define TT_INVS         32      /* invariant names counted apart */
 #define TT_HB           2048    /* 10 ms buckets of the clock process */
@@ -35,6 +36,7 @@ struct tt_proc {
 	_Atomic pid_t pid;
 	int role;               /* the episode's own role code */
 	int ident;              /* producer identity, pair role, ... */
+	int creator;            /* channel: creates generation creator - 1 */
 	_Atomic uint32_t killing;       /* marked before SIGKILL is sent */
 	_Atomic uint32_t stops;         /* odd while stopped by the harness */
 	_Atomic uint32_t in_turn;       /* pair: believes it holds a turn */
@@ -42,6 +44,7 @@ struct tt_proc {
 	_Atomic uint32_t inflight;      /* messages a call now may take/give */
 	_Atomic uint32_t state;         /* TT_P_* */
 	_Atomic int64_t call_t0;        /* ns, 0 outside a call */
+	_Atomic int64_t call_rd0;       /* run-queue delay (ns) at its start */
 	_Atomic int32_t call_tmo;
 	const char *_Atomic call_what;
 	_Atomic uint32_t joined;        /* attached to its object */
@@ -98,6 +101,11 @@ struct tt_shared {
 			_Atomic int32_t probe;      /* producer entry + 1 */
 			_Atomic uint32_t attached;  /* consumers that attached */
 			_Atomic int32_t probe_err;
+			/* the objects the name had (replace_name()) */
+			_Atomic uint32_t ngen;
+			_Atomic uint64_t gen_key[TT_GENS];  /* its (dev, inode) */
+			_Atomic int32_t gen_creator[TT_GENS];       /* identity */
+			_Atomic int32_t gen_of[TT_PRODS];   /* generation + 1 */
 		} chan;
 	} ep;
 };
@@ -119,12 +127,16 @@ void tt_fail(const char *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void tt_check(bool ok, const char *inv, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-bool tt_documented(long err);
+bool tt_documented(const char *call, long err);
+const char *tt_errors_inv(const char *call);
+int64_t tt_run_delay_ns(void);
+int64_t tt_run_delay_of(pid_t pid);
 
 /* a timed call: tt_call_begin(), the call, tt_call_end() */
 struct tt_call {
 	int64_t t0;
 	long ivcsw;
+	int64_t rd0;            /* tt_run_delay_ns() at the start */
 	uint32_t stops;
 	int tmo;
 	int sigs;
