@@ -32,10 +32,25 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 	/* Unlock explicitly: a child forked meanwhile shares this open file
 	 * description, and closing our descriptor alone would leave the
 	 * locks to it. */
-	shmx__slot_unlock(p->fd, own_slot(p));
+	shmx__slot_unlock(p->lk, own_slot(p));
 	if (p->owner)
-		shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
+		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
 	return shmx__pair_free(p);
+}
+
+/* Take what our semaphore holds: 0 with the turn, -EAGAIN when it holds
+ * nothing that is a turn (foreign tokens are dropped on the way),
+ * -EBADMSG for a turn word the protocol never makes. */
+static int drain(struct shmx_pair *p)
+{
+	int err;
+
+	while (shmx__sem_try(own_sem(p)) == 0) {
+		err = shmx__pair_take(p, true);
+		if (err != -EAGAIN)
+			return err;
+	}
+	return shmx__pair_take(p, false);
 }
 
 /* A try that finds nothing to take, with a descriptor: watch the peer,
@@ -45,6 +60,7 @@ static int pair_arm(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
 	uint32_t state = ld(&c->state[!p->role]);
+	int err;
 
 	/* The peer's pid first: a connection from it is trusted whatever
 	 * its user (a participant may be another user). */
@@ -54,23 +70,12 @@ static int pair_arm(struct shmx_pair *p)
 	shmx__poll_service(p->poll);
 	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (shmx__sem_try(own_sem(p)) == 0 && shmx__pair_take(p, true) == 0)
-		return 0;
-	if (shmx__pair_take(p, false) == 0)
-		return 0;
+	err = drain(p);
+	if (err != -EAGAIN)
+		return err;
 	if (ld(&c->state[!p->role]) != state)
 		shmx__poll_signal(p->poll);
 	return -EAGAIN;
-}
-
-/* Take what our semaphore holds: 0 with the turn, -EAGAIN when it holds
- * nothing that is a turn (foreign tokens are dropped on the way). */
-static int drain(struct shmx_pair *p)
-{
-	while (shmx__sem_try(own_sem(p)) == 0)
-		if (shmx__pair_take(p, true) == 0)
-			return 0;
-	return shmx__pair_take(p, false);
 }
 
 /* One slice of sleep on our semaphore: sem_timedwait takes a wall-clock
@@ -115,20 +120,28 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 			err = shmx__pair_check(p);
 			/* A turn posted (or recovered) before the peer left
 			 * is still handed out first. */
-			if (err != -EFAULT && drain(p) == 0)
-				return 0;
+			if (err != -EFAULT) {
+				int got = drain(p);
+
+				if (got != -EAGAIN)
+					return got;
+			}
 			if (err)
 				return err;
 			if (!timeout_ms)
 				return p->poll ? pair_arm(p) : -EAGAIN;
 			if (shmx__expired(&dl))
 				return -ETIMEDOUT;
-		} else if (shmx__pair_take(p, false) == 0) {
-			return 0;
+		} else if ((err = shmx__pair_take(p, false)) != -EAGAIN) {
+			return err;
 		}
 		err = sleep_slice(p, &dl);
-		if (err == 0 && shmx__pair_take(p, true) == 0)
-			return 0;
+		if (err == 0) {
+			int got = shmx__pair_take(p, true);
+
+			if (got != -EAGAIN)
+				return got;
+		}
 		if (err && err != -ETIMEDOUT && err != -EINTR)
 			return err;
 		look = err == -ETIMEDOUT;
@@ -138,8 +151,12 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 static int wait_turn(struct shmx_pair *p, int timeout_ms)
 {
 	/* Fast path: a token, and the word says it is a turn. */
-	if (shmx__sem_try(own_sem(p)) == 0 && shmx__pair_take(p, true) == 0)
-		return 0;
+	if (shmx__sem_try(own_sem(p)) == 0) {
+		int err = shmx__pair_take(p, true);
+
+		if (err != -EAGAIN)
+			return err;
+	}
 	return wait_slow(p, timeout_ms);
 }
 
@@ -161,8 +178,12 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 
 	if (!p)
 		return -EINVAL;
-	if (!p->holding)
-		return -EPERM;  /* posting a turn we do not have breaks the count */
+	/* Posting a turn we do not have breaks the count; but a file of the
+	 * pair truncated says so first, as every call does (shmx(7)). */
+	if (!p->holding) {
+		err = shmx__pair_truncated(p);
+		return err ? err : -EPERM;
+	}
 	PAIR_GUARDED(err, p, shmx__pair_give(p));
 	return err;
 }
