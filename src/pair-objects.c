@@ -239,6 +239,7 @@ static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **re
 	}
 	p->size = s.st_size;
 	p->lk = -1;
+	p->spin_ns = SPIN_NS;
 	p->role = flags == SHMX_PAIR_WRITER ? W : R;
 	*ret = p;
 	return 0;

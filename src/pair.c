@@ -11,6 +11,7 @@
  * CAS and a sem_post: no system call but the semaphore's own futex. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +106,62 @@ static int sleep_slice(struct shmx_pair *p, const struct timespec *dl)
 	return sem_timedwait(own_sem(p), &rt) ? -errno : 0;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static long ns_since(const struct timespec *t0, const struct timespec *t1)
+{
+	return (t1->tv_sec - t0->tv_sec) * 1000000000L + (t1->tv_nsec - t0->tv_nsec);
+}
+
+/* A turn about to come: in a handoff the peer, on another CPU, posts
+ * within microseconds of our wait. Looking for its token a little while
+ * before sleeping in the kernel saves the timed futex wait that a sleep
+ * costs us (and the futex wake the peer's sem_post would then make).
+ * Bounded by the deadline and by p->spin_ns: the full length again after
+ * a spin that caught a turn, halved (down to SPIN_MIN_NS) after one that
+ * did not, so a peer that is slow to post costs little; none on one CPU.
+ * Reads the semaphore, and takes it only when it holds a token. */
+static int spin_turn(struct shmx_pair *p, const struct timespec *dl)
+{
+	static int cpus;
+	int n = __atomic_load_n(&cpus, __ATOMIC_RELAXED), v, err;
+	struct timespec t0, now;
+
+	if (!n) {
+		n = get_nprocs();
+		__atomic_store_n(&cpus, n, __ATOMIC_RELAXED);
+	}
+	if (n < 2)
+		return -EAGAIN;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1;; i++) {
+		if (sem_getvalue(own_sem(p), &v) == 0 && v > 0 &&
+		    shmx__sem_try(own_sem(p)) == 0) {
+			err = shmx__pair_take(p, true);
+			if (err != -EAGAIN) {
+				p->spin_ns = SPIN_NS;
+				return err;
+			}
+		}
+		cpu_relax();
+		if (i % 16)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ns_since(&t0, &now) >= p->spin_ns ||
+		    (!shmx__forever(dl) && ns_since(dl, &now) >= 0))
+			break;
+	}
+	p->spin_ns = p->spin_ns / 2 > SPIN_MIN_NS ? p->spin_ns / 2 : SPIN_MIN_NS;
+	return -EAGAIN;
+}
+
 /* No turn at hand. Sleep first (a post wakes us as it wakes a raw
  * sem_wait); the liveness and the sizes are looked at when a slice ends
  * empty, or at once for a try. */
@@ -115,6 +172,11 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 	int err;
 
 	shmx__deadline(timeout_ms, &dl);
+	if (!look) {
+		err = spin_turn(p, &dl);
+		if (err != -EAGAIN)
+			return err;
+	}
 	for (;;) {
 		if (look) {
 			err = shmx__pair_check(p);

@@ -15,6 +15,10 @@
 /* Liveness is looked at between slices of this length of a wait that
  * sleeps: a dead peer is noticed within about this long. */
 #define SLICE_MS 15
+/* A wait that finds no turn spins at most this long for one about to
+ * come before it sleeps (pair.c, spin_turn()). */
+#define SPIN_NS 20000L
+#define SPIN_MIN_NS 1000L
 /* "/sem." + name + ".shmx-w" + NUL */
 #define SEM_BUF (SHMX__NAME_BUF + 12)
 /* An open that finds files of two pairs (a replacement under way) tries
@@ -115,6 +119,7 @@ struct shmx_pair {
 	int role;               /* W or R: we wait on sem[role] */
 	off_t size;             /* region size at attach, to notice truncation */
 	uint32_t gen;           /* our attach generation (24 bits, not 0) */
+	long spin_ns;           /* how long the next wait spins (adaptive) */
 	bool owner;
 	bool holding;           /* we have the turn */
 	struct shmx__poll *poll;        /* shmx_pair_fd(): we poll */
