@@ -15,7 +15,7 @@
 
 #include "pair.h"
 
-static int make_names(const char *region, struct pair_names *n)
+int shmx__pair_names(const char *region, struct pair_names *n)
 {
 	char canon[SHMX__NAME_BUF];
 	int err;
@@ -45,46 +45,29 @@ static int publish(struct shmx_region *o, const char *canon, struct shmx_region 
 	return 0;
 }
 
-/* Like glibc's and musl's sem_open: a complete sem_t in an unnamed file of
- * the exact mode, then linked in (-EEXIST if the name exists). Its page is
- * reserved first: on a full /dev/shm, -ENOSPC rather than a SIGBUS in
- * sem_init. */
-static int make_sem(const char *canon, unsigned value, mode_t mode,
-		    struct shmx_region **ret)
+/* A fresh (zeroed) control block: the turn in "may write"; its magic
+ * (CTL_BUILDING while a named pair is being built) stored last. */
+static void init_ctl(struct ctl *c, uint64_t magic)
 {
-	struct shmx_region *o;
-	int err;
-
-	err = shmx__create(canon, sizeof(sem_t), SHMX_MAP, mode, &o);
-	if (err)
-		return err;
-	if (sem_init(o->addr, 1, value) < 0) {
-		err = -errno;
-		shmx__discard(o);
-		return err;
-	}
-	return publish(o, canon, ret);
-}
-
-/* A fresh (zeroed) control block: the turn in "may write", and the
- * identity of the files it goes with (ids NULL: an anonymous pair). */
-static void init_ctl(struct ctl *c, const struct ctl_id *ids)
-{
-	if (ids)
-		memcpy(c->id, ids, sizeof(c->id));
 	c->abi = CTL_ABI;
 	c->turn = IN_W;
-	__atomic_store_n(&c->magic, CTL_MAGIC, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->magic, magic, __ATOMIC_RELEASE);
 }
 
+/* A pair being built (or a control object not yet marked at all) is no
+ * pair yet: -ENOENT, as for a missing one, which the caller may retry. */
 static int check_ctl(const struct ctl *c)
 {
-	if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != CTL_MAGIC)
+	uint64_t m = __atomic_load_n(&c->magic, __ATOMIC_ACQUIRE);
+
+	if (m == CTL_BUILDING || m == 0)
+		return -ENOENT;
+	if (m != CTL_MAGIC)
 		return -EBADMSG;
 	return c->abi != CTL_ABI ? -EPROTONOSUPPORT : 0;
 }
 
-static int id_of(int fd, struct ctl_id *id)
+int shmx__pair_id_of(int fd, struct ctl_id *id)
 {
 	struct stat s;
 
@@ -99,31 +82,80 @@ static int id_of(int fd, struct ctl_id *id)
 static int is_file(int fd, const struct ctl_id *id)
 {
 	struct ctl_id got = { 0, 0 };
-	int err = id_of(fd, &got);
+	int err = shmx__pair_id_of(fd, &got);
 
 	if (err)
 		return err;
 	return got.dev == id->dev && got.ino == id->ino ? 0 : -ESTALE;
 }
 
-static int make_ctl(const char *canon, mode_t mode, struct shmx_pair *p,
+/* Like glibc's and musl's sem_open: a complete sem_t in an unnamed file of
+ * the exact mode, then linked in (-EEXIST if the name exists); its
+ * identity goes into the control object (*id) before the link, so that no
+ * semaphore file of ours is ever named that no control object records.
+ * Its page is reserved first: on a full /dev/shm, -ENOSPC rather than a
+ * SIGBUS in sem_init. */
+static int make_sem(const char *canon, unsigned value, mode_t mode, struct ctl_id *id,
 		    struct shmx_region **ret)
 {
-	struct ctl_id ids[NIDS];
 	struct shmx_region *o;
 	int err;
 
-	err = id_of(p->fd, &ids[ID_REGION]);
-	if (!err)
-		err = id_of(p->sem[W]->fd, &ids[ID_SEM_W]);
-	if (!err)
-		err = id_of(p->sem[R]->fd, &ids[ID_SEM_R]);
-	if (!err)
-		err = shmx__create(canon, sizeof(struct ctl), SHMX_MAP, mode, &o);
+	err = shmx__create(canon, sizeof(sem_t), SHMX_MAP, mode, &o);
 	if (err)
 		return err;
-	init_ctl(o->addr, ids);
+	err = sem_init(o->addr, 1, value) < 0 ? -errno : shmx__pair_id_of(o->fd, id);
+	if (err) {
+		shmx__discard(o);
+		return err;
+	}
 	return publish(o, canon, ret);
+}
+
+static int lock_owner(struct shmx_pair *p)
+{
+	int err = shmx__slot_lock(p->lk, SHMX_SLOT_OWNER);
+
+	if (err)
+		return err;
+	err = shmx__slot_lock(p->lk, own_slot(p));
+	if (err)
+		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
+	return err;
+}
+
+/* The control object, first and in its building state, with our owner
+ * and role slots locked on our own description of it before it is linked
+ * in: nobody ever finds it without a live owner. Its mode gives read
+ * permission only with write permission (shmx__lock_mode()): a user who
+ * cannot take part cannot read-lock a slot. */
+static int make_ctl(const char *canon, mode_t mode, struct shmx_pair *p)
+{
+	struct shmx_region *o;
+	int err;
+
+	err = shmx__create(canon, sizeof(struct ctl), SHMX_MAP, shmx__lock_mode(mode), &o);
+	if (err)
+		return err;
+	err = shmx__pair_id_of(p->fd, &((struct ctl *)o->addr)->id[ID_REGION]);
+	if (!err) {
+		init_ctl(o->addr, CTL_BUILDING);
+		p->lk = o->fd;
+		err = lock_owner(p);
+	}
+	if (err) {
+		shmx__discard(o);
+		return err;
+	}
+	err = shmx__publish(o, canon);
+	if (err) {
+		shmx__slot_unlock(p->lk, own_slot(p));
+		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
+		shmx__discard(o);
+		return err;
+	}
+	p->ctl = o;
+	return 0;
 }
 
 /* Open a file of ours by path, never following a link nor blocking on a
@@ -206,6 +238,8 @@ static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **re
 		return err;
 	}
 	p->size = s.st_size;
+	p->lk = -1;
+	p->spin_ns = SPIN_NS;
 	p->role = flags == SHMX_PAIR_WRITER ? W : R;
 	*ret = p;
 	return 0;
@@ -215,7 +249,7 @@ static int pair_new(struct shmx_region *r, unsigned flags, struct shmx_pair **re
 static int pair_start(struct shmx_region *r, unsigned flags, struct pair_names *n,
 		      struct shmx_pair **ret)
 {
-	int err = make_names(r->name, n);
+	int err = shmx__pair_names(r->name, n);
 
 	return err ? err : pair_new(r, flags, ret);
 }
@@ -230,6 +264,7 @@ static void bind_named(struct shmx_pair *p)
 	p->may[W] = p->sem[W]->addr;
 	p->may[R] = p->sem[R]->addr;
 	p->control = p->ctl->addr;
+	p->lk = p->ctl->fd;
 	/* One guarded span over the three mappings: only the pair's code
 	 * runs in it, and it touches nothing else there. */
 	for (int i = 0; i < 3; i++) {
@@ -242,45 +277,48 @@ static void bind_named(struct shmx_pair *p)
 	p->span_len = hi - lo;
 }
 
-static int lock_owner(struct shmx_pair *p)
-{
-	int err = shmx__slot_lock(p->fd, SHMX_SLOT_OWNER);
-
-	if (err)
-		return err;
-	err = shmx__slot_lock(p->fd, own_slot(p));
-	if (err)
-		shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
-	return err;
-}
-
+/* After a failure: the semaphores first, the control object (and our
+ * slots on it) last, as shmx_pair_unlink() does. */
 static void discard_all(struct shmx_pair *p)
 {
-	shmx__discard(p->ctl);
 	shmx__discard(p->sem[R]);
 	shmx__discard(p->sem[W]);
+	if (p->ctl) {
+		shmx__slot_unlock(p->lk, own_slot(p));
+		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
+	}
+	shmx__discard(p->ctl);
 	p->ctl = p->sem[R] = p->sem[W] = NULL;
+	p->lk = -1;
 }
 
-/* The control object goes last: an opener that finds it finds a whole
- * pair, and until then gets -ENOENT (retry). No half pair is left after a
- * failure. */
+/* The control object first (building), then each semaphore file, its
+ * identity recorded before it is named; the final magic once both are
+ * there and we are attached. An opener gets -ENOENT (retry) until then. No
+ * half pair is left after a failure (a creator killed midway leaves one
+ * that shmx gc recognises by its control object). */
 static int make_all(struct shmx_pair *p, mode_t mode, const struct pair_names *n)
 {
+	struct ctl *c;
 	int err;
 
-	err = make_sem(n->sem[W], 1, mode, &p->sem[W]);
+	err = make_ctl(n->ctl, mode, p);
+	if (err)
+		return err;
+	c = p->ctl->addr;
+	err = make_sem(n->sem[W], 1, mode, &c->id[ID_SEM_W], &p->sem[W]);
 	if (!err)
-		err = make_sem(n->sem[R], 0, mode, &p->sem[R]);
-	if (!err)
-		err = make_ctl(n->ctl, mode, p, &p->ctl);
+		err = make_sem(n->sem[R], 0, mode, &c->id[ID_SEM_R], &p->sem[R]);
 	if (!err) {
 		bind_named(p);
 		err = shmx__pair_attach(p);
 	}
-	if (err)
+	if (err) {
 		discard_all(p);
-	return err;
+		return err;
+	}
+	__atomic_store_n(&c->magic, CTL_MAGIC, __ATOMIC_RELEASE);
+	return 0;
 }
 
 SHMX_EXPORT int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t mode,
@@ -295,21 +333,14 @@ SHMX_EXPORT int shmx_pair_create(struct shmx_region *r, unsigned flags, mode_t m
 	err = pair_start(r, flags, &n, &p);
 	if (err)
 		return err;
-	err = lock_owner(p);
-	if (err)
-		goto fail;
 	err = make_all(p, mode ? mode : 0600, &n);
-	if (err)
-		goto unlock;
+	if (err) {
+		shmx__pair_free(p);
+		return err;
+	}
 	p->owner = true;
 	*ret = p;
 	return 0;
-unlock:
-	shmx__slot_unlock(p->fd, own_slot(p));
-	shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
-fail:
-	shmx__pair_free(p);
-	return err;
 }
 
 /* Files of the region's owner, or of the caller (who may have made them
@@ -342,6 +373,7 @@ static int open_all(struct shmx_pair *p, const struct pair_names *n)
 static void close_all(struct shmx_pair *p)
 {
 	p->ctl = shmx_close(p->ctl);
+	p->lk = -1;
 	p->sem[W] = shmx_close(p->sem[W]);
 	p->sem[R] = shmx_close(p->sem[R]);
 }
@@ -370,13 +402,13 @@ static int join(struct shmx_pair *p)
 {
 	int err, held;
 
-	err = shmx__slot_lock(p->fd, own_slot(p));
+	err = shmx__slot_lock(p->lk, own_slot(p));
 	if (err)
 		return err;     /* our slot is not ours: never unlock it */
-	held = shmx__slot_held(p->fd, SHMX_SLOT_OWNER);
+	held = shmx__slot_held(p->lk, SHMX_SLOT_OWNER);
 	err = held < 0 ? held : held == 0 ? -EOWNERDEAD : shmx__pair_attach(p);
 	if (err)
-		shmx__slot_unlock(p->fd, own_slot(p));
+		shmx__slot_unlock(p->lk, own_slot(p));
 	return err;
 }
 
@@ -419,6 +451,7 @@ static void bind_anon(struct shmx_pair *p, struct shmx_region *m)
 	p->may[W] = &a->sem[W];
 	p->may[R] = &a->sem[R];
 	p->control = &a->ctl;
+	p->lk = p->fd;
 	p->span = m->addr;
 	p->span_len = m->size;
 }
@@ -428,7 +461,7 @@ static int anon_init(struct anon_pair *a)
 {
 	if (sem_init(&a->sem[W], 1, 1) < 0 || sem_init(&a->sem[R], 1, 0) < 0)
 		return -errno;
-	init_ctl(&a->ctl, NULL);
+	init_ctl(&a->ctl, CTL_MAGIC);
 	return 0;
 }
 
@@ -538,29 +571,3 @@ SHMX_EXPORT struct shmx_region *shmx_pair_region(const struct shmx_pair *p)
 {
 	return p ? p->mem : NULL;
 }
-
-
-SHMX_EXPORT int shmx_pair_unlink(const char *name)
-{
-	struct pair_names n;
-	int err, res = -ENOENT;
-	const char *all[3];
-
-	err = make_names(name, &n);
-	if (err)
-		return err;
-	/* The control object first: a pair without one is being made or
-	 * removed, and nobody opens it. */
-	all[0] = n.ctl;
-	all[1] = n.sem[W];
-	all[2] = n.sem[R];
-	for (int i = 0; i < 3; i++) {
-		err = shmx__shm_unlink(all[i]);
-		if (err == -ENOENT)
-			continue;
-		if (res == -ENOENT || (res == 0 && err))
-			res = err;
-	}
-	return res;
-}
-

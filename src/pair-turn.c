@@ -55,18 +55,18 @@ void shmx__pair_wake(struct shmx_pair *p)
 int shmx__pair_attach(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
-	uint32_t t;
+	uint32_t t = ld(&c->turn);
 
+	/* Held by our role: by an earlier attach that died holding (a close
+	 * gives the turn back; we hold the role's slot now). One CAS, so only
+	 * one token; and before our generation is stored, so that a held
+	 * turn's generation is always its role's (word_ok()). */
+	if (TURN_WHERE(t) == TURN_WHERE(hold_of(p->role, 0)) && cas(&c->turn, t, in_of(p->role)))
+		sem_post(own_sem(p));
 	p->gen = next_gen(ld(&c->state[p->role]));
 	/* The pid first: a poller reads the state word, then the pid. */
 	__atomic_store_n(&c->pid[p->role], (int32_t)getpid(), __ATOMIC_RELAXED);
 	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
-	/* Held by an earlier generation of our role: it died holding (a
-	 * close gives the turn back). One CAS, so only one token. */
-	t = ld(&c->turn);
-	if (TURN_WHERE(t) == TURN_WHERE(hold_of(p->role, 0)) && TURN_GEN(t) != p->gen &&
-	    cas(&c->turn, t, in_of(p->role)))
-		sem_post(own_sem(p));
 	shmx__pair_wake(p);
 	return 0;
 }
@@ -99,10 +99,32 @@ static bool classic_turn(const struct shmx_pair *p, uint32_t t)
 	return sem_getvalue(peer_sem(p), &v) == 0 && v <= 0;
 }
 
+/* Whether t is a word the protocol makes: "in W's (R's) semaphore", or
+ * "held by W (R)" with the generation its role's state word says is
+ * attached (attach reclaims a dead holder's turn before it stores a new
+ * generation, a close gives the turn back before it stores CLOSED).
+ * Anything else was written by someone with write access to the control
+ * object: -EBADMSG (shmx(7), "The turn"). The turn is read again after the
+ * state: a turn that moved meanwhile was a real one moving. */
+static int word_ok(const struct ctl *c, uint32_t t)
+{
+	uint32_t where = TURN_WHERE(t), s;
+
+	if (where == IN_W || where == IN_R)
+		return t == where ? 0 : -EBADMSG;
+	if (where != W_HOLD && where != R_HOLD)
+		return -EBADMSG;
+	s = ld(&c->state[where == W_HOLD ? W : R]);
+	if ((s & ATTACHED) && s >> GEN_SHIFT == TURN_GEN(t))
+		return 0;
+	return ld(&c->turn) == t ? -EBADMSG : 0;
+}
+
 int shmx__pair_take(struct shmx_pair *p, bool token)
 {
 	struct ctl *c = ctl_of(p);
 	uint32_t t = ld(&c->turn);
+	int err;
 
 	/* "In our semaphore" is changed by our role alone, so the CAS fails
 	 * only for a classic turn whose peer attached meanwhile. */
@@ -111,7 +133,8 @@ int shmx__pair_take(struct shmx_pair *p, bool token)
 		p->holding = true;
 		return 0;
 	}
-	return -EAGAIN;
+	err = word_ok(c, t);
+	return err ? err : -EAGAIN;
 }
 
 int shmx__pair_give(struct shmx_pair *p)
@@ -137,7 +160,7 @@ int shmx__pair_give(struct shmx_pair *p)
 static int peer_gone(const struct shmx_pair *p)
 {
 	uint32_t s = ld(&ctl_of(p)->state[!p->role]);
-	int held = shmx__slot_held(p->fd, peer_slot(p));
+	int held = shmx__slot_held(p->lk, peer_slot(p));
 
 	if (held)
 		return held < 0 ? held : 0;
@@ -146,15 +169,22 @@ static int peer_gone(const struct shmx_pair *p)
 	return (s & ATTACHED) ? -EOWNERDEAD : 0;
 }
 
+/* -EFAULT if the region or a file of the pair is shorter than it was
+ * (fstat: nothing is touched, so no SIGBUS even without the guard). */
+int shmx__pair_truncated(const struct shmx_pair *p)
+{
+	int err = shmx__truncated(p->fd, (uint64_t)p->size);
+
+	if (!err && p->ctl)
+		err = shmx__truncated(p->ctl->fd, sizeof(struct ctl));
+	for (int i = 0; !err && i < 2 && p->sem[i]; i++)
+		err = shmx__truncated(p->sem[i]->fd, sizeof(sem_t));
+	return err;
+}
+
 int shmx__pair_check(struct shmx_pair *p)
 {
-	int v, err;
+	int err = shmx__pair_truncated(p);
 
-	/* A truncated control object or semaphore file faults here, which
-	 * shmx_guard_sigbus() turns into -EFAULT (the caller's section). */
-	(void)ld(&ctl_of(p)->turn);
-	sem_getvalue(p->may[W], &v);
-	sem_getvalue(p->may[R], &v);
-	err = shmx__truncated(p->fd, (uint64_t)p->size);
 	return err ? err : peer_gone(p);
 }

@@ -11,6 +11,7 @@
  * CAS and a sem_post: no system call but the semaphore's own futex. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,10 +33,25 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 	/* Unlock explicitly: a child forked meanwhile shares this open file
 	 * description, and closing our descriptor alone would leave the
 	 * locks to it. */
-	shmx__slot_unlock(p->fd, own_slot(p));
+	shmx__slot_unlock(p->lk, own_slot(p));
 	if (p->owner)
-		shmx__slot_unlock(p->fd, SHMX_SLOT_OWNER);
+		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
 	return shmx__pair_free(p);
+}
+
+/* Take what our semaphore holds: 0 with the turn, -EAGAIN when it holds
+ * nothing that is a turn (foreign tokens are dropped on the way),
+ * -EBADMSG for a turn word the protocol never makes. */
+static int drain(struct shmx_pair *p)
+{
+	int err;
+
+	while (shmx__sem_try(own_sem(p)) == 0) {
+		err = shmx__pair_take(p, true);
+		if (err != -EAGAIN)
+			return err;
+	}
+	return shmx__pair_take(p, false);
 }
 
 /* A try that finds nothing to take, with a descriptor: watch the peer,
@@ -45,6 +61,7 @@ static int pair_arm(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
 	uint32_t state = ld(&c->state[!p->role]);
+	int err;
 
 	/* The peer's pid first: a connection from it is trusted whatever
 	 * its user (a participant may be another user). */
@@ -54,23 +71,12 @@ static int pair_arm(struct shmx_pair *p)
 	shmx__poll_service(p->poll);
 	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (shmx__sem_try(own_sem(p)) == 0 && shmx__pair_take(p, true) == 0)
-		return 0;
-	if (shmx__pair_take(p, false) == 0)
-		return 0;
+	err = drain(p);
+	if (err != -EAGAIN)
+		return err;
 	if (ld(&c->state[!p->role]) != state)
 		shmx__poll_signal(p->poll);
 	return -EAGAIN;
-}
-
-/* Take what our semaphore holds: 0 with the turn, -EAGAIN when it holds
- * nothing that is a turn (foreign tokens are dropped on the way). */
-static int drain(struct shmx_pair *p)
-{
-	while (shmx__sem_try(own_sem(p)) == 0)
-		if (shmx__pair_take(p, true) == 0)
-			return 0;
-	return shmx__pair_take(p, false);
 }
 
 /* One slice of sleep on our semaphore: sem_timedwait takes a wall-clock
@@ -100,6 +106,62 @@ static int sleep_slice(struct shmx_pair *p, const struct timespec *dl)
 	return sem_timedwait(own_sem(p), &rt) ? -errno : 0;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static long ns_since(const struct timespec *t0, const struct timespec *t1)
+{
+	return (t1->tv_sec - t0->tv_sec) * 1000000000L + (t1->tv_nsec - t0->tv_nsec);
+}
+
+/* A turn about to come: in a handoff the peer, on another CPU, posts
+ * within microseconds of our wait. Looking for its token a little while
+ * before sleeping in the kernel saves the timed futex wait that a sleep
+ * costs us (and the futex wake the peer's sem_post would then make).
+ * Bounded by the deadline and by p->spin_ns: the full length again after
+ * a spin that caught a turn, halved (down to SPIN_MIN_NS) after one that
+ * did not, so a peer that is slow to post costs little; none on one CPU.
+ * Reads the semaphore, and takes it only when it holds a token. */
+static int spin_turn(struct shmx_pair *p, const struct timespec *dl)
+{
+	static int cpus;
+	int n = __atomic_load_n(&cpus, __ATOMIC_RELAXED), v, err;
+	struct timespec t0, now;
+
+	if (!n) {
+		n = get_nprocs();
+		__atomic_store_n(&cpus, n, __ATOMIC_RELAXED);
+	}
+	if (n < 2)
+		return -EAGAIN;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1;; i++) {
+		if (sem_getvalue(own_sem(p), &v) == 0 && v > 0 &&
+		    shmx__sem_try(own_sem(p)) == 0) {
+			err = shmx__pair_take(p, true);
+			if (err != -EAGAIN) {
+				p->spin_ns = SPIN_NS;
+				return err;
+			}
+		}
+		cpu_relax();
+		if (i % 16)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ns_since(&t0, &now) >= p->spin_ns ||
+		    (!shmx__forever(dl) && ns_since(dl, &now) >= 0))
+			break;
+	}
+	p->spin_ns = p->spin_ns / 2 > SPIN_MIN_NS ? p->spin_ns / 2 : SPIN_MIN_NS;
+	return -EAGAIN;
+}
+
 /* No turn at hand. Sleep first (a post wakes us as it wakes a raw
  * sem_wait); the liveness and the sizes are looked at when a slice ends
  * empty, or at once for a try. */
@@ -110,25 +172,38 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 	int err;
 
 	shmx__deadline(timeout_ms, &dl);
+	if (!look) {
+		err = spin_turn(p, &dl);
+		if (err != -EAGAIN)
+			return err;
+	}
 	for (;;) {
 		if (look) {
 			err = shmx__pair_check(p);
 			/* A turn posted (or recovered) before the peer left
 			 * is still handed out first. */
-			if (err != -EFAULT && drain(p) == 0)
-				return 0;
+			if (err != -EFAULT) {
+				int got = drain(p);
+
+				if (got != -EAGAIN)
+					return got;
+			}
 			if (err)
 				return err;
 			if (!timeout_ms)
 				return p->poll ? pair_arm(p) : -EAGAIN;
 			if (shmx__expired(&dl))
 				return -ETIMEDOUT;
-		} else if (shmx__pair_take(p, false) == 0) {
-			return 0;
+		} else if ((err = shmx__pair_take(p, false)) != -EAGAIN) {
+			return err;
 		}
 		err = sleep_slice(p, &dl);
-		if (err == 0 && shmx__pair_take(p, true) == 0)
-			return 0;
+		if (err == 0) {
+			int got = shmx__pair_take(p, true);
+
+			if (got != -EAGAIN)
+				return got;
+		}
 		if (err && err != -ETIMEDOUT && err != -EINTR)
 			return err;
 		look = err == -ETIMEDOUT;
@@ -138,8 +213,12 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 static int wait_turn(struct shmx_pair *p, int timeout_ms)
 {
 	/* Fast path: a token, and the word says it is a turn. */
-	if (shmx__sem_try(own_sem(p)) == 0 && shmx__pair_take(p, true) == 0)
-		return 0;
+	if (shmx__sem_try(own_sem(p)) == 0) {
+		int err = shmx__pair_take(p, true);
+
+		if (err != -EAGAIN)
+			return err;
+	}
 	return wait_slow(p, timeout_ms);
 }
 
@@ -161,8 +240,12 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 
 	if (!p)
 		return -EINVAL;
-	if (!p->holding)
-		return -EPERM;  /* posting a turn we do not have breaks the count */
+	/* Posting a turn we do not have breaks the count; but a file of the
+	 * pair truncated says so first, as every call does (shmx(7)). */
+	if (!p->holding) {
+		err = shmx__pair_truncated(p);
+		return err ? err : -EPERM;
+	}
 	PAIR_GUARDED(err, p, shmx__pair_give(p));
 	return err;
 }

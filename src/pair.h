@@ -15,6 +15,10 @@
 /* Liveness is looked at between slices of this length of a wait that
  * sleeps: a dead peer is noticed within about this long. */
 #define SLICE_MS 15
+/* A wait that finds no turn spins at most this long for one about to
+ * come before it sleeps (pair.c, spin_turn()). */
+#define SPIN_NS 20000L
+#define SPIN_MIN_NS 1000L
 /* "/sem." + name + ".shmx-w" + NUL */
 #define SEM_BUF (SHMX__NAME_BUF + 12)
 /* An open that finds files of two pairs (a replacement under way) tries
@@ -28,6 +32,12 @@
  * role's liveness slot), the identity is written before the release store
  * of magic that publishes it and never after. ---- */
 #define CTL_MAGIC UINT64_C(0x52494150584d4853) /* "SHMXPAIR" */
+/* The magic while the creator builds the pair: the control object is
+ * linked in first, in this state, and each semaphore file's identity is
+ * written into it before that file is linked in; CTL_MAGIC once both are.
+ * An opener treats it as no pair yet (-ENOENT); shmx gc removes only what
+ * a control object whose owner slot is free records. */
+#define CTL_BUILDING UINT64_C(0x444c495550584d53) /* "SMXPUILD" */
 #define CTL_ABI   2u
 /* turn: where the one turn of the pair is (low byte), and for a held turn
  * the holder's attach generation (bits 8-31) */
@@ -100,9 +110,16 @@ struct shmx_pair {
 	struct shmx_region *ctl;        /* own open file description */
 	struct shmx_region *mem;        /* anonymous: to hand out, no locks */
 	int fd;                 /* the region, own open file description */
+	/* Our own open file description of the pair's object where our
+	 * liveness slots are (shmx(7), "The turn"): a named pair's control
+	 * object (never the region: a pair made again on the same region
+	 * must not inherit the old one's slots), an anonymous pair's memfd
+	 * (p->fd). Not closed apart from what it belongs to. */
+	int lk;
 	int role;               /* W or R: we wait on sem[role] */
 	off_t size;             /* region size at attach, to notice truncation */
 	uint32_t gen;           /* our attach generation (24 bits, not 0) */
+	long spin_ns;           /* how long the next wait spins (adaptive) */
 	bool owner;
 	bool holding;           /* we have the turn */
 	struct shmx__poll *poll;        /* shmx_pair_fd(): we poll */
@@ -184,7 +201,7 @@ int shmx__pair_attach(struct shmx_pair *p);
 void shmx__pair_leave(struct shmx_pair *p);
 /* Our semaphore gave a token (token) or we look at the word alone: 0 and
  * the turn is ours, or -EAGAIN (a token the word does not account for is
- * dropped). */
+ * dropped), or -EBADMSG (a word the protocol never makes). */
 int shmx__pair_take(struct shmx_pair *p, bool token);
 /* Hand the turn we hold to the peer: the word, then its semaphore. */
 int shmx__pair_give(struct shmx_pair *p);
@@ -192,6 +209,8 @@ int shmx__pair_give(struct shmx_pair *p);
  * -EOWNERDEAD if it died; -EFAULT if a file of the pair or the region
  * shrank. The slow path only: fcntl and fstat. */
 int shmx__pair_check(struct shmx_pair *p);
+/* -EFAULT if a file of the pair or the region shrank (fstat only). */
+int shmx__pair_truncated(const struct shmx_pair *p);
 /* After a store the polling peer must see: wake it if it is armed. */
 void shmx__pair_wake(struct shmx_pair *p);
 char shmx__pair_poll_role(int role);
@@ -200,5 +219,9 @@ int shmx__sem_try(sem_t *s);
 
 /* pair-objects.c */
 struct shmx_pair *shmx__pair_free(struct shmx_pair *p);
+/* (device, inode) of fd's file */
+int shmx__pair_id_of(int fd, struct ctl_id *id);
+/* The names of region's pair: its semaphores' and its control object's. */
+int shmx__pair_names(const char *region, struct pair_names *n);
 
 #endif

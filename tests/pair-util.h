@@ -13,7 +13,8 @@
 
 /* name's region of 8192 bytes, mapped: created, or opened. */
 struct shmx_region *region(const char *name, bool create);
-/* Who holds name's roles now (shmx_stat). */
+/* Who holds name's roles now: the slots of its control object (shmx_stat
+ * of "name.shmx-p"; 0 without one). The region itself holds none. */
 uint32_t holders(const char *name);
 
 #endif

@@ -2663,7 +2663,7 @@ static struct row rows[] = {
 	ROW("shmx_pair_create", "mode 04600 (set-user-ID)", pcreate_mode_suid, -EINVAL),
 	ROW("shmx_pair_create", "region opened SHMX_RDONLY", pcreate_rdonly, -EBADF),
 	ROW("shmx_pair_create", "region name of 245 bytes (pair limit 244)", pcreate_long_name, -ENAMETOOLONG),
-	ROW("shmx_pair_create", "live pair on the region", pcreate_exists, -EBUSY),
+	ROW("shmx_pair_create", "live pair on the region", pcreate_exists, -EEXIST),
 	ROW("shmx_pair_create", "stale pair on the region", pcreate_stale, -EEXIST),
 	ROW("shmx_pair_open", "r NULL", popen_null_region, -EINVAL),
 	ROW("shmx_pair_open", "ret NULL", popen_null_ret, -EINVAL),

@@ -88,7 +88,7 @@ static void test_writer_names_the_object_of_a_dead_reader(void **state)
 	char *rargv[] = { (char *)tu_build_path("examples/reader"), (char *)name, NULL };
 	int win, werr, rout, code;
 	struct shmx_info info = { 0 };
-	char want[300], *msg;
+	char want[300], ctl[300], *msg;
 	int64_t end;
 	pid_t w, r;
 
@@ -102,9 +102,11 @@ static void test_writer_names_the_object_of_a_dead_reader(void **state)
 	r = tu_spawn(rargv, NULL, &rout, NULL);
 	assert_true(w > 0 && r > 0);
 	assert_int_equal(write(win, "hello\n", 6), 6);
-	/* the reader holds its slot (its output waits in its stdio buffer) */
+	/* the reader holds its slot, on the pair's control object (its
+	 * output waits in its stdio buffer) */
+	snprintf(ctl, sizeof(ctl), "%s.shmx-p", name);
 	end = tu_now_ms() + RUN_MS;
-	while (tu_now_ms() < end && (shmx_stat(name, &info) ||
+	while (tu_now_ms() < end && (shmx_stat(ctl, &info) ||
 				     !(info.holders & (1u << SHMX_SLOT_READER))))
 		usleep(1000);
 	assert_true(info.holders & (1u << SHMX_SLOT_READER));

@@ -29,8 +29,8 @@ enum stage {
 	AT_RESERVE,     /* object built and sized, pages not yet reserved */
 	AT_MAP,         /* reserved, being mapped, not yet published */
 	AT_PUBLISH,     /* formatted object complete, not yet linked in */
-	AT_SECOND_SEM,  /* pair: first semaphore linked in, second not yet */
-	AT_PAIR_CTL,    /* pair: both semaphores, control object not yet */
+	AT_SECOND_SEM,  /* pair: control object (building) and "may write" linked in */
+	AT_FIRST_SEM,   /* pair: control object (building) linked in, no semaphore */
 };
 
 int __real_posix_fallocate64(int fd, off_t off, off_t len);
@@ -55,13 +55,13 @@ int __wrap_shmx__publish(struct shmx_region *r, const char *canon)
 {
 	size_t n = strlen(canon);
 
-	/* a pair publishes "may write", "may read", then its control object:
-	 * told apart by name, not by count (the region's own publish goes
-	 * through here too) */
+	/* a pair publishes its control object (building), "may write", "may
+	 * read": told apart by name, not by count (the region's own publish
+	 * goes through here too) */
 	if (n > 7 && !strcmp(canon + n - 7, ".shmx-r"))
 		tu_stall(AT_SECOND_SEM);
-	if (n > 7 && !strcmp(canon + n - 7, ".shmx-p"))
-		tu_stall(AT_PAIR_CTL);
+	if (n > 7 && !strcmp(canon + n - 7, ".shmx-w"))
+		tu_stall(AT_FIRST_SEM);
 	tu_stall(AT_PUBLISH);
 	return __real_shmx__publish(r, canon);
 }
@@ -210,9 +210,9 @@ static void pair_crash_case(enum stage s)
 
 	crash_child(s, make_pair, name);
 	assert_true(tu_exists(name));
-	assert_true(tu_sem_exists(name, ".shmx-w"));
-	assert_true(tu_sem_exists(name, ".shmx-r") == (s == AT_PAIR_CTL));
-	assert_false(tu_exists(ctl_name(name)));
+	assert_true(tu_exists(ctl_name(name)));
+	assert_true(tu_sem_exists(name, ".shmx-w") == (s == AT_SECOND_SEM));
+	assert_false(tu_sem_exists(name, ".shmx-r"));
 	assert_int_equal(shmx_open(name, 0, &r), 0);
 	t0 = tu_now_ms();
 	assert_int_equal(shmx_pair_open(r, SHMX_PAIR_READER, &p), -ENOENT);
@@ -231,10 +231,10 @@ static void test_pair_crash_between_semaphores(void **state)
 	pair_crash_case(AT_SECOND_SEM);
 }
 
-static void test_pair_crash_before_control_object(void **state)
+static void test_pair_crash_before_first_semaphore(void **state)
 {
 	(void)state;
-	pair_crash_case(AT_PAIR_CTL);
+	pair_crash_case(AT_FIRST_SEM);
 }
 
 static void test_pair_crash_steady(void **state)
@@ -511,7 +511,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_region_crash_after_reserve, tu_teardown),
 		cmocka_unit_test_teardown(test_region_crash_steady, tu_teardown),
 		cmocka_unit_test_teardown(test_pair_crash_between_semaphores, tu_teardown),
-		cmocka_unit_test_teardown(test_pair_crash_before_control_object, tu_teardown),
+		cmocka_unit_test_teardown(test_pair_crash_before_first_semaphore, tu_teardown),
 		cmocka_unit_test_teardown(test_pair_crash_steady, tu_teardown),
 		cmocka_unit_test_teardown(test_pair_orphaned_control_object_collected,
 					  tu_teardown),

@@ -44,8 +44,11 @@ static void wait_until(bool (*cond)(const char *), const char *name)
 static bool reader_attached(const char *name)
 {
 	struct shmx_info info;
+	char ctl[300];
 
-	return shmx_stat(name, &info) == 0 && (info.holders & (1u << SHMX_SLOT_READER));
+	/* a pair's slots are on its control object (shmx(7), "The turn") */
+	snprintf(ctl, sizeof(ctl), "%s.shmx-p", name);
+	return shmx_stat(ctl, &info) == 0 && (info.holders & (1u << SHMX_SLOT_READER));
 }
 
 static bool pair_made(const char *name)

@@ -63,6 +63,39 @@ static void test_gc_leaves_another_programs_look_alikes(void **state)
 	sem_unlink(sname);
 }
 
+/* A plain region and a plain sem_open("/x.shmx-w") beside it, no control
+ * object: two programs' objects, not a pair whose creator died (a pair's
+ * control object is linked in first and records each semaphore file
+ * before that file is named). gc leaves both. */
+static void test_gc_leaves_a_region_and_a_plain_semaphore(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	char sname[300], pat[300];
+	sem_t *s;
+
+	(void)state;
+#ifndef __GLIBC__
+	tu_skip("this C library's sem_open() does not use glibc's /dev/shm/sem.NAME");
+	return;
+#endif
+	assert_int_equal(shmx_create(name, 4096, 0, 0, &r), 0);
+	shmx_close(r);
+	snprintf(sname, sizeof(sname), "%s.shmx-w", name);
+	s = sem_open(sname, O_CREAT | O_EXCL, 0600, 0);
+	assert_true(s != SEM_FAILED);
+	sem_close(s);
+	snprintf(pat, sizeof(pat), "%s*", name);
+	assert_int_equal(gc(pat), 0);
+	assert_true(tu_sem_exists(name, ".shmx-w"));
+	assert_true(tu_exists(name));
+	/* nor does shmx_pair_unlink() take it: no control object vouches */
+	assert_int_equal(shmx_pair_unlink(name), -ENOENT);
+	assert_true(tu_sem_exists(name, ".shmx-w"));
+	sem_unlink(sname);
+	assert_int_equal(shmx_unlink(name), 0);
+}
+
 /* A real pair whose region is gone is still removed. */
 static void test_gc_removes_a_verified_orphaned_pair(void **state)
 {
@@ -88,6 +121,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_gc_leaves_another_programs_look_alikes, tu_teardown),
+		cmocka_unit_test_teardown(test_gc_leaves_a_region_and_a_plain_semaphore,
+					  tu_teardown),
 		cmocka_unit_test_teardown(test_gc_removes_a_verified_orphaned_pair, tu_teardown),
 	};
 

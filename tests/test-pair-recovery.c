@@ -311,11 +311,14 @@ static void hide_proc(void)
 	TU_CK(access("/proc/self/fd", F_OK) < 0);
 }
 
+/* The slots of name's pair: on its control object (shmx(7), "The turn"). */
 static uint32_t holders(const char *name)
 {
 	struct shmx_info info;
+	char ctl[300];
 
-	return shmx_stat(name, &info) ? 0 : info.holders;
+	snprintf(ctl, sizeof(ctl), "%s.shmx-p", name);
+	return shmx_stat(ctl, &info) ? 0 : info.holders;
 }
 
 #define ALL_SLOTS ((1u << SHMX_SLOT_OWNER) | (1u << SHMX_SLOT_WRITER) | \

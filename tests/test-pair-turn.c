@@ -280,7 +280,9 @@ static void test_read_locks_hold_no_call(void **state)
 	const char *name = tu_name();
 	struct shmx_region *r = region(name, true);
 	struct shmx_pair *rd;
-	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	/* the bytes of the turn word and state (the slots are write-locked
+	 * by their holders: no read lock can be had there) */
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 128 };
 	int lk, done[2];
 	pid_t pid, wpid;
 
@@ -311,7 +313,8 @@ static void test_read_locks_hold_no_call(void **state)
 		_exit(0);
 	}
 	assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
-	/* The writer dies; its slot is read-locked before anyone looks. */
+	/* The writer dies; its slot is read-locked before anyone looks
+	 * (where it is, the control object, and the region's same byte). */
 	tu_kill9(wpid, WAIT_MS);
 	{
 		int rl = open(tu_shm_path(name), O_RDONLY);
@@ -320,6 +323,7 @@ static void test_read_locks_hold_no_call(void **state)
 
 		assert_true(rl >= 0);
 		assert_int_equal(fcntl(rl, F_OFD_SETLK, &s), 0);
+		assert_int_equal(fcntl(lk, F_OFD_SETLK, &s), 0);
 		pid = tu_fork();
 		if (pid == 0) {
 			TU_CKEQ(shmx_pair_wait(rd, -1), -EOWNERDEAD);

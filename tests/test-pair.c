@@ -263,8 +263,8 @@ static void test_busy(void **state)
 	(void)state;
 	assert_int_equal(shmx_pair_create(a, SHMX_PAIR_WRITER, 0, &w), 0);
 	assert_int_equal(shmx_pair_open(b, SHMX_PAIR_WRITER, &p), -EBUSY);
-	/* a second owner on another handle: the owner slot is taken */
-	assert_int_equal(shmx_pair_create(b, SHMX_PAIR_READER, 0, &p), -EBUSY);
+	/* a second creator on another handle: the pair exists */
+	assert_int_equal(shmx_pair_create(b, SHMX_PAIR_READER, 0, &p), -EEXIST);
 	assert_int_equal(shmx_pair_open(b, SHMX_PAIR_READER, &r), 0);
 	assert_int_equal(shmx_pair_open(c, SHMX_PAIR_READER, &p), -EBUSY);
 	assert_ptr_equal(p, SENTINEL);

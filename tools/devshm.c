@@ -131,9 +131,12 @@ static void classify_region(struct entry *e)
 	}
 }
 
-/* The pair's control object (src/pair.h): "SHMXPAIR", its ABI, and in
- * ABI 2 the (device, inode) of the region and of both semaphore files. */
-#define CTL_MAGIC UINT64_C(0x52494150584d4853)
+/* The pair's control object (src/pair.h): "SHMXPAIR" (or, while its
+ * creator builds the pair, CTL_BUILDING), its ABI, and in ABI 2 the
+ * (device, inode) of the region and of both semaphore files, each written
+ * before that file is linked in. */
+#define CTL_MAGIC    UINT64_C(0x52494150584d4853)
+#define CTL_BUILDING UINT64_C(0x444c495550584d53)
 #define CTL_IDS   40            /* ABI 2: region, "may write", "may read" */
 
 /* Whether "/x" + PAIR_P is libshmx's control object (size, magic, ABI:
@@ -161,7 +164,8 @@ static bool pair_ctl_ok(const char *pair, const struct stat *sem)
 		return false;
 	memcpy(&magic, b, 8);
 	memcpy(&abi, b + 8, 4);
-	if (magic != CTL_MAGIC || abi != (n == 64 ? 1u : 2u))
+	if ((magic != CTL_MAGIC && (magic != CTL_BUILDING || n != 128)) ||
+	    abi != (n == 64 ? 1u : 2u))
 		return false;
 	if (!sem || abi == 1)
 		return true;
@@ -189,17 +193,23 @@ static bool is_pair_part(const struct entry *e)
 	pair[cut] = 0;
 	if (e->kind != K_SEM)
 		return pair_ctl_ok(pair, NULL);
+	/* Only a semaphore file that a control object records (it is linked
+	 * in first and records each file before that file is named): a plain
+	 * sem_open() of the same name, even next to the region, is another
+	 * program's. */
 	snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s", e->name + 1);
-	if (!lstat(path, &st) && pair_ctl_ok(pair, &st))
-		return true;
-	/* No control object at all, next to the region: a pair whose creator
-	 * died before linking it in (it is linked last), judged with its
-	 * region. Without the region, nothing vouches for the file. */
-	snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, pair);
-	if (!lstat(path, &st) || errno != ENOENT)
-		return false;
-	snprintf(path, sizeof(path), DEV_SHM "%s", pair);
-	return !lstat(path, &st) && S_ISREG(st.st_mode);
+	return !lstat(path, &st) && pair_ctl_ok(pair, &st);
+}
+
+/* The slots of pair's control object, where a pair's liveness is
+ * (shmx(7), "The turn"); SHMX_HOLDERS_UNKNOWN if it cannot be read. */
+uint32_t pair_holders(const char *pair)
+{
+	char ctl[NAME_BUF + sizeof(PAIR_P)];
+	struct shmx_info info;
+
+	snprintf(ctl, sizeof(ctl), "%s" PAIR_P, pair);
+	return shmx_stat(ctl, &info) ? SHMX_HOLDERS_UNKNOWN : info.holders;
 }
 
 /* A region carrying pair parts is a pair; a region whose header decodes is
@@ -225,6 +235,7 @@ static void classify(struct list *l)
 			e->state = S_ORPHAN;
 		} else if (r->kind == K_REGION) {
 			r->kind = K_PAIR;
+			r->holders = pair_holders(r->name);
 			r->state = owner_state(r->holders);
 		}
 	}

@@ -28,8 +28,15 @@ static bool still_stale(const struct entry *e)
 {
 	struct shmx_info info;
 
+	/* A pair's liveness is on its control object: its owner slot free
+	 * (and nobody in a role or mapping it) before anything it records
+	 * goes. */
 	if (e->pair[0])
-		return shmx_stat(e->pair, &info) == -ENOENT;
+		return shmx_stat(e->pair, &info) == -ENOENT &&
+		       object_state(e->pair, pair_holders(e->pair), false) == S_STALE;
+	if (e->kind == K_PAIR)
+		return !shmx_stat(e->name, &info) &&
+		       object_state(e->name, pair_holders(e->name), false) == S_STALE;
 	return !shmx_stat(e->name, &info) &&
 	       object_state(e->name, info.holders, e->kind == K_CHANNEL) == S_STALE;
 }

@@ -56,6 +56,9 @@ static int facts_posix(const char *name, struct facts *f)
 	f->chan = shmx_chan_stat(name, &f->ci) == 0;
 	f->pair = !f->chan && (sem_exists(name, PAIR_W) || sem_exists(name, PAIR_R));
 	f->type = f->chan ? "channel" : f->pair ? "pair" : "region";
+	/* a pair's roles are held on its control object (shmx(7)) */
+	if (f->pair)
+		f->holders = pair_holders(name);
 	return 0;
 }
 

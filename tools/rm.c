@@ -26,6 +26,29 @@ static const char *sem_path(const char *name, char *path, size_t len)
 	return path;
 }
 
+/* What the operator named, by name: a pair's files that no control object
+ * vouches for, which shmx_pair_unlink(3) leaves (made by hand, or left by a
+ * version that linked the control object last). gc never does this. */
+static int rm_pair_names(const char *name)
+{
+	char path[sizeof(DEV_SHM) + sizeof(SEM_PREFIX) + PATH_MAX + 8];
+	const char *const sem[2] = { PAIR_W, PAIR_R };
+	int res = -ENOENT;
+
+	for (int i = 0; i < 3; i++) {
+		if (i < 2)
+			snprintf(path, sizeof(path), DEV_SHM "/" SEM_PREFIX "%s%s", name + 1,
+				 sem[i]);
+		else
+			snprintf(path, sizeof(path), DEV_SHM "%s" PAIR_P, name);
+		if (unlink(path) == 0)
+			res = 0;
+		else if (errno != ENOENT)
+			return -errno;
+	}
+	return res;
+}
+
 static int rm_one(const char *name)
 {
 	char path[sizeof(DEV_SHM) + sizeof(SEM_PREFIX) + PATH_MAX];
@@ -42,6 +65,8 @@ static int rm_one(const char *name)
 	 * an orphaned pair, which gc recognises. */
 	if (sems && (!err || err == -ENOENT)) {
 		e2 = shmx_pair_unlink(name);
+		if (e2 == -ENOENT || e2 == -EBADMSG)
+			e2 = rm_pair_names(name);
 		return e2 == -ENOENT ? err : e2;
 	}
 	if (err != -ENOENT)

@@ -203,6 +203,8 @@ const char *entry_type(const struct entry *e);
 int scan(struct list *l);
 enum state owner_state(uint32_t holders);
 bool is_libshmx(const struct entry *e);
+/* The slots of region pair's pair, on its control object (devshm.c). */
+uint32_t pair_holders(const char *pair);
 /* Whether glibc's file of semaphore name + suffix exists. */
 bool sem_exists(const char *name, const char *suffix);
 int sysv_read(struct sysv **out, size_t *n);

@@ -16,14 +16,20 @@
  *   - a reader with a handle of an earlier region, whose slot is on
  *     another object (open refuses it: the region's identity);
  *   - a stopped process, or a reader-only user holding a read lock, that
- *     keeps a lock for good (no call of the pair takes a lock).
+ *     keeps a lock for good (no call of the pair takes a lock);
+ *   - after the departure of an attached writer, instead of a replacement,
+ *     a new pair made on the same region (names removed and made again):
+ *     its writer's slot is on its own control object, not on anything the
+ *     old reader looks at, so the old reader still learns of the
+ *     departure (and then stops: nobody comes back to its pair).
  * Checked: never two processes in the region (assertion), every message
  * delivered exactly once in order and never half-written (assertions), no
  * lost turn (no invalid end state: the run always reaches MAX messages),
  * -EPIPE after a close and -EOWNERDEAD after a death (assertion), and no
  * wait outlives its peer's departure (ltl no_hang). Bound: MAX 2
- * messages, MAXL 1 departure (a death or a close) per run, NF 1 foreign
- * post; exhaustive, about 5 million states. Two departures (-DMAXL=2) are
+ * messages, MAXL 1 departure (a death or a close) per run, followed by a
+ * replacement in the pair or by a new pair on the region, NF 1 foreign
+ * post; exhaustive. Two departures (-DMAXL=2) are
  * more than 14 million states and did not finish in the suite's budget.
  * Mutations, each a known bug put back:
  *   TOKEN_IS_TURN  a token is a turn whatever the word says (the 0.2 wait
@@ -36,6 +42,9 @@
  *                  can hold
  *   LOST_TURN      no recovery at attach, and close keeps the turn (the
  *                  0.1 pair)
+ *   SLOT_ON_REGION the liveness slots are bytes of the region, so the new
+ *                  pair's writer holds the byte the old reader looks at
+ *                  (the old reader waits for good: no_hang)
  * (Recovery by test-then-set instead of one CAS is not a bug with one
  * process per role: only that role moves a turn it holds. The CAS matters
  * once two processes play a role, which NO_REGION_ID lets happen.) */
@@ -74,6 +83,7 @@ byte told[2];           /* incarnation of the peer reported gone */
 byte how[2];            /* how the last of a role left */
 bool waiting[2];
 byte foreign;
+bool newp;              /* a new pair was made on the region, writer gone */
 
 #define DIE     if :: atomic { leaves < MAXL -> leaves++ }; goto dead :: true fi
 #define PEER    (1 - me)
@@ -94,11 +104,24 @@ byte foreign;
 #else
 #define LEGIT   ACCOUNTED
 #endif
-#define PEER_NEWS (!slot[PEER] && state[PEER] != 0 && told[me] != inc[PEER])
+/* the peer's slot as a survivor sees it */
+#ifdef SLOT_ON_REGION
+#define SEEN(r) (slot[r] || ((r) == 0 && newp))
+#else
+#define SEEN(r) slot[r]
+#endif
+#define PEER_NEWS (!SEEN(PEER) && state[PEER] != 0 && told[me] != inc[PEER])
+/* a departure: a replacement attaches, or (the writer) a new pair is made
+ * on the same region and nobody comes back to this one */
+#define REPLACE if \
+	:: !other -> slot[me] = false; run Part(me, false) \
+	:: !other && me == 0 && attached && !newp -> slot[me] = false; newp = true \
+	:: else \
+	fi
 
 inline peer_gone() {
 	if
-	:: slot[PEER] -> err = 0
+	:: SEEN(PEER) -> err = 0
 	:: else ->
 		if
 		:: state[PEER] == CLO -> err = EPIPE
@@ -172,6 +195,10 @@ wait:
 				assert((err == EPIPE) == (was == CLOSED));
 				told[me] = inc[PEER];
 				waiting[me] = false;        /* the wait returned */
+				if
+				:: newp -> goto fin         /* nobody comes back */
+				:: else
+				fi;
 				waiting[me] = true          /* and is called again */
 			:: else
 			fi
@@ -227,16 +254,14 @@ leave:
 	:: else
 	fi;
 	state[me] = CLO; how[me] = CLOSED;
-	atomic {
-		if :: !other -> slot[me] = false; run Part(me, false) :: else fi
-	};
+	atomic { REPLACE };
 	goto fin;
 dead:
 	atomic {
 		waiting[me] = false;
 		if :: holding -> inside--; holding = false :: else fi;
 		if :: attached -> how[me] = DIED :: else fi;
-		if :: !other -> slot[me] = false; run Part(me, false) :: else fi
+		REPLACE
 	}
 fin:
 	if
