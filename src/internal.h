@@ -331,4 +331,13 @@ int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
 int shmx__chan_record(const struct shmx__chan_geom *g, uint64_t pos, uint64_t word,
 		      uint64_t *advance, int64_t *len);
 
+/* The mode of an object whose bytes hold liveness slots: read permission
+ * only where there is write permission, so that a user who may not take
+ * part cannot hold F_RDLCK on a slot and keep a role from being taken
+ * (shmx(7)). 0644 becomes 0600, 0664 0660, 0666 stays. */
+static inline mode_t shmx__lock_mode(mode_t mode)
+{
+	return (mode & 0222) | (mode & 0222) << 1;
+}
+
 #endif
