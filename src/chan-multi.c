@@ -183,6 +183,10 @@ int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d
 			return err;
 	}
 	*off = total > need ? 0 : o;
+	/* In flight until we commit: no producer laps it (the room counts
+	 * it, shmx__chan_slowest()), also where no consumer holds it back.
+	 * Before head: whoever reads a head past it sees it. */
+	__atomic_store_n(&c->me->resv, head + total - need + 1, __ATOMIC_RELAXED);
 	__atomic_store_n(word_at(c, *off + need), 0, __ATOMIC_RELAXED);
 	__atomic_store_n(word_at(c, *off), (uint64_t)busy_tag(c->slot, c->gen) << 32 | len,
 			 __ATOMIC_RELEASE);

@@ -170,6 +170,11 @@ static hot_inline void commit_multi(struct shmx_chan *c, uint64_t off, size_t le
 				 __ATOMIC_RELAXED);
 	__atomic_store_n(word_at(c, off), (uint64_t)SHMX__CHAN_TAG_MSG << 32 | len,
 			 __ATOMIC_RELEASE);
+	/* Done with it: the room may pass it now (after the commit, for a
+	 * producer that reads this and then writes there). */
+	__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELEASE);
+	/* A producer may wait for room that only our record held back. */
+	kick(c, &c->hdr->space_waiting, &c->hdr->space_seq);
 	c->count++;
 }
 
