@@ -46,6 +46,8 @@ static int producer_indices(struct shmx_chan *c)
 			return -EBADMSG;
 		c->pos = c->pub = head;
 		c->peer = head - c->g.capacity;
+		/* A dead predecessor's reservation is gone with it. */
+		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
 		return 0;
 	}

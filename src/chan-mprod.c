@@ -21,7 +21,9 @@ static hot_inline ssize_t mprod_room(struct shmx_chan *c, const struct iovec *m,
 /* The commit: the record's word again, with the message tag. A message
  * shorter than its reservation leaves the rest to a skip record, stored
  * first: the record's size was fixed when it was reserved, and so was the
- * padding before it (stored by the reservation). */
+ * padding before it (stored by the reservation). The records of a run
+ * are committed in order, the last one ends its flight (mark_run() in
+ * chan-multi.c). */
 static hot_inline void mprod_put(struct shmx_chan *c, uint64_t off, uint64_t pad,
 				    size_t len, size_t resv)
 {
@@ -35,6 +37,13 @@ static hot_inline void mprod_put(struct shmx_chan *c, uint64_t off, uint64_t pad
 			 __ATOMIC_RELEASE);
 	c->pos += pad + size;
 	c->count++;
+	if (c->pos != c->run_end)
+		return;
+	/* The run is done: the room may pass it now (after the commit, for
+	 * a producer that reads this and then writes there); a producer may
+	 * wait for room that only our records held back. */
+	__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELEASE);
+	kick(c, &c->hdr->space_waiting, &c->hdr->space_seq);
 }
 
 /* head and sent moved when we reserved; our own count is ours. Then the

@@ -194,6 +194,12 @@ static void mark_run(struct shmx_chan *c, const struct iovec *m, size_t k)
 	uint64_t pos = c->pos, off, pad, need;
 	uint64_t sent = __atomic_load_n(&c->hdr->sent, __ATOMIC_RELAXED);
 
+	/* In flight until the run's last record is committed: no producer
+	 * laps it (the room counts it, shmx__chan_slowest()), also where no
+	 * consumer holds it back. Before head: whoever reads a head past it
+	 * sees it. */
+	rec_at(c, pos, m[0].iov_len, &pad);
+	__atomic_store_n(&c->me->resv, pos + pad + 1, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < k; i++) {
 		off = rec_at(c, pos, m[i].iov_len, &pad);
 		need = REC + align8(m[i].iov_len);
@@ -208,6 +214,7 @@ static void mark_run(struct shmx_chan *c, const struct iovec *m, size_t k)
 		pos += pad + need;
 		set_head_as_holder(c, pos, ++sent);
 	}
+	c->run_end = pos;
 }
 
 /* Room for as many of the n messages as fit, at least the first, under

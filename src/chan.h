@@ -100,6 +100,7 @@ struct shmx_chan {
 	bool owner;
 	uint32_t gen;                   /* our attach generation */
 	uint64_t pub;                   /* producer (one): head as last published */
+	uint64_t run_end;               /* producer (several): end of the run reserved */
 	struct shmx__poll *poll;        /* shmx_chan_fd(): we poll */
 	struct shmx__kick **kicks;      /* the peers poll: how we wake each slot */
 };

@@ -119,8 +119,10 @@ SHMX_EXPORT int shmx_chan_create_params(const char *name, const struct shmx_chan
 		goto fail;
 	/* Named (the fallback), the object is visible: the guard covers us. */
 	err = shmx__chan_on_ring(c, write_header);
+	/* Read permission only with write: a reader could hold a liveness
+	 * slot with a read lock (shmx__lock_mode()). */
 	if (!err)
-		err = shmx__neg(fchmod(shmx_fd(r), mode ? mode : 0600));
+		err = shmx__neg(fchmod(shmx_fd(r), shmx__lock_mode(mode ? mode : 0600)));
 	if (!err)
 		err = shmx__publish(r, canon);
 	if (err)
@@ -408,6 +410,10 @@ SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
 
 static int mark_closed(struct shmx_chan *c)
 {
+	/* A reservation never committed is no longer in flight: the room
+	 * may pass it (consumers skip it once we are gone). */
+	if (is_producer(c) && c->multi)
+		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_or(&c->me->state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
 	return 0;
 }
