@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include "fork.h"
 #include "internal.h"
 
 #define ROLES        (SHMX_CHAN_PRODUCER | SHMX_CHAN_CONSUMER)
@@ -105,6 +106,7 @@ struct shmx_chan {
 	uint32_t gen;                   /* our attach generation */
 	uint64_t pub;                   /* producer (one): head as last published */
 	struct shmx__poll *poll;        /* shmx_chan_fd(): we poll */
+	struct shmx__forkable fk;       /* region's descriptor, closed in a child */
 	struct shmx__kick **kicks;      /* the peers poll: how we wake each slot */
 };
 
