@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include "fork.h"
 #include "internal.h"
 
 #define ROLES        (SHMX_CHAN_PRODUCER | SHMX_CHAN_CONSUMER)
@@ -102,6 +103,7 @@ struct shmx_chan {
 	uint64_t pub;                   /* producer (one): head as last published */
 	uint64_t run_end;               /* producer (several): end of the run reserved */
 	struct shmx__poll *poll;        /* shmx_chan_fd(): we poll */
+	struct shmx__forkable fk;       /* region's descriptor, closed in a child */
 	struct shmx__kick **kicks;      /* the peers poll: how we wake each slot */
 };
 

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "internal.h"
 #include "channel-util.h"
 
@@ -128,6 +130,106 @@ static void test_modes_keep_write(void **state)
 	}
 }
 
+/* ---- a child forked from a participant ---- */
+
+/* The consumer (X, a child of ours) forks Y; Y opens the producer, fills
+ * the ring and waits for the go; we kill X. Y's inherited copy of X's
+ * handle must not keep X's slot held: Y's send, waiting for room, sees X's
+ * death (-EOWNERDEAD), not its own deadline; and the inherited handle
+ * answers SHMX__FORKED. Y becomes our child when X dies (we are its
+ * subreaper) and reports through its exit code. */
+static void forked_child(const char *name, int ready, int go)
+{
+	struct shmx_chan *rx, *tx;
+	char buf[64] = { 0 };
+	pid_t y;
+
+	TU_CKEQ(shmx_chan_open(name, C, LONG_MS, &rx), 0);
+	y = fork();
+	TU_CK(y >= 0);
+	if (y) {
+		TU_CK(write(ready, &y, sizeof(y)) == sizeof(y));
+		for (;;)
+			pause();
+	}
+	TU_CKEQ(shmx_chan_open(name, P, LONG_MS, &tx), 0);
+	while (shmx_chan_send(tx, buf, 56, 0) == 0)
+		;
+	TU_CKEQ(shmx_chan_recv(rx, buf, sizeof(buf), 0), SHMX__FORKED);
+	TU_CKEQ(shmx_chan_fd(rx), SHMX__FORKED);
+	tu_ev_post(ready);
+	TU_CK(tu_ev_wait(go, LONG_MS));
+	TU_CKEQ(shmx_chan_send(tx, buf, 56, 5000), -EOWNERDEAD);
+	shmx_chan_close(rx);
+	shmx_chan_close(tx);
+	_exit(0);
+}
+
+static void test_forked_child_sees_parent_die(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *c;
+	int ready[2], go[2], code = -1;
+	pid_t x, y = 0;
+
+	(void)state;
+	tu_ev_init(ready);
+	tu_ev_init(go);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	/* The name stays; the producer's slot is free for Y. */
+	assert_int_equal(shmx_chan_create(name, 128, P, 0, &c), 0);
+	c = shmx_chan_close(c);
+	x = tu_fork();
+	if (x == 0)
+		forked_child(name, ready[1], go[0]);
+	assert_int_equal(read(ready[0], &y, sizeof(y)), (ssize_t)sizeof(y));
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	tu_kill9(x, LONG_MS);
+	tu_ev_post(go[1]);
+	assert_int_equal(tu_child_verdict(y, 20000, &code), 0);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+/* A handle a child inherited is the parent's: in the child every call
+ * answers SHMX__FORKED and its close leaves the parent's slot as it was;
+ * the parent goes on with it. */
+static void test_inherited_handle_is_the_parents(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *tx, *rx;
+	struct shmx_chan_peer peers[2];
+	char buf[64];
+	void *p;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shmx_chan_create(name, 256, P, 0, &tx), 0);
+	assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+	pid = tu_fork();
+	if (pid == 0) {
+		TU_CKEQ(shmx_chan_send(tx, "x", 1, 0), SHMX__FORKED);
+		TU_CKEQ(shmx_chan_reserve(tx, 1, &p, 0), SHMX__FORKED);
+		TU_CKEQ(shmx_chan_recv(rx, buf, sizeof(buf), 0), SHMX__FORKED);
+		TU_CKEQ(shmx_chan_peek(rx, (const void **)&p, 0), SHMX__FORKED);
+		TU_CKEQ(shmx_chan_used(rx), SHMX__FORKED);
+		shmx_chan_close(rx);
+		shmx_chan_close(tx);
+		_exit(0);
+	}
+	assert_int_equal(tu_child_verdict(pid, 20000, NULL), 0);
+	assert_int_equal(shmx_chan_peers(name, peers, 2), 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(peers[i].state, SHMX_PEER_ATTACHED);
+	assert_int_equal(shmx_chan_send(tx, "hello", 5, 0), 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 5);
+	rx = shmx_chan_close(rx);
+	tx = shmx_chan_close(tx);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, tu_teardown)
 
 int main(int argc, char **argv)
@@ -135,6 +237,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_reader_cannot_hold_a_slot),
 		T(test_modes_keep_write),
+		T(test_forked_child_sees_parent_die),
+		T(test_inherited_handle_is_the_parents),
 	};
 	const char *copy;
 
