@@ -214,7 +214,7 @@ static int peer_gone(struct shmx_chan *c)
 
 /* A consumer stopped at a record another producer reserved: if that
  * producer is gone, the record will never be committed; mark it so that
- * next_msg() skips it. 1 then, else 0, or -EBADMSG for a word that is no
+ * ring_next() (chan-ring.h) skips it. 1 then, else 0, or -EBADMSG for a word that is no
  * record. */
 static int dead_record(struct shmx_chan *c)
 {
@@ -231,6 +231,33 @@ static int dead_record(struct shmx_chan *c)
 	if (gone > 0)
 		c->dead_at = c->pos + 1;
 	return gone;
+}
+
+/* Several producers: a record another producer reserved and has not
+ * committed yet is in flight (its slot's resv, position + 1): the room
+ * must not pass it even where no consumer holds it back (none counts, or
+ * every one attached since and started at head, past it), or the next
+ * lap's records and its late payload and commit word land on each other.
+ * Its producer is looked at only when it would hold us back: a gone one
+ * writes there no more. A value that cannot be a live one's (more than a
+ * ring behind, as a dead predecessor's may be until its successor clears
+ * it) holds nothing back. */
+static void in_flight(struct shmx_chan *c, uint64_t top, uint64_t *m)
+{
+	uint64_t r;
+	uint32_t st;
+	unsigned k;
+
+	for (k = 0; k < c->g.producers; k++) {
+		if (is_producer(c) && k == c->slot)
+			continue;
+		r = __atomic_load_n(&c->prods[k].resv, __ATOMIC_ACQUIRE) - 1;
+		if (r == UINT64_MAX || (int64_t)(r - *m) >= 0 ||
+		    (r & (SHMX__CHAN_ALIGN - 1)) || top - r > c->g.capacity)
+			continue;
+		if (slot_fate(c, true, k, &st) == 1)
+			*m = r;
+	}
 }
 
 /* The slowest consumer that counts, for a producer's room: with one
@@ -274,6 +301,8 @@ int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *
 		if (!c->bcast || (int64_t)(t - m) < 0)
 			m = t;
 	}
+	if (c->multi)
+		in_flight(c, top, &m);
 	*min = m;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Channel: a ring of variable-length messages in a formatted region
  * (header layout in internal.h, described in docs/channel-format.md). This
- * file makes, opens and closes one; chan-attach.c takes a slot in it; the
- * ring itself is chan-send.c and chan-recv.c. */
+ * file makes, opens and closes one; chan-attach.c takes a slot in it and
+ * the calls of its shape; the ring itself is chan-ring.h and one file a
+ * shape (chan.h lists them). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,17 +35,32 @@ static bool bad_flags(unsigned flags, unsigned allowed)
 	       (flags & WAITS) == WAITS;
 }
 
+/* A new handle on r. Its descriptor holds our liveness locks from the
+ * first one we take: a child forked from here on gets another in its
+ * place, and the handle answers SHMX__FORKED there (fork.c). */
 static struct shmx_chan *chan_new(struct shmx_region *r, unsigned flags)
 {
 	struct shmx_chan *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	if (shmx__fork_watch(&c->fk, shmx_fd(r), shmx_addr(r), shmx_size(r), &c->error)) {
+		free(c);
+		return NULL;
+	}
 	c->region = r;
 	c->flags = flags;
 	c->hdr = shmx_addr(r);
 	c->map_size = shmx_size(r);
 	return c;
+}
+
+static void chan_free(struct shmx_chan *c)
+{
+	if (!c)
+		return;
+	shmx__fork_unwatch(&c->fk);
+	free(c);
 }
 
 static int write_header(struct shmx_chan *c)
@@ -119,8 +135,10 @@ SHMX_EXPORT int shmx_chan_create_params(const char *name, const struct shmx_chan
 		goto fail;
 	/* Named (the fallback), the object is visible: the guard covers us. */
 	err = shmx__chan_on_ring(c, write_header);
+	/* Read permission only with write: a reader could hold a liveness
+	 * slot with a read lock (shmx__lock_mode()). */
 	if (!err)
-		err = shmx__neg(fchmod(shmx_fd(r), mode ? mode : 0600));
+		err = shmx__neg(fchmod(shmx_fd(r), shmx__lock_mode(mode ? mode : 0600)));
 	if (!err)
 		err = shmx__publish(r, canon);
 	if (err)
@@ -128,7 +146,7 @@ SHMX_EXPORT int shmx_chan_create_params(const char *name, const struct shmx_chan
 	*ret = c;
 	return 0;
 fail:
-	free(c);
+	chan_free(c);
 	shmx__discard(r);
 	return err;
 }
@@ -238,7 +256,7 @@ static int attach_region(struct shmx_region *r, unsigned flags, struct shmx_chan
 	if (!err)
 		err = shmx__chan_attach(c);
 	if (err) {
-		free(c);
+		chan_free(c);
 		return err;
 	}
 	populate(c);
@@ -383,7 +401,7 @@ SHMX_EXPORT int shmx_chan_create_anon_params(const struct shmx_chan_params *p,
 	*ret = c;
 	return 0;
 fail_chan:
-	free(c);
+	chan_free(c);
 fail_region:
 	shmx_close(r);
 fail_shared:
@@ -408,6 +426,10 @@ SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
 
 static int mark_closed(struct shmx_chan *c)
 {
+	/* A reservation never committed is no longer in flight: the room
+	 * may pass it (consumers skip it once we are gone). */
+	if (is_producer(c) && c->multi)
+		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_or(&c->me->state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -432,13 +454,10 @@ static int wake_peer(struct shmx_chan *c)
  * in guarded sections (a truncation between any check and the write would
  * SIGBUS), and not at all once the handle has seen a fault; without the
  * guard, a size check is the best we can do. */
-SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
+static void leave(struct shmx_chan *c)
 {
-	int fd, err = 0;
+	int fd = shmx_fd(c->region), err = 0;
 
-	if (!c)
-		return NULL;
-	fd = shmx_fd(c->region);
 	if (c->error == -EFAULT || (!shmx__guard_on() && shmx__chan_truncated(c)))
 		err = -EFAULT;
 	if (!err)
@@ -448,6 +467,17 @@ SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
 		shmx__slot_unlock(fd, SHMX_SLOT_OWNER);
 	if (!err)
 		shmx__chan_on_ring(c, wake_peer);
+}
+
+/* A handle inherited by a forked child is the parent's slot: its close
+ * there only frees the child's copies (fork.c). */
+SHMX_EXPORT struct shmx_chan *shmx_chan_close(struct shmx_chan *c)
+{
+	if (!c)
+		return NULL;
+	if (c->error != SHMX__FORKED)
+		leave(c);
+	shmx__fork_unwatch(&c->fk);
 	shmx__poll_free(c->poll);
 	for (unsigned k = 0; c->kicks && k < peer_count(c); k++)
 		shmx__kick_free(c->kicks[k]);

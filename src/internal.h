@@ -237,7 +237,8 @@ struct shmx__chan_slot {
 	uint64_t count;         /* 24: messages sent / received */
 	uint64_t lost;          /* 32: consumer: lost to overwriting */
 	uint64_t index;         /* 40: consumer: messages passed */
-	uint8_t pad1[128 - 48];
+	uint64_t resv;          /* 48: producer of several: reserved record + 1, 0 none */
+	uint8_t pad1[128 - 56];
 };
 
 struct shmx__chan_hdr {
@@ -278,6 +279,7 @@ struct shmx__chan_hdr {
 _Static_assert(sizeof(struct shmx__chan_slot) == SHMX__CHAN_SLOT_SIZE, "slot size");
 _Static_assert(offsetof(struct shmx__chan_slot, pos) == 16, "slot pos");
 _Static_assert(offsetof(struct shmx__chan_slot, index) == 40, "slot index");
+_Static_assert(offsetof(struct shmx__chan_slot, resv) == 48, "slot resv");
 _Static_assert(sizeof(struct shmx__chan_hdr) == SHMX__CHAN_SLOTS_AT, "channel header size");
 _Static_assert(offsetof(struct shmx__chan_hdr, capacity) == 16, "capacity");
 _Static_assert(offsetof(struct shmx__chan_hdr, policy) == 40, "policy");

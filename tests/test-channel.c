@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -96,6 +97,68 @@ static void test_sizes(void **state)
 	free(buf);
 	tx = shmx_chan_close(tx);
 	rx = shmx_chan_close(rx);
+}
+
+/* The largest message (shmx_chan_max_msg(3)) fits an empty ring wherever
+ * the ring's position is, by send, reserve and batch, in every shape; and
+ * the ring holds at most capacity - 8 bytes of records at once (the word
+ * after the newest record stays free): 0-byte messages, 8 bytes each, fill
+ * it exactly, and two of the largest size never fit together. */
+static void fit_at(const struct shmx_chan_params *prm, size_t at)
+{
+	const char *name = tu_name();
+	size_t cap = prm->capacity, max = cap / 2 - 8, k;
+	struct shmx_chan *tx, *rx;
+	struct iovec iov;
+	char buf[256] = { 0 };
+	void *w;
+
+	assert_int_equal(shmx_chan_create_params(name, prm, P, 0, &tx), 0);
+	assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+	assert_int_equal(shmx_chan_max_msg(tx), max);
+	for (k = 0; k < at; k += 8) {
+		assert_int_equal(shmx_chan_send(tx, buf, 0, 0), 0);
+		assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 0);
+	}
+	assert_int_equal(shmx_chan_send(tx, buf, max, 0), 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, max, 0), (ssize_t)max);
+	assert_int_equal(shmx_chan_reserve(tx, max, &w, 0), 0);
+	assert_int_equal(shmx_chan_commit(tx, max), 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, max, 0), (ssize_t)max);
+	iov = (struct iovec){ buf, max };
+	assert_int_equal(shmx_chan_send_batch(tx, &iov, 1, 0), 1);
+	assert_int_equal(shmx_chan_recv(rx, buf, max, 0), (ssize_t)max);
+	if (prm->policy == SHMX_CHAN_POLICY_BLOCK) {
+		assert_int_equal(shmx_chan_send(tx, buf, max, 0), 0);
+		assert_int_equal(shmx_chan_send(tx, buf, max, 0), -EAGAIN);
+		assert_int_equal(shmx_chan_recv(rx, buf, max, 0), (ssize_t)max);
+		for (k = 0; k < cap - 8; k += 8)
+			assert_int_equal(shmx_chan_send(tx, buf, 0, 0), 0);
+		assert_int_equal(shmx_chan_send(tx, buf, 0, 0), -EAGAIN);
+		assert_int_equal(shmx_chan_used(tx), (ssize_t)(cap - 8));
+	}
+	rx = shmx_chan_close(rx);
+	tx = shmx_chan_close(tx);
+}
+
+static void test_largest_message_fits(void **state)
+{
+	static const unsigned shapes[][3] = {
+		{ 1, 1, 0 }, { 2, 1, 0 }, { 1, 2, 0 }, { 2, 2, 0 }, { 1, 1, 1 },
+	};
+	static const size_t caps[] = { 64, 128 };
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+		for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++)
+			for (size_t at = 0; at < caps[c]; at += 8) {
+				struct shmx_chan_params prm = {
+					.capacity = caps[c], .producers = shapes[s][0],
+					.consumers = shapes[s][1], .policy = shapes[s][2],
+				};
+
+				fit_at(&prm, at);
+			}
 }
 
 static void test_zero_copy(void **state)
@@ -464,6 +527,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_args),
 		T(test_sizes),
+		T(test_largest_message_fits),
 		T(test_zero_copy),
 		T(test_queries),
 		T(test_roles),

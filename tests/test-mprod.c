@@ -425,6 +425,53 @@ static void test_dead_reservation_moves_the_cursor(void **state)
 	skip_then_largest(2, true);
 }
 
+/* ---- a reservation is never lapped ---- */
+
+/* Producer A reserves while no consumer counts (none attached, or every
+ * one past A's record: a broadcast consumer starts at head), and takes
+ * its time to commit. The room the other producers compute must still
+ * count A's record: lapping it, their records and A's late payload and
+ * commit word would land on each other, and a consumer that joined
+ * since would get A's message (sent before it attached), a corrupt one,
+ * or -EBADMSG. B's records wrap no further than A's reservation. */
+static void test_reservation_not_lapped(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *a, *b, *rx;
+	unsigned char buf[128];
+	int n, more, got = 0;
+	ssize_t len;
+	void *p;
+
+	(void)state;
+	a = fan_create(name, 128, 2, 2, BLOCK, P);
+	assert_int_equal(shmx_chan_open(name, P, 0, &b), 0);
+	assert_int_equal(shmx_chan_reserve(a, 56, &p, 0), 0);      /* [0, 64) */
+	for (n = 0; n < 64 && shmx_chan_send(b, buf, 0, 0) == 0; n++)
+		;
+	print_message("# B sent %d records of 8 bytes past A's reservation\n", n);
+	/* [64, 120): the word after the newest record lands on no one's */
+	assert_int_equal(n, 7);
+	assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+	for (more = 0; more < 64 && shmx_chan_send(b, buf, 0, 0) == 0; more++)
+		;
+	memset(p, 'A', 56);
+	assert_int_equal(shmx_chan_commit(a, 56), 0);
+	/* Only what B sent after we attached: "more" empty ones. */
+	while ((len = shmx_chan_recv(rx, buf, sizeof(buf), 0)) == 0)
+		got++;
+	print_message("# the consumer got %d of B's %d, then %zd\n", got, more, len);
+	assert_int_equal(len, -EAGAIN);
+	assert_int_equal(got, more);
+	memset(buf, 'B', 16);
+	assert_int_equal(shmx_chan_send(b, buf, 16, 0), 0);
+	assert_int_equal(shmx_chan_recv(rx, buf, sizeof(buf), 0), 16);
+	assert_int_equal(buf[0], 'B');
+	rx = shmx_chan_close(rx);
+	b = shmx_chan_close(b);
+	a = shmx_chan_close(a);
+}
+
 /* ---- a batch that waits for room wakes the consumer first ---- */
 
 struct batch_arg {
@@ -607,6 +654,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_reservation_order_and_short_commit),
+		T(test_reservation_not_lapped),
 		T(test_skip_moves_the_cursor_queue),
 		T(test_skip_moves_the_cursor_broadcast),
 		T(test_dead_reservation_moves_the_cursor),

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 #define W SHMX_PAIR_WRITER
@@ -41,7 +42,8 @@ static void make_all(mode_t mode, mode_t want)
 	assert_int_equal(tu_devshm_mode("/dev/shm/%s", region), want);
 	assert_int_equal(tu_devshm_mode("/dev/shm/sem.%s.shmx-w", region), want);
 	assert_int_equal(tu_devshm_mode("/dev/shm/sem.%s.shmx-r", region), want);
-	assert_int_equal(tu_devshm_mode("/dev/shm/%s", chan), want);
+	/* A channel holds liveness slots: read only with write (shmx(7)). */
+	assert_int_equal(tu_devshm_mode("/dev/shm/%s", chan), shmx__lock_mode(want));
 	shmx_chan_close(c);
 	shmx_pair_close(p);
 	shmx_close(r);

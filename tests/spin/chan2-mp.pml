@@ -12,7 +12,10 @@
  * producer is dead).
  *
  * Two producer slots, K messages per producer (KR for a replacement), one
- * consumer, block policy.
+ * consumer, block policy. The consumer attaches whenever it first runs,
+ * at head, as a broadcast consumer does: until then no cursor holds the
+ * producers back, and records reserved before it (in flight or not) are
+ * not its to receive.
  * A record's size is counted in ring words: slot 0's records take one word
  * (the record word), slot 1's two (a word and a payload word), so records
  * wrap and padding records appear. Slot 1 may commit a message shorter
@@ -62,7 +65,10 @@
  * a reserved record on finding its producer dead without reading its word
  * again (the producer may have committed just before it died);
  * LIVENESS_BY_SLOT, "dead" means "slot free" (the generation is not
- * compared). */
+ * compared); NO_INFLIGHT, the room counts the consumer's cursor only, not
+ * the records other live producers reserved and have not committed (slot
+ * resv in the code): before the consumer attaches, a producer laps a
+ * record whose producer is still writing it. */
 
 #define N    4          /* ring words */
 #define K    2          /* messages per producer */
@@ -99,6 +105,8 @@ byte ring[N];
 byte head;              /* ring words ever reserved: absolute, never reduced */
 byte lock;              /* 0 free, else incarnation + 1 */
 byte cursor;            /* the consumer slot's pos */
+bit joined;             /* the consumer attached (its cursor counts) */
+byte resv[NI];          /* reserved record + 1, in flight until committed */
 bit alive[2];           /* liveness slot held */
 byte gen[2];            /* its holder's generation */
 byte rslot;             /* the replacement's slot */
@@ -109,18 +117,35 @@ bit cdone;
 /* ghosts */
 byte committed[NI];     /* messages committed by each incarnation */
 byte got[NI];           /* last message received from each */
+byte reserved[NI];      /* messages reserved by each */
+byte before[NI];        /* ... when the consumer attached */
 
 #define GONE(i)  (!exists[i] || done[i] || !LIVE(i))
 #define ALLGONE  (GONE(0) && GONE(1) && GONE(2))
 
+#define LAPS(q, j) (j != me && resv[j] && LIVE(j) && !done[j] && (q) - (resv[j] - 1) >= N)
+
 /* A producer's ring store at absolute word q: never more than a ring
- * ahead of the consumer's released position. */
+ * ahead of the consumer's released position, nor of a record another
+ * live producer is still writing. */
 inline RSTORE(q, v) {
 	atomic {
-		assert(q - cursor < N);
+		assert(!joined || q - cursor < N);
+		assert(!LAPS(q, 0) && !LAPS(q, 1) && !LAPS(q, 2));
 		ring[(q) % N] = v
 	}
 }
+
+/* The room's lower bound: the consumer's cursor (head while none is
+ * attached), and the oldest record in flight of a live producer. One
+ * expression, so that a wait on it is a guard. */
+#ifdef NO_INFLIGHT
+#define INFL(j, x) (x)
+#else
+#define INFL(j, x) \
+	((j != me && resv[j] && LIVE(j) && resv[j] - 1 < (x)) -> resv[j] - 1 : (x))
+#endif
+#define BOUND INFL(2, INFL(1, INFL(0, (joined -> cursor : head))))
 
 /* Die here, maybe; a replacement may take the slot at once. */
 #define DIE \
@@ -194,13 +219,13 @@ proctype producer(byte me)
 		:: h % N + sz > N -> at = h + N - h % N
 		:: else -> at = h
 		fi;
-		r = cursor;
+		r = BOUND;
 		if
 		:: at + sz + 1 - r > N ->
-			/* no room: let go of the lock, wait for the consumer */
+			/* no room: let go of the lock, wait for the bound to move */
 			lock = 0;
 			DIE;
-			cursor != r
+			BOUND != r
 		:: else ->
 			DIE;
 			RSTORE(at + sz, EMPTY);
@@ -211,7 +236,7 @@ proctype producer(byte me)
 			:: at != h -> RSTORE(h, PAD); DIE
 			:: else
 			fi;
-			head = at + sz;
+			atomic { resv[me] = at + 1; head = at + sz; reserved[me] = s };
 			DIE;
 			lock = 0;
 			DIE;
@@ -226,6 +251,7 @@ proctype producer(byte me)
 				atomic { RSTORE(at, MSG(me, s) + SHORT); committed[me] = s }
 			:: atomic { RSTORE(at, MSG(me, s)); committed[me] = s }
 			fi;
+			resv[me] = 0;
 			DIE;
 			s++
 		fi
@@ -248,6 +274,11 @@ proctype consumer()
 	byte pos, w, i;
 	bit gone;
 
+	/* attach: at head, from now on our cursor counts */
+	atomic {
+		pos = head; cursor = pos; joined = 1;
+		before[0] = reserved[0]; before[1] = reserved[1]; before[2] = reserved[2]
+	};
 	do
 	:: gone = ALLGONE;      /* before the look: nothing comes after it */
 		w = ring[pos % N];
@@ -281,14 +312,16 @@ proctype consumer()
 #endif
 		:: IS_MSG(w) ->
 			i = MSG_I(w);
-			assert(MSG_S(w) == got[i] + 1);
+			assert(MSG_S(w) == (got[i] -> got[i] : before[i]) + 1);
 			got[i] = MSG_S(w);
 			pos = pos + MSG_LEN(w);
 			cursor = pos
 		:: else -> assert(false)        /* a payload word read as a record */
 		fi
 	od;
-	assert(got[0] == committed[0] && got[1] == committed[1] && got[2] == committed[2]);
+	assert(got[0] == (committed[0] > before[0] -> committed[0] : 0));
+	assert(got[1] == (committed[1] > before[1] -> committed[1] : 0));
+	assert(got[2] == (committed[2] > before[2] -> committed[2] : 0));
 	cdone = 1
 }
 
