@@ -124,26 +124,50 @@ static void remove_all(const char *name)
 	shmx_unlink(name);
 }
 
+/* The other role: made in a process of its own (under the guard too,
+ * and the guard is once per process: a test process cannot hand it on to
+ * its forked children), holding the turn if hold; it lives until killed. */
+static pid_t peer(const char *name, int role, bool hold)
+{
+	int ready[2];
+	pid_t pid;
+
+	tu_ev_init(ready);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_region *r;
+		struct shmx_pair *p;
+
+		TU_CKEQ(shmx_guard_sigbus(), 0);
+		TU_CKEQ(shmx_open(name, SHMX_MAP, &r), 0);
+		TU_CKEQ(shmx_pair_create(r, role, 0, &p), 0);
+		if (hold)
+			TU_CKEQ(shmx_pair_wait(p, 0), 0);
+		tu_ready_forever(ready[1]);
+	}
+	assert_true(tu_ev_wait(ready[0], CHILD_MS));
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
 static void one(enum file f, enum when when, unsigned rep)
 {
 	const char *name = tu_name();
 	struct shmx_region *r = region(name, true);
-	struct shmx_pair *mine;
+	bool post = when == BEFORE_POST;
 	int ready[2], go[2], code = 0;
 	char path[300];
-	pid_t pid;
+	pid_t other, pid;
 
-	/* The parent takes the role the child does not; it holds the pair
-	 * too, so it is under the guard as well. */
-	assert_int_equal(shmx_guard_sigbus(), 0);
-	assert_int_equal(shmx_pair_create(r, when == BEFORE_POST ? R : W, 0, &mine), 0);
-	if (when != BEFORE_POST)
-		assert_int_equal(shmx_pair_wait(mine, 0), 0);   /* hold the turn */
+	/* The peer takes the role the child does not, and holds the turn
+	 * when the child is the reader (which then waits in vain). */
+	other = peer(name, post ? R : W, !post);
 	tu_ev_init(ready);
 	tu_ev_init(go);
 	pid = tu_fork();
 	if (pid == 0)
-		child(name, f, when == BEFORE_POST ? W : R, ready[1], go[0]);
+		child(name, f, post ? W : R, ready[1], go[0]);
 	assert_true(tu_ev_wait(ready[0], CHILD_MS));
 	path_of(path, sizeof(path), name, f);
 	if (when == ASLEEP || when == ASLEEP_STOPPED)
@@ -168,14 +192,14 @@ static void one(enum file f, enum when when, unsigned rep)
 	tu_ev_post(go[1]);
 	if (tu_child_verdict(pid, CHILD_MS, &code))
 		print_message("# file %d, case %d, repetition %u: verdict %d\n", f, when, rep, code);
-	assert_int_equal(code, 0);
+	tu_kill9(other, CHILD_MS);
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
-	shmx_pair_close(mine);
 	shmx_close(r);
 	remove_all(name);
+	assert_int_equal(code, 0);
 }
 
 static void reps(enum file f, enum when when)
