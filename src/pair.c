@@ -79,31 +79,28 @@ static int pair_arm(struct shmx_pair *p)
 	return -EAGAIN;
 }
 
-/* One slice of sleep on our semaphore: sem_timedwait takes a wall-clock
- * time, so it gets now + the slice (at most SLICE_MS, at most what is left
- * of dl); the deadline itself is kept on CLOCK_MONOTONIC, so a change of
- * the wall clock stretches one slice at most. Portable (no sem_clockwait). */
+/* One slice of sleep on our semaphore until now + the slice (at most
+ * SLICE_MS, at most what is left of dl), on CLOCK_MONOTONIC. The sleep is
+ * pair-sleep.c's, not sem_timedwait: a truncated semaphore file must be
+ * -EFAULT, never a jump through the C library nor its abort. */
 static int sleep_slice(struct shmx_pair *p, const struct timespec *dl)
 {
-	struct timespec now, rt;
-	long ns = SLICE_MS * 1000000L;
+	struct timespec until;
 
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += SLICE_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	if (!shmx__forever(dl)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ns = (dl->tv_sec - now.tv_sec) * 1000000000L + (dl->tv_nsec - now.tv_nsec);
-		if (ns <= 0)
+		if (shmx__expired(dl))
 			return -ETIMEDOUT;
-		if (ns > SLICE_MS * 1000000L)
-			ns = SLICE_MS * 1000000L;
+		if (until.tv_sec > dl->tv_sec ||
+		    (until.tv_sec == dl->tv_sec && until.tv_nsec > dl->tv_nsec))
+			until = *dl;
 	}
-	clock_gettime(CLOCK_REALTIME, &rt);
-	rt.tv_sec += ns / 1000000000L;
-	rt.tv_nsec += ns % 1000000000L;
-	if (rt.tv_nsec >= 1000000000L) {
-		rt.tv_sec++;
-		rt.tv_nsec -= 1000000000L;
-	}
-	return sem_timedwait(own_sem(p), &rt) ? -errno : 0;
+	return shmx__sem_sleep(own_sem(p), &until);
 }
 
 static inline void cpu_relax(void)
@@ -228,8 +225,13 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 
 	if (!p || timeout_ms < -1)
 		return -EINVAL;
-	if (p->holding)
-		return -EDEADLK;  /* the peer waits for the turn we hold */
+	/* The peer waits for the turn we hold; but a file of the pair
+	 * truncated says so first (a post that failed on it left us
+	 * holding). */
+	if (p->holding) {
+		err = shmx__pair_truncated(p);
+		return err ? err : -EDEADLK;
+	}
 	PAIR_GUARDED(err, p, wait_turn(p, timeout_ms));
 	return err;
 }

@@ -216,6 +216,10 @@ void shmx__pair_wake(struct shmx_pair *p);
 char shmx__pair_poll_role(int role);
 /* sem_trywait, sem_post and sem_getvalue as 0 or -errno */
 int shmx__sem_try(sem_t *s);
+/* pair-sleep.c: sleep on s until a token is there (taken: 0) or until
+ * (CLOCK_MONOTONIC, absolute): -ETIMEDOUT, -EINTR, or -EFAULT for a
+ * truncated semaphore file (never the C library's abort). */
+int shmx__sem_sleep(sem_t *s, const struct timespec *until);
 
 /* pair-objects.c */
 struct shmx_pair *shmx__pair_free(struct shmx_pair *p);
