@@ -188,16 +188,23 @@ static void view(const char *name, struct turn_view *v)
 	v->state = (uint32_t *)((char *)v->map + 16);
 }
 
+/* A foreign post on the pair's semaphore file, mapped by its path rather
+ * than sem_open()ed: musl's sem_open() names its files differently
+ * (tu_sem_make()), and the file holds this C library's sem_t either way. */
 static void post_sem(const char *name, const char *suffix)
 {
-	char sname[300];
+	char path[320];
 	sem_t *s;
+	int fd;
 
-	snprintf(sname, sizeof(sname), "%s%s", name, suffix);
-	s = sem_open(sname, 0);
-	assert_true(s != SEM_FAILED);
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s%s", name + 1, suffix);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(s != MAP_FAILED);
 	assert_int_equal(sem_post(s), 0);
-	sem_close(s);
+	munmap(s, sizeof(*s));
 }
 
 /* word(turn, writer's state) is written over the turn while the writer
