@@ -159,16 +159,15 @@ static int attach_shared(struct shmx_chan *c)
 	return 0;
 }
 
-const struct shmx__chan_ops shmx__chan_any_ops = {
-	.send = shmx__chan_send_any,
-	.send_batch = shmx__chan_send_batch_any,
-	.reserve = shmx__chan_reserve_any,
-	.commit = shmx__chan_commit_any,
-	.recv = shmx__chan_recv_any,
-	.recv_batch = shmx__chan_recv_batch_any,
-	.peek = shmx__chan_peek_any,
-	.release = shmx__chan_release_any,
-};
+/* The calls of our shape and role, chosen here once. */
+static const struct shmx__chan_ops *shape_ops(const struct shmx_chan *c)
+{
+	if (c->over)
+		return &shmx__chan_over_ops;
+	if (c->multi)
+		return &shmx__chan_mprod_ops;
+	return c->bcast && is_producer(c) ? &shmx__chan_bcast_ops : &shmx__chan_spsc_ops;
+}
 
 /* Take a free slot of our role (the first whose liveness lock we get) and
  * say so in the header: a peer that opens later then knows we attached,
@@ -182,7 +181,7 @@ int shmx__chan_attach(struct shmx_chan *c)
 	c->multi = c->g.producers > 1;
 	c->bcast = c->g.consumers > 1;
 	c->over = c->g.policy == SHMX__CHAN_POLICY_OVERWRITE;
-	c->ops = c->multi || c->bcast || c->over ? &shmx__chan_any_ops : &shmx__chan_spsc_ops;
+	c->ops = shape_ops(c);
 	c->prods = (struct shmx__chan_slot *)(void *)((unsigned char *)c->hdr +
 						       SHMX__CHAN_SLOTS_AT);
 	c->conss = c->prods + c->g.producers;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Several producers: the reservation lock, taken over from a holder that
- * died with it, and the reservation itself (docs/channel-format.md,
- * "Several producers"). The commit, one store, is in chan-send.c. */
+ * died with it, and the reservation itself, of a run of records under one
+ * hold (docs/channel-format.md, "Several producers"). The commit, one
+ * store a record, and the consumers' walk are chan-mprod.c's. */
 #define _GNU_SOURCE
 #include <sched.h>
 
-#include "chan.h"
+#include "chan-ring.h"
 
 /* The lock word of its holder: slot + 1 and the attach generation. */
 static uint32_t lock_value(const struct shmx_chan *c)
@@ -140,62 +141,107 @@ static void lock_drop(struct shmx_chan *c)
 	__atomic_store_n(&c->hdr->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Reserve a record of len bytes under the lock: zero the word after it,
- * store its word with our "reserved" tag, then the padding word before it
- * if it wraps, then head. Consumers wait at a reserved word until we
- * commit (commit_multi()), or skip it once we are gone. */
-int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d,
-			     uint64_t *off)
+/* 1 when need more bytes (and the zero word after them) fit behind the
+ * slowest consumer that counts, 0 when not (yet), -EBADMSG for a cursor
+ * that cannot be; from the current head, which another producer may have
+ * moved (c->pos follows it). */
+static int mprod_space_ready(struct shmx_chan *c, uint64_t need)
 {
-	struct shmx__chan_hdr *h = c->hdr;
-	uint64_t need = REC + align8(len), head, o, room, total;
+	uint64_t min, from = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (from & (SHMX__CHAN_ALIGN - 1))
+		return fail(c, -EBADMSG);
+	c->pos = from;
+	err = shmx__chan_slowest(c, from, false, &min);
+	if (err)
+		return fail(c, err);
+	c->peer = min;
+	return c->pos + need + REC - min <= c->g.capacity;
+}
+
+/* Under the lock, from head (c->pos): how many of the n messages fit, the
+ * room looked up again (once) when not all do; 0 when not even the first
+ * does, -EBADMSG. */
+static ssize_t run_under_lock(struct shmx_chan *c, const struct iovec *m, size_t n)
+{
+	/* Relaxed: only lock holders store head, and our acquiring CAS of
+	 * the lock follows the previous holder's release. */
+	uint64_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_RELAXED), span;
+	size_t k;
+	int err;
+
+	if (head & (SHMX__CHAN_ALIGN - 1))
+		return fail(c, -EBADMSG);
+	c->pos = head;
+	k = run_fits(c, m, n, room_left(c, head), &span);
+	if (k == n)
+		return (ssize_t)k;
+	err = mprod_space_ready(c, first_size(c, m));
+	if (err <= 0)
+		return err;
+	return (ssize_t)run_fits(c, m, n, room_left(c, head), &span);
+}
+
+/* Each record of the run: the zero word after it, its word with our
+ * "reserved" tag, the padding word before it if it wraps, then head. head
+ * moves record by record, so a holder that dies leaves at most one
+ * reservation and its padding after head (repair_head()). Consumers wait
+ * at a reserved word until we commit (chan-mprod.c), or skip it once we
+ * are gone. */
+static void mark_run(struct shmx_chan *c, const struct iovec *m, size_t k)
+{
+	uint64_t pos = c->pos, off, pad, need;
+	uint64_t sent = __atomic_load_n(&c->hdr->sent, __ATOMIC_RELAXED);
+
+	/* In flight until the run's last record is committed: no producer
+	 * laps it (the room counts it, shmx__chan_slowest()), also where no
+	 * consumer holds it back. Before head: whoever reads a head past it
+	 * sees it. */
+	rec_at(c, pos, m[0].iov_len, &pad);
+	__atomic_store_n(&c->me->resv, pos + pad + 1, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < k; i++) {
+		off = rec_at(c, pos, m[i].iov_len, &pad);
+		need = REC + align8(m[i].iov_len);
+		__atomic_store_n(word_at(c, off + need), 0, __ATOMIC_RELAXED);
+		__atomic_store_n(word_at(c, off),
+				 (uint64_t)busy_tag(c->slot, c->gen) << 32 | m[i].iov_len,
+				 __ATOMIC_RELEASE);
+		if (pad)
+			__atomic_store_n(word_at(c, pos),
+					 (uint64_t)SHMX__CHAN_TAG_PAD << 32 | (pad - REC),
+					 __ATOMIC_RELEASE);
+		pos += pad + need;
+		set_head_as_holder(c, pos, ++sent);
+	}
+	c->run_end = pos;
+}
+
+/* Room for as many of the n messages as fit, at least the first, under
+ * one hold of the lock; c->pos is left at the first. Waiting for room,
+ * the lock is dropped and the consumers woken first: what a batch
+ * committed so far is theirs to take, and only they make our room. */
+ssize_t shmx__chan_reserve_multi(struct shmx_chan *c, const struct iovec *m, size_t n,
+				 struct deadline *d)
+{
+	ssize_t k;
 	int err;
 
 	for (;;) {
-		err = lock_take(c, d);
-		if (err)
+		if ((err = lock_take(c, d)))
 			return err;
-		/* Relaxed: only lock holders store head, and our acquiring
-		 * CAS of the lock follows the previous holder's release. */
-		head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
-		if (head & (SHMX__CHAN_ALIGN - 1)) {
-			lock_drop(c);
-			return fail(c, -EBADMSG);
-		}
-		o = head & c->g.mask;
-		room = c->g.capacity - o;
-		total = need > room ? room + need : need;
-		c->pos = head;
-		if (head + total + REC - c->peer <= c->g.capacity)
-			break;
-		err = shmx__chan_space_ready(c, total);
-		if (err > 0)
+		k = run_under_lock(c, m, n);
+		if (k)
 			break;
 		lock_drop(c);
-		if (err < 0)
-			return err;
-		/* What a batch committed so far is the consumers' to take, and
-		 * only they make our room: wake them before we wait. */
 		__atomic_store_n(&c->me->count, c->count, __ATOMIC_RELAXED);
-		kick(c, &h->data_waiting, &h->data_seq);
-		err = shmx__chan_wait(c, shmx__chan_space_ready, total, d);
+		kick(c, &c->hdr->data_waiting, &c->hdr->data_seq);
+		err = shmx__chan_wait(c, mprod_space_ready, first_size(c, m), d);
 		if (err)
 			return err;
 	}
-	*off = total > need ? 0 : o;
-	/* In flight until we commit: no producer laps it (the room counts
-	 * it, shmx__chan_slowest()), also where no consumer holds it back.
-	 * Before head: whoever reads a head past it sees it. */
-	__atomic_store_n(&c->me->resv, head + total - need + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(word_at(c, *off + need), 0, __ATOMIC_RELAXED);
-	__atomic_store_n(word_at(c, *off), (uint64_t)busy_tag(c->slot, c->gen) << 32 | len,
-			 __ATOMIC_RELEASE);
-	if (total > need)
-		__atomic_store_n(word_at(c, head),
-				 (uint64_t)SHMX__CHAN_TAG_PAD << 32 | (room - REC),
-				 __ATOMIC_RELEASE);
-	set_head_as_holder(c, head + total, __atomic_load_n(&h->sent, __ATOMIC_RELAXED) + 1);
+	if (k > 0)
+		mark_run(c, m, (size_t)k);
 	lock_drop(c);
-	c->pos = head + total;
-	return 0;
+	return k;
 }

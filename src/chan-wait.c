@@ -214,7 +214,7 @@ static int peer_gone(struct shmx_chan *c)
 
 /* A consumer stopped at a record another producer reserved: if that
  * producer is gone, the record will never be committed; mark it so that
- * next_msg() skips it. 1 then, else 0, or -EBADMSG for a word that is no
+ * ring_next() (chan-ring.h) skips it. 1 then, else 0, or -EBADMSG for a word that is no
  * record. */
 static int dead_record(struct shmx_chan *c)
 {

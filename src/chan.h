@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* What the channel's files share; not installed. channel.c creates, opens
  * and closes a channel, chan-attach.c takes a slot in one and picks the
- * calls of its shape (struct shmx__chan_ops); chan-spsc.c is the whole of
- * one producer and one consumer with the block policy; for every other
- * shape chan-send.c is the producer, chan-multi.c the reservation of
- * several producers, chan-recv.c the consumer; chan-stat.c describes a channel from outside and a handle's
- * view of its ring; chan-wait.c sleeps, wakes and watches the peers;
- * chan-format.c checks the shared format (also for tests and fuzzers). */
+ * calls of its shape (struct shmx__chan_ops); chan-send.c and chan-recv.c
+ * are the public calls that send and receive, through those; each shape
+ * has a file, chan-spsc.c (one producer, block), chan-bcast.c (its
+ * broadcast), chan-over.c (overwrite), chan-mprod.c and chan-multi.c
+ * (several producers), over the record walk they share, chan-ring.h;
+ * chan-stat.c describes a channel from outside and a handle's view of its
+ * ring; chan-wait.c sleeps, wakes and watches the peers; chan-format.c
+ * checks the shared format (also for tests and fuzzers). */
 #ifndef SHMX_CHAN_H
 #define SHMX_CHAN_H
 
@@ -39,11 +41,10 @@
 struct shmx_chan;
 struct iovec;
 
-/* What a handle does, by the channel's shape, chosen when it attaches
- * (shmx__chan_attach()): one producer and one consumer slot with the
- * block policy go straight through chan-spsc.c, every other shape
- * through the general code of chan-send.c and chan-recv.c. The public
- * calls check the handle and call these inside the guarded section. */
+/* What a handle does, by the channel's shape, chosen once when it
+ * attaches (shmx__chan_attach()); each table's calls read straight
+ * through, with no test of the shape (chan-ring.h). The public calls
+ * check the handle and call these inside the guarded section. */
 struct shmx__chan_ops {
 	int (*send)(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms);
 	ssize_t (*send_batch)(struct shmx_chan *c, const struct iovec *msgs, size_t n,
@@ -56,20 +57,15 @@ struct shmx__chan_ops {
 	ssize_t (*peek)(struct shmx_chan *c, const void **ptr, int timeout_ms);
 	int (*release)(struct shmx_chan *c);
 };
-/* chan-spsc.c: one producer, one consumer, block policy */
+/* chan-spsc.c: one producer with the block policy, its one consumer, and
+ * the consumers of a broadcast with one producer */
 extern const struct shmx__chan_ops shmx__chan_spsc_ops;
-/* chan-attach.c: every shape, the calls of chan-send.c and chan-recv.c */
-extern const struct shmx__chan_ops shmx__chan_any_ops;
-int shmx__chan_send_any(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms);
-ssize_t shmx__chan_send_batch_any(struct shmx_chan *c, const struct iovec *msgs, size_t n,
-				  int timeout_ms);
-int shmx__chan_reserve_any(struct shmx_chan *c, size_t len, void **ptr, int timeout_ms);
-int shmx__chan_commit_any(struct shmx_chan *c, size_t len);
-ssize_t shmx__chan_recv_any(struct shmx_chan *c, void *buf, size_t size, int timeout_ms);
-ssize_t shmx__chan_recv_batch_any(struct shmx_chan *c, void *buf, size_t size, size_t *lens,
-				  size_t max_msgs, int timeout_ms);
-ssize_t shmx__chan_peek_any(struct shmx_chan *c, const void **ptr, int timeout_ms);
-int shmx__chan_release_any(struct shmx_chan *c);
+/* chan-bcast.c: the producer of a broadcast with the block policy */
+extern const struct shmx__chan_ops shmx__chan_bcast_ops;
+/* chan-over.c: the overwrite policy, both sides */
+extern const struct shmx__chan_ops shmx__chan_over_ops;
+/* chan-mprod.c: several producers, both sides */
+extern const struct shmx__chan_ops shmx__chan_mprod_ops;
 
 struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */
@@ -105,6 +101,7 @@ struct shmx_chan {
 	bool owner;
 	uint32_t gen;                   /* our attach generation */
 	uint64_t pub;                   /* producer (one): head as last published */
+	uint64_t run_end;               /* producer (several): end of the run reserved */
 	struct shmx__poll *poll;        /* shmx_chan_fd(): we poll */
 	struct shmx__forkable fk;       /* region's descriptor, closed in a child */
 	struct shmx__kick **kicks;      /* the peers poll: how we wake each slot */
@@ -315,12 +312,13 @@ int shmx__chan_truncated(struct shmx_chan *c);
  * -EPIPE / -EOWNERDEAD for a peer gone with nothing left for us). */
 int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		    struct deadline *d);
-/* chan-send.c: 1 when need more bytes fit behind the slowest consumer
- * that counts, 0 when not (yet), -EBADMSG. */
+/* chan-send.c: one producer, 1 when need more bytes fit behind the
+ * slowest consumer that counts, 0 when not (yet), -EBADMSG. */
 int shmx__chan_space_ready(struct shmx_chan *c, uint64_t need);
-/* chan-multi.c: a record of len bytes reserved under the lock, at *off. */
-int shmx__chan_reserve_multi(struct shmx_chan *c, size_t len, struct deadline *d,
-			     uint64_t *off);
+/* chan-multi.c: the first k (returned, >= 1) of the n messages reserved
+ * under the lock, from c->pos, or -errno. */
+ssize_t shmx__chan_reserve_multi(struct shmx_chan *c, const struct iovec *m, size_t n,
+				 struct deadline *d);
 /* d's absolute time, computed on first use: 0 or -errno. */
 int shmx__chan_deadline(struct deadline *d);
 
