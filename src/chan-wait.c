@@ -407,6 +407,17 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	return r;
 }
 
+/* The poller's side of kick(): a try never waits (shmx(7)), and an
+ * expedited membarrier waits for every other CPU and, in the kernel, for
+ * everyone else's (tens of ms on a loaded machine). A poller fences as a
+ * party without membarrier does: the header's fences bit was set when
+ * its descriptor was made (fd_start()), so every running side fences. */
+static void poller_barrier(struct shmx_chan *c)
+{
+	(void)c;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* A try found nothing and we have a descriptor: arm it, as sleep_loop()
  * arms the futex. Connections and the peer's death are looked after
  * first; then "armed", the fence, and a second look at the ring and at the
@@ -431,7 +442,7 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 				 state >> 8);
 	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELAXED);
-	sleeper_barrier(c);
+	poller_barrier(c);
 	r = ready(c, need);
 	if (!r && __atomic_load_n(&peer[0].state, __ATOMIC_RELAXED) != state)
 		r = settle(c, ready, need);
@@ -471,6 +482,15 @@ static int fd_start(struct shmx_chan *c)
 
 	if (c->poll)
 		return 0;
+	/* From now on we arm with a fence only (poller_barrier()): every
+	 * running side must fence. One that read the bit as clear just
+	 * before we set it is made to drain by the membarrier that follows
+	 * (not a try: it may wait), and by the system calls before our first
+	 * arm. */
+	if (!full_fences(c)) {
+		set_fences(c);
+		sleeper_barrier(c);
+	}
 	err = shmx__poll_new(shmx_fd(c->region), is_producer(c) ? 'p' : 'c',
 			     shmx__chan_poll_gen(c->slot, c->gen), &c->poll);
 	/* Readable at first: the caller's first try arms it. */

@@ -27,10 +27,12 @@ static void test_stream(void **state)
 	struct shmx_chan *rx;
 	unsigned char *buf;
 	int64_t t0 = tu_now_ms();
+	int ev[2];
 	pid_t pid;
 
 	(void)state;
 	assert_int_equal(shmx_chan_create(name, 4096, C, 0, &rx), 0);
+	tu_ev_init(ev);
 	pid = tu_fork();
 	if (pid == 0) {
 		struct shmx_chan *tx;
@@ -38,10 +40,17 @@ static void test_stream(void **state)
 
 		TU_CK(b);
 		TU_CKEQ(shmx_chan_open(name, P, LONG_MS, &tx), 0);
+		tu_ev_post(ev[1]);
 		TU_CKEQ(produce(tx, count, b), 0);
 		shmx_chan_close(tx);
 		_exit(0);
 	}
+	/* Both are in: the name goes now, so that a run killed by its
+	 * timeout in the long stream leaves nothing in /dev/shm. */
+	assert_true(tu_ev_wait(ev[0], LONG_MS));
+	assert_int_equal(shmx_chan_unlink(name), 0);
+	close(ev[0]);
+	close(ev[1]);
 	buf = malloc(shmx_chan_max_msg(rx));
 	assert_non_null(buf);
 	assert_int_equal(consume_all(rx, count, buf, &got), 0);

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* The pollable descriptors (shmx_chan_fd(), shmx_pair_fd(); shmx(7),
  * "Polling") see a peer's death that comes after a try found it alive:
- * the peer's process is gone while its liveness slot still looks held (a
- * child it forked shares the slot's open file description, as a peer that
- * dies between a try's liveness check and its arming leaves it for an
- * instant), then the slot is freed. The descriptor must become readable
- * and a try must report the death; a try that closed the exited process's
- * pidfd as a predecessor's left it unreadable for good. */
+ * the peer's process is gone while its liveness slot still looks held
+ * (its open file description lives on in a descriptor the peer handed
+ * over a Unix socket, as a peer that dies between a try's liveness check
+ * and its arming leaves it for an instant), then the slot is freed. The
+ * descriptor must become readable and a try must report the death; a try
+ * that closed the exited process's pidfd as a predecessor's left it
+ * unreadable for good. Handed over, not inherited by a forked child: a
+ * handle's descriptors are closed in a child (src/fork.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,25 +34,73 @@ static bool readable(int fd, int timeout_ms)
 	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
 
-/* What the peer does: attach (its own code), fork a child that keeps the
- * descriptors and so the slot, say so, wait for "go", then exit without
- * closing. The grandchild's pid goes through the pipe. */
+/* Hand every descriptor of ours on the object's files (/dev/shm/NAME*)
+ * over sock, so that their open file descriptions, and the liveness
+ * slot on them, outlive us. */
+static void hand_over(int sock, const char *name)
+{
+	char path[64], link[PATH_MAX], want[PATH_MAX];
+	char ctl[CMSG_SPACE(sizeof(int) * 16)] = { 0 };
+	int fds[16], n = 0, fd, one = 1;
+	struct iovec iov = { .iov_base = &one, .iov_len = sizeof(one) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl };
+	struct cmsghdr *cm;
+	ssize_t len;
+
+	snprintf(want, sizeof(want), "/dev/shm%s", name);
+	for (fd = 3; fd < 1024 && n < 16; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (!strncmp(link, want, strlen(want)))
+			fds[n++] = fd;
+	}
+	if (!n)
+		_exit(4);
+	m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	if (sendmsg(sock, &m, 0) != (ssize_t)sizeof(one))
+		_exit(5);
+}
+
+/* The descriptors hand_over() sent: kept in fds[], their count returned. */
+static int take_over(int sock, int *fds, int max)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * 16)];
+	int one, n;
+	struct iovec iov = { .iov_base = &one, .iov_len = sizeof(one) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(one))
+		return 0;
+	cm = CMSG_FIRSTHDR(&m);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return 0;
+	n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	n = n < max ? n : max;
+	memcpy(fds, CMSG_DATA(cm), sizeof(int) * n);
+	return n;
+}
+
+/* What the peer does: attach (its own code), say so, wait for "go", hand
+ * its descriptors over sock, then exit without closing. */
 typedef void (*attach_fn)(const char *name);
 
-static _Noreturn void peer(const char *name, attach_fn attach, int ready, int go)
+static _Noreturn void peer(const char *name, attach_fn attach, int ready, int go, int sock)
 {
-	pid_t g;
-
 	attach(name);
 	tu_ev_post(ready);
 	if (!tu_ev_wait(go, WAIT_MS))
 		_exit(3);
-	g = fork();
-	if (g == 0) {
-		pause();
-		_exit(0);
-	}
-	(void)!write(ready, &g, sizeof(g));
+	hand_over(sock, name);
 	_exit(0);
 }
 
@@ -87,29 +141,32 @@ static long pair_try(void *h)
 
 static void run(const char *name, attach_fn attach, struct poller *pl)
 {
-	int ready[2], go[2];
-	pid_t pid, g = 0;
+	int ready[2], go[2], sock[2], held[16], n, k;
+	pid_t pid;
 	long r = -EAGAIN;
 	struct timespec t0, t;
 
 	tu_ev_init(ready);
 	tu_ev_init(go);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock), 0);
 	pid = tu_fork();
 	if (pid == 0)
-		peer(name, attach, ready[1], go[0]);
+		peer(name, attach, ready[1], go[0], sock[1]);
 	assert_true(tu_ev_wait(ready[0], WAIT_MS));
 	/* First try while the peer lives: the pidfd is opened for it. */
 	assert_true(readable(pl->fd, WAIT_MS));
 	assert_int_equal(pl->try(pl->h), -EAGAIN);
 	tu_ev_post(go[1]);
-	assert_int_equal(read(ready[0], &g, sizeof(g)), (ssize_t)sizeof(g));
+	n = take_over(sock[0], held, 16);
+	assert_true(n > 0);
 	assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
-	/* Its process is gone, its slot held by the grandchild: a try
-	 * still finds it alive. */
+	/* Its process is gone, its slot held by the descriptors it handed
+	 * over: a try still finds it alive. */
 	assert_true(readable(pl->fd, WAIT_MS));
 	assert_int_equal(pl->try(pl->h), -EAGAIN);
 	/* Now the slot goes too: the death must be seen. */
-	kill(g, SIGKILL);
+	for (k = 0; k < n; k++)
+		close(held[k]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -129,6 +186,8 @@ static void run(const char *name, attach_fn attach, struct poller *pl)
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
+	close(sock[0]);
+	close(sock[1]);
 }
 
 static void test_chan_fd_sees_a_death_after_a_try_found_it_alive(void **state)
