@@ -79,20 +79,16 @@ static int pair_arm(struct shmx_pair *p)
 	return -EAGAIN;
 }
 
-/* One slice of sleep on our semaphore until now + the slice (at most
- * SLICE_MS, at most what is left of dl), on CLOCK_MONOTONIC. The sleep is
+/* One slice of sleep on our semaphore until look_at (the next look at the
+ * peer, at most SLICE_MS away) or dl, whichever comes first, on
+ * CLOCK_MONOTONIC. The sleep is
  * pair-sleep.c's, not sem_timedwait: a truncated semaphore file must be
  * -EFAULT, never a jump through the C library nor its abort. */
-static int sleep_slice(struct shmx_pair *p, const struct timespec *dl)
+static int sleep_slice(struct shmx_pair *p, const struct timespec *dl,
+		       const struct timespec *look_at)
 {
-	struct timespec until;
+	struct timespec until = *look_at;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += SLICE_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	if (!shmx__forever(dl)) {
 		if (shmx__expired(dl))
 			return -ETIMEDOUT;
@@ -164,11 +160,12 @@ static int spin_turn(struct shmx_pair *p, const struct timespec *dl)
  * empty, or at once for a try. */
 static int wait_slow(struct shmx_pair *p, int timeout_ms)
 {
-	struct timespec dl;
+	struct timespec dl, look_at;
 	bool look = timeout_ms == 0;
 	int err;
 
 	shmx__deadline(timeout_ms, &dl);
+	shmx__deadline(SLICE_MS, &look_at);
 	if (!look) {
 		err = spin_turn(p, &dl);
 		if (err != -EAGAIN)
@@ -191,10 +188,11 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 				return p->poll ? pair_arm(p) : -EAGAIN;
 			if (shmx__expired(&dl))
 				return -ETIMEDOUT;
+			shmx__deadline(SLICE_MS, &look_at);
 		} else if ((err = shmx__pair_take(p, false)) != -EAGAIN) {
 			return err;
 		}
-		err = sleep_slice(p, &dl);
+		err = sleep_slice(p, &dl, &look_at);
 		if (err == 0) {
 			int got = shmx__pair_take(p, true);
 
@@ -203,7 +201,9 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 		}
 		if (err && err != -ETIMEDOUT && err != -EINTR)
 			return err;
-		look = err == -ETIMEDOUT;
+		/* A signal ends a sleep early: the look is still due a
+		 * slice after the last one, however many signals came. */
+		look = err == -ETIMEDOUT || shmx__expired(&look_at);
 	}
 }
 

@@ -173,6 +173,7 @@ static void test_forked_child_sees_parent_die(void **state)
 	pid_t x, y = 0;
 
 	(void)state;
+	TU_SKIP_IF_EMULATED("qemu-user refuses prctl(PR_SET_CHILD_SUBREAPER), which reaps the orphaned child");
 	tu_ev_init(ready);
 	tu_ev_init(go);
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "pair-util.h"
@@ -297,6 +298,63 @@ static void test_a_turn_moved_under_its_holder_fails_its_post(void **state)
 
 /* A post after a wait that said -EFAULT: -EFAULT again (shmx(7): a
  * truncated object), not -EPERM (a post without the turn). */
+/* ---- a stream of signals ---- */
+
+static void tick(int sig)
+{
+	(void)sig;
+}
+
+/* The waiter takes a signal every 5 ms (a profiler's or a tick loop's
+ * timer, no SA_RESTART): each cuts its sleep short, yet its writer's death
+ * is seen about a slice later, not at the wait's deadline (shmx_pair_wait(3):
+ * a stream of signals neither ends a wait early nor makes it longer). */
+static void test_a_stream_of_signals_does_not_hide_a_death(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r = region(name, true);
+	struct itimerval it = { { 0, 5000 }, { 0, 5000 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa = { .sa_handler = tick }, old;
+	struct timespec t0, t1;
+	struct shmx_pair *rd;
+	int ev[2];
+	long ms;
+	pid_t w;
+
+	(void)state;
+	assert_int_equal(shmx_pair_create(r, R, 0, &rd), 0);
+	tu_ev_init(ev);
+	w = tu_fork();
+	if (w == 0) {
+		struct shmx_region *mine;
+		struct shmx_pair *p;
+
+		TU_CKEQ(shmx_open(name, SHMX_MAP, &mine), 0);
+		TU_CKEQ(shmx_pair_open(mine, W, &p), 0);
+		tu_ev_post(ev[1]);
+		pause();
+		_exit(0);
+	}
+	assert_true(tu_ev_wait(ev[0], WAIT_MS));
+	tu_kill9(w, WAIT_MS);
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(shmx_pair_wait(rd, 4000), -EOWNERDEAD);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	print_message("# death seen after %ld ms under a 5 ms timer\n", ms);
+	/* about one slice; the rest is slack for a loaded machine, far
+	 * below the deadline a hidden death would take */
+	assert_true(ms < 2000);
+	shmx_pair_close(rd);
+	assert_int_equal(shmx_pair_unlink(name), 0);
+	shmx_close(r);
+}
+
 static void test_a_post_after_a_truncation_says_efault(void **state)
 {
 	const char *name = tu_name();
@@ -338,6 +396,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_a_turn_moved_under_its_holder_fails_its_post,
 					  tu_teardown),
 		cmocka_unit_test_teardown(test_a_post_after_a_truncation_says_efault, tu_teardown),
+		cmocka_unit_test_teardown(test_a_stream_of_signals_does_not_hide_a_death,
+					  tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
