@@ -156,17 +156,30 @@ int shmx__pair_give(struct shmx_pair *p)
 /* 0 if the peer is alive or has never come, -EPIPE if it closed,
  * -EOWNERDEAD if it died. Attach sets ATTACHED after taking the slot and
  * close sets CLOSED before freeing it, so a free slot with ATTACHED can
- * only be a death. */
+ * only be a death, if the word was read around the lock test and did not
+ * change: a word read only before it may be a closing peer's ATTACHED
+ * (CLOSED came, then the slot was freed: not a death), one read only
+ * after it a new peer's (it took the slot after we looked). A word that
+ * keeps changing is a peer coming and going: alive, for this look. */
 static int peer_gone(const struct shmx_pair *p)
 {
-	uint32_t s = ld(&ctl_of(p)->state[!p->role]);
-	int held = shmx__slot_held(p->lk, peer_slot(p));
+	const uint32_t *word = &ctl_of(p)->state[!p->role];
+	uint32_t s1, s2;
+	int held;
 
-	if (held)
-		return held < 0 ? held : 0;
-	if (s & CLOSED)
-		return -EPIPE;
-	return (s & ATTACHED) ? -EOWNERDEAD : 0;
+	for (int tries = 0; tries < 4; tries++) {
+		s1 = ld(word);
+		held = shmx__slot_held(p->lk, peer_slot(p));
+		if (held)
+			return held < 0 ? held : 0;
+		s2 = ld(word);
+		if (s1 != s2)
+			continue;
+		if (s1 & CLOSED)
+			return -EPIPE;
+		return (s1 & ATTACHED) ? -EOWNERDEAD : 0;
+	}
+	return 0;
 }
 
 /* -EFAULT if the region or a file of the pair is shorter than it was
