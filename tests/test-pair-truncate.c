@@ -9,6 +9,7 @@
  * EFAULT, must not be unwound through nor abort. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -202,8 +203,23 @@ static void one(enum file f, enum when when, unsigned rep)
 	assert_int_equal(code, 0);
 }
 
+/* Where the wait sleeps in the C library's sem_timedwait (any C library
+ * but glibc on 64 bits: shmx_pair_wait(3), BUGS), a truncation under a
+ * sleeper is not survived, and the sleeper is not found by its futex
+ * call: the asleep cases do not apply there. */
+#if defined(__GLIBC__) && ULONG_MAX > 0xffffffffUL
+#define OWN_SLEEP 1
+#else
+#define OWN_SLEEP 0
+#endif
+
 static void reps(enum file f, enum when when)
 {
+	if (!OWN_SLEEP && (when == ASLEEP || when == ASLEEP_STOPPED)) {
+		tu_skip("this C library's sem_timedwait is the sleep here, and a truncation "
+			"under it is not survived (shmx_pair_wait(3), BUGS)");
+		return;
+	}
 	for (unsigned i = 0; i < REPS; i++)
 		one(f, when, i);
 }
