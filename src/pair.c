@@ -225,11 +225,12 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 
 	if (!p || timeout_ms < -1)
 		return -EINVAL;
-	/* The peer waits for the turn we hold; but a file of the pair
-	 * truncated says so first (a post that failed on it left us
-	 * holding). */
+	/* The peer waits for the turn we hold: a deadlock, unless it has
+	 * gone (said first, so a holder waiting for its own input can ask
+	 * with a try), or a file of the pair was truncated (a post that
+	 * failed on it left us holding). The turn stays ours. */
 	if (p->holding) {
-		err = shmx__pair_truncated(p);
+		PAIR_GUARDED(err, p, shmx__pair_check(p));
 		return err ? err : -EDEADLK;
 	}
 	PAIR_GUARDED(err, p, wait_turn(p, timeout_ms));

@@ -281,6 +281,65 @@ static void test_peer_closed(void **state)
 	shmx_close(rr);
 }
 
+/* A writer that holds the turn (waiting for its own input, say) learns of
+ * its reader's death or close from a try: that is said before the
+ * misuse (-EDEADLK), which is what a live peer gets, and the turn stays
+ * where it was. shmx send --pair asked this way and, told nothing, took a
+ * live receiver for a dead one by another route. */
+static void holder_learns(bool kill_reader)
+{
+	const char *name = tu_name();
+	struct shmx_region *rw = region(name, true);
+	struct shmx_pair *w = NULL;
+	int ev[2], code;
+	pid_t pid;
+
+	assert_int_equal(shmx_pair_create(rw, SHMX_PAIR_WRITER, 0, &w), 0);
+	tu_ev_init(ev);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_region *rr = NULL;
+		struct shmx_pair *r = NULL;
+
+		close(ev[0]);
+		TU_CKEQ(shmx_open(name, 0, &rr), 0);
+		TU_CKEQ(shmx_pair_open(rr, SHMX_PAIR_READER, &r), 0);
+		if (!kill_reader) {
+			shmx_pair_close(r);
+			_exit(0);
+		}
+		tu_ready_forever(ev[1]);
+	}
+	close(ev[1]);
+	assert_int_equal(shmx_pair_wait(w, 0), 0);     /* held from now on */
+	if (kill_reader) {
+		assert_true(tu_ev_wait(ev[0], 10000));
+		assert_int_equal(shmx_pair_wait(w, 0), -EDEADLK);
+		tu_kill9(pid, 10000);
+	} else {
+		assert_int_equal(tu_child_verdict(pid, 10000, &code), 0);
+	}
+	assert_int_equal(shmx_pair_wait(w, 0), kill_reader ? -EOWNERDEAD : -EPIPE);
+	assert_int_equal(shmx_pair_wait(w, -1), kill_reader ? -EOWNERDEAD : -EPIPE);
+	/* still ours: a post hands it on (to the next reader) */
+	assert_int_equal(shmx_pair_post(w), 0);
+	close(ev[0]);
+	shmx_pair_close(w);
+	shmx_close(rw);
+}
+
+static void test_holder_learns_of_a_death(void **state)
+{
+	(void)state;
+	holder_learns(true);
+}
+
+static void test_holder_learns_of_a_close(void **state)
+{
+	(void)state;
+	holder_learns(false);
+}
+
 /* ---- many rounds between two processes ---- */
 
 #define ROUNDS 20000
@@ -348,6 +407,8 @@ int main(void)
 		T(test_dead_owner_forever),
 		T(test_dead_before_seen),
 		T(test_peer_closed),
+		T(test_holder_learns_of_a_death),
+		T(test_holder_learns_of_a_close),
 		T(test_ping_pong),
 	};
 

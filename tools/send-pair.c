@@ -105,29 +105,20 @@ static int pair_start(struct sender *s)
 	return err;
 }
 
-/* Waiting for input with the turn in hand. A try (timeout 0) takes no
- * turn we hold, but says whether the receiver died or left meanwhile;
- * and a turn that came back from a receiver that died holding it was
- * handed to us as a turn, its death told to nobody: once a receiver took
- * a message, its slot lock must still be held. */
+/* Waiting for input with the turn in hand: a try takes no turn we hold
+ * (-EDEADLK while the receiver lives) but says first whether it died or
+ * left meanwhile (shmx_pair_wait(3), Misuse). */
 static struct sender *idle_sender;
 
 static int pair_idle(void)
 {
 	struct sender *s = idle_sender;
-	struct shmx_info info;
 	int err;
 
 	if (!s->holding || !s->pp)
 		return 0;
 	err = shmx_pair_wait(s->pp, 0);
-	if (err == -EOWNERDEAD || err == -EPIPE)
-		return err;
-	if (s->attached && !shmx_fstat(s->region, &info) &&
-	    !(info.holders & SHMX_HOLDERS_UNKNOWN) &&
-	    !(info.holders & (1u << SHMX_SLOT_READER)))
-		return -EOWNERDEAD;
-	return 0;
+	return err == -EOWNERDEAD || err == -EPIPE ? err : 0;
 }
 
 int pair_run(struct sender *s)
