@@ -47,6 +47,33 @@ static size_t slot_off(const struct shmx__chan_geom *g, bool producer, unsigned 
 	return SHMX__CHAN_SLOTS_AT + SHMX__CHAN_SLOT_SIZE * (producer ? s : g->producers + s);
 }
 
+/* The slot's state word and whether its liveness lock is held, read
+ * around the lock test (as slot_fate() in chan-wait.c): a holder closing
+ * in between (state "closed", then the lock freed) must not pass for one
+ * that died attached with a word read only before the test, nor a new
+ * holder for the old one with a word read only after it. A word that
+ * keeps changing is a holder coming and going: held, for this look. */
+static int slot_word(struct shmx_region *r, size_t at, unsigned lock, uint32_t *state)
+{
+	uint32_t again;
+	int err, held = 1;
+
+	for (int tries = 0; tries < 4; tries++) {
+		err = read_u32(r, at, state);
+		if (err)
+			return err;
+		held = shmx__slot_held(shmx_fd(r), lock);
+		if (held < 0)
+			return held;
+		err = read_u32(r, at, &again);
+		if (err)
+			return err;
+		if (again == *state)
+			return held;
+	}
+	return 1;
+}
+
 /* One slot, read field by field (each could change under us), with what
  * its liveness lock says. */
 static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, bool producer,
@@ -61,9 +88,11 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	uint64_t pos = 0;
 	int err, held;
 
-	err = read_u32(r, off + offsetof(struct shmx__chan_slot, state), &state);
-	if (!err)
-		err = read_u32(r, off + offsetof(struct shmx__chan_slot, pid), (uint32_t *)&pid);
+	held = slot_word(r, off + offsetof(struct shmx__chan_slot, state),
+			 producer ? SHMX__CHAN_LOCK_PROD(s) : SHMX__CHAN_LOCK_CONS(s), &state);
+	if (held < 0)
+		return held;
+	err = read_u32(r, off + offsetof(struct shmx__chan_slot, pid), (uint32_t *)&pid);
 	if (!err)
 		err = read_u64(r, count, &p->count);
 	if (!err && !producer)
@@ -72,10 +101,6 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 		err = read_u64(r, off + offsetof(struct shmx__chan_slot, pos), &pos);
 	if (err)
 		return err;
-	held = shmx__slot_held(shmx_fd(r), producer ? SHMX__CHAN_LOCK_PROD(s)
-						    : SHMX__CHAN_LOCK_CONS(s));
-	if (held < 0)
-		return held;
 	p->role = producer ? SHMX_CHAN_PRODUCER : SHMX_CHAN_CONSUMER;
 	p->slot = s;
 	p->pid = pid;
