@@ -94,6 +94,15 @@ static bool shape_complete(const struct sender *s, unsigned cons_seen)
 	return s->prods_seen >= s->shape.producers && cons_seen >= s->shape.consumers;
 }
 
+/* A receiver that closed once the end marker may be in the ring may have
+ * taken it: chan_drain() judges by what is left in the ring, not by how
+ * the receiver ended. One that died is told as a death (shmx_chan_peers(3)
+ * never says a closing peer died). */
+static bool taken_end(const struct sender *s, int gone)
+{
+	return s->end_out && gone == -EPIPE;
+}
+
 /* Read the slots while it matters: whether the consumers we wait for are
  * there (s->attached; each time, so that the names go as soon as they
  * are), then, for a creator still waiting for producers, whether the names
@@ -124,7 +133,7 @@ static void chan_look(struct sender *s, bool now)
 	if (n <= 0)
 		return;
 	err = watch_peers(&s->watch, s->name, p, n);
-	if (err && !s->lost)
+	if (err && !s->lost && !taken_end(s, err))
 		s->lost = err;
 	s->prods_seen = prods;
 	if (!s->attached)
@@ -142,7 +151,9 @@ static int receivers_check(struct sender *s)
 
 	if (now - s->checked_ms >= LOOK_MS) {
 		s->checked_ms = now;
-		if (watch_ended(&s->watch) && !s->lost)
+		/* ended: died, or closed (after the end marker, maybe
+		 * with it: chan_drain() tells) */
+		if (watch_ended(&s->watch) && !s->lost && !s->end_out)
 			s->lost = -EOWNERDEAD;
 	}
 	return broadcast(s) ? 0 : s->lost;
@@ -244,6 +255,7 @@ static int chan_send_all(struct sender *s)
 	while (!err) {
 		n = read_input(s, buf, max);
 		if (at_end(s, buf, n)) {
+			s->end_out = n >= 0;
 			err = n < 0 ? (int)n : chan_put(s, "", 0);   /* "" = the end */
 			break;
 		}

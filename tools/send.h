@@ -19,6 +19,7 @@ struct sender {
 	bool shaped;            /* --consumers, --producers or --policy given */
 	bool created, attached, removed;
 	bool mid_line;          /* --lines: the last piece did not end a line */
+	bool end_out;           /* the end marker may be in the ring */
 	/* channel */
 	struct shmx_chan *chan;
 	struct shmx_chan_params shape;  /* what we create, or what we joined */
