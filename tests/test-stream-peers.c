@@ -173,7 +173,9 @@ static void test_kill9_receiver_sender_idle_exits_1(void **state)
 }
 
 /* The receiver dies, then the input ends (a few bytes fit in the ring):
- * what was sent reached nobody, so the sender must not exit 0. */
+ * what was sent reached nobody, so the sender must not exit 0. The sender
+ * is stopped meanwhile: idle, it would notice the death within a slice and
+ * exit before the input ends (test_kill9_receiver_sender_idle_exits_1). */
 static void test_kill9_receiver_then_end_of_input_exits_1(void **state)
 {
 	const char *name = tu_name();
@@ -182,9 +184,11 @@ static void test_kill9_receiver_then_end_of_input_exits_1(void **state)
 	int code;
 
 	start_live(state, name, &l);
+	assert_int_equal(kill(l.s, SIGSTOP), 0);
 	tu_kill9(l.r, WAIT_MS);
 	assert_int_equal(write(l.sin, "tail\n", 5), 5);
 	close(l.sin);
+	assert_int_equal(kill(l.s, SIGCONT), 0);
 	tu_child_verdict(l.s, WAIT_MS, &code);
 	assert_int_equal(code, 1);
 	msg = tu_slurp(l.serr, WAIT_MS);
