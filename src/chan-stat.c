@@ -123,10 +123,14 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	if (!producer && g->consumers > 1 &&
 	    (!shmx__chan_counts(state) || !(state & SHMX__CHAN_ATTACHED)))
 		return 0;
-	/* The consumer may be a record ahead of head (shmx__chan_distance()). */
+	/* The consumer may be a record ahead of head (shmx__chan_distance()),
+	 * and head was read before its cursor: a consumer that moved on since
+	 * is ahead of that head, not corrupt; head only grows, read it again. */
 	if (!producer) {
 		ssize_t lag = shmx__chan_distance(head, pos, g->capacity);
 
+		if (lag < 0 && !read_u64(r, offsetof(struct shmx__chan_hdr, head), &head))
+			lag = shmx__chan_distance(head, pos, g->capacity);
 		if ((pos & (SHMX__CHAN_ALIGN - 1)) ||
 		    (lag < 0 && g->policy != SHMX__CHAN_POLICY_OVERWRITE))
 			return -EBADMSG;
