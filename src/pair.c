@@ -28,11 +28,15 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 
 	if (!p)
 		return NULL;
+	/* A child's inherited copy: the role and the turn are the parent's,
+	 * left as they are; only the child's copies go (fork.c). */
+	if (p->error == SHMX__FORKED)
+		return shmx__pair_free(p);
 	PAIR_GUARDED(err, p, (shmx__pair_leave(p), 0));
 	(void)err;  /* a truncated control object: the peer sees a death */
-	/* Unlock explicitly: a child forked meanwhile shares this open file
-	 * description, and closing our descriptor alone would leave the
-	 * locks to it. */
+	/* Unlock explicitly: a process we sent a descriptor of it to may
+	 * share this open file description, and closing our descriptor
+	 * alone would leave the locks to it. */
 	shmx__slot_unlock(p->lk, own_slot(p));
 	if (p->owner)
 		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
@@ -225,6 +229,8 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 
 	if (!p || timeout_ms < -1)
 		return -EINVAL;
+	if (p->error)
+		return p->error;
 	/* The peer waits for the turn we hold; but a file of the pair
 	 * truncated says so first (a post that failed on it left us
 	 * holding). */
@@ -242,6 +248,8 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 
 	if (!p)
 		return -EINVAL;
+	if (p->error)
+		return p->error;
 	/* Posting a turn we do not have breaks the count; but a file of the
 	 * pair truncated says so first, as every call does (shmx(7)). */
 	if (!p->holding) {
@@ -258,6 +266,8 @@ SHMX_EXPORT int shmx_pair_fd(struct shmx_pair *p)
 
 	if (!p)
 		return -EINVAL;
+	if (p->error)
+		return p->error;
 	if (!p->poll) {
 		uint64_t nonce;
 

@@ -10,6 +10,7 @@
 #include <semaphore.h>
 #include <time.h>
 
+#include "fork.h"
 #include "internal.h"
 
 /* Liveness is looked at between slices of this length of a wait that
@@ -124,6 +125,9 @@ struct shmx_pair {
 	bool holding;           /* we have the turn */
 	struct shmx__poll *poll;        /* shmx_pair_fd(): we poll */
 	struct shmx__kick *kick;        /* the peer polls: how we wake it */
+	/* lk and its mapping, replaced in a forked child (fork.c) */
+	struct shmx__forkable fk;
+	int error;              /* SHMX__FORKED: a child's inherited copy */
 };
 
 

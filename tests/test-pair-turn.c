@@ -284,7 +284,7 @@ static void test_read_locks_hold_no_call(void **state)
 	 * by their holders: no read lock can be had there) */
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 128 };
 	int lk, done[2];
-	pid_t pid, wpid;
+	pid_t wpid;
 
 	(void)state;
 	tu_ev_init(done);
@@ -306,13 +306,8 @@ static void test_read_locks_hold_no_call(void **state)
 	lk = open(file_of(CTL_FILE, name), O_RDONLY);
 	assert_true(lk >= 0);
 	assert_int_equal(fcntl(lk, F_OFD_SETLK, &fl), 0);
-	pid = tu_fork();
-	if (pid == 0) {
-		TU_CKEQ(shmx_pair_wait(rd, WAIT_MS), 0);
-		TU_CKEQ(shmx_pair_post(rd), 0);
-		_exit(0);
-	}
-	assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
+	assert_int_equal(wait_within(rd, WAIT_MS, 2 * WAIT_MS), 0);
+	assert_int_equal(shmx_pair_post(rd), 0);
 	/* The writer dies; its slot is read-locked before anyone looks
 	 * (where it is, the control object, and the region's same byte). */
 	tu_kill9(wpid, WAIT_MS);
@@ -324,12 +319,7 @@ static void test_read_locks_hold_no_call(void **state)
 		assert_true(rl >= 0);
 		assert_int_equal(fcntl(rl, F_OFD_SETLK, &s), 0);
 		assert_int_equal(fcntl(lk, F_OFD_SETLK, &s), 0);
-		pid = tu_fork();
-		if (pid == 0) {
-			TU_CKEQ(shmx_pair_wait(rd, -1), -EOWNERDEAD);
-			_exit(0);
-		}
-		assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
+		assert_int_equal(wait_within(rd, -1, WAIT_MS), -EOWNERDEAD);
 		close(rl);
 	}
 	close(lk);
