@@ -34,9 +34,9 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 		return shmx__pair_free(p);
 	PAIR_GUARDED(err, p, (shmx__pair_leave(p), 0));
 	(void)err;  /* a truncated control object: the peer sees a death */
-	/* Unlock explicitly: a process we sent a descriptor of it to may
-	 * share this open file description, and closing our descriptor
-	 * alone would leave the locks to it. */
+	/* Unlock explicitly: a child made without the fork handlers (a bare
+	 * clone()) shares this open file description, and closing our
+	 * descriptor alone would leave the locks to it. */
 	shmx__slot_unlock(p->lk, own_slot(p));
 	if (p->owner)
 		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
