@@ -156,6 +156,9 @@ static void test_a_handle_of_an_earlier_region_does_not_join(void **state)
 	/* The real reader still gets its turn, once. */
 	assert_int_equal(shmx_pair_open(r, R, &rd), 0);
 	assert_int_equal(shmx_pair_open(r, R, &p), -EBUSY);
+	/* A held role: still -ESTALE to the old handle (shmx_pair_open(3)) */
+	assert_int_equal(shmx_pair_open(old, R, &p), -ESTALE);
+	assert_ptr_equal(p, SENTINEL);
 	assert_int_equal(shmx_pair_post(w2), 0);
 	assert_int_equal(shmx_pair_wait(rd, WAIT_MS), 0);
 	shmx_pair_close(rd);
