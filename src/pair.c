@@ -68,12 +68,18 @@ static int pair_arm(struct shmx_pair *p)
 	int err;
 
 	/* The peer's pid first: a connection from it is trusted whatever
-	 * its user (a participant may be another user). */
+	 * its user (a participant may be another user). Relaxed: the
+	 * acquire load of its state word above orders it after the peer's
+	 * pid store (shmx__pair_attach()). */
 	if (state & ATTACHED)
 		shmx__poll_watch(p->poll, __atomic_load_n(&c->pid[!p->role], __ATOMIC_RELAXED),
 				 state >> GEN_SHIFT);
 	shmx__poll_service(p->poll);
-	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELAXED);
+	/* Release: the peer that takes the flag (shmx__pair_wake(), an
+	 * acquire exchange) then reads our nonce, pid and state as we
+	 * stored them. The fence is the Dekker half: after it we look at
+	 * the turn, and a peer that posted before it sees the flag. */
+	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	err = drain(p);
 	if (err != -EAGAIN)
@@ -127,7 +133,7 @@ static long ns_since(const struct timespec *t0, const struct timespec *t1)
  * Reads the semaphore, and takes it only when it holds a token. */
 static int spin_turn(struct shmx_pair *p, const struct timespec *dl)
 {
-	static int cpus;
+	static int cpus;        /* this process's: any value read is a count */
 	int n = __atomic_load_n(&cpus, __ATOMIC_RELAXED), v, err;
 	struct timespec t0, now;
 

@@ -66,7 +66,8 @@ struct ctl {
 	uint32_t state[2];      /* 16: writer, reader */
 	int32_t pid[2];         /* 24: last attached (display, the poller) */
 	/* 32: a poller of that role is armed (shmx_pair_fd()); lock-free:
-	 * set by the poller, taken (exchanged to 0) by the role that posts */
+	 * set by the poller (release), taken (acquire exchange to 0) by the
+	 * role that posts */
 	uint32_t armed[2];
 	/* 40: the region and the two semaphore files (named pair; zero in
 	 * an anonymous one) */
