@@ -19,11 +19,18 @@ one call a message on both ends (send(), recv()), and in batches
 (send_many() of BATCH messages, iteration, which takes them with
 recv_many()): one ctypes call costs about as much as a message.
 --markdown FILE appends the tables and the target ratios (bench/run.sh).
+The handoff table gives the best and the median run; --c-bench PATH (the
+built bench/shmx-bench) also times the C pair and the raw sem_open pair
+(its items "pair" and "sem", medians of its windows) and prints the Python
+pair's ratio to each; --handoffs-only leaves out the channel table.
 """
 import argparse
 import multiprocessing as mp
+import csv
 import os
+import statistics
 import subprocess
+import tempfile
 import time
 from multiprocessing import shared_memory
 
@@ -244,13 +251,55 @@ HANDOFFS = [("shmx Region + Pair", run_pair),
 
 
 def measure(runs, count, size, nruns):
-    """Best of nruns per item, the items interleaved so that drift of the
+    """Best of nruns per item (measure_all())."""
+    return {label: max(v) for label, v in measure_all(runs, count, size, nruns).items()}
+
+
+def measure_all(runs, count, size, nruns):
+    """Every run of each item, the items interleaved so that drift of the
     machine hits every one alike."""
     res = {label: [] for label, _ in runs}
     for _ in range(nruns):
         for label, fn in runs:
             res[label].append(fn(count, size))
-    return {label: max(v) for label, v in res.items()}
+    return res
+
+
+def c_pairs(bench, windows):
+    """Round trips per second of the C pair and the raw sem_open pair:
+    shmx-bench's items "pair" and "sem" (8 bytes, the median of its
+    windows)."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "pairs.csv")
+        subprocess.run([bench, "--filter", "sem,pair", "--windows", str(windows),
+                        "--csv", out], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        with open(out) as f:
+            rows = {r["key"]: float(r["msgs_per_s"]) for r in csv.DictReader(f)}
+    return {"C pair (shmx_pair_wait/post)": rows["pair"],
+            "C raw sem_open pair": rows["sem"]}
+
+
+def print_handoffs(a, all_runs):
+    head = HANDOFFS[0][0]
+    best = {k: max(v) for k, v in all_runs.items()}
+    med = {k: statistics.median(v) for k, v in all_runs.items()}
+    print("%d-byte handoffs, writer and reader in Python, %d per run, %d runs "
+          "(libshmx %s)" % (a.size, a.handoffs, a.runs, shmx.version()))
+    print("  %-34s %12s %12s  %s" % ("", "best/s", "median/s",
+                                     "%s / this (medians)" % head))
+    for label in all_runs:
+        print("  %-34s %12.0f %12.0f  %6.2fx" % (label, best[label], med[label],
+                                                 med[head] / med[label]))
+    return best, med
+
+
+def print_c_ratios(c, med):
+    head = HANDOFFS[0][0]
+    print("Round trips/s, C (shmx-bench medians) against the Python pair's median")
+    for label, rate in c.items():
+        print("  %-34s %12.0f  Python pair / this %.3fx (this / Python %.1fx)"
+              % (label, rate, med[head] / rate, rate / med[head]))
 
 
 def print_table(title, unit, best, head):
@@ -271,8 +320,20 @@ def main():
                     help="also time a C producer (the built shmx-py-peer)")
     ap.add_argument("--markdown", metavar="FILE",
                     help="append the table and the target ratios to FILE")
+    ap.add_argument("--handoffs-only", action="store_true",
+                    help="only the handoff table")
+    ap.add_argument("--c-bench", metavar="SHMX_BENCH",
+                    help="also time the C pair and raw sem_open pair with it")
+    ap.add_argument("--c-windows", type=int, default=15,
+                    help="shmx-bench windows for --c-bench (default 15)")
     a = ap.parse_args()
     mp.set_start_method("fork")
+    a.handoffs = a.handoffs or max(1000, a.count // 4)
+    if a.handoffs_only:
+        _, med = print_handoffs(a, measure_all(HANDOFFS, a.handoffs, a.size, a.runs))
+        if a.c_bench:
+            print_c_ratios(c_pairs(a.c_bench, a.c_windows), med)
+        return
     runs = [("shmx channel, batches", run_shmx_batched),
             ("shmx channel, a call a message", run_shmx),
             ("multiprocessing.Queue", run_queue),
@@ -284,7 +345,6 @@ def main():
     print_table("%d-byte messages into a consumer in Python, %d per run, best of %d "
                 "(libshmx %s)" % (a.size, a.count, a.runs, shmx.version()),
                 "msg/s", best, head)
-    a.handoffs = a.handoffs or max(1000, a.count // 4)
     hand = measure(HANDOFFS, a.handoffs, a.size, a.runs)
     print_table("%d-byte handoffs, writer and reader in Python, %d per run, best of %d"
                 % (a.size, a.handoffs, a.runs), "handoffs/s", hand, HANDOFFS[0][0])

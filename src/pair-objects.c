@@ -112,6 +112,25 @@ static int make_sem(const char *canon, unsigned value, mode_t mode, struct ctl_i
 	return publish(o, canon, ret);
 }
 
+/* fd (mapped at addr for len bytes; addr NULL: not mapped) is where our
+ * slots go: p->lk. Watched from before the first lock, so that a child
+ * forked from then on holds none of them (shmx(7), KINDS; fork.c). */
+static int lock_home(struct shmx_pair *p, int fd, void *addr, size_t len)
+{
+	int err = shmx__fork_watch(&p->fk, fd, addr, len, &p->error);
+
+	if (!err)
+		p->lk = fd;
+	return err;
+}
+
+/* Before lk is closed: its number may be reused by anything. */
+static void leave_home(struct shmx_pair *p)
+{
+	shmx__fork_unwatch(&p->fk);
+	p->lk = -1;
+}
+
 static int lock_owner(struct shmx_pair *p)
 {
 	int err = shmx__slot_lock(p->lk, SHMX_SLOT_OWNER);
@@ -140,22 +159,26 @@ static int make_ctl(const char *canon, mode_t mode, struct shmx_pair *p)
 	err = shmx__pair_id_of(p->fd, &((struct ctl *)o->addr)->id[ID_REGION]);
 	if (!err) {
 		init_ctl(o->addr, CTL_BUILDING);
-		p->lk = o->fd;
-		err = lock_owner(p);
+		err = lock_home(p, o->fd, o->addr, o->size);
 	}
-	if (err) {
-		shmx__discard(o);
-		return err;
-	}
+	if (err)
+		goto discard;
+	err = lock_owner(p);
+	if (err)
+		goto unwatch;
 	err = shmx__publish(o, canon);
-	if (err) {
-		shmx__slot_unlock(p->lk, own_slot(p));
-		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
-		shmx__discard(o);
-		return err;
-	}
+	if (err)
+		goto unlock;
 	p->ctl = o;
 	return 0;
+unlock:
+	shmx__slot_unlock(p->lk, own_slot(p));
+	shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
+unwatch:
+	leave_home(p);
+discard:
+	shmx__discard(o);
+	return err;
 }
 
 /* Open a file of ours by path, never following a link nor blocking on a
@@ -205,6 +228,7 @@ static int open_ctl(const char *canon, uid_t uid, struct shmx_region **ret)
 
 struct shmx_pair *shmx__pair_free(struct shmx_pair *p)
 {
+	shmx__fork_unwatch(&p->fk);
 	if (p->fd >= 0)
 		close(p->fd);
 	shmx_close(p->sem[W]);
@@ -264,7 +288,6 @@ static void bind_named(struct shmx_pair *p)
 	p->may[W] = p->sem[W]->addr;
 	p->may[R] = p->sem[R]->addr;
 	p->control = p->ctl->addr;
-	p->lk = p->ctl->fd;
 	/* One guarded span over the three mappings: only the pair's code
 	 * runs in it, and it touches nothing else there. */
 	for (int i = 0; i < 3; i++) {
@@ -287,9 +310,9 @@ static void discard_all(struct shmx_pair *p)
 		shmx__slot_unlock(p->lk, own_slot(p));
 		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
 	}
+	leave_home(p);
 	shmx__discard(p->ctl);
 	p->ctl = p->sem[R] = p->sem[W] = NULL;
-	p->lk = -1;
 }
 
 /* The control object first (building), then each semaphore file, its
@@ -372,8 +395,8 @@ static int open_all(struct shmx_pair *p, const struct pair_names *n)
 
 static void close_all(struct shmx_pair *p)
 {
+	leave_home(p);
 	p->ctl = shmx_close(p->ctl);
-	p->lk = -1;
 	p->sem[W] = shmx_close(p->sem[W]);
 	p->sem[R] = shmx_close(p->sem[R]);
 }
@@ -429,8 +452,10 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 	err = open_pair(p, &n);
 	if (!err) {
 		bind_named(p);
-		err = join(p);
+		err = lock_home(p, p->ctl->fd, p->ctl->addr, p->ctl->size);
 	}
+	if (!err)
+		err = join(p);
 	if (err) {
 		shmx__pair_free(p);
 		return err;
@@ -441,9 +466,9 @@ SHMX_EXPORT int shmx_pair_open(struct shmx_region *r, unsigned flags,
 
 /* ---- anonymous pairs: one sealed memfd, no name ---- */
 
-/* The anonymous pair's object, as the turn code sees it. The control lock
- * is on our own description of it, as our slots are (other bytes). */
-static void bind_anon(struct shmx_pair *p, struct shmx_region *m)
+/* The anonymous pair's object, as the turn code sees it. Our slots are
+ * on our own description of it (p->fd, not mapped: m maps another). */
+static int bind_anon(struct shmx_pair *p, struct shmx_region *m)
 {
 	struct anon_pair *a = m->addr;
 
@@ -451,9 +476,9 @@ static void bind_anon(struct shmx_pair *p, struct shmx_region *m)
 	p->may[W] = &a->sem[W];
 	p->may[R] = &a->sem[R];
 	p->control = &a->ctl;
-	p->lk = p->fd;
 	p->span = m->addr;
 	p->span_len = m->size;
+	return lock_home(p, p->fd, NULL, 0);
 }
 
 /* Semaphores complete before the magic that vouches for them. */
@@ -476,8 +501,9 @@ static int anon_own(struct shmx_region *m, unsigned flags, struct shmx_pair **re
 		err = pair_new(m, flags, &p);
 	if (err)
 		return err;
-	bind_anon(p, m);
-	err = lock_owner(p);
+	err = bind_anon(p, m);
+	if (!err)
+		err = lock_owner(p);
 	if (!err)
 		err = shmx__pair_attach(p);
 	if (err) {
@@ -557,8 +583,9 @@ SHMX_EXPORT int shmx_pair_attach(const struct shmx_region *r, unsigned flags,
 		shmx_close(m);
 		return err;
 	}
-	bind_anon(p, m);
-	err = join(p);
+	err = bind_anon(p, m);
+	if (!err)
+		err = join(p);
 	if (err) {
 		shmx__pair_free(p);
 		return err;

@@ -49,7 +49,7 @@
  * count in the low half and no sleeper. */
 static int layout_ok(void)
 {
-	static int ok;
+	static int ok;          /* this process's; computed alike by any thread */
 	int v = __atomic_load_n(&ok, __ATOMIC_RELAXED);
 	uint64_t d;
 	sem_t s;
@@ -71,6 +71,10 @@ static int own_sleep(sem_t *s, const struct timespec *until)
 {
 	uint64_t *data = (uint64_t *)(void *)s;
 	uint32_t *count = (uint32_t *)(void *)s + COUNT_HALF;
+	/* Relaxed: count and sleepers share this one word, so its order
+	 * alone decides between us and a poster's add (it sees a sleeper
+	 * and wakes, or we see its token); the token's data comes with the
+	 * acquire below. */
 	uint64_t d = __atomic_add_fetch(data, SLEEPER, __ATOMIC_RELAXED);
 
 	for (;;) {
@@ -87,11 +91,14 @@ static int own_sleep(sem_t *s, const struct timespec *until)
 			int err = -errno;
 
 			/* EFAULT: the page is gone with the file's size;
-			 * there is no count left to leave. */
+			 * there is no count left to leave. Relaxed: a
+			 * sleeper counted a moment too long costs a poster
+			 * one spare futex wake, nothing else. */
 			if (err != -EFAULT)
 				__atomic_fetch_sub(data, SLEEPER, __ATOMIC_RELAXED);
 			return err;
 		}
+		/* relaxed: only the CAS's guess; the CAS acquires */
 		d = __atomic_load_n(data, __ATOMIC_RELAXED);
 	}
 }

@@ -14,7 +14,9 @@
  * has one writer (the holder of its role's liveness slot) and is stored
  * with release after the pid, read with acquire. sem_post and sem_wait
  * order as a release and an acquire (POSIX memory synchronisation): a
- * token taken shows the word its poster marked before posting. */
+ * token taken shows the word its poster marked before posting. A poller's
+ * armed flag is stored with release and taken by an acquire exchange
+ * (shmx__pair_wake()); the wake-up itself rests on seq_cst fences. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <unistd.h>
@@ -33,16 +35,21 @@ char shmx__pair_poll_role(int role)
 
 /* After a store the polling peer must see (a post, our attach or close):
  * fence, then look at its flag; it stores the flag, fences, and looks at
- * the semaphore and our state (pair_arm() in pair.c). One of us sees the
- * other; relaxed suffices on each side of the fences. */
+ * the semaphore and our state (pair_arm() in pair.c). The two seq_cst
+ * fences make one of us see the other (Dekker), whatever the order of the
+ * flag's own accesses; the flag's release store and our acquire exchange
+ * are for what we read once we took it. */
 void shmx__pair_wake(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
 	uint32_t *armed = &c->armed[!p->role];
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* Acquire: the poller stored its nonce before the fence that comes
-	 * before its flag (pair_arm()). */
+	/* The relaxed look only spares the exchange's write when nobody is
+	 * armed (the fence above orders it). The exchange acquires what the
+	 * poller wrote before its release store of the flag (pair_arm()):
+	 * its nonce (shmx_pair_fd()), its pid and state (its attach), so
+	 * the relaxed loads below see them. */
 	if (!__atomic_load_n(armed, __ATOMIC_RELAXED) ||
 	    !__atomic_exchange_n(armed, 0, __ATOMIC_ACQUIRE))
 		return;
@@ -64,7 +71,8 @@ int shmx__pair_attach(struct shmx_pair *p)
 	if (TURN_WHERE(t) == TURN_WHERE(hold_of(p->role, 0)) && cas(&c->turn, t, in_of(p->role)))
 		sem_post(own_sem(p));
 	p->gen = next_gen(ld(&c->state[p->role]));
-	/* The pid first: a poller reads the state word, then the pid. */
+	/* The pid first: a poller reads the state word, then the pid.
+	 * Relaxed: the release store of the state word publishes it. */
 	__atomic_store_n(&c->pid[p->role], (int32_t)getpid(), __ATOMIC_RELAXED);
 	st(&c->state[p->role], p->gen << GEN_SHIFT | ATTACHED);
 	shmx__pair_wake(p);

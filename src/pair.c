@@ -28,11 +28,15 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 
 	if (!p)
 		return NULL;
+	/* A child's inherited copy: the role and the turn are the parent's,
+	 * left as they are; only the child's copies go (fork.c). */
+	if (p->error == SHMX__FORKED)
+		return shmx__pair_free(p);
 	PAIR_GUARDED(err, p, (shmx__pair_leave(p), 0));
 	(void)err;  /* a truncated control object: the peer sees a death */
-	/* Unlock explicitly: a child forked meanwhile shares this open file
-	 * description, and closing our descriptor alone would leave the
-	 * locks to it. */
+	/* Unlock explicitly: a child made without the fork handlers (a bare
+	 * clone()) shares this open file description, and closing our
+	 * descriptor alone would leave the locks to it. */
 	shmx__slot_unlock(p->lk, own_slot(p));
 	if (p->owner)
 		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
@@ -64,12 +68,18 @@ static int pair_arm(struct shmx_pair *p)
 	int err;
 
 	/* The peer's pid first: a connection from it is trusted whatever
-	 * its user (a participant may be another user). */
+	 * its user (a participant may be another user). Relaxed: the
+	 * acquire load of its state word above orders it after the peer's
+	 * pid store (shmx__pair_attach()). */
 	if (state & ATTACHED)
 		shmx__poll_watch(p->poll, __atomic_load_n(&c->pid[!p->role], __ATOMIC_RELAXED),
 				 state >> GEN_SHIFT);
 	shmx__poll_service(p->poll);
-	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELAXED);
+	/* Release: the peer that takes the flag (shmx__pair_wake(), an
+	 * acquire exchange) then reads our nonce, pid and state as we
+	 * stored them. The fence is the Dekker half: after it we look at
+	 * the turn, and a peer that posted before it sees the flag. */
+	__atomic_store_n(&c->armed[p->role], 1, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	err = drain(p);
 	if (err != -EAGAIN)
@@ -123,7 +133,7 @@ static long ns_since(const struct timespec *t0, const struct timespec *t1)
  * Reads the semaphore, and takes it only when it holds a token. */
 static int spin_turn(struct shmx_pair *p, const struct timespec *dl)
 {
-	static int cpus;
+	static int cpus;        /* this process's: any value read is a count */
 	int n = __atomic_load_n(&cpus, __ATOMIC_RELAXED), v, err;
 	struct timespec t0, now;
 
@@ -225,6 +235,8 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 
 	if (!p || timeout_ms < -1)
 		return -EINVAL;
+	if (p->error)
+		return p->error;
 	/* The peer waits for the turn we hold: a deadlock, unless it has
 	 * gone (said first, so a holder waiting for its own input can ask
 	 * with a try), or a file of the pair was truncated (a post that
@@ -243,6 +255,8 @@ SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)
 
 	if (!p)
 		return -EINVAL;
+	if (p->error)
+		return p->error;
 	/* Posting a turn we do not have breaks the count; but a file of the
 	 * pair truncated says so first, as every call does (shmx(7)). */
 	if (!p->holding) {
@@ -259,6 +273,8 @@ SHMX_EXPORT int shmx_pair_fd(struct shmx_pair *p)
 
 	if (!p)
 		return -EINVAL;
+	if (p->error)
+		return p->error;
 	if (!p->poll) {
 		uint64_t nonce;
 

@@ -10,6 +10,7 @@
 #include <semaphore.h>
 #include <time.h>
 
+#include "fork.h"
 #include "internal.h"
 
 /* Liveness is looked at between slices of this length of a wait that
@@ -65,7 +66,8 @@ struct ctl {
 	uint32_t state[2];      /* 16: writer, reader */
 	int32_t pid[2];         /* 24: last attached (display, the poller) */
 	/* 32: a poller of that role is armed (shmx_pair_fd()); lock-free:
-	 * set by the poller, taken (exchanged to 0) by the role that posts */
+	 * set by the poller (release), taken (acquire exchange to 0) by the
+	 * role that posts */
 	uint32_t armed[2];
 	/* 40: the region and the two semaphore files (named pair; zero in
 	 * an anonymous one) */
@@ -124,6 +126,9 @@ struct shmx_pair {
 	bool holding;           /* we have the turn */
 	struct shmx__poll *poll;        /* shmx_pair_fd(): we poll */
 	struct shmx__kick *kick;        /* the peer polls: how we wake it */
+	/* lk and its mapping, replaced in a forked child (fork.c) */
+	struct shmx__forkable fk;
+	int error;              /* SHMX__FORKED: a child's inherited copy */
 };
 
 

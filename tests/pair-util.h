@@ -17,4 +17,11 @@ struct shmx_region *region(const char *name, bool create);
  * of "name.shmx-p"; 0 without one). The region itself holds none. */
 uint32_t holders(const char *name);
 
+/* shmx_pair_wait(p, timeout_ms) in a thread of ours, judged within
+ * limit_ms: its result, or TU_TIMED_OUT (the thread is then left in its
+ * wait; the test fails). For a wait that may never return: a child cannot
+ * run it, since a handle a child inherits answers -EBADFD there (shmx(7),
+ * KINDS). */
+int wait_within(struct shmx_pair *p, int timeout_ms, int limit_ms);
+
 #endif

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "pair-util.h"
 
 #define WAIT_MS  2000   /* any single turn; far above what one takes */
 #define WARM     3      /* turns before the victim's event */
@@ -267,14 +267,14 @@ SCENARIO(test_closed_reader_after_post_turn_delivered, false, AFTER_POST, true)
 /* ---- liveness does not depend on who created the pair ---- */
 
 /* The reader creates; a writer opens and is killed before it ever posts.
- * The reader's wait(-1) must end (in a child, so a hang has a deadline). */
+ * The reader's wait(-1) must end (in a thread, so a hang has a deadline). */
 static void test_reader_creator_sees_writer_die_before_posting(void **state)
 {
 	const char *name = tu_name();
 	struct shmx_region *r = NULL;
 	struct shmx_pair *p = NULL;
 	int fds[2];
-	pid_t w, waiter;
+	pid_t w;
 
 	(void)state;
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
@@ -289,12 +289,7 @@ static void test_reader_creator_sees_writer_die_before_posting(void **state)
 	}
 	expect(fds[0], 'O');
 	tu_kill9(w, 10000);
-	waiter = tu_fork();
-	if (waiter == 0) {
-		TU_CKEQ(shmx_pair_wait(p, -1), -EOWNERDEAD);
-		_exit(0);
-	}
-	assert_int_equal(tu_child_verdict(waiter, 5000, NULL), 0);
+	assert_int_equal(wait_within(p, -1, 5000), -EOWNERDEAD);
 	close(fds[0]);
 	close(fds[1]);
 	shmx_pair_close(p);
@@ -312,7 +307,7 @@ static void hide_proc(void)
 }
 
 /* The slots of name's pair: on its control object (shmx(7), "The turn"). */
-static uint32_t holders(const char *name)
+static uint32_t ctl_holders(const char *name)
 {
 	struct shmx_info info;
 	char ctl[300];
@@ -336,7 +331,7 @@ static void noproc_child(const char *name)
 	TU_CKEQ(shmx_pair_open(r, SHMX_PAIR_READER, &rd), 0);
 	/* a failed open takes nothing from the live writer */
 	TU_CKEQ(shmx_pair_open(r, SHMX_PAIR_WRITER, &x), -EBUSY);
-	TU_CKEQ(holders(name), ALL_SLOTS);
+	TU_CKEQ(ctl_holders(name), ALL_SLOTS);
 	TU_CKEQ(shmx_pair_wait(w, 0), 0);
 	TU_CKEQ(shmx_pair_post(w), 0);
 	TU_CKEQ(shmx_pair_wait(rd, 0), 0);
@@ -390,37 +385,27 @@ static pid_t hold_ctl_lock(const char *name)
 	return pid;
 }
 
-/* The turn takes no lock (a compare-and-swap of the turn word): the
- * turn that is there (the writer creator's) is taken at once. In a child,
- * so that a wait that never returns is a failure, not a hung suite. */
-static void stopped_child(struct shmx_pair *p)
-{
-	int64_t t0 = tu_now_ms();
-
-	TU_CKEQ(shmx_pair_wait(p, 200), 0);
-	TU_CK(tu_now_ms() - t0 <= 150);
-	TU_CKEQ(shmx_pair_post(p), 0);
-	_exit(0);
-}
-
 static void test_a_lock_on_the_control_object_holds_no_wait(void **state)
 {
 	const char *name = tu_name();
 	struct shmx_region *r;
 	struct shmx_pair *p;
-	pid_t holder, pid;
+	pid_t holder;
 	int err;
 
 	(void)state;
 	assert_int_equal(shmx_create(name, 4096, SHMX_MAP, 0, &r), 0);
 	assert_int_equal(shmx_pair_create(r, SHMX_PAIR_WRITER, 0, &p), 0);
 	holder = hold_ctl_lock(name);
-	pid = tu_fork();
-	if (pid == 0)
-		stopped_child(p);
-	err = tu_child_verdict(pid, 5000, NULL);
+	/* The turn takes no lock (a compare-and-swap of the turn word): the
+	 * turn that is there (the writer creator's) is taken before the
+	 * wait's deadline, which a wait for the lock (held until the holder
+	 * is killed, below) would pass. In a thread, so that a wait that
+	 * never returns is a failure, not a hung suite. */
+	err = wait_within(p, 200, 5000);
 	tu_kill9(holder, 5000);
 	assert_int_equal(err, 0);
+	assert_int_equal(shmx_pair_post(p), 0);
 	shmx_pair_close(p);
 	shmx_close(r);
 }

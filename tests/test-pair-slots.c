@@ -47,7 +47,7 @@ static void old_peer_leaves(bool killed, int want)
 	struct shmx_region *r = region(name, true);
 	struct shmx_pair *rd, *w2, *rd2 = SENTINEL;
 	int ev[2], go[2];
-	pid_t a, pid;
+	pid_t a;
 
 	tu_ev_init(ev);
 	tu_ev_init(go);
@@ -76,14 +76,9 @@ static void old_peer_leaves(bool killed, int want)
 	/* B: the names removed and made again, the region kept. */
 	assert_int_equal(shmx_pair_unlink(name), 0);
 	assert_int_equal(shmx_pair_create(r, W, 0, &w2), 0);
-	pid = tu_fork();
-	if (pid == 0) {
-		/* -1: forever if the departure stays hidden (the verdict's
-		 * timeout then says so) */
-		TU_CKEQ(shmx_pair_wait(rd, -1), want);
-		_exit(0);
-	}
-	assert_int_equal(tu_child_verdict(pid, WAIT_MS, NULL), 0);
+	/* -1: forever if the departure stays hidden (wait_within's limit
+	 * then says so) */
+	assert_int_equal(wait_within(rd, -1, WAIT_MS), want);
 	assert_int_equal(shmx_pair_open(r, R, &rd2), 0);
 	assert_int_equal(shmx_pair_wait(w2, 0), 0);
 	assert_int_equal(shmx_pair_post(w2), 0);
@@ -161,6 +156,79 @@ static void test_a_reader_only_user_locks_no_slot(void **state)
 	assert_int_equal(shmx_pair_post(w), 0);
 	assert_int_equal(shmx_pair_wait(rd, WAIT_MS), 0);
 	tu_kill9(pid, WAIT_MS);
+	shmx_pair_close(rd);
+	shmx_pair_close(w);
+	shmx_close(r);
+	close(ev[0]);
+	close(ev[1]);
+}
+
+/* ---- a user who may write ---- */
+
+/* In a forked child: become uid 65534 and read-lock the reader's slot of
+ * name's pair (a user any 0666 pair lets in); tell ev, then wait. */
+static _Noreturn void read_lock_reader_slot(const char *name, int ev)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
+			    .l_start = SLOT_BYTE(SHMX_SLOT_READER), .l_len = 1 };
+	int fd;
+
+	TU_CK(setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+	      setresuid(65534, 65534, 65534) == 0);
+	fd = open(ctl_file(name), O_RDONLY);
+	TU_CK(fd >= 0);
+	TU_CKEQ(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	tu_ready_forever(ev);
+}
+
+/* A pair of mode 0666 lets every user take part, so uid 65534 may also
+ * read-lock the slot of a role whose holder died (shmx_pair_create(3),
+ * Liveness). That holds off the role's replacement (its open is -EBUSY,
+ * at once) and nothing else: the survivor sees the death within a slice,
+ * no call waits past its deadline, and once the lock goes the role is
+ * taken and the dead holder's turn handed out. */
+static void test_a_read_lock_on_a_0666_pair_holds_off_a_replacement_only(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_region *r;
+	struct shmx_pair *w, *rd = SENTINEL;
+	int ev[2];
+	pid_t x, locker;
+
+	(void)state;
+	tu_ev_init(ev);
+	assert_int_equal(shmx_create(name, 8192, SHMX_MAP, 0666, &r), 0);
+	assert_int_equal(fchmod(shmx_fd(r), 0666), 0);
+	assert_int_equal(shmx_pair_create(r, W, 0666, &w), 0);
+	x = tu_fork();
+	if (x == 0) {
+		struct shmx_region *mine;
+		struct shmx_pair *p;
+
+		TU_CKEQ(shmx_open(name, SHMX_MAP, &mine), 0);
+		TU_CKEQ(shmx_pair_open(mine, R, &p), 0);
+		TU_CKEQ(shmx_pair_wait(p, WAIT_MS), 0);        /* dies holding it */
+		tu_ready_forever(ev[1]);
+	}
+	assert_int_equal(shmx_pair_wait(w, 0), 0);
+	assert_int_equal(shmx_pair_post(w), 0);
+	assert_true(tu_ev_wait(ev[0], WAIT_MS));
+	tu_kill9(x, WAIT_MS);
+	locker = tu_fork();
+	if (locker == 0)
+		read_lock_reader_slot(name, ev[1]);
+	assert_true(tu_ev_wait(ev[0], WAIT_MS));
+	/* A read lock is nobody's liveness: the reader is seen dead. */
+	assert_int_equal(wait_within(w, -1, WAIT_MS), -EOWNERDEAD);
+	assert_int_equal(wait_within(w, 100, WAIT_MS), -EOWNERDEAD);
+	/* Its replacement is held off, as by a live holder, at once. */
+	assert_int_equal(shmx_pair_open(r, R, &rd), -EBUSY);
+	assert_ptr_equal(rd, SENTINEL);
+	tu_kill9(locker, WAIT_MS);
+	assert_int_equal(shmx_pair_open(r, R, &rd), 0);
+	assert_int_equal(shmx_pair_wait(rd, WAIT_MS), 0);       /* the dead one's */
+	assert_int_equal(shmx_pair_post(rd), 0);
+	assert_int_equal(shmx_pair_wait(w, WAIT_MS), 0);
 	shmx_pair_close(rd);
 	shmx_pair_close(w);
 	shmx_close(r);
@@ -390,6 +458,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_a_new_pair_does_not_hide_a_death, tu_teardown),
 		cmocka_unit_test_teardown(test_a_new_pair_does_not_hide_a_close, tu_teardown),
 		cmocka_unit_test_teardown(test_a_reader_only_user_locks_no_slot, tu_teardown),
+		cmocka_unit_test_teardown(test_a_read_lock_on_a_0666_pair_holds_off_a_replacement_only,
+					  tu_teardown),
 		cmocka_unit_test_teardown(test_a_turn_word_of_no_place_is_an_error, tu_teardown),
 		cmocka_unit_test_teardown(test_a_holder_of_no_generation_is_an_error,
 					  tu_teardown),

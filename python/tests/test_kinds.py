@@ -132,6 +132,39 @@ class TestAnonymousOverSockets(Base):
             with self.assertRaises(shmx.PeerClosedError):
                 rx.recv(WAIT)
 
+    def test_a_forked_childs_copy_of_a_pair_is_the_parents(self):
+        # shmx(7), KINDS: the inherited handle answers EBADFD in the child,
+        # its close there leaves the parent's role; the child attaches.
+        with shmx.Pair.create_anon("writer") as w:
+            w.wait(0)                       # the parent holds the turn
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    for call in (lambda: w.wait(0), w.post, w.fileno):
+                        try:
+                            call()
+                        except OSError as e:
+                            if e.errno != errno.EBADFD:
+                                raise
+                        else:
+                            raise AssertionError("no EBADFD")
+                    region = w.region
+                    with shmx.Pair.attach(region, "reader") as rd:
+                        w.close()
+                        rd.wait(WAIT)
+                        rd.post()
+                    code = 0
+                finally:
+                    os._exit(code)
+            w.post()
+            w.wait(WAIT)                    # the child's answer
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+            w.post()
+            with self.assertRaises(shmx.PeerClosedError):
+                w.wait(WAIT)
+
     def test_the_region_of_a_channel_is_not_for_access_and_goes_with_it(self):
         ch = shmx.Channel.create_anon(4096, "producer")
         r = ch.region
