@@ -61,6 +61,8 @@ static void check_order(struct cons *s, unsigned pk, uint64_t seq)
 	if (is_queue()) {
 		exp = atomic_load(&tt->ep.chan.last[pk]);
 		if (!s->seen[pk] && k)
+			atomic_fetch_add(&tt->takeover_checks, 1);
+		if (!s->seen[pk] && k)
 			tt_check(seq + k >= exp && seq <= exp + k, "chan.order",
 				 "queue: producer %u message %llu after a takeover, expected %llu (+-%llu)",
 				 pk, (unsigned long long)seq, (unsigned long long)exp,
@@ -259,8 +261,20 @@ static void final_check(struct cons *s)
 
 /* With messages too short to carry a header, the one consumer attached
  * before the first send (chan_producer() waits for it): it starts at 0. */
+static int unreaped_consumers(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < TT_PROCS; i++)
+		n += tt->proc[i].role == TT_CONSUMER && atomic_load(&tt->proc[i].killing) &&
+		     atomic_load(&tt->proc[i].state) == TT_P_RUN;
+	return n;
+}
+
 static void attach_base(struct cons *s)
 {
+	if (unreaped_consumers())
+		atomic_fetch_add(&tt->attach_unreaped, 1);
 	s->takeover = atomic_load(&tt->ep.chan.takeover);
 	for (unsigned pk = 0; pk < TT_PRODS; pk++)
 		s->first_hi[pk] = atomic_load(&tt->ep.chan.sent[pk]) + 16;

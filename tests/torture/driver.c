@@ -67,8 +67,10 @@ void tt_reap_one(pid_t pid, int status)
 		if (atomic_load(&p->killing)) {
 			if (p->role == TT_PRODUCER)
 				atomic_store(&tt->ep.chan.dead[p->ident], 1 + p->inflight);
-			if (p->role == TT_CONSUMER && p->inflight)
+			if (p->role == TT_CONSUMER && p->inflight) {
 				atomic_fetch_add(&tt->ep.chan.takeover, p->inflight);
+				atomic_fetch_add(&tt->cons_killed_in_call, 1);
+			}
 			return;
 		}
 		if (WIFSIGNALED(status))

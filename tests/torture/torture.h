@@ -31,6 +31,10 @@ enum tt_fault {
 };
 extern const char *const tt_fault_name[F_NKINDS];
 
+/* Kinds of episode (--episodes): a narrower run replays faster. */
+enum tt_episode { E_PAIR, E_CHAN, E_REGION, E_FULL, E_HOSTILE, E_NKINDS };
+extern const char *const tt_episode_name[E_NKINDS];
+
 /* One participant of the current episode. */
 struct tt_proc {
 	_Atomic pid_t pid;
@@ -67,12 +71,21 @@ struct tt_shared {
 	pid_t driver;
 	bool verbose;
 	uint32_t without;                /* fault kinds left out, 1 << F_* */
+	uint32_t episodes;              /* kinds of episode run, 1 << E_* */
+	struct {                        /* --shape: every channel's, 0 = drawn */
+		unsigned producers, consumers;
+		size_t cap;
+	} shape;
+	char opts[160];                 /* the options a replay needs */
 	char prefix[32];                /* "tt-PID-": every object's name */
 	char shmx_tool[512];            /* the built shmx program */
 	_Atomic uint64_t step;
 	char desc[120];                 /* the current episode */
 	_Atomic uint64_t ops, checks, failures, excused;
 	_Atomic uint64_t faults[F_NKINDS];
+	/* consumers killed inside a call, first messages checked after */
+	_Atomic uint64_t cons_killed_in_call, takeover_checks;
+	_Atomic uint64_t attach_unreaped;   /* attached, a killed one unreaped */
 	_Atomic uint32_t nfail;
 	char fail[TT_FAILS][448];
 	struct { const char *_Atomic name; _Atomic uint64_t n; } byinv[TT_INVS];
