@@ -12,7 +12,8 @@
 #   --verbose      print every step of the schedule
 #   --without F,.. leave out these faults (kill9, sigstop, signal, sigbus,
 #                  truncate, scribble, sem_post, replace, gc, rdlock,
-#                  full_devshm, hostile_args: the summary's names)
+#                  full_devshm, hostile_args: the summary's names; all:
+#                  none, the episodes' own races only)
 #   --episodes E,.. run only these episodes (pair, chan, region, full,
 #                  hostile): a narrower run replays a channel defect faster
 #   --shape P:C[:RING]  every channel with P producers and C consumers (0:
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--without) without=$2; shift 2 ;;
 	--episodes) episodes=$2; shift 2 ;;
 	--shape) shape=$2; shift 2 ;;
-	-h | --help) sed -n '2,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "torture.sh: unknown argument '$1' (see --help)" ;;
 	esac
 done

@@ -34,7 +34,8 @@ static const char usage[] =
 	"  --verbose       print every step of the schedule\n"
 	"  --without F,..  leave out these faults: kill9, sigstop, signal, sigbus,\n"
 	"                  truncate, scribble, sem_post, replace, gc, rdlock,\n"
-	"                  full_devshm, hostile_args (the summary's names)\n"
+	"                  full_devshm, hostile_args (the summary's names), or\n"
+	"                  all: no fault, the episodes' own races only\n"
 	"  --episodes E,.. run only these episodes: pair, chan, region, full,\n"
 	"                  hostile (full and hostile are full_devshm and\n"
 	"                  hostile_args)\n"
@@ -138,7 +139,7 @@ static void leftovers(void)
 		int id;
 
 		if (sscanf(line, "%u %d", &key, &id) == 2 &&
-		    (key >> 8) == (0x74740000u | (unsigned)(getpid() & 0xff) << 8) >> 8) {
+		    (key >> 8) == (unsigned)TT_SYSV_KEY(getpid(), 0) >> 8) {
 			tt_fail("end.leftover", "System V segment key %#x is left", key);
 			shmctl(id, IPC_RMID, NULL);
 		}
@@ -217,6 +218,10 @@ static int without(const char *list)
 	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		int i = 0;
 
+		if (!strcmp(t, "all")) {
+			tt->without = (1u << F_NKINDS) - 1;
+			continue;
+		}
 		while (i < F_NKINDS && strcmp(t, tt_fault_name[i]))
 			i++;
 		if (i == F_NKINDS) {

@@ -24,6 +24,11 @@
 #define TT_FAILS        64
 #define TT_INVS         32      /* invariant names counted apart */
 #define TT_HB           2048    /* 10 ms buckets of the clock process */
+/* The System V keys of a run: its driver's pid in 16 bits (two runs at
+ * once, as on a shared machine, have other keys unless their pids agree
+ * in those), the episode's pick in the low 8. */
+#define TT_SYSV_KEY(pid, low) \
+	((key_t)(0x74000000u | ((unsigned)(pid) & 0xffffu) << 8 | (unsigned)(low)))
 
 enum tt_fault {
 	F_KILL, F_STOP, F_SIGNAL, F_SIGBUS, F_TRUNCATE, F_SCRIBBLE, F_SEMPOST,
