@@ -189,8 +189,8 @@ static void summary(int64_t t0, double secs)
 		printf(" %s=%llu", tt_fault_name[i], (unsigned long long)tt->faults[i]);
 	printf("\n");
 	printf("torture: channel consumers killed inside a call: %llu; a queue's next "
-	       "message checked after such a takeover: %llu; consumers that attached "
-	       "while a killed one was not reaped yet: %llu\n",
+	       "message checked after such a takeover: %llu; consumers that attached before "
+	       "such a death was reaped: %llu\n",
 	       (unsigned long long)tt->cons_killed_in_call,
 	       (unsigned long long)tt->takeover_checks,
 	       (unsigned long long)tt->attach_unreaped);

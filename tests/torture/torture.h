@@ -90,7 +90,7 @@ struct tt_shared {
 	_Atomic uint64_t faults[F_NKINDS];
 	/* consumers killed inside a call, first messages checked after */
 	_Atomic uint64_t cons_killed_in_call, takeover_checks;
-	_Atomic uint64_t attach_unreaped;   /* attached, a killed one unreaped */
+	_Atomic uint64_t attach_unreaped;   /* attached before a death's reap */
 	_Atomic uint32_t nfail;
 	char fail[TT_FAILS][448];
 	struct { const char *_Atomic name; _Atomic uint64_t n; } byinv[TT_INVS];
