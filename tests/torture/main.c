@@ -183,7 +183,10 @@ static void summary(int64_t t0, double secs)
 	       "--seed %llu --seconds %g%s)\n", (unsigned long long)tt->seed,
 	       (double)(tt_now_ns() - t0) / 1e9, (unsigned long long)tt->step,
 	       (unsigned long long)tt->seed, secs, tt->opts);
-	printf("torture: driver at the end: %ld kB resident, %d descriptors\n", rss, fds);
+	printf("torture: driver %d at the end: %ld kB resident, %d descriptors; leftovers of "
+	       "/dev/shm/%s* and System V keys %#x-%#x checked (end.leftover)\n", (int)getpid(),
+	       rss, fds, tt->prefix, (unsigned)TT_SYSV_KEY(getpid(), 0),
+	       (unsigned)TT_SYSV_KEY(getpid(), 255));
 	printf("torture: faults:");
 	for (int i = 0; i < F_NKINDS; i++)
 		printf(" %s=%llu", tt_fault_name[i], (unsigned long long)tt->faults[i]);
