@@ -149,6 +149,8 @@ bool tt_documented(const char *call, long err);
 const char *tt_errors_inv(const char *call);
 int64_t tt_run_delay_ns(void);
 int64_t tt_run_delay_of(pid_t pid);
+/* the longest a 1 ms sleep of the clock process overslept in [t0, t1] */
+uint32_t tt_clock_late_us(int64_t t0, int64_t t1);
 
 /* a timed call: tt_call_begin(), the call, tt_call_end() */
 struct tt_call {
