@@ -92,7 +92,11 @@ static void replace_name(struct tt_rng *r)
 	uint32_t g = atomic_load(&tt->ep.chan.ngen);
 	int k = current_creator();
 
-	if (g >= TT_GENS || cfg.small || !tt_on(F_REPLACE))
+	/* Not before the name's current object exists: its creator, slow on
+	 * a loaded machine, would make it after our unlink, and ours then
+	 * finds the name taken (chan.create -EEXIST, seed 195230463086086878) */
+	if (g >= TT_GENS || cfg.small || !tt_on(F_REPLACE) ||
+	    !atomic_load(&tt->ep.chan.gen_key[g - 1]))
 		return;
 	atomic_store(&n->live, 0);
 	atomic_fetch_add(&n->gen, 1);
