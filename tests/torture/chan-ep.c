@@ -36,7 +36,17 @@ static void shape(struct tt_rng *r)
 	cfg.producers = sh[k][0] == 2 ? 2 + (unsigned)tt_below(r, 3) : 1;
 	cfg.consumers = sh[k][1] == 2 ? 2 + (unsigned)tt_below(r, 2) : 1;
 	cfg.policy = sh[k][2];
+	/* --shape: what follows is drawn for the shape given (overwrite
+	 * takes one producer) */
+	if (tt->shape.producers)
+		cfg.producers = tt->shape.producers;
+	if (tt->shape.consumers)
+		cfg.consumers = tt->shape.consumers;
+	if (cfg.producers > 1)
+		cfg.policy = SHMX_CHAN_POLICY_BLOCK;
 	cfg.cap = (size_t)1 << (6 + tt_below(r, 9));
+	if (tt->shape.cap)
+		cfg.cap = tt->shape.cap;
 	cfg.max = cfg.cap / 2 - 8;
 	cfg.anon = tt_chance(r, 30);
 	cfg.flags = tt_chance(r, 20) ? SHMX_CHAN_BLOCK : 0;
@@ -82,7 +92,11 @@ static void replace_name(struct tt_rng *r)
 	uint32_t g = atomic_load(&tt->ep.chan.ngen);
 	int k = current_creator();
 
-	if (g >= TT_GENS || cfg.small || !tt_on(F_REPLACE))
+	/* Not before the name's current object exists: its creator, slow on
+	 * a loaded machine, would make it after our unlink, and ours then
+	 * finds the name taken (chan.create -EEXIST, seed 195230463086086878) */
+	if (g >= TT_GENS || cfg.small || !tt_on(F_REPLACE) ||
+	    !atomic_load(&tt->ep.chan.gen_key[g - 1]))
 		return;
 	atomic_store(&n->live, 0);
 	atomic_fetch_add(&n->gen, 1);

@@ -146,7 +146,7 @@ void tt_clock(void)
 	}
 }
 
-static uint32_t clock_late_us(int64_t t0, int64_t t1)
+uint32_t tt_clock_late_us(int64_t t0, int64_t t1)
 {
 	uint32_t m = 0;
 
@@ -159,7 +159,7 @@ static uint32_t clock_late_us(int64_t t0, int64_t t1)
 
 static bool loaded(int64_t t0, int64_t t1)
 {
-	return clock_late_us(t0, t1) >= 2000;
+	return tt_clock_late_us(t0, t1) >= 2000;
 }
 
 static long ivcsw(void)
@@ -284,7 +284,7 @@ long tt_call_end(struct tt_call *c, long ret)
 		"%lld ms of them waiting for a CPU (clock late by %u us, %ld preemptions, "
 		"%d signals)", c->what, c->tmo, ret, (long long)ms,
 		rd >= 0 && c->rd0 >= 0 ? (long long)((rd - c->rd0) / 1000000) : -1LL,
-		clock_late_us(c->t0, tt_now_ns()), ivcsw() - c->ivcsw,
+		tt_clock_late_us(c->t0, tt_now_ns()), ivcsw() - c->ivcsw,
 		(int)(nsig - c->sigs));
 	return ret;
 }

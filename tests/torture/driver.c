@@ -67,8 +67,10 @@ void tt_reap_one(pid_t pid, int status)
 		if (atomic_load(&p->killing)) {
 			if (p->role == TT_PRODUCER)
 				atomic_store(&tt->ep.chan.dead[p->ident], 1 + p->inflight);
-			if (p->role == TT_CONSUMER && p->inflight)
+			if (p->role == TT_CONSUMER && p->inflight) {
 				atomic_fetch_add(&tt->ep.chan.takeover, p->inflight);
+				atomic_fetch_add(&tt->cons_killed_in_call, 1);
+			}
 			return;
 		}
 		if (WIFSIGNALED(status))
@@ -102,6 +104,16 @@ static int64_t call_run_delay_ms(struct tt_proc *p)
 	return rd0 >= 0 && rd >= rd0 ? (rd - rd0) / 1000000 : 0;
 }
 
+/* A worker that hangs, already reported, is killed: it may own a name
+ * (a channel's creator), which gc may then rightly remove, so the
+ * episode's names leave gc's live set and its objects count as hostile
+ * (a false gc.removed-live followed a call.hang of a creator before). */
+static void hung_kill(int idx)
+{
+	tt_hostile();
+	tt_kill_now(idx);
+}
+
 /* A call still running long past its deadline hangs (call.hang). */
 void tt_ep_watch(void)
 {
@@ -118,9 +130,12 @@ void tt_ep_watch(void)
 		    atomic_load(&p->killing) || ms < bound ||
 		    ms - call_run_delay_ms(p) < bound)
 			continue;
-		tt_fail("call.hang", "%s (timeout %d ms) has not returned after %lld ms",
-			p->call_what, tmo, (long long)ms);
-		tt_kill_now(i);
+		tt_fail("call.hang", "%s (timeout %d ms) has not returned after %lld ms, "
+			"%lld ms of them waiting for a CPU (the clock process woke %u us "
+			"late meanwhile: a machine that stalls everyone shows here)",
+			p->call_what, tmo, (long long)ms, (long long)call_run_delay_ms(p),
+			tt_clock_late_us(t0, now));
+		hung_kill(i);
 	}
 }
 
@@ -177,7 +192,7 @@ int tt_ep_wait_all(int64_t limit_ns)
 		tt_fail("worker.hang", "role %d did not leave in %lld ms, in %s (timeout %d)",
 			p->role, (long long)(limit_ns / 1000000),
 			p->call_t0 ? p->call_what : "(no call)", p->call_tmo);
-		tt_kill_now(i);
+		hung_kill(i);
 	}
 	while (any_running()) {
 		tt_ep_reap();

@@ -92,7 +92,7 @@ static int region_make(struct tt_rng *r)
 	int err;
 
 	snprintf(path, sizeof(path), "/dev/shm%s.file", tt->names[0].name);
-	key = (key_t)(0x74740000 | (getpid() & 0xff) << 8 | (int)tt_below(r, 256));
+	key = TT_SYSV_KEY(getpid(), tt_below(r, 256));
 	switch (kind) {
 	case K_NAMED:
 		err = shmx_create(tt->names[0].name, RSIZE, 0, 0, &h);

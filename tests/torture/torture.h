@@ -24,12 +24,21 @@
 #define TT_FAILS        64
 #define TT_INVS         32      /* invariant names counted apart */
 #define TT_HB           2048    /* 10 ms buckets of the clock process */
+/* The System V keys of a run: its driver's pid in 16 bits (two runs at
+ * once, as on a shared machine, have other keys unless their pids agree
+ * in those), the episode's pick in the low 8. */
+#define TT_SYSV_KEY(pid, low) \
+	((key_t)(0x74000000u | ((unsigned)(pid) & 0xffffu) << 8 | (unsigned)(low)))
 
 enum tt_fault {
 	F_KILL, F_STOP, F_SIGNAL, F_SIGBUS, F_TRUNCATE, F_SCRIBBLE, F_SEMPOST,
 	F_REPLACE, F_GC, F_RDLOCK, F_FULL, F_HOSTILE, F_NKINDS
 };
 extern const char *const tt_fault_name[F_NKINDS];
+
+/* Kinds of episode (--episodes): a narrower run replays faster. */
+enum tt_episode { E_PAIR, E_CHAN, E_REGION, E_FULL, E_HOSTILE, E_NKINDS };
+extern const char *const tt_episode_name[E_NKINDS];
 
 /* One participant of the current episode. */
 struct tt_proc {
@@ -67,12 +76,21 @@ struct tt_shared {
 	pid_t driver;
 	bool verbose;
 	uint32_t without;                /* fault kinds left out, 1 << F_* */
+	uint32_t episodes;              /* kinds of episode run, 1 << E_* */
+	struct {                        /* --shape: every channel's, 0 = drawn */
+		unsigned producers, consumers;
+		size_t cap;
+	} shape;
+	char opts[160];                 /* the options a replay needs */
 	char prefix[32];                /* "tt-PID-": every object's name */
 	char shmx_tool[512];            /* the built shmx program */
 	_Atomic uint64_t step;
 	char desc[120];                 /* the current episode */
 	_Atomic uint64_t ops, checks, failures, excused;
 	_Atomic uint64_t faults[F_NKINDS];
+	/* consumers killed inside a call, first messages checked after */
+	_Atomic uint64_t cons_killed_in_call, takeover_checks;
+	_Atomic uint64_t attach_unreaped;   /* attached before a death's reap */
 	_Atomic uint32_t nfail;
 	char fail[TT_FAILS][448];
 	struct { const char *_Atomic name; _Atomic uint64_t n; } byinv[TT_INVS];
@@ -131,6 +149,8 @@ bool tt_documented(const char *call, long err);
 const char *tt_errors_inv(const char *call);
 int64_t tt_run_delay_ns(void);
 int64_t tt_run_delay_of(pid_t pid);
+/* the longest a 1 ms sleep of the clock process overslept in [t0, t1] */
+uint32_t tt_clock_late_us(int64_t t0, int64_t t1);
 
 /* a timed call: tt_call_begin(), the call, tt_call_end() */
 struct tt_call {
