@@ -136,7 +136,11 @@ static int attach_shared(struct shmx_chan *c)
 	c->gen = gen;
 	shmx__chan_barrier_setup(c);
 	/* A predecessor that died attached left "attached" behind: until we
-	 * store our own state the slot is not shown as anyone's. */
+	 * store our own state the slot is not shown as anyone's. A dead
+	 * producer's death is kept in the header first: once our state is
+	 * stored, nothing else says it (shmx__chan_died()). */
+	if (is_producer(c))
+		shmx__chan_remember_death(c, __atomic_load_n(&me->state, __ATOMIC_ACQUIRE));
 	__atomic_fetch_and(&me->state, ~SHMX__CHAN_ATTACHED, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->armed, 0, __ATOMIC_RELAXED);

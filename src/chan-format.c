@@ -51,7 +51,7 @@ int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
 	if (shmx__chan_geometry(h->capacity, h->producers, h->consumers, h->policy, &v))
 		return -EBADMSG;
 	if (h->header_size != v.header_size || h->max_msg != v.max_msg ||
-	    (h->flags & ~SHMX__CHAN_FLAG_FENCES))
+	    (h->flags & ~(SHMX__CHAN_FLAG_FENCES | SHMX__CHAN_FLAG_DIED)))
 		return -EBADMSG;
 	if (object_size < v.header_size || object_size - v.header_size < v.capacity)
 		return -EBADMSG;

@@ -184,9 +184,11 @@ int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen)
 }
 
 /* Our peers as one: a single peer's fate (as version 1 had it); of
- * several, any alive keeps us waiting, else the last one's death, else a
- * close. A broadcast producer has no peer to lose: it marks dead
- * consumers (shmx__chan_slowest()) and goes on. */
+ * several, any alive keeps us waiting, else a death, else a close. A
+ * consumer's producers: a death also where the dead one's slot was taken
+ * over since (the header's bit, shmx__chan_died()). A broadcast producer
+ * has no peer to lose: it marks dead consumers (shmx__chan_slowest())
+ * and goes on. */
 static int peer_gone(struct shmx_chan *c)
 {
 	unsigned n = peer_count(c), k, dead = 0, closed = 0;
@@ -208,8 +210,12 @@ static int peer_gone(struct shmx_chan *c)
 			closed++;
 		else if (fate < 0)
 			return fate;
+		if (fate == -EOWNERDEAD && !is_producer(c))
+			shmx__chan_remember_death(c, state);
 	}
-	return dead ? -EOWNERDEAD : closed ? -EPIPE : 0;
+	if (dead || (!is_producer(c) && shmx__chan_died(c)))
+		return -EOWNERDEAD;
+	return closed ? -EPIPE : 0;
 }
 
 /* A consumer stopped at a record another producer reserved: if that

@@ -248,8 +248,12 @@ int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs
 void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq);
 
 /* The header's flags word: bit 0, set by any party that cannot use
- * membarrier(2) (docs/channel-format.md, "Liveness and waiting"). */
+ * membarrier(2) (docs/channel-format.md, "Liveness and waiting"); bit 1,
+ * sticky, a producer died attached: set by the producer that takes its
+ * slot over, before its own state word hides the death, and by a
+ * consumer that sees one (shmx(7), "A participant that dies"). */
 #define SHMX__CHAN_FLAG_FENCES 1u
+#define SHMX__CHAN_FLAG_DIED   2u
 /* This process fences as the running side: it could not register for
  * membarrier (or registered in a parent before a fork, and not again). */
 extern int shmx__chan_no_membarrier;
@@ -293,6 +297,23 @@ static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
 		shmx__chan_kick_slow(c, waiting, seq);
 }
+/* A producer died attached (SHMX__CHAN_FLAG_DIED): acquire, after the
+ * state words that showed no producer left (the taker set the bit before
+ * it stored its own state). */
+static inline bool shmx__chan_died(const struct shmx_chan *c)
+{
+	return __atomic_load_n(&c->hdr->flags, __ATOMIC_ACQUIRE) & SHMX__CHAN_FLAG_DIED;
+}
+
+/* state, a producer slot's word as its last holder left it: attached and
+ * neither closed nor marked is a death, kept in the header for good. */
+static inline void shmx__chan_remember_death(struct shmx_chan *c, uint32_t state)
+{
+	if ((state & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)) &&
+	    !(state & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED)) && !shmx__chan_died(c))
+		__atomic_fetch_or(&c->hdr->flags, SHMX__CHAN_FLAG_DIED, __ATOMIC_SEQ_CST);
+}
+
 /* At attach: register this process for membarrier, or set the header's
  * fences bit (and fence ourselves) when it cannot be used. */
 void shmx__chan_barrier_setup(struct shmx_chan *c);
