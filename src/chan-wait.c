@@ -424,34 +424,78 @@ static void poller_barrier(struct shmx_chan *c)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* Several producers: a live producer's reservation in flight may hold our
+ * room back (in_flight()); its commit kicks us, its close or its death
+ * does not. */
+static bool other_in_flight(struct shmx_chan *c)
+{
+	uint32_t st;
+
+	for (unsigned k = 0; k < c->g.producers; k++)
+		if (k != c->slot && __atomic_load_n(&c->prods[k].resv, __ATOMIC_RELAXED) &&
+		    slot_fate(c, true, k, &st) == 1)
+			return true;
+	return false;
+}
+
+/* Before arming: the peers' state words as of now (states[], for the
+ * second look), and what makes the descriptor readable when one of them
+ * goes. One peer: its process and its connection. Several: the process
+ * of each one alive (a pidfd each), so an idle channel wakes nobody; a
+ * slice timer only where a peer cannot be watched, or another producer's
+ * reservation is in flight. Closes and attaches kick us themselves. */
+static void watch_peers(struct shmx_chan *c, uint32_t *states)
+{
+	struct shmx__chan_slot *peer = peer_slots(c);
+	unsigned n = peer_count(c), k;
+	bool blind = false;
+	uint32_t st;
+
+	for (k = 0; k < n; k++)
+		states[k] = __atomic_load_n(&peer[k].state, __ATOMIC_ACQUIRE);
+	if (n == 1) {
+		if (states[0] & SHMX__CHAN_ATTACHED)
+			shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
+					 states[0] >> 8);
+	} else {
+		for (k = 0; k < n; k++) {
+			if (slot_fate(c, !is_producer(c), k, &st) == 1)
+				blind |= !shmx__poll_watch_at(
+					c->poll, k, __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED),
+					states[k] >> 8);
+			else
+				shmx__poll_watch_at(c->poll, k, 0, 0);
+		}
+	}
+	if (blind || (c->multi && is_producer(c) && other_in_flight(c)))
+		shmx__poll_tick(c->poll, SLICE_MS);
+}
+
 /* A try found nothing and we have a descriptor: arm it, as sleep_loop()
- * arms the futex. Connections and the peer's death are looked after
+ * arms the futex. Connections and the peers' deaths are looked after
  * first; then "armed", the fence, and a second look at the ring and at the
- * peer's state word. A peer that closes, or attaches, after our first look
- * stores its state word, fences and looks at our flag (shmx_chan_close(),
- * attach()): one of us sees the other. */
+ * peers' state words. A peer that closes, or attaches, after our first
+ * look stores its state word, fences and looks at our flag
+ * (shmx_chan_close(), attach()): one of us sees the other. */
 static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
 	struct shmx__chan_slot *peer = peer_slots(c);
-	uint32_t state = __atomic_load_n(&peer[0].state, __ATOMIC_ACQUIRE);
+	uint32_t states[SHMX__CHAN_MAX_PEERS];
+	unsigned k;
 	int r;
 
 	shmx__poll_service(c->poll);
-	/* One peer: watch its process. Several: look again every slice, as
-	 * a sleeper does, for one that died. */
-	if (peer_count(c) > 1)
-		shmx__poll_tick(c->poll, SLICE_MS);
-	else if (state & SHMX__CHAN_ATTACHED)
-		shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
-				 state >> 8);
+	watch_peers(c, states);
+	/* Relaxed: the poller's own word; the fence below orders it. */
 	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELAXED);
 	poller_barrier(c);
 	r = ready(c, need);
-	if (!r && __atomic_load_n(&peer[0].state, __ATOMIC_RELAXED) != state)
-		r = settle(c, ready, need);
+	for (k = 0; !r && k < peer_count(c); k++)
+		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != states[k])
+			return settle(c, ready, need);
 	return r;
 }
 
