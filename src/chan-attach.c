@@ -108,7 +108,10 @@ static void start_at_head(struct shmx_chan *c, uint32_t gen)
 	uint64_t head, sent;
 
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
-	__atomic_store_n(&me->pos, head, __ATOMIC_RELAXED);
+	/* Release: a producer that reads this cursor then reads our state
+	 * word at least as new as the one attach_shared() cleared (read_slot()
+	 * in chan-wait.c). */
+	__atomic_store_n(&me->pos, head, __ATOMIC_RELEASE);
 	__atomic_store_n(&me->count, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->lost, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);

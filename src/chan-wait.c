@@ -266,37 +266,68 @@ static void in_flight(struct shmx_chan *c, uint64_t top, uint64_t *m)
 	}
 }
 
+#define SLOT_TRIES 4    /* reads of a slot that keeps changing */
+
+/* Consumer slot j's cursor *t and the state word *st it goes with, for a
+ * room up to *top: the state read before and after the cursor, so that a
+ * consumer taking the slot over meanwhile (its first cursor a head it
+ * read while attaching, chan-attach.c) is not judged by its
+ * predecessor's "attached"; with several producers, the cursor read
+ * after the last head read: a cursor past *top makes us read head again,
+ * and then the cursor again (one read before others ran a ring on is
+ * more than a ring behind the head read after it, and no corruption).
+ * tests/spin/chan2-join.pml. false when the slot kept changing: its
+ * cursor is then counted (it is never ahead of the slot's true one) and
+ * not judged. */
+static bool read_slot(struct shmx_chan *c, unsigned j, uint64_t *top, uint32_t *st,
+		      uint64_t *t)
+{
+	struct shmx__chan_slot *s = &c->conss[j];
+
+	for (unsigned tries = 0; tries < SLOT_TRIES; tries++) {
+		*st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		/* Acquire: pairs with the attach's release stores of the
+		 * cursor; the state read after it is at least that new. */
+		*t = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
+		/* Several producers: a consumer may have taken what others
+		 * reserved since we read head (we may have slept meanwhile). */
+		if (c->multi && (int64_t)(*t - *top) > 0) {
+			*top = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+			continue;
+		}
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == *st)
+			return true;
+	}
+	return false;
+}
+
 /* The slowest consumer that counts, for a producer's room: with one
  * consumer slot (a queue) always slot 0, attached or not; with several,
  * every attached one (from when there is none). The fence pairs with the
- * one a consumer issues when it attaches (start_at_head() in channel.c):
- * either we see it, or it sees a head at least as new as from. With reap,
- * consumers that died attached are marked and no longer count. */
+ * one a consumer issues when it attaches (start_at_head() in
+ * chan-attach.c): either we see it, or it sees a head at least as new as
+ * from. With reap, consumers that died attached are marked and no longer
+ * count. */
 int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min)
 {
 	uint64_t m = from, t, top = c->multi ? from : c->pos;
 	uint32_t st, dead;
 	unsigned j;
+	bool settled;
 
 	if (c->bcast)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (j = 0; j < c->g.consumers; j++) {
-		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
+		settled = read_slot(c, j, &top, &st, &t);
 		if (c->bcast && !shmx__chan_counts(st))
 			continue;
-		t = __atomic_load_n(&c->conss[j].pos, __ATOMIC_ACQUIRE);
-		/* Several producers: a consumer may have taken what others
-		 * reserved since we read head (we may have slept meanwhile):
-		 * it is not past the head of now. */
-		if (c->multi && (int64_t)(t - top) > 0)
-			top = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
 		/* A consumer still joining stored a head it read before it
 		 * fenced: any number of rings behind by now. That is no room
 		 * (until it stores where it starts, and kicks), not a bad
 		 * value; the room test, head + need - cursor > capacity,
 		 * cannot wrap on it. */
 		if ((t & (SHMX__CHAN_ALIGN - 1)) ||
-		    (top - t > c->g.capacity &&
+		    (settled && top - t > c->g.capacity &&
 		     ((st & SHMX__CHAN_ATTACHED) || (int64_t)(top - t) < 0)))
 			return -EBADMSG;
 		if (reap && c->bcast && slot_fate(c, false, j, &dead) == -EOWNERDEAD &&
