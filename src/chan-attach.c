@@ -46,11 +46,16 @@ static int producer_indices(struct shmx_chan *c)
 			return -EBADMSG;
 		c->pos = c->pub = head;
 		c->peer = head - c->g.capacity;
-		/* A dead predecessor's reservation is gone with it. */
+		/* A dead predecessor's reservation is gone with it. Relaxed,
+		 * here and for our slot's words below: the slot is ours (its
+		 * lock), and a predecessor's stores were all visible once its
+		 * lock was free (a system call, and it is gone). */
 		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
 		return 0;
 	}
+	/* Relaxed: one producer, so its only writer was a predecessor in our
+	 * slot, gone; read2() then reads the words under it properly. */
 	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)   /* died updating */
 		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
@@ -87,6 +92,7 @@ static int queue_indices(struct shmx_chan *c)
 	if (((c->pos | head) & (SHMX__CHAN_ALIGN - 1)) ||
 	    (!c->over && shmx__chan_distance(head, c->pos, c->g.capacity) < 0))
 		return -EBADMSG;
+	/* Relaxed: our slot's counters, its last holder gone (see above). */
 	c->count = __atomic_load_n(&me->count, __ATOMIC_RELAXED);
 	c->index = __atomic_load_n(&me->index, __ATOMIC_RELAXED);
 	c->lost = __atomic_load_n(&me->lost, __ATOMIC_RELAXED);
@@ -133,6 +139,8 @@ static int attach_shared(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	struct shmx__chan_slot *me = c->me;
+	/* Relaxed: we hold the slot; only a producer reaping a dead consumer
+	 * writes it besides its holder, and only the flags. */
 	uint32_t gen = (__atomic_load_n(&me->state, __ATOMIC_RELAXED) >> 8) + 1;
 	int err = 0;
 

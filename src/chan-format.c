@@ -119,6 +119,8 @@ void shmx__chan_read2(const uint32_t *seq, const uint64_t *a, const uint64_t *b,
 	unsigned tries;
 
 	for (tries = 0;; tries++) {
+		/* A seqlock read: the two words relaxed, between the acquire
+		 * load of seq and the acquire fence before seq again. */
 		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		*va = __atomic_load_n(a, __ATOMIC_RELAXED);
 		*vb = __atomic_load_n(b, __ATOMIC_RELAXED);

@@ -29,6 +29,8 @@ static hot_inline void mprod_put(struct shmx_chan *c, uint64_t off, uint64_t pad
 {
 	uint64_t used = REC + align8(len), size = REC + align8(resv);
 
+	/* The skip word relaxed: the message word's release store after it
+	 * publishes it. */
 	if (used < size)
 		__atomic_store_n(word_at(c, off + used),
 				 (uint64_t)SHMX__CHAN_TAG_SKIP << 32 | (size - used - REC),
@@ -112,6 +114,7 @@ static int mprod_pre_wait(struct shmx_chan *c, struct deadline *d, uint64_t walk
  * (mprod_pre_wait()). */
 static int mprod_bound(struct shmx_chan *c, struct deadline *d, uint64_t walked)
 {
+	/* Relaxed: our own cursor, which only we store. */
 	if (c->pos - __atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) > c->g.capacity)
 		return fail(c, -EBADMSG);
 	if (walked <= c->g.capacity || (d && d->timeout))

@@ -309,6 +309,7 @@ static ssize_t chan_pending(const struct shmx_chan *c)
 		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
 		if (c->bcast && !shmx__chan_counts(st))
 			continue;
+		/* Relaxed: a count for display, checked as any shared value. */
 		v = __atomic_load_n(&c->conss[j].index, __ATOMIC_RELAXED);
 		if (index == UINT64_MAX || (int64_t)(v - index) < 0)
 			index = v;

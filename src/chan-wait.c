@@ -3,7 +3,8 @@
  * has a deadline and watches the peer's liveness slot and the object's
  * size. Or, for a caller that polls (shmx_chan_fd()), arm a descriptor
  * when a try finds nothing. The sleep/wake and arm/wake pairings are
- * proved in tests/spin/chan.pml. */
+ * checked in tests/spin/chan.pml (one waiter of each kind) and
+ * chan2-wake.pml (several on one word). */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ void shmx__chan_barrier_setup(struct shmx_chan *c)
 
 	pthread_once(&once, at_fork);
 	register_process();
+	/* Relaxed: our own process's answer, and a bit that is only ever
+	 * set (with seq_cst): read stale, we set it once more. */
 	if (__atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) &&
 	    !(__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES))
 		set_fences(c);
@@ -106,7 +109,9 @@ void shmx__chan_bump(uint32_t *seq)
 __attribute__((noinline)) void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting,
 						    uint32_t *seq)
 {
-	uint32_t w = __atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED);
+	/* Acquire: pairs with a poller's release OR of its bit (arm()), so
+	 * the "armed" it stored before is seen by shmx__chan_poll_kick(). */
+	uint32_t w = __atomic_exchange_n(waiting, 0, __ATOMIC_ACQUIRE);
 
 	if (w & WAIT_POLL)
 		shmx__chan_poll_kick(c);
@@ -122,9 +127,15 @@ void shmx__chan_poll_kick(struct shmx_chan *c)
 	unsigned n = peer_count(c), k;
 	uint32_t state;
 
+	/* Relaxed, the look and the exchange: "armed" carries nothing but
+	 * itself (it is seen here through the waiting word's acquire, in
+	 * shmx__chan_kick_slow() and wake_peer()), and the exchange only
+	 * makes one of us write the poller's eventfd. What its name needs,
+	 * generation and pid, is read from the state word with acquire, which
+	 * pairs with the release store of "attached" that followed the pid. */
 	for (k = 0; k < n; k++) {
 		if (!__atomic_load_n(&peers[k].armed, __ATOMIC_RELAXED) ||
-		    !__atomic_exchange_n(&peers[k].armed, 0, __ATOMIC_ACQUIRE))
+		    !__atomic_exchange_n(&peers[k].armed, 0, __ATOMIC_RELAXED))
 			continue;
 		if (!c->kicks && !(c->kicks = calloc(n, sizeof(*c->kicks))))
 			return;
@@ -438,6 +449,8 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	}
 	/* Alone on our side, we clear our flag (saves the peer a wake-up
 	 * call); among several, the bits of others may be in it too. */
+	/* Relaxed: alone on our side the word holds only our bit; a peer's
+	 * clearing of it races with ours harmlessly (both store 0). */
 	if ((is_producer(c) ? c->g.producers : c->g.consumers) == 1 &&
 	    __atomic_load_n(waiting, __ATOMIC_RELAXED))
 		__atomic_store_n(waiting, 0, __ATOMIC_RELAXED);
@@ -457,7 +470,8 @@ static void poller_barrier(struct shmx_chan *c)
 
 /* Several producers: a live producer's reservation in flight may hold our
  * room back (in_flight()); its commit kicks us, its close or its death
- * does not. */
+ * does not. Relaxed: called after our fence (arm()); a reservation
+ * stored after it is not one our room test counted. */
 static bool other_in_flight(struct shmx_chan *c)
 {
 	uint32_t st;
@@ -472,14 +486,16 @@ static bool other_in_flight(struct shmx_chan *c)
 /* Before arming: the peers' state words as of now (states[], for the
  * second look), and what makes the descriptor readable when one of them
  * goes. One peer: its process and its connection. Several: the process
- * of each one alive (a pidfd each), so an idle channel wakes nobody; a
- * slice timer only where a peer cannot be watched, or another producer's
- * reservation is in flight. Closes and attaches kick us themselves. */
-static void watch_peers(struct shmx_chan *c, uint32_t *states)
+ * of each one alive (a pidfd each), so an idle channel wakes nobody.
+ * Closes and attaches kick us themselves. false when a peer alive could
+ * not be watched: the caller ticks instead. The pids are relaxed: stored
+ * before the release store of "attached" that the state's acquire load
+ * pairs with (a wrong one costs a wake-up, or a look every slice). */
+static bool watch_peers(struct shmx_chan *c, uint32_t *states)
 {
 	struct shmx__chan_slot *peer = peer_slots(c);
 	unsigned n = peer_count(c), k;
-	bool blind = false;
+	bool seen = true;
 	uint32_t st;
 
 	for (k = 0; k < n; k++)
@@ -488,45 +504,51 @@ static void watch_peers(struct shmx_chan *c, uint32_t *states)
 		if (states[0] & SHMX__CHAN_ATTACHED)
 			shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
 					 states[0] >> 8);
-	} else {
-		for (k = 0; k < n; k++) {
-			if (slot_fate(c, !is_producer(c), k, &st) == 1)
-				blind |= !shmx__poll_watch_at(
-					c->poll, k, __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED),
-					states[k] >> 8);
-			else
-				shmx__poll_watch_at(c->poll, k, 0, 0);
-		}
+		return true;
 	}
-	if (blind || (c->multi && is_producer(c) && other_in_flight(c)))
-		shmx__poll_tick(c->poll, SLICE_MS);
+	for (k = 0; k < n; k++) {
+		if (slot_fate(c, !is_producer(c), k, &st) == 1)
+			seen &= shmx__poll_watch_at(c->poll, k,
+						    __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED),
+						    states[k] >> 8);
+		else
+			shmx__poll_watch_at(c->poll, k, 0, 0);
+	}
+	return seen;
 }
 
 /* A try found nothing and we have a descriptor: arm it, as sleep_loop()
  * arms the futex. Connections and the peers' deaths are looked after
- * first; then "armed", the fence, and a second look at the ring and at the
- * peers' state words. A peer that closes, or attaches, after our first
- * look stores its state word, fences and looks at our flag
- * (shmx_chan_close(), attach()): one of us sees the other. */
+ * first; then "armed", our bit in the waiting word (release: whoever
+ * takes the bit with acquire sees "armed"), the fence, and a second look
+ * at the ring and at the peers' state words (relaxed: after the full
+ * fence, each sees a state stored before the peer's own fence). A peer
+ * that closes, or attaches, after our first look stores its state word,
+ * fences and looks at our bit (wake_peer() in channel.c, attach_shared()
+ * in chan-attach.c): one of us sees the other. A slice timer only where
+ * a peer cannot be watched, or while another producer's reservation is in
+ * flight. */
 static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
 	struct shmx__chan_slot *peer = peer_slots(c);
 	uint32_t states[SHMX__CHAN_MAX_PEERS];
+	bool seen;
 	unsigned k;
 	int r;
 
 	shmx__poll_service(c->poll);
-	watch_peers(c, states);
-	/* Relaxed: the poller's own word; the fence below orders it. */
+	seen = watch_peers(c, states);
 	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELAXED);
+	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELEASE);
 	poller_barrier(c);
 	r = ready(c, need);
 	for (k = 0; !r && k < peer_count(c); k++)
 		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != states[k])
 			return settle(c, ready, need);
+	if (!r && (!seen || (c->multi && is_producer(c) && other_in_flight(c))))
+		shmx__poll_tick(c->poll, SLICE_MS);
 	return r;
 }
 

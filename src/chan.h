@@ -265,6 +265,9 @@ extern int shmx__chan_no_membarrier;
  * a load that hits the cache. */
 static inline bool full_fences(const struct shmx_chan *c)
 {
+	/* Relaxed: a bit that is only ever set; read just before it is, it
+	 * costs one missed fence, which the sleeper's slice covers
+	 * (set_fences() in chan-wait.c). */
 	return __atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) ||
 	       (__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES);
 }
@@ -294,6 +297,8 @@ static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	else
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* Relaxed: ordered after our store by the fence above (or by the
+	 * sleeper's membarrier); kick_slow()'s exchange takes it with acquire. */
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
 		shmx__chan_kick_slow(c, waiting, seq);
 }
@@ -354,6 +359,8 @@ static inline bool unpublished(mode_t mode)
  * they change under head_seq. */
 static inline void shmx__chan_set_head(struct shmx__chan_hdr *h, uint64_t head, uint64_t sent)
 {
+	/* Relaxed: the seqlock's only writer (one producer, or the holder of
+	 * the reservation lock, acquired) reads its own value. */
 	uint32_t seq = __atomic_load_n(&h->head_seq, __ATOMIC_RELAXED);
 
 	__atomic_store_n(&h->head_seq, seq + 1, __ATOMIC_RELAXED);

@@ -443,7 +443,8 @@ static int wake_peer(struct shmx_chan *c)
 	uint32_t *waiting = is_producer(c) ? &h->data_waiting : &h->space_waiting;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED) & WAIT_POLL)
+	/* Acquire: a poller's "armed" is seen (shmx__chan_kick_slow()). */
+	if (__atomic_exchange_n(waiting, 0, __ATOMIC_ACQUIRE) & WAIT_POLL)
 		shmx__chan_poll_kick(c);
 	shmx__chan_bump(is_producer(c) ? &h->data_seq : &h->space_seq);
 	return 0;
