@@ -116,7 +116,7 @@ static void start_at_head(struct shmx_chan *c, uint32_t gen)
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
 	/* Release: a producer that reads this cursor then reads our state
 	 * word at least as new as the one attach_shared() cleared (read_slot()
-	 * in chan-wait.c). */
+	 * in chan-peers.c). */
 	__atomic_store_n(&me->pos, head, __ATOMIC_RELEASE);
 	__atomic_store_n(&me->count, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->lost, 0, __ATOMIC_RELAXED);
@@ -174,6 +174,16 @@ static int attach_shared(struct shmx_chan *c)
 	return 0;
 }
 
+/* How we see our peers, by shape and role (chan-peers.c). */
+static const struct shmx__chan_look *look_of(const struct shmx_chan *c)
+{
+	if (!is_producer(c))
+		return c->multi ? &shmx__chan_look_mp_consumer : &shmx__chan_look_consumer;
+	if (c->multi)
+		return c->bcast ? &shmx__chan_look_mp_bcast : &shmx__chan_look_mp_queue;
+	return c->bcast ? &shmx__chan_look_bcast : &shmx__chan_look_queue;
+}
+
 /* The calls of our shape and role, chosen here once. */
 static const struct shmx__chan_ops *shape_ops(const struct shmx_chan *c)
 {
@@ -197,6 +207,8 @@ int shmx__chan_attach(struct shmx_chan *c)
 	c->bcast = c->g.consumers > 1;
 	c->over = c->g.policy == SHMX__CHAN_POLICY_OVERWRITE;
 	c->ops = shape_ops(c);
+	c->look = look_of(c);
+	c->alone = (is_producer(c) ? c->g.producers : c->g.consumers) == 1;
 	c->prods = (struct shmx__chan_slot *)(void *)((unsigned char *)c->hdr +
 						       SHMX__CHAN_SLOTS_AT);
 	c->conss = c->prods + c->g.producers;

@@ -4,7 +4,7 @@
  * reserves a run of records under the lock (chan-multi.c), copies
  * outside it and commits each record with one store; a consumer waits at
  * a record only reserved, passes one whose producer is gone (settled in
- * chan-wait.c) and the skip records a short commit leaves. The walk
+ * a wait: dead_record() in chan-peers.c) and the skip records a short commit leaves. The walk
  * itself is chan-ring.h's. */
 #define _GNU_SOURCE
 
@@ -73,8 +73,8 @@ static hot_inline bool is_busy(uint64_t word)
 }
 
 /* Nothing at our position, or a record another producer only reserved
- * and that is not known to be a dead producer's (dead_at, settle() in
- * chan-wait.c). */
+ * and that is not known to be a dead producer's (dead_at, dead_record()
+ * in chan-peers.c). */
 static hot_inline bool mprod_empty(struct shmx_chan *c, uint64_t word)
 {
 	return !word || (is_busy(word) && c->dead_at != c->pos + 1);

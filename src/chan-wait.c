@@ -149,212 +149,6 @@ void shmx__chan_poll_kick(struct shmx_chan *c)
 }
 
 
-/* ---- liveness ---- */
-
-/* What became of the holder of one slot: 1 alive, or -EPIPE (closed),
- * -EOWNERDEAD (died attached), 0 (never came, or someone marked it), as
- * its state word says. A party we never saw attach may still come: only a
- * party whose state word says it attached, and whose slot is free, is
- * gone. The word is read around the lock test so a new party attaching
- * meanwhile is not taken for the old one's corpse. *state is the word. */
-static int slot_fate(struct shmx_chan *c, bool producer, unsigned s, uint32_t *state)
-{
-	uint32_t *word = producer ? &c->prods[s].state : &c->conss[s].state;
-	uint32_t w1, w2;
-	int tries, held;
-
-	for (tries = 0; tries < 4; tries++) {
-		w1 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		held = shmx__slot_held(shmx_fd(c->region), lock_byte(producer, s));
-		if (held)
-			return held < 0 ? held : 1;
-		w2 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		if (w1 != w2)
-			continue;
-		*state = w1;
-		if (w1 & SHMX__CHAN_CLOSED)
-			return -EPIPE;
-		if (w1 & SHMX__CHAN_REAPED)
-			return 0;
-		return (w1 & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)) ? -EOWNERDEAD : 0;
-	}
-	return 1;
-}
-
-int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen)
-{
-	uint32_t state = 0;
-	int fate = slot_fate(c, true, s, &state);
-
-	if (fate < 0 && fate != -EPIPE && fate != -EOWNERDEAD)
-		return fate;
-	if (fate == 1)
-		state = __atomic_load_n(&c->prods[s].state, __ATOMIC_ACQUIRE);
-	/* Another attach of the slot holds it: the reserving one is gone. */
-	return fate != 1 || ((state >> 8) & 0xffffff) != (gen & 0xffffff);
-}
-
-/* Our peers as one: a single peer's fate (as version 1 had it); of
- * several, any alive keeps us waiting, else a death, else a close. A
- * consumer's producers: a death also where the dead one's slot was taken
- * over since (the header's bit, shmx__chan_died()). A broadcast producer
- * has no peer to lose: it marks dead consumers (shmx__chan_slowest())
- * and goes on. */
-static int peer_gone(struct shmx_chan *c)
-{
-	unsigned n = peer_count(c), k, dead = 0, closed = 0;
-	uint32_t state;
-	uint64_t min;
-	int fate;
-
-	if (is_producer(c) && c->bcast)
-		return shmx__chan_slowest(c, c->multi ? __atomic_load_n(&c->hdr->head,
-									__ATOMIC_ACQUIRE)
-						      : c->pub, true, &min);
-	for (k = 0; k < n; k++) {
-		fate = slot_fate(c, !is_producer(c), k, &state);
-		if (fate == 1)
-			return 0;
-		if (fate == -EOWNERDEAD)
-			dead++;
-		else if (fate == -EPIPE)
-			closed++;
-		else if (fate < 0)
-			return fate;
-		if (fate == -EOWNERDEAD && !is_producer(c))
-			shmx__chan_remember_death(c, state);
-	}
-	if (dead || (!is_producer(c) && shmx__chan_died(c)))
-		return -EOWNERDEAD;
-	return closed ? -EPIPE : 0;
-}
-
-/* A consumer stopped at a record another producer reserved: if that
- * producer is gone, the record will never be committed; mark it so that
- * ring_next() (chan-ring.h) skips it. 1 then, else 0, or -EBADMSG for a word that is no
- * record. */
-static int dead_record(struct shmx_chan *c)
-{
-	uint64_t word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE), adv;
-	uint32_t tag = (uint32_t)(word >> 32);
-	int64_t len;
-	int gone;
-
-	if (is_producer(c) || !(word >> 63))
-		return 0;
-	if (shmx__chan_record(&c->g, c->pos, word, &adv, &len))
-		return fail(c, -EBADMSG);
-	gone = shmx__chan_prod_gone(c, (tag >> 24) & 0x7f, tag);
-	if (gone > 0)
-		c->dead_at = c->pos + 1;
-	return gone;
-}
-
-/* Several producers: a record another producer reserved and has not
- * committed yet is in flight (its slot's resv, position + 1): the room
- * must not pass it even where no consumer holds it back (none counts, or
- * every one attached since and started at head, past it), or the next
- * lap's records and its late payload and commit word land on each other.
- * Its producer is looked at only when it would hold us back: a gone one
- * writes there no more. A value that cannot be a live one's (more than a
- * ring behind, as a dead predecessor's may be until its successor clears
- * it) holds nothing back. */
-static void in_flight(struct shmx_chan *c, uint64_t top, uint64_t *m)
-{
-	uint64_t r;
-	uint32_t st;
-	unsigned k;
-
-	for (k = 0; k < c->g.producers; k++) {
-		if (is_producer(c) && k == c->slot)
-			continue;
-		r = __atomic_load_n(&c->prods[k].resv, __ATOMIC_ACQUIRE) - 1;
-		if (r == UINT64_MAX || (int64_t)(r - *m) >= 0 ||
-		    (r & (SHMX__CHAN_ALIGN - 1)) || top - r > c->g.capacity)
-			continue;
-		if (slot_fate(c, true, k, &st) == 1)
-			*m = r;
-	}
-}
-
-#define SLOT_TRIES 4    /* reads of a slot that keeps changing */
-
-/* Consumer slot j's cursor *t and the state word *st it goes with, for a
- * room up to *top: the state read before and after the cursor, so that a
- * consumer taking the slot over meanwhile (its first cursor a head it
- * read while attaching, chan-attach.c) is not judged by its
- * predecessor's "attached"; with several producers, the cursor read
- * after the last head read: a cursor past *top makes us read head again,
- * and then the cursor again (one read before others ran a ring on is
- * more than a ring behind the head read after it, and no corruption).
- * tests/spin/chan2-join.pml. false when the slot kept changing: its
- * cursor is then counted (it is never ahead of the slot's true one) and
- * not judged. */
-static bool read_slot(struct shmx_chan *c, unsigned j, uint64_t *top, uint32_t *st,
-		      uint64_t *t)
-{
-	struct shmx__chan_slot *s = &c->conss[j];
-
-	for (unsigned tries = 0; tries < SLOT_TRIES; tries++) {
-		*st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-		/* Acquire: pairs with the attach's release stores of the
-		 * cursor; the state read after it is at least that new. */
-		*t = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
-		/* Several producers: a consumer may have taken what others
-		 * reserved since we read head (we may have slept meanwhile). */
-		if (c->multi && (int64_t)(*t - *top) > 0) {
-			*top = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-			continue;
-		}
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == *st)
-			return true;
-	}
-	return false;
-}
-
-/* The slowest consumer that counts, for a producer's room: with one
- * consumer slot (a queue) always slot 0, attached or not; with several,
- * every attached one (from when there is none). The fence pairs with the
- * one a consumer issues when it attaches (start_at_head() in
- * chan-attach.c): either we see it, or it sees a head at least as new as
- * from. With reap, consumers that died attached are marked and no longer
- * count. */
-int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min)
-{
-	uint64_t m = from, t, top = c->multi ? from : c->pos;
-	uint32_t st, dead;
-	unsigned j;
-	bool settled;
-
-	if (c->bcast)
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (j = 0; j < c->g.consumers; j++) {
-		settled = read_slot(c, j, &top, &st, &t);
-		if (c->bcast && !shmx__chan_counts(st))
-			continue;
-		/* A consumer still joining stored a head it read before it
-		 * fenced: any number of rings behind by now. That is no room
-		 * (until it stores where it starts, and kicks), not a bad
-		 * value; the room test, head + need - cursor > capacity,
-		 * cannot wrap on it. */
-		if ((t & (SHMX__CHAN_ALIGN - 1)) ||
-		    (settled && top - t > c->g.capacity &&
-		     ((st & SHMX__CHAN_ATTACHED) || (int64_t)(top - t) < 0)))
-			return -EBADMSG;
-		if (reap && c->bcast && slot_fate(c, false, j, &dead) == -EOWNERDEAD &&
-		    __atomic_compare_exchange_n(&c->conss[j].state, &dead,
-						dead | SHMX__CHAN_REAPED, false,
-						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			continue;
-		if (!c->bcast || (int64_t)(t - m) < 0)
-			m = t;
-	}
-	if (c->multi)
-		in_flight(c, top, &m);
-	*min = m;
-	return 0;
-}
-
 int shmx__chan_truncated(struct shmx_chan *c)
 {
 	return shmx__truncated(shmx_fd(c->region), c->map_size);
@@ -369,10 +163,10 @@ static int settle(struct shmx_chan *c, ready_fn ready, uint64_t need)
 
 	if (err)
 		return fail(c, err);
-	err = peer_gone(c);
+	err = c->look->gone(c);
 	r = ready(c, need);
-	if (!r && c->multi && !is_producer(c))
-		r = dead_record(c);
+	if (!r)
+		r = c->look->stuck(c);
 	return r ? r : err;
 }
 
@@ -451,8 +245,7 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	 * call); among several, the bits of others may be in it too. */
 	/* Relaxed: alone on our side the word holds only our bit; a peer's
 	 * clearing of it races with ours harmlessly (both store 0). */
-	if ((is_producer(c) ? c->g.producers : c->g.consumers) == 1 &&
-	    __atomic_load_n(waiting, __ATOMIC_RELAXED))
+	if (c->alone && __atomic_load_n(waiting, __ATOMIC_RELAXED))
 		__atomic_store_n(waiting, 0, __ATOMIC_RELAXED);
 	return r;
 }
@@ -466,21 +259,6 @@ static void poller_barrier(struct shmx_chan *c)
 {
 	(void)c;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-
-/* Several producers: a live producer's reservation in flight may hold our
- * room back (in_flight()); its commit kicks us, its close or its death
- * does not. Relaxed: called after our fence (arm()); a reservation
- * stored after it is not one our room test counted. */
-static bool other_in_flight(struct shmx_chan *c)
-{
-	uint32_t st;
-
-	for (unsigned k = 0; k < c->g.producers; k++)
-		if (k != c->slot && __atomic_load_n(&c->prods[k].resv, __ATOMIC_RELAXED) &&
-		    slot_fate(c, true, k, &st) == 1)
-			return true;
-	return false;
 }
 
 /* Before arming: the peers' state words as of now (states[], for the
@@ -507,7 +285,7 @@ static bool watch_peers(struct shmx_chan *c, uint32_t *states)
 		return true;
 	}
 	for (k = 0; k < n; k++) {
-		if (slot_fate(c, !is_producer(c), k, &st) == 1)
+		if (shmx__chan_slot_fate(c, !is_producer(c), k, &st) == 1)
 			seen &= shmx__poll_watch_at(c->poll, k,
 						    __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED),
 						    states[k] >> 8);
@@ -547,7 +325,7 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 	for (k = 0; !r && k < peer_count(c); k++)
 		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != states[k])
 			return settle(c, ready, need);
-	if (!r && (!seen || (c->multi && is_producer(c) && other_in_flight(c))))
+	if (!r && (!seen || c->look->in_flight(c)))
 		shmx__poll_tick(c->poll, SLICE_MS);
 	return r;
 }

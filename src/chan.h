@@ -7,8 +7,10 @@
  * broadcast), chan-over.c (overwrite), chan-mprod.c and chan-multi.c
  * (several producers), over the record walk they share, chan-ring.h;
  * chan-stat.c describes a channel from outside and a handle's view of its
- * ring; chan-wait.c sleeps, wakes and watches the peers; chan-format.c
- * checks the shared format (also for tests and fuzzers). */
+ * ring; chan-peers.c sees the peers by shape (the room, their fates:
+ * struct shmx__chan_look, also chosen at attach); chan-wait.c sleeps,
+ * wakes and polls; chan-format.c checks the shared format (also for
+ * tests and fuzzers). */
 #ifndef SHMX_CHAN_H
 #define SHMX_CHAN_H
 
@@ -67,6 +69,32 @@ extern const struct shmx__chan_ops shmx__chan_over_ops;
 /* chan-mprod.c: several producers, both sides */
 extern const struct shmx__chan_ops shmx__chan_mprod_ops;
 
+/* How a handle sees its peers, by shape and role, chosen once when it
+ * attaches as its ops are (chan-peers.c): what a wait settles on and a
+ * producer's room, with no test of the shape. */
+struct shmx__chan_look {
+	/* Producers: the slowest consumer that counts, from `from` (head as
+	 * we know it); dead ones are marked when reap is set. */
+	int (*slowest)(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min);
+	/* The peers as one: 0 (one alive, or none came yet), -EPIPE,
+	 * -EOWNERDEAD, -errno. */
+	int (*gone)(struct shmx_chan *c);
+	/* A consumer stopped at a reserved record: 1 when its producer is
+	 * gone (the record is then skipped), else 0, or -EBADMSG. */
+	int (*stuck)(struct shmx_chan *c);
+	/* A producer of several: 1 while another live producer's reservation
+	 * is in flight (our room may wait for it), else 0. */
+	int (*in_flight)(struct shmx_chan *c);
+};
+/* one producer: one consumer slot, several; several producers: one, several */
+extern const struct shmx__chan_look shmx__chan_look_queue;
+extern const struct shmx__chan_look shmx__chan_look_bcast;
+extern const struct shmx__chan_look shmx__chan_look_mp_queue;
+extern const struct shmx__chan_look shmx__chan_look_mp_bcast;
+/* consumers of one producer, of several */
+extern const struct shmx__chan_look shmx__chan_look_consumer;
+extern const struct shmx__chan_look shmx__chan_look_mp_consumer;
+
 struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */
 	struct shmx__chan_hdr *hdr;
@@ -74,6 +102,7 @@ struct shmx_chan {
 	struct shmx__chan_slot *me;     /* our slot block */
 	struct shmx__chan_geom g; /* capacity, mask, max_msg, slots, policy */
 	const struct shmx__chan_ops *ops;
+	const struct shmx__chan_look *look;
 	uint64_t pos;           /* ours: producer head / consumer tail */
 	uint64_t peer;          /* producer: slowest consumer seen; consumer: unused */
 	uint64_t count;         /* messages we committed / released */
@@ -91,6 +120,7 @@ struct shmx_chan {
 	bool multi;             /* several producer slots: reserve under the lock */
 	bool bcast;             /* several consumer slots */
 	bool over;              /* policy overwrite */
+	bool alone;             /* the only slot of our role */
 	/* cold */
 	struct shmx__chan_slot *prods;  /* producer slot blocks */
 	struct shmx__chan_slot *conss;  /* consumer slot blocks */
@@ -324,12 +354,19 @@ static inline void shmx__chan_remember_death(struct shmx_chan *c, uint32_t state
 void shmx__chan_barrier_setup(struct shmx_chan *c);
 /* Wake the peers polling on their descriptors (they armed with WAIT_POLL). */
 void shmx__chan_poll_kick(struct shmx_chan *c);
+/* chan-peers.c: what became of the holder of a slot: 1 alive, -EPIPE
+ * (closed), -EOWNERDEAD (died attached), 0 (never came, or marked); *state
+ * the state word it was judged by (not set for 1). */
+int shmx__chan_slot_fate(struct shmx_chan *c, bool producer, unsigned s, uint32_t *state);
 /* 1 when producer slot s of generation gen (from a reserved record's tag)
  * is gone: its liveness slot is free, or another attach holds it. */
 int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen);
-/* Producer of a broadcast: the slowest consumer that counts, from head
- * when none does; dead ones are marked when reap is set. */
-int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min);
+/* A producer's room: the slowest consumer that counts, by our shape. */
+static inline int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap,
+				     uint64_t *min)
+{
+	return c->look->slowest(c, from, reap, min);
+}
 /* Advance a futex word and wake its sleepers. */
 void shmx__chan_bump(uint32_t *seq);
 /* -EFAULT once the object shrank below our mapping. */

@@ -5,7 +5,7 @@
  * a consumer may close or die, and the producer sleeps for room and is
  * woken by the consumers. In the C code: the producer's reserve and
  * publish (src/chan-ring.h, src/chan-bcast.c), its room computation
- * (shmx__chan_slowest() in src/chan-wait.c) and its wait for space
+ * (slowest_of() in src/chan-peers.c) and its wait for space
  * (src/chan-send.c, src/chan-wait.c); the consumer's next-record step,
  * its cursor store and the kick after it (src/chan-ring.h: ring_next(),
  * show_tail()); attach of a consumer slot (src/chan-attach.c: store

@@ -2,7 +2,7 @@
 /* Channel format version 2 (docs/channel-format.md), several producers
  * and a broadcast: one producer's room computation while a consumer takes
  * over a slot whose holder died, and another producer runs on. In the C
- * code: shmx__chan_slowest() (src/chan-wait.c: a fence, then per consumer
+ * code: slowest_of() and read_slot() (src/chan-peers.c: a fence, then per consumer
  * slot its state word, then its cursor, head read again when the cursor is
  * past the head the room started from, the check "a cursor more than a
  * ring behind head is corrupt" for an attached slot); the reaping of a

@@ -9,8 +9,8 @@
  * word before it, store head, release the lock); in src/chan-mprod.c the
  * commit (store the message word, mprod_put()); in src/chan-ring.h and
  * src/chan-mprod.c the consumer's next-record step (message, padding,
- * reserved: wait, or skip once its producer is dead, settled in
- * src/chan-wait.c).
+ * reserved: wait, or skip once its producer is dead, settled in a wait:
+ * dead_record() in src/chan-peers.c).
  *
  * Two producer slots, K messages per producer (KR for a replacement), one
  * consumer, block policy. The consumer attaches whenever it first runs,
