@@ -177,10 +177,15 @@ static int attach_shared(struct shmx_chan *c)
 /* How we see our peers, by shape and role (chan-peers.c). */
 static const struct shmx__chan_look *look_of(const struct shmx_chan *c)
 {
-	if (!is_producer(c))
-		return c->multi ? &shmx__chan_look_mp_consumer : &shmx__chan_look_consumer;
+	if (!is_producer(c)) {
+		if (c->multi)
+			return &shmx__chan_look_mp_consumer;
+		return c->over ? &shmx__chan_look_over_consumer : &shmx__chan_look_consumer;
+	}
 	if (c->multi)
 		return c->bcast ? &shmx__chan_look_mp_bcast : &shmx__chan_look_mp_queue;
+	if (c->over)
+		return c->bcast ? &shmx__chan_look_over_bcast : &shmx__chan_look_over_queue;
 	return c->bcast ? &shmx__chan_look_bcast : &shmx__chan_look_queue;
 }
 

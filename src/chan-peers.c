@@ -288,25 +288,49 @@ static int other_in_flight(struct shmx_chan *c)
 
 const struct shmx__chan_look shmx__chan_look_queue = {
 	.slowest = queue_slowest, .gone = consumer_gone, .stuck = nothing,
-	.in_flight = nothing,
+	.in_flight = nothing, .watch = shmx__chan_watch_one,
+	.used = shmx__chan_used_one, .pending = shmx__chan_pending_queue,
 };
 const struct shmx__chan_look shmx__chan_look_bcast = {
 	.slowest = bcast_slowest, .gone = bcast_reap, .stuck = nothing,
-	.in_flight = nothing,
+	.in_flight = nothing, .watch = shmx__chan_watch_each,
+	.used = shmx__chan_used_one, .pending = shmx__chan_pending_bcast,
+};
+/* An overwriting producer never waits: its room and its peers matter only
+ * to a wait that does not come. */
+const struct shmx__chan_look shmx__chan_look_over_queue = {
+	.slowest = queue_slowest, .gone = consumer_gone, .stuck = nothing,
+	.in_flight = nothing, .watch = shmx__chan_watch_one,
+	.used = shmx__chan_used_over, .pending = shmx__chan_pending_over_queue,
+};
+const struct shmx__chan_look shmx__chan_look_over_bcast = {
+	.slowest = bcast_slowest, .gone = bcast_reap, .stuck = nothing,
+	.in_flight = nothing, .watch = shmx__chan_watch_each,
+	.used = shmx__chan_used_over, .pending = shmx__chan_pending_over_bcast,
 };
 const struct shmx__chan_look shmx__chan_look_mp_queue = {
 	.slowest = mp_queue_slowest, .gone = consumer_gone, .stuck = nothing,
-	.in_flight = other_in_flight,
+	.in_flight = other_in_flight, .watch = shmx__chan_watch_one,
+	.used = shmx__chan_used_mp, .pending = shmx__chan_pending_mp_queue,
 };
 const struct shmx__chan_look shmx__chan_look_mp_bcast = {
 	.slowest = mp_bcast_slowest, .gone = mp_bcast_reap, .stuck = nothing,
-	.in_flight = other_in_flight,
+	.in_flight = other_in_flight, .watch = shmx__chan_watch_each,
+	.used = shmx__chan_used_mp, .pending = shmx__chan_pending_mp_bcast,
 };
 /* Consumers compute no room (slowest NULL, never called). */
 const struct shmx__chan_look shmx__chan_look_consumer = {
-	.gone = producers_gone, .stuck = nothing,
-	.in_flight = nothing,
+	.gone = producers_gone, .stuck = nothing, .in_flight = nothing,
+	.watch = shmx__chan_watch_one,
+	.used = shmx__chan_used_cons, .pending = shmx__chan_pending_cons,
+};
+const struct shmx__chan_look shmx__chan_look_over_consumer = {
+	.gone = producers_gone, .stuck = nothing, .in_flight = nothing,
+	.watch = shmx__chan_watch_one,
+	.used = shmx__chan_used_cons_over, .pending = shmx__chan_pending_cons_over,
 };
 const struct shmx__chan_look shmx__chan_look_mp_consumer = {
 	.gone = producers_gone, .stuck = dead_record, .in_flight = nothing,
+	.watch = shmx__chan_watch_each,
+	.used = shmx__chan_used_cons, .pending = shmx__chan_pending_cons,
 };

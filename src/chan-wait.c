@@ -263,13 +263,25 @@ static void poller_barrier(struct shmx_chan *c)
 
 /* Before arming: the peers' state words as of now (states[], for the
  * second look), and what makes the descriptor readable when one of them
- * goes. One peer: its process and its connection. Several: the process
- * of each one alive (a pidfd each), so an idle channel wakes nobody.
- * Closes and attaches kick us themselves. false when a peer alive could
- * not be watched: the caller ticks instead. The pids are relaxed: stored
- * before the release store of "attached" that the state's acquire load
- * pairs with (a wrong one costs a wake-up, or a look every slice). */
-static bool watch_peers(struct shmx_chan *c, uint32_t *states)
+ * goes; false when a peer alive could not be watched (the caller ticks
+ * instead). Closes and attaches kick us themselves. The pids are relaxed:
+ * stored before the release store of "attached" that the state's acquire
+ * load pairs with (a wrong one costs a wake-up, or a look every slice).
+ * One peer: its process and its connection. */
+bool shmx__chan_watch_one(struct shmx_chan *c, uint32_t *states)
+{
+	struct shmx__chan_slot *peer = peer_slots(c);
+
+	states[0] = __atomic_load_n(&peer[0].state, __ATOMIC_ACQUIRE);
+	if (states[0] & SHMX__CHAN_ATTACHED)
+		shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
+				 states[0] >> 8);
+	return true;
+}
+
+/* Several peers: the process of each one alive (a pidfd each), so an idle
+ * channel wakes nobody. */
+bool shmx__chan_watch_each(struct shmx_chan *c, uint32_t *states)
 {
 	struct shmx__chan_slot *peer = peer_slots(c);
 	unsigned n = peer_count(c), k;
@@ -278,12 +290,6 @@ static bool watch_peers(struct shmx_chan *c, uint32_t *states)
 
 	for (k = 0; k < n; k++)
 		states[k] = __atomic_load_n(&peer[k].state, __ATOMIC_ACQUIRE);
-	if (n == 1) {
-		if (states[0] & SHMX__CHAN_ATTACHED)
-			shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
-					 states[0] >> 8);
-		return true;
-	}
 	for (k = 0; k < n; k++) {
 		if (shmx__chan_slot_fate(c, !is_producer(c), k, &st) == 1)
 			seen &= shmx__poll_watch_at(c->poll, k,
@@ -317,7 +323,7 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 	int r;
 
 	shmx__poll_service(c->poll);
-	seen = watch_peers(c, states);
+	seen = c->look->watch(c, states);
 	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELEASE);
 	poller_barrier(c);

@@ -85,15 +85,44 @@ struct shmx__chan_look {
 	/* A producer of several: 1 while another live producer's reservation
 	 * is in flight (our room may wait for it), else 0. */
 	int (*in_flight)(struct shmx_chan *c);
+	/* A poller about to arm: the peers' state words into states[], and
+	 * their processes watched (chan-wait.c); false when one alive could
+	 * not be. */
+	bool (*watch)(struct shmx_chan *c, uint32_t *states);
+	/* shmx_chan_used(), shmx_chan_pending() (chan-stat.c) */
+	ssize_t (*used)(struct shmx_chan *c);
+	ssize_t (*pending)(struct shmx_chan *c);
 };
-/* one producer: one consumer slot, several; several producers: one, several */
+/* Producers: one producer and one consumer slot, several; the same
+ * overwriting; several producers and one consumer slot, several. */
 extern const struct shmx__chan_look shmx__chan_look_queue;
 extern const struct shmx__chan_look shmx__chan_look_bcast;
+extern const struct shmx__chan_look shmx__chan_look_over_queue;
+extern const struct shmx__chan_look shmx__chan_look_over_bcast;
 extern const struct shmx__chan_look shmx__chan_look_mp_queue;
 extern const struct shmx__chan_look shmx__chan_look_mp_bcast;
-/* consumers of one producer, of several */
+/* Consumers: of one producer, the same overwriting, of several. */
 extern const struct shmx__chan_look shmx__chan_look_consumer;
+extern const struct shmx__chan_look shmx__chan_look_over_consumer;
 extern const struct shmx__chan_look shmx__chan_look_mp_consumer;
+/* chan-wait.c: a poller watches its one peer, or each of several. */
+bool shmx__chan_watch_one(struct shmx_chan *c, uint32_t *states);
+bool shmx__chan_watch_each(struct shmx_chan *c, uint32_t *states);
+/* chan-stat.c: bytes in use, by role and shape */
+ssize_t shmx__chan_used_one(struct shmx_chan *c);
+ssize_t shmx__chan_used_mp(struct shmx_chan *c);
+ssize_t shmx__chan_used_over(struct shmx_chan *c);
+ssize_t shmx__chan_used_cons(struct shmx_chan *c);
+ssize_t shmx__chan_used_cons_over(struct shmx_chan *c);
+/* chan-stat.c: messages not yet taken, by role and shape */
+ssize_t shmx__chan_pending_queue(struct shmx_chan *c);
+ssize_t shmx__chan_pending_bcast(struct shmx_chan *c);
+ssize_t shmx__chan_pending_mp_queue(struct shmx_chan *c);
+ssize_t shmx__chan_pending_mp_bcast(struct shmx_chan *c);
+ssize_t shmx__chan_pending_over_queue(struct shmx_chan *c);
+ssize_t shmx__chan_pending_over_bcast(struct shmx_chan *c);
+ssize_t shmx__chan_pending_cons(struct shmx_chan *c);
+ssize_t shmx__chan_pending_cons_over(struct shmx_chan *c);
 
 struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */

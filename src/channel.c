@@ -427,8 +427,9 @@ SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
 static int mark_closed(struct shmx_chan *c)
 {
 	/* A reservation never committed is no longer in flight: the room
-	 * may pass it (consumers skip it once we are gone). */
-	if (is_producer(c) && c->multi)
+	 * may pass it (consumers skip it once we are gone). One producer
+	 * never sets it: storing its 0 again costs less than asking. */
+	if (is_producer(c))
 		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_or(&c->me->state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
 	return 0;

@@ -132,11 +132,16 @@ static void test_every_call_of_every_shape(void **state)
 static const struct shmx__chan_look *want_look(const struct shape *s, bool producer)
 {
 	bool multi = s->producers > 1, bcast = s->consumers > 1;
+	bool over = s->policy == SHMX_CHAN_POLICY_OVERWRITE;
 
+	if (!producer && multi)
+		return &shmx__chan_look_mp_consumer;
 	if (!producer)
-		return multi ? &shmx__chan_look_mp_consumer : &shmx__chan_look_consumer;
+		return over ? &shmx__chan_look_over_consumer : &shmx__chan_look_consumer;
 	if (multi)
 		return bcast ? &shmx__chan_look_mp_bcast : &shmx__chan_look_mp_queue;
+	if (over)
+		return bcast ? &shmx__chan_look_over_bcast : &shmx__chan_look_over_queue;
 	return bcast ? &shmx__chan_look_bcast : &shmx__chan_look_queue;
 }
 
@@ -170,7 +175,8 @@ static void producer_waits(const struct shape *s, struct shmx_chan *tx, struct s
 
 /* A consumer whose producers all closed reads what they sent, then
  * -EPIPE: settled through the table, also with several producers (whose
- * consumers also look for a dead producer's record at each wait). */
+ * consumers also look for a dead producer's record at each wait); what
+ * is pending and in use, as each role's table counts it. */
 static void consumer_ends(const char *name, const struct shape *s)
 {
 	struct shmx_chan *rx, *tx[3];
@@ -184,6 +190,9 @@ static void consumer_ends(const char *name, const struct shape *s)
 		assert_ptr_equal(tx[k]->look, want_look(s, true));
 		assert_int_equal(shmx_chan_send(tx[k], "x", 1, 0), 0);
 	}
+	assert_int_equal(shmx_chan_pending(rx), (ssize_t)s->producers);
+	assert_int_equal(shmx_chan_used(rx), (ssize_t)s->producers * 16);
+	assert_int_equal(shmx_chan_pending(tx[0]), (ssize_t)s->producers);
 	for (unsigned k = 0; k < s->producers; k++) {
 		assert_int_equal(shmx_chan_recv(rx, b, sizeof(b), 40), 1);
 		tx[k] = shmx_chan_close(tx[k]);
