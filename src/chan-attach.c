@@ -46,11 +46,16 @@ static int producer_indices(struct shmx_chan *c)
 			return -EBADMSG;
 		c->pos = c->pub = head;
 		c->peer = head - c->g.capacity;
-		/* A dead predecessor's reservation is gone with it. */
+		/* A dead predecessor's reservation is gone with it. Relaxed,
+		 * here and for our slot's words below: the slot is ours (its
+		 * lock), and a predecessor's stores were all visible once its
+		 * lock was free (a system call, and it is gone). */
 		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 		c->count = __atomic_load_n(&c->me->count, __ATOMIC_RELAXED);
 		return 0;
 	}
+	/* Relaxed: one producer, so its only writer was a predecessor in our
+	 * slot, gone; read2() then reads the words under it properly. */
 	if (__atomic_load_n(&h->head_seq, __ATOMIC_RELAXED) & 1)   /* died updating */
 		__atomic_fetch_add(&h->head_seq, 1, __ATOMIC_RELAXED);
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
@@ -87,6 +92,7 @@ static int queue_indices(struct shmx_chan *c)
 	if (((c->pos | head) & (SHMX__CHAN_ALIGN - 1)) ||
 	    (!c->over && shmx__chan_distance(head, c->pos, c->g.capacity) < 0))
 		return -EBADMSG;
+	/* Relaxed: our slot's counters, its last holder gone (see above). */
 	c->count = __atomic_load_n(&me->count, __ATOMIC_RELAXED);
 	c->index = __atomic_load_n(&me->index, __ATOMIC_RELAXED);
 	c->lost = __atomic_load_n(&me->lost, __ATOMIC_RELAXED);
@@ -108,7 +114,10 @@ static void start_at_head(struct shmx_chan *c, uint32_t gen)
 	uint64_t head, sent;
 
 	shmx__chan_read2(&h->head_seq, &h->head, &h->sent, &head, &sent);
-	__atomic_store_n(&me->pos, head, __ATOMIC_RELAXED);
+	/* Release: a producer that reads this cursor then reads our state
+	 * word at least as new as the one attach_shared() cleared (read_slot()
+	 * in chan-peers.c). */
+	__atomic_store_n(&me->pos, head, __ATOMIC_RELEASE);
 	__atomic_store_n(&me->count, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->lost, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->index, sent, __ATOMIC_RELAXED);
@@ -130,13 +139,19 @@ static int attach_shared(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	struct shmx__chan_slot *me = c->me;
+	/* Relaxed: we hold the slot; only a producer reaping a dead consumer
+	 * writes it besides its holder, and only the flags. */
 	uint32_t gen = (__atomic_load_n(&me->state, __ATOMIC_RELAXED) >> 8) + 1;
 	int err = 0;
 
 	c->gen = gen;
 	shmx__chan_barrier_setup(c);
 	/* A predecessor that died attached left "attached" behind: until we
-	 * store our own state the slot is not shown as anyone's. */
+	 * store our own state the slot is not shown as anyone's. A dead
+	 * producer's death is kept in the header first: once our state is
+	 * stored, nothing else says it (shmx__chan_died()). */
+	if (is_producer(c))
+		shmx__chan_remember_death(c, __atomic_load_n(&me->state, __ATOMIC_ACQUIRE));
 	__atomic_fetch_and(&me->state, ~SHMX__CHAN_ATTACHED, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->pid, (int32_t)getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->armed, 0, __ATOMIC_RELAXED);
@@ -157,6 +172,21 @@ static int attach_shared(struct shmx_chan *c)
 	else
 		kick(c, &h->space_waiting, &h->space_seq);
 	return 0;
+}
+
+/* How we see our peers, by shape and role (chan-peers.c). */
+static const struct shmx__chan_look *look_of(const struct shmx_chan *c)
+{
+	if (!is_producer(c)) {
+		if (c->multi)
+			return &shmx__chan_look_mp_consumer;
+		return c->over ? &shmx__chan_look_over_consumer : &shmx__chan_look_consumer;
+	}
+	if (c->multi)
+		return c->bcast ? &shmx__chan_look_mp_bcast : &shmx__chan_look_mp_queue;
+	if (c->over)
+		return c->bcast ? &shmx__chan_look_over_bcast : &shmx__chan_look_over_queue;
+	return c->bcast ? &shmx__chan_look_bcast : &shmx__chan_look_queue;
 }
 
 /* The calls of our shape and role, chosen here once. */
@@ -182,6 +212,8 @@ int shmx__chan_attach(struct shmx_chan *c)
 	c->bcast = c->g.consumers > 1;
 	c->over = c->g.policy == SHMX__CHAN_POLICY_OVERWRITE;
 	c->ops = shape_ops(c);
+	c->look = look_of(c);
+	c->alone = (is_producer(c) ? c->g.producers : c->g.consumers) == 1;
 	c->prods = (struct shmx__chan_slot *)(void *)((unsigned char *)c->hdr +
 						       SHMX__CHAN_SLOTS_AT);
 	c->conss = c->prods + c->g.producers;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A broadcast with one producer and the block policy (shmx(7), "Queue or
  * broadcast"): the producer's room is behind the slowest consumer that
- * counts (shmx__chan_slowest() in chan-wait.c), and head and sent change
+ * counts (bcast_slowest() in chan-peers.c), and head and sent change
  * as one (publish_as_one()), for a consumer that attaches at head
  * (start_at_head() in chan-attach.c). Its consumers walk the ring as a
  * queue's (chan-ring.h). */

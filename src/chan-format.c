@@ -51,7 +51,7 @@ int shmx__chan_validate(const struct shmx__chan_hdr *h, uint64_t object_size,
 	if (shmx__chan_geometry(h->capacity, h->producers, h->consumers, h->policy, &v))
 		return -EBADMSG;
 	if (h->header_size != v.header_size || h->max_msg != v.max_msg ||
-	    (h->flags & ~SHMX__CHAN_FLAG_FENCES))
+	    (h->flags & ~(SHMX__CHAN_FLAG_FENCES | SHMX__CHAN_FLAG_DIED)))
 		return -EBADMSG;
 	if (object_size < v.header_size || object_size - v.header_size < v.capacity)
 		return -EBADMSG;
@@ -119,6 +119,8 @@ void shmx__chan_read2(const uint32_t *seq, const uint64_t *a, const uint64_t *b,
 	unsigned tries;
 
 	for (tries = 0;; tries++) {
+		/* A seqlock read: the two words relaxed, between the acquire
+		 * load of seq and the acquire fence before seq again. */
 		s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		*va = __atomic_load_n(a, __ATOMIC_RELAXED);
 		*vb = __atomic_load_n(b, __ATOMIC_RELAXED);

@@ -4,7 +4,7 @@
  * reserves a run of records under the lock (chan-multi.c), copies
  * outside it and commits each record with one store; a consumer waits at
  * a record only reserved, passes one whose producer is gone (settled in
- * chan-wait.c) and the skip records a short commit leaves. The walk
+ * a wait: dead_record() in chan-peers.c) and the skip records a short commit leaves. The walk
  * itself is chan-ring.h's. */
 #define _GNU_SOURCE
 
@@ -29,6 +29,8 @@ static hot_inline void mprod_put(struct shmx_chan *c, uint64_t off, uint64_t pad
 {
 	uint64_t used = REC + align8(len), size = REC + align8(resv);
 
+	/* The skip word relaxed: the message word's release store after it
+	 * publishes it. */
 	if (used < size)
 		__atomic_store_n(word_at(c, off + used),
 				 (uint64_t)SHMX__CHAN_TAG_SKIP << 32 | (size - used - REC),
@@ -71,8 +73,8 @@ static hot_inline bool is_busy(uint64_t word)
 }
 
 /* Nothing at our position, or a record another producer only reserved
- * and that is not known to be a dead producer's (dead_at, settle() in
- * chan-wait.c). */
+ * and that is not known to be a dead producer's (dead_at, dead_record()
+ * in chan-peers.c). */
 static hot_inline bool mprod_empty(struct shmx_chan *c, uint64_t word)
 {
 	return !word || (is_busy(word) && c->dead_at != c->pos + 1);
@@ -112,6 +114,7 @@ static int mprod_pre_wait(struct shmx_chan *c, struct deadline *d, uint64_t walk
  * (mprod_pre_wait()). */
 static int mprod_bound(struct shmx_chan *c, struct deadline *d, uint64_t walked)
 {
+	/* Relaxed: our own cursor, which only we store. */
 	if (c->pos - __atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) > c->g.capacity)
 		return fail(c, -EBADMSG);
 	if (walked <= c->g.capacity || (d && d->timeout))

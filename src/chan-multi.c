@@ -70,6 +70,7 @@ static int repair_head(struct shmx_chan *c, uint32_t dead)
 		pos += adv;
 		busy += len == -2;
 	}
+	/* Relaxed: the dead holder's slot, as above. */
 	meant = __atomic_load_n(&c->prods[(dead & 0xff) - 1].pos, __ATOMIC_RELAXED);
 	if ((seq & 1) && meant - sent <= busy)
 		sent = meant;
@@ -192,6 +193,7 @@ static ssize_t run_under_lock(struct shmx_chan *c, const struct iovec *m, size_t
 static void mark_run(struct shmx_chan *c, const struct iovec *m, size_t k)
 {
 	uint64_t pos = c->pos, off, pad, need;
+	/* Relaxed: under the lock, as head in run_under_lock(). */
 	uint64_t sent = __atomic_load_n(&c->hdr->sent, __ATOMIC_RELAXED);
 
 	/* In flight until the run's last record is committed: no producer

@@ -26,6 +26,7 @@ static int overwrite_room(struct shmx_chan *c, uint64_t need)
 	if (c->pos != c->pub)
 		publish_as_one(c);
 	while (c->pos + need + REC - low > c->g.capacity) {
+		/* Relaxed: our own records (one producer), read back. */
 		word = __atomic_load_n(word_at(c, low), __ATOMIC_RELAXED);
 		if (!word || shmx__chan_record(&c->g, low, word, &adv, &len) || len == -2 ||
 		    c->pos - (low + adv) > c->g.capacity)
@@ -33,6 +34,7 @@ static int overwrite_room(struct shmx_chan *c, uint64_t need)
 		low += adv;
 		msgs += len >= 0;
 	}
+	/* The seqlock's writer: we are its only one, so our own value. */
 	seq = __atomic_load_n(&h->low_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->low_seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -72,8 +74,12 @@ static const struct prod_steps over_prod = {
 /* ---- consumer ---- */
 
 /* low has passed our position, so what we read there may be torn. The
+ * read side of a seqlock: the copy (ring_recv() and the others in
+ * chan-ring.h) races with the producer's writes over it by design, and
+ * only this test, after it, says whether the copy can be used. The
  * acquire fence pairs with the producer's release fence between moving
- * low and writing over the records (overwrite_room()). */
+ * low and writing over the records (overwrite_room()); low itself relaxed
+ * after it. */
 static hot_inline bool overtaken(struct shmx_chan *c)
 {
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);

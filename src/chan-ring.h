@@ -314,6 +314,7 @@ struct cons_steps {
  * as we wait, and a producer waiting for it waits as long as we do. */
 static hot_inline void show_passed(struct shmx_chan *c, void (*show)(struct shmx_chan *c))
 {
+	/* Relaxed: our own cursor, which only we store. */
 	if (__atomic_load_n(&c->me->pos, __ATOMIC_RELAXED) != c->pos)
 		show(c);
 }
@@ -408,7 +409,10 @@ static hot_inline ssize_t ring_recv(struct shmx_chan *c, void *buf, size_t size,
 	len = ring_first(c, size, &d, &adv, s);
 	if (len < 0)
 		return len;
-	/* A fault in the copy is caught by shmx_chan_recv()'s guarded section. */
+	/* A fault in the copy is caught by shmx_chan_recv()'s guarded section.
+	 * Overwriting, the copy is a seqlock's read: the producer may write
+	 * over the record meanwhile, and lapped() after the copy says whether
+	 * to throw it away (overtaken() in chan-over.c). */
 	if (len)
 		memcpy(buf, c->ring + c->cur_off + REC, (size_t)len);
 	if (s->lapped(c))

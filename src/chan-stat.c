@@ -279,74 +279,145 @@ SHMX_EXPORT size_t shmx_chan_max_msg(const struct shmx_chan *c)
 	return c ? (size_t)c->g.max_msg : 0;
 }
 
-/* Bytes of the ring in use: from the slowest consumer that counts to our
- * position (producer), or from ours to head (consumer). */
-static ssize_t chan_used(const struct shmx_chan *c)
+/* Bytes of the ring in use: from the slowest consumer that counts to
+ * head as we know it (producer), or from our position to head (consumer).
+ * One body per role, the shape as constants; the variants are in the
+ * handle's table (struct shmx__chan_look, chan-peers.c). */
+static hot_inline ssize_t producer_used(struct shmx_chan *c, const bool multi)
 {
-	struct shmx_chan *m = (struct shmx_chan *)c;
-	uint64_t peer, from;
-	int err;
+	uint64_t peer, from = multi ? __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE) : c->pub;
+	uint64_t top = multi ? from : c->pos;
+	int err = shmx__chan_slowest(c, from, false, &peer);
 
-	if (!c)
-		return -EINVAL;
-	if (c->error)
-		return c->error;
-	if (is_producer(c)) {
-		from = c->multi ? __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE) : c->pub;
-		if (c->over)
-			return shmx__chan_distance(c->pos, c->low, c->g.capacity);
-		err = shmx__chan_slowest(m, from, false, &peer);
-		if (err)
-			return err;
-		/* More than a ring behind only while a consumer joins: full. */
-		if ((c->multi ? from : c->pos) - peer > c->g.capacity)
-			return (ssize_t)c->g.capacity;
-		return shmx__chan_distance(c->multi ? from : c->pos, peer, c->g.capacity);
-	}
-	peer = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-	if (peer & (SHMX__CHAN_ALIGN - 1))
-		return -EBADMSG;
-	if (c->over && (int64_t)(peer - c->pos) > (int64_t)c->g.capacity)
-		return (ssize_t)c->g.capacity;  /* overtaken: it says so next */
-	return shmx__chan_distance(peer, c->pos, c->g.capacity);
+	if (err)
+		return err;
+	/* More than a ring behind only while a consumer joins: full. */
+	if (top - peer > c->g.capacity)
+		return (ssize_t)c->g.capacity;
+	return shmx__chan_distance(top, peer, c->g.capacity);
 }
 
-/* Messages not yet taken: by us (consumer), or by the slowest consumer
- * that counts (producer), from the messages sent and each consumer's
- * index (messages it has passed). */
-static ssize_t chan_pending(const struct shmx_chan *c)
+ssize_t shmx__chan_used_one(struct shmx_chan *c)
 {
-	const struct shmx__chan_hdr *h;
-	uint64_t limit, sent, index = UINT64_MAX, v;
-	uint32_t st;
-	unsigned j;
+	return producer_used(c, false);
+}
 
-	if (!c)
-		return -EINVAL;
-	if (c->error)
-		return c->error;
-	h = c->hdr;
-	limit = c->g.capacity / REC;
-	sent = c->multi || !is_producer(c) ? __atomic_load_n(&h->sent, __ATOMIC_ACQUIRE)
-					   : c->count;
-	if (!is_producer(c)) {
-		if (c->over && (int64_t)(sent - c->index) > (int64_t)limit)
-			return (ssize_t)limit;
-		return shmx__chan_distance(sent, c->index, limit);
-	}
-	for (j = 0; j < c->g.consumers; j++) {
+ssize_t shmx__chan_used_mp(struct shmx_chan *c)
+{
+	return producer_used(c, true);
+}
+
+ssize_t shmx__chan_used_over(struct shmx_chan *c)
+{
+	return shmx__chan_distance(c->pos, c->low, c->g.capacity);
+}
+
+static hot_inline ssize_t consumer_used(struct shmx_chan *c, const bool over)
+{
+	uint64_t head = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+
+	if (head & (SHMX__CHAN_ALIGN - 1))
+		return -EBADMSG;
+	if (over && (int64_t)(head - c->pos) > (int64_t)c->g.capacity)
+		return (ssize_t)c->g.capacity;  /* overtaken: it says so next */
+	return shmx__chan_distance(head, c->pos, c->g.capacity);
+}
+
+ssize_t shmx__chan_used_cons(struct shmx_chan *c)
+{
+	return consumer_used(c, false);
+}
+
+ssize_t shmx__chan_used_cons_over(struct shmx_chan *c)
+{
+	return consumer_used(c, true);
+}
+
+/* Messages not yet taken by the slowest consumer that counts, from the
+ * messages sent (ours with one producer) and each consumer's index
+ * (messages it has passed). */
+static hot_inline ssize_t producer_pending(struct shmx_chan *c, const bool multi,
+					   const bool bcast, const bool over)
+{
+	uint64_t limit = c->g.capacity / REC, index = UINT64_MAX, v;
+	uint64_t sent = multi ? __atomic_load_n(&c->hdr->sent, __ATOMIC_ACQUIRE) : c->count;
+	unsigned j, n = bcast ? c->g.consumers : 1;
+	uint32_t st;
+
+	for (j = 0; j < n; j++) {
 		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
-		if (c->bcast && !shmx__chan_counts(st))
+		if (bcast && !shmx__chan_counts(st))
 			continue;
+		/* Relaxed: a count for display, checked as any shared value. */
 		v = __atomic_load_n(&c->conss[j].index, __ATOMIC_RELAXED);
 		if (index == UINT64_MAX || (int64_t)(v - index) < 0)
 			index = v;
 	}
 	if (index == UINT64_MAX)
 		return 0;
-	if (c->over && (int64_t)(sent - index) > (int64_t)limit)
+	if (over && (int64_t)(sent - index) > (int64_t)limit)
 		return (ssize_t)limit;
 	return shmx__chan_distance(sent, index, limit);
+}
+
+ssize_t shmx__chan_pending_queue(struct shmx_chan *c)
+{
+	return producer_pending(c, false, false, false);
+}
+
+ssize_t shmx__chan_pending_bcast(struct shmx_chan *c)
+{
+	return producer_pending(c, false, true, false);
+}
+
+ssize_t shmx__chan_pending_mp_queue(struct shmx_chan *c)
+{
+	return producer_pending(c, true, false, false);
+}
+
+ssize_t shmx__chan_pending_mp_bcast(struct shmx_chan *c)
+{
+	return producer_pending(c, true, true, false);
+}
+
+ssize_t shmx__chan_pending_over_queue(struct shmx_chan *c)
+{
+	return producer_pending(c, false, false, true);
+}
+
+ssize_t shmx__chan_pending_over_bcast(struct shmx_chan *c)
+{
+	return producer_pending(c, false, true, true);
+}
+
+static hot_inline ssize_t consumer_pending(struct shmx_chan *c, const bool over)
+{
+	uint64_t limit = c->g.capacity / REC;
+	uint64_t sent = __atomic_load_n(&c->hdr->sent, __ATOMIC_ACQUIRE);
+
+	if (over && (int64_t)(sent - c->index) > (int64_t)limit)
+		return (ssize_t)limit;
+	return shmx__chan_distance(sent, c->index, limit);
+}
+
+ssize_t shmx__chan_pending_cons(struct shmx_chan *c)
+{
+	return consumer_pending(c, false);
+}
+
+ssize_t shmx__chan_pending_cons_over(struct shmx_chan *c)
+{
+	return consumer_pending(c, true);
+}
+
+static ssize_t chan_used(struct shmx_chan *c)
+{
+	return c->error ? c->error : c->look->used(c);
+}
+
+static ssize_t chan_pending(struct shmx_chan *c)
+{
+	return c->error ? c->error : c->look->pending(c);
 }
 
 SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
@@ -355,7 +426,7 @@ SHMX_EXPORT ssize_t shmx_chan_used(const struct shmx_chan *c)
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_used(c));
+	ON_RING(r, c, chan_used((struct shmx_chan *)c));
 	return r;
 }
 
@@ -365,6 +436,6 @@ SHMX_EXPORT ssize_t shmx_chan_pending(const struct shmx_chan *c)
 
 	if (!c)
 		return -EINVAL;
-	ON_RING(r, c, chan_pending(c));
+	ON_RING(r, c, chan_pending((struct shmx_chan *)c));
 	return r;
 }

@@ -3,7 +3,8 @@
  * has a deadline and watches the peer's liveness slot and the object's
  * size. Or, for a caller that polls (shmx_chan_fd()), arm a descriptor
  * when a try finds nothing. The sleep/wake and arm/wake pairings are
- * proved in tests/spin/chan.pml. */
+ * checked in tests/spin/chan.pml (one waiter of each kind) and
+ * chan2-wake.pml (several on one word). */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ void shmx__chan_barrier_setup(struct shmx_chan *c)
 
 	pthread_once(&once, at_fork);
 	register_process();
+	/* Relaxed: our own process's answer, and a bit that is only ever
+	 * set (with seq_cst): read stale, we set it once more. */
 	if (__atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) &&
 	    !(__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES))
 		set_fences(c);
@@ -106,7 +109,9 @@ void shmx__chan_bump(uint32_t *seq)
 __attribute__((noinline)) void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting,
 						    uint32_t *seq)
 {
-	uint32_t w = __atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED);
+	/* Acquire: pairs with a poller's release OR of its bit (arm()), so
+	 * the "armed" it stored before is seen by shmx__chan_poll_kick(). */
+	uint32_t w = __atomic_exchange_n(waiting, 0, __ATOMIC_ACQUIRE);
 
 	if (w & WAIT_POLL)
 		shmx__chan_poll_kick(c);
@@ -122,9 +127,15 @@ void shmx__chan_poll_kick(struct shmx_chan *c)
 	unsigned n = peer_count(c), k;
 	uint32_t state;
 
+	/* Relaxed, the look and the exchange: "armed" carries nothing but
+	 * itself (it is seen here through the waiting word's acquire, in
+	 * shmx__chan_kick_slow() and wake_peer()), and the exchange only
+	 * makes one of us write the poller's eventfd. What its name needs,
+	 * generation and pid, is read from the state word with acquire, which
+	 * pairs with the release store of "attached" that followed the pid. */
 	for (k = 0; k < n; k++) {
 		if (!__atomic_load_n(&peers[k].armed, __ATOMIC_RELAXED) ||
-		    !__atomic_exchange_n(&peers[k].armed, 0, __ATOMIC_ACQUIRE))
+		    !__atomic_exchange_n(&peers[k].armed, 0, __ATOMIC_RELAXED))
 			continue;
 		if (!c->kicks && !(c->kicks = calloc(n, sizeof(*c->kicks))))
 			return;
@@ -137,175 +148,6 @@ void shmx__chan_poll_kick(struct shmx_chan *c)
 	}
 }
 
-
-/* ---- liveness ---- */
-
-/* What became of the holder of one slot: 1 alive, or -EPIPE (closed),
- * -EOWNERDEAD (died attached), 0 (never came, or someone marked it), as
- * its state word says. A party we never saw attach may still come: only a
- * party whose state word says it attached, and whose slot is free, is
- * gone. The word is read around the lock test so a new party attaching
- * meanwhile is not taken for the old one's corpse. *state is the word. */
-static int slot_fate(struct shmx_chan *c, bool producer, unsigned s, uint32_t *state)
-{
-	uint32_t *word = producer ? &c->prods[s].state : &c->conss[s].state;
-	uint32_t w1, w2;
-	int tries, held;
-
-	for (tries = 0; tries < 4; tries++) {
-		w1 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		held = shmx__slot_held(shmx_fd(c->region), lock_byte(producer, s));
-		if (held)
-			return held < 0 ? held : 1;
-		w2 = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		if (w1 != w2)
-			continue;
-		*state = w1;
-		if (w1 & SHMX__CHAN_CLOSED)
-			return -EPIPE;
-		if (w1 & SHMX__CHAN_REAPED)
-			return 0;
-		return (w1 & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)) ? -EOWNERDEAD : 0;
-	}
-	return 1;
-}
-
-int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen)
-{
-	uint32_t state = 0;
-	int fate = slot_fate(c, true, s, &state);
-
-	if (fate < 0 && fate != -EPIPE && fate != -EOWNERDEAD)
-		return fate;
-	if (fate == 1)
-		state = __atomic_load_n(&c->prods[s].state, __ATOMIC_ACQUIRE);
-	/* Another attach of the slot holds it: the reserving one is gone. */
-	return fate != 1 || ((state >> 8) & 0xffffff) != (gen & 0xffffff);
-}
-
-/* Our peers as one: a single peer's fate (as version 1 had it); of
- * several, any alive keeps us waiting, else the last one's death, else a
- * close. A broadcast producer has no peer to lose: it marks dead
- * consumers (shmx__chan_slowest()) and goes on. */
-static int peer_gone(struct shmx_chan *c)
-{
-	unsigned n = peer_count(c), k, dead = 0, closed = 0;
-	uint32_t state;
-	uint64_t min;
-	int fate;
-
-	if (is_producer(c) && c->bcast)
-		return shmx__chan_slowest(c, c->multi ? __atomic_load_n(&c->hdr->head,
-									__ATOMIC_ACQUIRE)
-						      : c->pub, true, &min);
-	for (k = 0; k < n; k++) {
-		fate = slot_fate(c, !is_producer(c), k, &state);
-		if (fate == 1)
-			return 0;
-		if (fate == -EOWNERDEAD)
-			dead++;
-		else if (fate == -EPIPE)
-			closed++;
-		else if (fate < 0)
-			return fate;
-	}
-	return dead ? -EOWNERDEAD : closed ? -EPIPE : 0;
-}
-
-/* A consumer stopped at a record another producer reserved: if that
- * producer is gone, the record will never be committed; mark it so that
- * ring_next() (chan-ring.h) skips it. 1 then, else 0, or -EBADMSG for a word that is no
- * record. */
-static int dead_record(struct shmx_chan *c)
-{
-	uint64_t word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE), adv;
-	uint32_t tag = (uint32_t)(word >> 32);
-	int64_t len;
-	int gone;
-
-	if (is_producer(c) || !(word >> 63))
-		return 0;
-	if (shmx__chan_record(&c->g, c->pos, word, &adv, &len))
-		return fail(c, -EBADMSG);
-	gone = shmx__chan_prod_gone(c, (tag >> 24) & 0x7f, tag);
-	if (gone > 0)
-		c->dead_at = c->pos + 1;
-	return gone;
-}
-
-/* Several producers: a record another producer reserved and has not
- * committed yet is in flight (its slot's resv, position + 1): the room
- * must not pass it even where no consumer holds it back (none counts, or
- * every one attached since and started at head, past it), or the next
- * lap's records and its late payload and commit word land on each other.
- * Its producer is looked at only when it would hold us back: a gone one
- * writes there no more. A value that cannot be a live one's (more than a
- * ring behind, as a dead predecessor's may be until its successor clears
- * it) holds nothing back. */
-static void in_flight(struct shmx_chan *c, uint64_t top, uint64_t *m)
-{
-	uint64_t r;
-	uint32_t st;
-	unsigned k;
-
-	for (k = 0; k < c->g.producers; k++) {
-		if (is_producer(c) && k == c->slot)
-			continue;
-		r = __atomic_load_n(&c->prods[k].resv, __ATOMIC_ACQUIRE) - 1;
-		if (r == UINT64_MAX || (int64_t)(r - *m) >= 0 ||
-		    (r & (SHMX__CHAN_ALIGN - 1)) || top - r > c->g.capacity)
-			continue;
-		if (slot_fate(c, true, k, &st) == 1)
-			*m = r;
-	}
-}
-
-/* The slowest consumer that counts, for a producer's room: with one
- * consumer slot (a queue) always slot 0, attached or not; with several,
- * every attached one (from when there is none). The fence pairs with the
- * one a consumer issues when it attaches (start_at_head() in channel.c):
- * either we see it, or it sees a head at least as new as from. With reap,
- * consumers that died attached are marked and no longer count. */
-int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min)
-{
-	uint64_t m = from, t, top = c->multi ? from : c->pos;
-	uint32_t st, dead;
-	unsigned j;
-
-	if (c->bcast)
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (j = 0; j < c->g.consumers; j++) {
-		st = __atomic_load_n(&c->conss[j].state, __ATOMIC_ACQUIRE);
-		if (c->bcast && !shmx__chan_counts(st))
-			continue;
-		t = __atomic_load_n(&c->conss[j].pos, __ATOMIC_ACQUIRE);
-		/* Several producers: a consumer may have taken what others
-		 * reserved since we read head (we may have slept meanwhile):
-		 * it is not past the head of now. */
-		if (c->multi && (int64_t)(t - top) > 0)
-			top = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-		/* A consumer still joining stored a head it read before it
-		 * fenced: any number of rings behind by now. That is no room
-		 * (until it stores where it starts, and kicks), not a bad
-		 * value; the room test, head + need - cursor > capacity,
-		 * cannot wrap on it. */
-		if ((t & (SHMX__CHAN_ALIGN - 1)) ||
-		    (top - t > c->g.capacity &&
-		     ((st & SHMX__CHAN_ATTACHED) || (int64_t)(top - t) < 0)))
-			return -EBADMSG;
-		if (reap && c->bcast && slot_fate(c, false, j, &dead) == -EOWNERDEAD &&
-		    __atomic_compare_exchange_n(&c->conss[j].state, &dead,
-						dead | SHMX__CHAN_REAPED, false,
-						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			continue;
-		if (!c->bcast || (int64_t)(t - m) < 0)
-			m = t;
-	}
-	if (c->multi)
-		in_flight(c, top, &m);
-	*min = m;
-	return 0;
-}
 
 int shmx__chan_truncated(struct shmx_chan *c)
 {
@@ -321,10 +163,10 @@ static int settle(struct shmx_chan *c, ready_fn ready, uint64_t need)
 
 	if (err)
 		return fail(c, err);
-	err = peer_gone(c);
+	err = c->look->gone(c);
 	r = ready(c, need);
-	if (!r && c->multi && !is_producer(c))
-		r = dead_record(c);
+	if (!r)
+		r = c->look->stuck(c);
 	return r ? r : err;
 }
 
@@ -401,8 +243,9 @@ static int sleep_loop(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	}
 	/* Alone on our side, we clear our flag (saves the peer a wake-up
 	 * call); among several, the bits of others may be in it too. */
-	if ((is_producer(c) ? c->g.producers : c->g.consumers) == 1 &&
-	    __atomic_load_n(waiting, __ATOMIC_RELAXED))
+	/* Relaxed: alone on our side the word holds only our bit; a peer's
+	 * clearing of it races with ours harmlessly (both store 0). */
+	if (c->alone && __atomic_load_n(waiting, __ATOMIC_RELAXED))
 		__atomic_store_n(waiting, 0, __ATOMIC_RELAXED);
 	return r;
 }
@@ -418,34 +261,78 @@ static void poller_barrier(struct shmx_chan *c)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* Before arming: the peers' state words as of now (states[], for the
+ * second look), and what makes the descriptor readable when one of them
+ * goes; false when a peer alive could not be watched (the caller ticks
+ * instead). Closes and attaches kick us themselves. The pids are relaxed:
+ * stored before the release store of "attached" that the state's acquire
+ * load pairs with (a wrong one costs a wake-up, or a look every slice).
+ * One peer: its process and its connection. */
+bool shmx__chan_watch_one(struct shmx_chan *c, uint32_t *states)
+{
+	struct shmx__chan_slot *peer = peer_slots(c);
+
+	states[0] = __atomic_load_n(&peer[0].state, __ATOMIC_ACQUIRE);
+	if (states[0] & SHMX__CHAN_ATTACHED)
+		shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
+				 states[0] >> 8);
+	return true;
+}
+
+/* Several peers: the process of each one alive (a pidfd each), so an idle
+ * channel wakes nobody. */
+bool shmx__chan_watch_each(struct shmx_chan *c, uint32_t *states)
+{
+	struct shmx__chan_slot *peer = peer_slots(c);
+	unsigned n = peer_count(c), k;
+	bool seen = true;
+	uint32_t st;
+
+	for (k = 0; k < n; k++)
+		states[k] = __atomic_load_n(&peer[k].state, __ATOMIC_ACQUIRE);
+	for (k = 0; k < n; k++) {
+		if (shmx__chan_slot_fate(c, !is_producer(c), k, &st) == 1)
+			seen &= shmx__poll_watch_at(c->poll, k,
+						    __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED),
+						    states[k] >> 8);
+		else
+			shmx__poll_watch_at(c->poll, k, 0, 0);
+	}
+	return seen;
+}
+
 /* A try found nothing and we have a descriptor: arm it, as sleep_loop()
- * arms the futex. Connections and the peer's death are looked after
- * first; then "armed", the fence, and a second look at the ring and at the
- * peer's state word. A peer that closes, or attaches, after our first look
- * stores its state word, fences and looks at our flag (shmx_chan_close(),
- * attach()): one of us sees the other. */
+ * arms the futex. Connections and the peers' deaths are looked after
+ * first; then "armed", our bit in the waiting word (release: whoever
+ * takes the bit with acquire sees "armed"), the fence, and a second look
+ * at the ring and at the peers' state words (relaxed: after the full
+ * fence, each sees a state stored before the peer's own fence). A peer
+ * that closes, or attaches, after our first look stores its state word,
+ * fences and looks at our bit (wake_peer() in channel.c, attach_shared()
+ * in chan-attach.c): one of us sees the other. A slice timer only where
+ * a peer cannot be watched, or while another producer's reservation is in
+ * flight. */
 static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
 	struct shmx__chan_slot *peer = peer_slots(c);
-	uint32_t state = __atomic_load_n(&peer[0].state, __ATOMIC_ACQUIRE);
+	uint32_t states[SHMX__CHAN_MAX_PEERS];
+	bool seen;
+	unsigned k;
 	int r;
 
 	shmx__poll_service(c->poll);
-	/* One peer: watch its process. Several: look again every slice, as
-	 * a sleeper does, for one that died. */
-	if (peer_count(c) > 1)
-		shmx__poll_tick(c->poll, SLICE_MS);
-	else if (state & SHMX__CHAN_ATTACHED)
-		shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
-				 state >> 8);
+	seen = c->look->watch(c, states);
 	__atomic_store_n(&c->me->armed, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELAXED);
+	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELEASE);
 	poller_barrier(c);
 	r = ready(c, need);
-	if (!r && __atomic_load_n(&peer[0].state, __ATOMIC_RELAXED) != state)
-		r = settle(c, ready, need);
+	for (k = 0; !r && k < peer_count(c); k++)
+		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != states[k])
+			return settle(c, ready, need);
+	if (!r && (!seen || c->look->in_flight(c)))
+		shmx__poll_tick(c->poll, SLICE_MS);
 	return r;
 }
 

@@ -7,8 +7,10 @@
  * broadcast), chan-over.c (overwrite), chan-mprod.c and chan-multi.c
  * (several producers), over the record walk they share, chan-ring.h;
  * chan-stat.c describes a channel from outside and a handle's view of its
- * ring; chan-wait.c sleeps, wakes and watches the peers; chan-format.c
- * checks the shared format (also for tests and fuzzers). */
+ * ring; chan-peers.c sees the peers by shape (the room, their fates:
+ * struct shmx__chan_look, also chosen at attach); chan-wait.c sleeps,
+ * wakes and polls; chan-format.c checks the shared format (also for
+ * tests and fuzzers). */
 #ifndef SHMX_CHAN_H
 #define SHMX_CHAN_H
 
@@ -67,6 +69,61 @@ extern const struct shmx__chan_ops shmx__chan_over_ops;
 /* chan-mprod.c: several producers, both sides */
 extern const struct shmx__chan_ops shmx__chan_mprod_ops;
 
+/* How a handle sees its peers, by shape and role, chosen once when it
+ * attaches as its ops are (chan-peers.c): what a wait settles on and a
+ * producer's room, with no test of the shape. */
+struct shmx__chan_look {
+	/* Producers: the slowest consumer that counts, from `from` (head as
+	 * we know it); dead ones are marked when reap is set. */
+	int (*slowest)(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min);
+	/* The peers as one: 0 (one alive, or none came yet), -EPIPE,
+	 * -EOWNERDEAD, -errno. */
+	int (*gone)(struct shmx_chan *c);
+	/* A consumer stopped at a reserved record: 1 when its producer is
+	 * gone (the record is then skipped), else 0, or -EBADMSG. */
+	int (*stuck)(struct shmx_chan *c);
+	/* A producer of several: 1 while another live producer's reservation
+	 * is in flight (our room may wait for it), else 0. */
+	int (*in_flight)(struct shmx_chan *c);
+	/* A poller about to arm: the peers' state words into states[], and
+	 * their processes watched (chan-wait.c); false when one alive could
+	 * not be. */
+	bool (*watch)(struct shmx_chan *c, uint32_t *states);
+	/* shmx_chan_used(), shmx_chan_pending() (chan-stat.c) */
+	ssize_t (*used)(struct shmx_chan *c);
+	ssize_t (*pending)(struct shmx_chan *c);
+};
+/* Producers: one producer and one consumer slot, several; the same
+ * overwriting; several producers and one consumer slot, several. */
+extern const struct shmx__chan_look shmx__chan_look_queue;
+extern const struct shmx__chan_look shmx__chan_look_bcast;
+extern const struct shmx__chan_look shmx__chan_look_over_queue;
+extern const struct shmx__chan_look shmx__chan_look_over_bcast;
+extern const struct shmx__chan_look shmx__chan_look_mp_queue;
+extern const struct shmx__chan_look shmx__chan_look_mp_bcast;
+/* Consumers: of one producer, the same overwriting, of several. */
+extern const struct shmx__chan_look shmx__chan_look_consumer;
+extern const struct shmx__chan_look shmx__chan_look_over_consumer;
+extern const struct shmx__chan_look shmx__chan_look_mp_consumer;
+/* chan-wait.c: a poller watches its one peer, or each of several. */
+bool shmx__chan_watch_one(struct shmx_chan *c, uint32_t *states);
+bool shmx__chan_watch_each(struct shmx_chan *c, uint32_t *states);
+/* chan-stat.c: bytes in use, by role and shape */
+ssize_t shmx__chan_used_one(struct shmx_chan *c);
+ssize_t shmx__chan_used_mp(struct shmx_chan *c);
+ssize_t shmx__chan_used_over(struct shmx_chan *c);
+ssize_t shmx__chan_used_cons(struct shmx_chan *c);
+ssize_t shmx__chan_used_cons_over(struct shmx_chan *c);
+/* chan-stat.c: messages not yet taken, by role and shape */
+ssize_t shmx__chan_pending_queue(struct shmx_chan *c);
+ssize_t shmx__chan_pending_bcast(struct shmx_chan *c);
+ssize_t shmx__chan_pending_mp_queue(struct shmx_chan *c);
+ssize_t shmx__chan_pending_mp_bcast(struct shmx_chan *c);
+ssize_t shmx__chan_pending_over_queue(struct shmx_chan *c);
+ssize_t shmx__chan_pending_over_bcast(struct shmx_chan *c);
+ssize_t shmx__chan_pending_cons(struct shmx_chan *c);
+ssize_t shmx__chan_pending_cons_over(struct shmx_chan *c);
+
 struct shmx_chan {
 	/* hot: private copies, the only geometry we trust after open */
 	struct shmx__chan_hdr *hdr;
@@ -74,6 +131,7 @@ struct shmx_chan {
 	struct shmx__chan_slot *me;     /* our slot block */
 	struct shmx__chan_geom g; /* capacity, mask, max_msg, slots, policy */
 	const struct shmx__chan_ops *ops;
+	const struct shmx__chan_look *look;
 	uint64_t pos;           /* ours: producer head / consumer tail */
 	uint64_t peer;          /* producer: slowest consumer seen; consumer: unused */
 	uint64_t count;         /* messages we committed / released */
@@ -91,6 +149,7 @@ struct shmx_chan {
 	bool multi;             /* several producer slots: reserve under the lock */
 	bool bcast;             /* several consumer slots */
 	bool over;              /* policy overwrite */
+	bool alone;             /* the only slot of our role */
 	/* cold */
 	struct shmx__chan_slot *prods;  /* producer slot blocks */
 	struct shmx__chan_slot *conss;  /* consumer slot blocks */
@@ -248,8 +307,12 @@ int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs
 void shmx__chan_kick_slow(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq);
 
 /* The header's flags word: bit 0, set by any party that cannot use
- * membarrier(2) (docs/channel-format.md, "Liveness and waiting"). */
+ * membarrier(2) (docs/channel-format.md, "Liveness and waiting"); bit 1,
+ * sticky, a producer died attached: set by the producer that takes its
+ * slot over, before its own state word hides the death, and by a
+ * consumer that sees one (shmx(7), "A participant that dies"). */
 #define SHMX__CHAN_FLAG_FENCES 1u
+#define SHMX__CHAN_FLAG_DIED   2u
 /* This process fences as the running side: it could not register for
  * membarrier (or registered in a parent before a fork, and not again). */
 extern int shmx__chan_no_membarrier;
@@ -261,6 +324,9 @@ extern int shmx__chan_no_membarrier;
  * a load that hits the cache. */
 static inline bool full_fences(const struct shmx_chan *c)
 {
+	/* Relaxed: a bit that is only ever set; read just before it is, it
+	 * costs one missed fence, which the sleeper's slice covers
+	 * (set_fences() in chan-wait.c). */
 	return __atomic_load_n(&shmx__chan_no_membarrier, __ATOMIC_RELAXED) ||
 	       (__atomic_load_n(&c->hdr->flags, __ATOMIC_RELAXED) & SHMX__CHAN_FLAG_FENCES);
 }
@@ -290,20 +356,46 @@ static inline void kick(struct shmx_chan *c, uint32_t *waiting, uint32_t *seq)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	else
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* Relaxed: ordered after our store by the fence above (or by the
+	 * sleeper's membarrier); kick_slow()'s exchange takes it with acquire. */
 	if (unlikely(__atomic_load_n(waiting, __ATOMIC_RELAXED)))
 		shmx__chan_kick_slow(c, waiting, seq);
 }
+/* A producer died attached (SHMX__CHAN_FLAG_DIED): acquire, after the
+ * state words that showed no producer left (the taker set the bit before
+ * it stored its own state). */
+static inline bool shmx__chan_died(const struct shmx_chan *c)
+{
+	return __atomic_load_n(&c->hdr->flags, __ATOMIC_ACQUIRE) & SHMX__CHAN_FLAG_DIED;
+}
+
+/* state, a producer slot's word as its last holder left it: attached and
+ * neither closed nor marked is a death, kept in the header for good. */
+static inline void shmx__chan_remember_death(struct shmx_chan *c, uint32_t state)
+{
+	if ((state & (SHMX__CHAN_ATTACHED | SHMX__CHAN_JOINING)) &&
+	    !(state & (SHMX__CHAN_CLOSED | SHMX__CHAN_REAPED)) && !shmx__chan_died(c))
+		__atomic_fetch_or(&c->hdr->flags, SHMX__CHAN_FLAG_DIED, __ATOMIC_SEQ_CST);
+}
+
 /* At attach: register this process for membarrier, or set the header's
  * fences bit (and fence ourselves) when it cannot be used. */
 void shmx__chan_barrier_setup(struct shmx_chan *c);
 /* Wake the peers polling on their descriptors (they armed with WAIT_POLL). */
 void shmx__chan_poll_kick(struct shmx_chan *c);
+/* chan-peers.c: what became of the holder of a slot: 1 alive, -EPIPE
+ * (closed), -EOWNERDEAD (died attached), 0 (never came, or marked); *state
+ * the state word it was judged by (not set for 1). */
+int shmx__chan_slot_fate(struct shmx_chan *c, bool producer, unsigned s, uint32_t *state);
 /* 1 when producer slot s of generation gen (from a reserved record's tag)
  * is gone: its liveness slot is free, or another attach holds it. */
 int shmx__chan_prod_gone(struct shmx_chan *c, unsigned s, uint32_t gen);
-/* Producer of a broadcast: the slowest consumer that counts, from head
- * when none does; dead ones are marked when reap is set. */
-int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint64_t *min);
+/* A producer's room: the slowest consumer that counts, by our shape. */
+static inline int shmx__chan_slowest(struct shmx_chan *c, uint64_t from, bool reap,
+				     uint64_t *min)
+{
+	return c->look->slowest(c, from, reap, min);
+}
 /* Advance a futex word and wake its sleepers. */
 void shmx__chan_bump(uint32_t *seq);
 /* -EFAULT once the object shrank below our mapping. */
@@ -333,6 +425,8 @@ static inline bool unpublished(mode_t mode)
  * they change under head_seq. */
 static inline void shmx__chan_set_head(struct shmx__chan_hdr *h, uint64_t head, uint64_t sent)
 {
+	/* Relaxed: the seqlock's only writer (one producer, or the holder of
+	 * the reservation lock, acquired) reads its own value. */
 	uint32_t seq = __atomic_load_n(&h->head_seq, __ATOMIC_RELAXED);
 
 	__atomic_store_n(&h->head_seq, seq + 1, __ATOMIC_RELAXED);

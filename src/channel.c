@@ -427,8 +427,9 @@ SHMX_EXPORT struct shmx_region *shmx_chan_region(const struct shmx_chan *c)
 static int mark_closed(struct shmx_chan *c)
 {
 	/* A reservation never committed is no longer in flight: the room
-	 * may pass it (consumers skip it once we are gone). */
-	if (is_producer(c) && c->multi)
+	 * may pass it (consumers skip it once we are gone). One producer
+	 * never sets it: storing its 0 again costs less than asking. */
+	if (is_producer(c))
 		__atomic_store_n(&c->me->resv, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_or(&c->me->state, SHMX__CHAN_CLOSED, __ATOMIC_RELEASE);
 	return 0;
@@ -443,7 +444,8 @@ static int wake_peer(struct shmx_chan *c)
 	uint32_t *waiting = is_producer(c) ? &h->data_waiting : &h->space_waiting;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_exchange_n(waiting, 0, __ATOMIC_RELAXED) & WAIT_POLL)
+	/* Acquire: a poller's "armed" is seen (shmx__chan_kick_slow()). */
+	if (__atomic_exchange_n(waiting, 0, __ATOMIC_ACQUIRE) & WAIT_POLL)
 		shmx__chan_poll_kick(c);
 	shmx__chan_bump(is_producer(c) ? &h->data_seq : &h->space_seq);
 	return 0;

@@ -176,6 +176,10 @@ void shmx__poll_signal(const struct shmx__poll *pl);
 void shmx__poll_service(struct shmx__poll *pl);
 /* Watch the peer process pid of attach generation gen for its death. */
 void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen);
+/* Several peers: watch the one in slot i (< 128) of attach generation gen,
+ * process pid (0: none, stop watching the slot); false when it cannot be
+ * watched (then tick). */
+bool shmx__poll_watch_at(struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t gen);
 /* Readable again ms from now: a poller with several peers to watch. */
 void shmx__poll_tick(struct shmx__poll *pl, int ms);
 /* The peer's side: wake the poller (role, gen) of objfd's object. *kp is

@@ -33,6 +33,15 @@
  * slot): look again this often until the slot says so too. */
 #define RECHECK_MS 15
 #define NONCE_TRIES 8   /* names taken by someone else before we give up */
+#define WATCH_MAX 128   /* several peers: slots watched, by index */
+
+/* One of several peers, watched by its pidfd (shmx__poll_watch_at()). */
+struct watch {
+	int pidfd;
+	pid_t pid;
+	uint32_t gen;
+	bool gone;              /* its process has exited */
+};
 
 struct shmx__poll {
 	int ep;                 /* what the caller polls: a set over the rest */
@@ -45,6 +54,7 @@ struct shmx__poll {
 	pid_t peer_pid;         /* its pid, from the shared state */
 	bool pid_gone;          /* that process has exited */
 	uid_t owner;            /* the object's owner */
+	struct watch *w;        /* several peers: WATCH_MAX, made on first use */
 };
 
 struct shmx__kick {
@@ -152,6 +162,9 @@ struct shmx__poll *shmx__poll_free(struct shmx__poll *pl)
 	close_fd(&pl->conn);
 	close_fd(&pl->pidfd);
 	close_fd(&pl->tfd);
+	for (unsigned i = 0; pl->w && i < WATCH_MAX; i++)
+		close_fd(&pl->w[i].pidfd);
+	free(pl->w);
 	free(pl);
 	return NULL;
 }
@@ -262,6 +275,12 @@ void shmx__poll_service(struct shmx__poll *pl)
 		pl->pid_gone = true;
 		shmx__poll_tick(pl, RECHECK_MS);
 	}
+	for (unsigned i = 0; pl->w && i < WATCH_MAX; i++)
+		if (pl->w[i].pidfd >= 0 && readable(pl->w[i].pidfd)) {
+			close_fd(&pl->w[i].pidfd);
+			pl->w[i].gone = true;
+			shmx__poll_tick(pl, RECHECK_MS);
+		}
 }
 
 /* Watch the peer of attach generation gen, process pid (from the shared
@@ -290,6 +309,55 @@ void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen)
 #endif
 }
 
+/* A pidfd for pid in the epoll set: -ESRCH when it is gone already, -1
+ * when it cannot be watched (no pidfd_open, no descriptor left). */
+static int watch_pid(struct shmx__poll *pl, pid_t pid)
+{
+	int fd = -1;
+
+#ifdef SYS_pidfd_open
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return errno == ESRCH ? -ESRCH : -1;
+	if (ep_add(pl->ep, fd)) {
+		close(fd);
+		return -1;
+	}
+#endif
+	return fd;
+}
+
+bool shmx__poll_watch_at(struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t gen)
+{
+	struct watch *w;
+	int fd;
+
+	if (i >= WATCH_MAX)
+		return false;
+	if (!pl->w) {
+		if (!(pl->w = malloc(WATCH_MAX * sizeof(*pl->w))))
+			return false;
+		for (unsigned k = 0; k < WATCH_MAX; k++)
+			pl->w[k] = (struct watch){ .pidfd = -1 };
+	}
+	w = &pl->w[i];
+	if (w->gen == gen && w->pid == pid) {
+		if (w->gone)
+			shmx__poll_tick(pl, RECHECK_MS);
+		return pid <= 0 || w->gone || w->pidfd >= 0;
+	}
+	close_fd(&w->pidfd);
+	*w = (struct watch){ .pidfd = -1, .pid = pid, .gen = gen };
+	if (pid <= 0)
+		return true;
+	fd = watch_pid(pl, pid);
+	if (fd == -ESRCH) {
+		w->gone = true;
+		shmx__poll_signal(pl);  /* gone already: look at once */
+	}
+	w->pidfd = fd < 0 ? -1 : fd;
+	return fd != -1;
+}
 
 /* With several peers there is no one process to watch: make the
  * descriptor readable ms from now (one-shot), so the caller's next try

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "fanout-util.h"
 
 struct shape {
@@ -124,6 +125,106 @@ static void test_every_call_of_every_shape(void **state)
 	}
 }
 
+/* ---- how each shape sees its peers, chosen once ---- */
+
+/* The table of how a handle sees its peers (chan-peers.c), by shape and
+ * role: the producer's, then the consumers'. */
+static const struct shmx__chan_look *want_look(const struct shape *s, bool producer)
+{
+	bool multi = s->producers > 1, bcast = s->consumers > 1;
+	bool over = s->policy == SHMX_CHAN_POLICY_OVERWRITE;
+
+	if (!producer && multi)
+		return &shmx__chan_look_mp_consumer;
+	if (!producer)
+		return over ? &shmx__chan_look_over_consumer : &shmx__chan_look_consumer;
+	if (multi)
+		return bcast ? &shmx__chan_look_mp_bcast : &shmx__chan_look_mp_queue;
+	if (over)
+		return bcast ? &shmx__chan_look_over_bcast : &shmx__chan_look_over_queue;
+	return bcast ? &shmx__chan_look_bcast : &shmx__chan_look_queue;
+}
+
+/* Full ring, the block policy: a wait for room times out (the room and
+ * the peers looked at through the table, slice by slice); the consumers
+ * gone, a queue's producer learns the close, a broadcast's has room. The
+ * overwrite policy never waits. */
+static void producer_waits(const struct shape *s, struct shmx_chan *tx, struct shmx_chan **rx)
+{
+	unsigned char b[100] = { 0 };
+	int n = 0, err;
+
+	while ((err = shmx_chan_send(tx, b, sizeof(b), 0)) == 0 && ++n < 1000)
+		;
+	if (s->policy == SHMX_CHAN_POLICY_OVERWRITE) {
+		assert_int_equal(err, 0);
+	} else {
+		assert_int_equal(err, -EAGAIN);
+		assert_int_equal(shmx_chan_send(tx, b, sizeof(b), 40), -ETIMEDOUT);
+		assert_int_equal(shmx_chan_used(tx), (ssize_t)shmx_chan_capacity(tx) -
+						      (ssize_t)shmx_chan_capacity(tx) % 112);
+	}
+	for (unsigned k = 0; k < s->consumers; k++)
+		rx[k] = shmx_chan_close(rx[k]);
+	err = shmx_chan_send(tx, b, sizeof(b), 40);
+	if (s->policy == SHMX_CHAN_POLICY_BLOCK && s->consumers == 1)
+		assert_int_equal(err, -EPIPE);
+	else
+		assert_int_equal(err, 0);
+}
+
+/* A consumer whose producers all closed reads what they sent, then
+ * -EPIPE: settled through the table, also with several producers (whose
+ * consumers also look for a dead producer's record at each wait); what
+ * is pending and in use, as each role's table counts it. */
+static void consumer_ends(const char *name, const struct shape *s)
+{
+	struct shmx_chan *rx, *tx[3];
+	unsigned char b[8];
+
+	rx = fan_create(name, 4096, s->producers, s->consumers, s->policy, C);
+	assert_ptr_equal(rx->look, want_look(s, false));
+	assert_int_equal(shmx_chan_recv(rx, b, sizeof(b), 40), -ETIMEDOUT);
+	for (unsigned k = 0; k < s->producers; k++) {
+		assert_int_equal(shmx_chan_open(name, P, LONG_MS, &tx[k]), 0);
+		assert_ptr_equal(tx[k]->look, want_look(s, true));
+		assert_int_equal(shmx_chan_send(tx[k], "x", 1, 0), 0);
+	}
+	assert_int_equal(shmx_chan_pending(rx), (ssize_t)s->producers);
+	assert_int_equal(shmx_chan_used(rx), (ssize_t)s->producers * 16);
+	assert_int_equal(shmx_chan_pending(tx[0]), (ssize_t)s->producers);
+	for (unsigned k = 0; k < s->producers; k++) {
+		assert_int_equal(shmx_chan_recv(rx, b, sizeof(b), 40), 1);
+		tx[k] = shmx_chan_close(tx[k]);
+	}
+	assert_int_equal(shmx_chan_recv(rx, b, sizeof(b), 40), -EPIPE);
+	rx = shmx_chan_close(rx);
+	assert_int_equal(shmx_chan_unlink(name), 0);
+}
+
+static void test_every_shape_settles_through_its_table(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		const char *name = tu_name();
+		struct shmx_chan *rx[3] = { NULL }, *tx;
+		unsigned k;
+
+		rx[0] = fan_create(name, 4096, shapes[s].producers, shapes[s].consumers,
+				   shapes[s].policy, C);
+		for (k = 1; k < shapes[s].consumers; k++)
+			assert_int_equal(shmx_chan_open(name, C, LONG_MS, &rx[k]), 0);
+		assert_int_equal(shmx_chan_open(name, P, LONG_MS, &tx), 0);
+		assert_ptr_equal(tx->look, want_look(&shapes[s], true));
+		for (k = 0; k < shapes[s].consumers; k++)
+			assert_ptr_equal(rx[k]->look, want_look(&shapes[s], false));
+		producer_waits(&shapes[s], tx, rx);
+		tx = shmx_chan_close(tx);
+		assert_int_equal(shmx_chan_unlink(name), 0);
+		consumer_ends(tu_name(), &shapes[s]);
+	}
+}
+
 /* ---- a batch reserves its room once ---- */
 
 #define BATCH 16
@@ -208,6 +309,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_every_call_of_every_shape, tu_teardown),
+		cmocka_unit_test_teardown(test_every_shape_settles_through_its_table,
+					  tu_teardown),
 		cmocka_unit_test_teardown(test_batch_of_several_producers_arrives_whole,
 					  tu_teardown),
 	};

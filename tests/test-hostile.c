@@ -81,12 +81,14 @@ static void test_validate(void **state)
 	BAD(producers, 64, -EBADMSG);   /* the header would be bigger */
 	BAD(policy, 2, -EBADMSG);
 	BAD(policy, UINT32_MAX, -EBADMSG);
-	BAD(flags, 2, -EBADMSG);        /* bit 0 is the only one (fences) */
-	BAD(flags, 3, -EBADMSG);
+	BAD(flags, 4, -EBADMSG);        /* bits 0 (fences), 1 (a producer died) */
+	BAD(flags, 7, -EBADMSG);
 	BAD(flags, UINT32_MAX, -EBADMSG);
 #undef BAD
 	h = good_header();
 	h.flags = 1;                    /* a party that cannot use membarrier */
+	assert_int_equal(shmx__chan_validate(&h, OBJ, &g), 0);
+	h.flags = 3;                    /* ... and a producer died */
 	assert_int_equal(shmx__chan_validate(&h, OBJ, &g), 0);
 	/* shapes: the header size follows the slots, overwrite takes one
 	 * producer */

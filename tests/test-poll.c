@@ -519,7 +519,7 @@ static bool polled_send(struct shmx_chan *tx, int fd, int ms)
 }
 
 /* A broadcast producer polling for room that only a dead consumer holds
- * back: the descriptor wakes it (every slice, with several consumers),
+ * back: the descriptor wakes it (the consumer's process is watched),
  * and the next try finds the dead one no longer counts. */
 static void test_dead_broadcast_consumer_wakes_polling_producer(void **state)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The channel's sleep/wake pairing (src/chan-wait.c: sleep_loop();
- * src/chan.h: kick(); src/chan-send.c: put_record(), publish(),
- * wait_for_space(); src/chan-recv.c: show_tail()) on a machine with store buffers: x86-TSO.
+/* The channel's sleep/wake pairing (src/chan-wait.c: sleep_loop(),
+ * shmx__chan_wait(); src/chan.h: kick(); src/chan-ring.h: put_record(),
+ * show_tail(); src/chan-spsc.c: spsc_publish(); src/chan-send.c:
+ * shmx__chan_space_ready()) on a machine with store buffers: x86-TSO.
  * Promela is sequentially consistent by itself, so every plain store of
  * the producer and the consumer goes into its own FIFO store buffer,
  * which a flusher process drains into memory one entry at a time,

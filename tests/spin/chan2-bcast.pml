@@ -3,10 +3,12 @@
  * block policy: each consumer slot has its own cursor, the producer's
  * room comes from the slowest attached consumer, a consumer attaches late,
  * a consumer may close or die, and the producer sleeps for room and is
- * woken by the consumers. In the C code: the producer's reserve, its room
- * computation and its wait for space, and publish (src/chan-send.c); the
- * consumer's next-record step, its cursor store and the kick after it
- * (src/chan-recv.c); attach of a consumer slot (src/channel.c: store
+ * woken by the consumers. In the C code: the producer's reserve and
+ * publish (src/chan-ring.h, src/chan-bcast.c), its room computation
+ * (slowest_of() in src/chan-peers.c) and its wait for space
+ * (src/chan-send.c, src/chan-wait.c); the consumer's next-record step,
+ * its cursor store and the kick after it (src/chan-ring.h: ring_next(),
+ * show_tail()); attach of a consumer slot (src/chan-attach.c: store
  * cursor = a head read, store "attached", fence, read head again, store
  * the cursor again, start there); the sleep loop and kick (src/chan-wait.c:
  * set the waiting bit with an atomic OR, fence, check again, futex wait on

@@ -6,10 +6,11 @@
  * In src/chan-multi.c: the several-producer reserve (take the lock, or take
  * it over from a dead holder and repair head; read head, check the room,
  * zero the word after the record, store the reserved word and the padding
- * word before it, store head, release the lock); in src/chan-send.c the
- * commit (store the message word); in src/chan-recv.c the consumer's
- * next-record step (message, padding, reserved: wait, or skip once its
- * producer is dead).
+ * word before it, store head, release the lock); in src/chan-mprod.c the
+ * commit (store the message word, mprod_put()); in src/chan-ring.h and
+ * src/chan-mprod.c the consumer's next-record step (message, padding,
+ * reserved: wait, or skip once its producer is dead, settled in a wait:
+ * dead_record() in src/chan-peers.c).
  *
  * Two producer slots, K messages per producer (KR for a replacement), one
  * consumer, block policy. The consumer attaches whenever it first runs,

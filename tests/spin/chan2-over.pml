@@ -3,12 +3,14 @@
  * and a consumer's sleep for data. In the C code: the producer's reserve
  * under the overwrite policy (move `low` and `low_msgs` past the records
  * it is about to write over, under `low_seq`, then write) and publish with
- * its kick (src/chan-send.c; src/chan-wait.c: fence, read data_waiting,
+ * its kick (src/chan-over.c: overwrite_room(); src/chan-ring.h:
+ * publish_as_one(); src/chan.h: kick(); src/chan-wait.c: fence, read data_waiting,
  * only if set clear it, bump data_seq, wake all); the consumer's
  * next-record step under the overwrite policy (poll the word, copy the
  * payload, acquire fence, read `low` and `low_msgs` under `low_seq`:
  * discard the copy and count the lost messages if `low` passed us) in
- * src/chan-recv.c; the consumer's sleep loop in src/chan-wait.c (set the
+ * src/chan-ring.h and src/chan-over.c (overtaken(), fell_behind()); the
+ * consumer's sleep loop in src/chan-wait.c (set the
  * waiting bit with an atomic OR, fence, check again, futex wait on
  * data_seq).
  *

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* A channel's pollable descriptor (shmx_chan_fd(); shmx(7), "Polling")
+ * becomes readable only when there is something to do: data or room, a
+ * peer that attaches, closes or dies. On an idle channel whose peer role
+ * has several slots, a poll loop (try, then poll) wakes a handful of
+ * times in a second at most, never every liveness slice; and each death
+ * is still seen. Real processes, real kills. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "channel-util.h"
+
+#define IDLE_MS   1000
+#define MAX_WAKES 5     /* the first readable, a peer's late kick or two */
+#define MSG       100
+
+struct shape {
+	unsigned producers, consumers;
+	unsigned attach;        /* peers of the other role that attach */
+	int role;               /* ours: P or C */
+};
+
+/* A peer child: open role, post ready, wait to be killed. */
+static pid_t idle_peer(const char *name, int role, int ready)
+{
+	struct shmx_chan *c;
+	pid_t pid = tu_fork();
+
+	if (pid)
+		return pid;
+	TU_CKEQ(shmx_chan_open(name, role, LONG_MS, &c), 0);
+	tu_ready_forever(ready);
+}
+
+/* One try of our role: 1 when it did something, else its error. */
+static int try_once(struct shmx_chan *c, int role)
+{
+	unsigned char buf[MSG] = { 0 };
+	ssize_t r = role == P ? shmx_chan_send(c, buf, MSG, 0)
+			      : shmx_chan_recv(c, buf, sizeof(buf), 0);
+
+	return r >= 0 ? 1 : (int)r;
+}
+
+/* Poll loop for ms: try until the try finds nothing, then poll; how many
+ * times the descriptor woke us. Every try must find nothing but -EAGAIN. */
+static int count_wakes(struct shmx_chan *c, int role, int ms)
+{
+	int fd = shmx_chan_fd(c), wakes = 0, r;
+	int64_t end = tu_now_ms() + ms, left;
+
+	assert_true(fd >= 0);
+	while ((left = end - tu_now_ms()) > 0) {
+		while ((r = try_once(c, role)) == 1)
+			;
+		assert_int_equal(r, -EAGAIN);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, (int)left) == 1)
+			wakes++;
+	}
+	return wakes;
+}
+
+static struct shmx_chan *make(const char *name, const struct shape *s)
+{
+	struct shmx_chan_params p = { .capacity = 4096, .producers = s->producers,
+				      .consumers = s->consumers };
+	struct shmx_chan *c;
+
+	assert_int_equal(shmx_chan_create_params(name, &p, s->role, 0600, &c), 0);
+	return c;
+}
+
+static void idle_wakes(const struct shape *s)
+{
+	const char *name = tu_name();
+	struct shmx_chan *c = make(name, s);
+	int ready[2], wakes, other = s->role == P ? C : P;
+	pid_t pid[8];
+
+	tu_ev_init(ready);
+	for (unsigned k = 0; k < s->attach; k++) {
+		pid[k] = idle_peer(name, other, ready[1]);
+		assert_true(tu_ev_wait(ready[0], LONG_MS));
+	}
+	wakes = count_wakes(c, s->role, IDLE_MS);
+	print_message("# %s, %u producer slots, %u consumer slots, %u attached: %d wake-ups in %d ms\n",
+		      s->role == P ? "producer" : "consumer", s->producers, s->consumers,
+		      s->attach, wakes, IDLE_MS);
+	assert_true(wakes <= MAX_WAKES);
+	for (unsigned k = 0; k < s->attach; k++)
+		tu_kill9(pid[k], LONG_MS);
+	c = shmx_chan_close(c);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static void test_idle_consumer_of_three_producers(void **state)
+{
+	(void)state;
+	idle_wakes(&(struct shape){ 3, 1, 3, C });
+}
+
+static void test_idle_consumer_of_a_broadcast_of_two_producers(void **state)
+{
+	(void)state;
+	idle_wakes(&(struct shape){ 2, 2, 2, C });
+}
+
+static void test_idle_broadcast_producer_ring_full(void **state)
+{
+	(void)state;
+	idle_wakes(&(struct shape){ 1, 2, 1, P });
+}
+
+static void test_idle_broadcast_producer_two_consumers_ring_full(void **state)
+{
+	(void)state;
+	idle_wakes(&(struct shape){ 1, 3, 2, P });
+}
+
+static void test_idle_producer_of_several_ring_full(void **state)
+{
+	(void)state;
+	idle_wakes(&(struct shape){ 2, 2, 2, P });
+}
+
+/* Deaths are still seen: a consumer polling three idle producers wakes
+ * for the last one's death, and its try says so. */
+static void test_last_producer_death_wakes_idle_poller(void **state)
+{
+	const struct shape s = { 3, 1, 3, C };
+	const char *name = tu_name();
+	struct shmx_chan *c = make(name, &s);
+	int ready[2], fd = shmx_chan_fd(c);
+	unsigned char buf[MSG];
+	pid_t pid[3];
+	ssize_t r;
+
+	(void)state;
+	tu_ev_init(ready);
+	assert_true(fd >= 0);
+	for (unsigned k = 0; k < 3; k++) {
+		pid[k] = idle_peer(name, P, ready[1]);
+		assert_true(tu_ev_wait(ready[0], LONG_MS));
+	}
+	for (unsigned k = 0; k < 3; k++)
+		tu_kill9(pid[k], LONG_MS);
+	while ((r = shmx_chan_recv(c, buf, sizeof(buf), 0)) == -EAGAIN) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, LONG_MS), 1);
+	}
+	assert_int_equal(r, -EOWNERDEAD);
+	c = shmx_chan_close(c);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* A broadcast producer polling for room that the slowest of two idle
+ * consumers holds: that consumer's death wakes it, and the room is there. */
+static void test_slow_consumer_death_wakes_idle_producer(void **state)
+{
+	const struct shape s = { 1, 2, 2, P };
+	const char *name = tu_name();
+	struct shmx_chan *c = make(name, &s);
+	int ready[2], fd = shmx_chan_fd(c), r;
+	pid_t pid[2];
+
+	(void)state;
+	tu_ev_init(ready);
+	assert_true(fd >= 0);
+	for (unsigned k = 0; k < 2; k++) {
+		pid[k] = idle_peer(name, C, ready[1]);
+		assert_true(tu_ev_wait(ready[0], LONG_MS));
+	}
+	while ((r = try_once(c, P)) == 1)
+		;
+	assert_int_equal(r, -EAGAIN);
+	for (unsigned k = 0; k < 2; k++)
+		tu_kill9(pid[k], LONG_MS);
+	while ((r = try_once(c, P)) == -EAGAIN) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, LONG_MS), 1);
+	}
+	assert_int_equal(r, 1);
+	c = shmx_chan_close(c);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+#define T(f) cmocka_unit_test_teardown(f, tu_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_idle_consumer_of_three_producers),
+		T(test_idle_consumer_of_a_broadcast_of_two_producers),
+		T(test_idle_broadcast_producer_ring_full),
+		T(test_idle_broadcast_producer_two_consumers_ring_full),
+		T(test_idle_producer_of_several_ring_full),
+		T(test_last_producer_death_wakes_idle_poller),
+		T(test_slow_consumer_death_wakes_idle_producer),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
