@@ -120,6 +120,17 @@ static int ep_add(int ep, int fd)
 	return shmx__neg(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 }
 
+/* Out of the set, then closed: closing alone takes a descriptor out of an
+ * epoll set only when it closes the file's last descriptor, and a process
+ * forked since holds copies (the peer itself, when the poller forked it):
+ * a dead peer's pidfd, left in, would keep the set readable for good. */
+static void ep_drop(struct shmx__poll *pl, int *fd)
+{
+	if (*fd >= 0 && pl->ep >= 0)
+		(void)epoll_ctl(pl->ep, EPOLL_CTL_DEL, *fd, NULL);
+	close_fd(fd);
+}
+
 static uint64_t new_nonce(void)
 {
 	uint64_t n = 0;
@@ -237,7 +248,7 @@ static void admit(struct shmx__poll *pl, int sock)
 		return;
 	}
 	/* One peer per role: a newer connection replaces an older one. */
-	close_fd(&pl->conn);
+	ep_drop(pl, &pl->conn);
 	pl->conn = sock;
 }
 
@@ -269,15 +280,15 @@ void shmx__poll_service(struct shmx__poll *pl)
 	while ((s = accept4(pl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
 		admit(pl, s);
 	if (pl->conn >= 0 && recv(pl->conn, &byte, 1, MSG_DONTWAIT | MSG_PEEK) == 0)
-		close_fd(&pl->conn);
+		ep_drop(pl, &pl->conn);
 	if (pl->pidfd >= 0 && readable(pl->pidfd)) {
-		close_fd(&pl->pidfd);
+		ep_drop(pl, &pl->pidfd);
 		pl->pid_gone = true;
 		shmx__poll_tick(pl, RECHECK_MS);
 	}
 	for (unsigned i = 0; pl->w && i < WATCH_MAX; i++)
 		if (pl->w[i].pidfd >= 0 && readable(pl->w[i].pidfd)) {
-			close_fd(&pl->w[i].pidfd);
+			ep_drop(pl, &pl->w[i].pidfd);
 			pl->w[i].gone = true;
 			shmx__poll_tick(pl, RECHECK_MS);
 		}
@@ -292,7 +303,7 @@ void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen)
 			shmx__poll_tick(pl, RECHECK_MS);
 		return;
 	}
-	close_fd(&pl->pidfd);
+	ep_drop(pl, &pl->pidfd);
 	pl->peer_gen = gen;
 	pl->peer_pid = pid;
 	pl->pid_gone = false;
@@ -346,7 +357,7 @@ bool shmx__poll_watch_at(struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t 
 			shmx__poll_tick(pl, RECHECK_MS);
 		return pid <= 0 || w->gone || w->pidfd >= 0;
 	}
-	close_fd(&w->pidfd);
+	ep_drop(pl, &w->pidfd);
 	*w = (struct watch){ .pidfd = -1, .pid = pid, .gen = gen };
 	if (pid <= 0)
 		return true;

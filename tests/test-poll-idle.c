@@ -163,6 +163,41 @@ static void test_last_producer_death_wakes_idle_poller(void **state)
 	close(ready[1]);
 }
 
+/* A peer forked after our first try holds copies of every descriptor we
+ * had then, the pidfd that watches the first peer among them: once that
+ * peer dies, closing our copy does not take it out of the descriptor's
+ * epoll set (only the last close of the file does), so it had to be
+ * taken out explicitly, or the descriptor stayed readable for good with
+ * nothing to do (~100,000 wake-ups a second). Two producers of a queue;
+ * the first dies; the second, idle, must not make us spin. */
+static void test_a_death_seen_by_a_forked_peer_leaves_no_spin(void **state)
+{
+	const struct shape s = { 2, 1, 0, C };
+	const char *name = tu_name();
+	struct shmx_chan *c = make(name, &s);
+	int ready[2], wakes;
+	pid_t a, b;
+
+	(void)state;
+	tu_ev_init(ready);
+	assert_true(shmx_chan_fd(c) >= 0);
+	a = idle_peer(name, P, ready[1]);
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	assert_int_equal(try_once(c, C), -EAGAIN);     /* watches a's process */
+	b = idle_peer(name, P, ready[1]);               /* inherits that pidfd */
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	assert_int_equal(try_once(c, C), -EAGAIN);
+	tu_kill9(a, LONG_MS);
+	wakes = count_wakes(c, C, IDLE_MS);
+	print_message("# after the first producer's death: %d wake-ups in %d ms\n", wakes,
+		      IDLE_MS);
+	assert_true(wakes <= MAX_WAKES);
+	tu_kill9(b, LONG_MS);
+	c = shmx_chan_close(c);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 /* A broadcast producer polling for room that the slowest of two idle
  * consumers holds: that consumer's death wakes it, and the room is there. */
 static void test_slow_consumer_death_wakes_idle_producer(void **state)
@@ -208,6 +243,7 @@ int main(void)
 		T(test_idle_producer_of_several_ring_full),
 		T(test_last_producer_death_wakes_idle_poller),
 		T(test_slow_consumer_death_wakes_idle_producer),
+		T(test_a_death_seen_by_a_forked_peer_leaves_no_spin),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
