@@ -346,6 +346,11 @@ int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 		r = settle(c, ready, need);
 		if (!r && c->poll)
 			r = arm(c, ready, need);
+		/* The peer gone, whatever told us (a slot freed by a process
+		 * that lives on has no pidfd to fire): readable from now on,
+		 * as a socket at end of file (shmx_chan_fd(3)). */
+		if ((r == -EOWNERDEAD || r == -EPIPE) && c->poll)
+			shmx__poll_signal(c->poll);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
 	r = shmx__chan_deadline(d);

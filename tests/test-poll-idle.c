@@ -198,6 +198,57 @@ static void test_a_death_seen_by_a_forked_peer_leaves_no_spin(void **state)
 	close(ready[1]);
 }
 
+/* A peer that leaves its slot while its process lives on (it exec'd: the
+ * handle's descriptor is close-on-exec, so its lock went) fires no pidfd;
+ * a try then says it is gone, and from that try on the descriptor stays
+ * readable, as shmx_chan_fd(3) says (it stayed unreadable for good). */
+static void test_descriptor_stays_readable_once_a_try_saw_the_peer_gone(void **state)
+{
+	const struct shape s = { 1, 1, 0, C };
+	const char *name = tu_name();
+	struct shmx_chan *c = make(name, &s);
+	struct pollfd p = { .fd = shmx_chan_fd(c), .events = POLLIN };
+	int ready[2], go[2], r = -EAGAIN;
+	int64_t end;
+	pid_t pid;
+
+	(void)state;
+	assert_true(p.fd >= 0);
+	tu_ev_init(ready);
+	tu_ev_init(go);
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_chan *me;
+		char b;
+
+		TU_CKEQ(shmx_chan_open(name, P, LONG_MS, &me), 0);
+		(void)!write(ready[1], "r", 1);
+		(void)!read(go[0], &b, 1);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(tu_ev_wait(ready[0], LONG_MS));
+	/* armed, the attach's kick taken: nothing makes it readable now */
+	while (poll(&p, 1, 100) == 1)
+		assert_int_equal(try_once(c, C), -EAGAIN);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	end = tu_now_ms() + LONG_MS;
+	while (r == -EAGAIN && tu_now_ms() < end) {
+		r = try_once(c, C);
+		usleep(5000);
+	}
+	assert_int_equal(r, -EOWNERDEAD);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	assert_int_equal(try_once(c, C), -EOWNERDEAD);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	tu_kill9(pid, LONG_MS);
+	c = shmx_chan_close(c);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+	}
+}
+
 /* A broadcast producer polling for room that the slowest of two idle
  * consumers holds: that consumer's death wakes it, and the room is there. */
 static void test_slow_consumer_death_wakes_idle_producer(void **state)
@@ -244,6 +295,7 @@ int main(void)
 		T(test_last_producer_death_wakes_idle_poller),
 		T(test_slow_consumer_death_wakes_idle_producer),
 		T(test_a_death_seen_by_a_forked_peer_leaves_no_spin),
+		T(test_descriptor_stays_readable_once_a_try_saw_the_peer_gone),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
