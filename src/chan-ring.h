@@ -250,10 +250,10 @@ static hot_inline int ring_commit(struct shmx_chan *c, size_t len,
 {
 	size_t resv;
 
-	if (!is_producer(c))
-		return -EBADF;
 	if (c->error)
 		return c->error;
+	if (!is_producer(c))
+		return -EBADF;
 	if (!c->cur_len)
 		return -EINVAL;
 	if (len > c->cur_len - 1)

@@ -211,10 +211,10 @@ static inline int producer_ok(struct shmx_chan *c, int timeout_ms)
 {
 	if (!c || timeout_ms < -1)
 		return -EINVAL;
+	if (c->error)           /* first: an inherited handle is EBADFD */
+		return c->error;
 	if (!is_producer(c))
 		return -EBADF;
-	if (c->error)
-		return c->error;
 	return c->cur_len ? -EINPROGRESS : 0;
 }
 
@@ -222,9 +222,9 @@ static inline int consumer_ok(struct shmx_chan *c, int timeout_ms)
 {
 	if (!c || timeout_ms < -1)
 		return -EINVAL;
-	if (is_producer(c))
-		return -EBADF;
-	return c->error;
+	if (c->error)           /* first: an inherited handle is EBADFD */
+		return c->error;
+	return is_producer(c) ? -EBADF : 0;
 }
 
 static inline uint64_t *word_at(const struct shmx_chan *c, uint64_t off)

@@ -231,6 +231,10 @@ static void test_inherited_handle_is_the_parents(void **state)
 		TU_CKEQ(shmx_chan_recv(rx, buf, sizeof(buf), 0), SHMX__FORKED);
 		TU_CKEQ(shmx_chan_peek(rx, (const void **)&p, 0), SHMX__FORKED);
 		TU_CKEQ(shmx_chan_used(rx), SHMX__FORKED);
+		/* a call of the other role too: the handle, not the role */
+		TU_CKEQ(shmx_chan_recv(tx, buf, sizeof(buf), 0), SHMX__FORKED);
+		TU_CKEQ(shmx_chan_send(rx, "x", 1, 0), SHMX__FORKED);
+		TU_CKEQ(shmx_chan_commit(tx, 0), SHMX__FORKED);
 		shmx_chan_close(rx);
 		shmx_chan_close(tx);
 		_exit(0);
