@@ -261,6 +261,15 @@ static void poller_barrier(struct shmx_chan *c)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* A peer that stored "closed" frees its slot next, then wakes us; but a
+ * look that found its slot still held took it for alive, and its wake-up
+ * may come before we arm (it then finds no poller to wake): such a peer
+ * is looked at again a slice later (the slot is long free by then). */
+static bool closing(uint32_t state)
+{
+	return state & SHMX__CHAN_CLOSED;
+}
+
 /* Before arming: the peers' state words as of now (states[], for the
  * second look), and what makes the descriptor readable when one of them
  * goes; false when a peer alive could not be watched (the caller ticks
@@ -276,7 +285,7 @@ bool shmx__chan_watch_one(struct shmx_chan *c, uint32_t *states)
 	if (states[0] & SHMX__CHAN_ATTACHED)
 		shmx__poll_watch(c->poll, __atomic_load_n(&peer[0].pid, __ATOMIC_RELAXED),
 				 states[0] >> 8);
-	return true;
+	return !closing(states[0]);
 }
 
 /* Several peers: the process of each one alive (a pidfd each), so an idle
@@ -291,11 +300,20 @@ bool shmx__chan_watch_each(struct shmx_chan *c, uint32_t *states)
 	for (k = 0; k < n; k++)
 		states[k] = __atomic_load_n(&peer[k].state, __ATOMIC_ACQUIRE);
 	for (k = 0; k < n; k++) {
-		if (shmx__chan_slot_fate(c, !is_producer(c), k, &st) == 1)
-			seen &= shmx__poll_watch_at(c->poll, k,
-						    __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED),
-						    states[k] >> 8);
-		else
+		pid_t pid = __atomic_load_n(&peer[k].pid, __ATOMIC_RELAXED);
+		int fate = shmx__chan_slot_fate(c, !is_producer(c), k, &st);
+
+		/* One that died since the caller's look: its process is
+		 * still exiting (its locks go before its pidfd fires), so
+		 * watch it as if alive (a pidfd that fires, or one wake-up
+		 * when it is gone already), once per attach; the try it
+		 * wakes sees the death. */
+		if (fate == 1 && closing(states[k]))
+			seen = false;
+		if (fate == 1 || (fate == -EOWNERDEAD &&
+				  !shmx__poll_watching(c->poll, k, pid, states[k] >> 8)))
+			seen &= shmx__poll_watch_at(c->poll, k, pid, states[k] >> 8);
+		else if (fate != -EOWNERDEAD)
 			shmx__poll_watch_at(c->poll, k, 0, 0);
 	}
 	return seen;
@@ -312,7 +330,7 @@ bool shmx__chan_watch_each(struct shmx_chan *c, uint32_t *states)
  * in chan-attach.c): one of us sees the other. A slice timer only where
  * a peer cannot be watched, or while another producer's reservation is in
  * flight. */
-static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
+static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need, const uint32_t *pre)
 {
 	struct shmx__chan_hdr *h = c->hdr;
 	uint32_t *waiting = is_producer(c) ? &h->space_waiting : &h->data_waiting;
@@ -329,8 +347,10 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need)
 	poller_barrier(c);
 	r = ready(c, need);
 	for (k = 0; !r && k < peer_count(c); k++)
-		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != states[k])
-			return settle(c, ready, need);
+		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != pre[k]) {
+			r = settle(c, ready, need);
+			break;
+		}
 	if (!r && (!seen || c->look->in_flight(c)))
 		shmx__poll_tick(c->poll, SLICE_MS);
 	return r;
@@ -343,9 +363,17 @@ int shmx__chan_wait(struct shmx_chan *c, ready_fn ready, uint64_t need,
 	int r;
 
 	if (d->timeout == 0) {
+		uint32_t pre[SHMX__CHAN_MAX_PEERS];
+
+		/* The peers' state words before the look that settle() takes:
+		 * a close or attach after it (whose kick the arming may
+		 * swallow, or that found no poller armed yet) shows as a
+		 * change after the arming's fence. */
+		for (unsigned k = 0; c->poll && k < peer_count(c); k++)
+			pre[k] = __atomic_load_n(&peer_slots(c)[k].state, __ATOMIC_ACQUIRE);
 		r = settle(c, ready, need);
 		if (!r && c->poll)
-			r = arm(c, ready, need);
+			r = arm(c, ready, need, pre);
 		/* The peer gone, whatever told us (a slot freed by a process
 		 * that lives on has no pidfd to fire): readable from now on,
 		 * as a socket at end of file (shmx_chan_fd(3)). */

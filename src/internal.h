@@ -180,6 +180,7 @@ void shmx__poll_watch(struct shmx__poll *pl, pid_t pid, uint32_t gen);
  * process pid (0: none, stop watching the slot); false when it cannot be
  * watched (then tick). */
 bool shmx__poll_watch_at(struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t gen);
+bool shmx__poll_watching(const struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t gen);
 /* Readable again ms from now: a poller with several peers to watch. */
 void shmx__poll_tick(struct shmx__poll *pl, int ms);
 /* The peer's side: wake the poller (role, gen) of objfd's object. *kp is

@@ -338,6 +338,12 @@ static int watch_pid(struct shmx__poll *pl, pid_t pid)
 	return fd;
 }
 
+/* Whether peer i is watched as process pid of attach gen already. */
+bool shmx__poll_watching(const struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t gen)
+{
+	return pl->w && i < WATCH_MAX && pl->w[i].pid == pid && pl->w[i].gen == gen;
+}
+
 bool shmx__poll_watch_at(struct shmx__poll *pl, unsigned i, pid_t pid, uint32_t gen)
 {
 	struct watch *w;
