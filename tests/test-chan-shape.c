@@ -102,6 +102,17 @@ static void wrong_role(struct shmx_chan *tx, struct shmx_chan *rx)
 	assert_int_equal(shmx_chan_commit(rx, 1), -EBADF);
 }
 
+/* A channel of shape sh: every consumer slot taken (rx, the first one the
+ * creator), and one producer (*tx). */
+static void open_shape(const char *name, const struct shape *sh, struct shmx_chan **rx,
+		       struct shmx_chan **tx)
+{
+	rx[0] = fan_create(name, 4096, sh->producers, sh->consumers, sh->policy, C);
+	for (unsigned k = 1; k < sh->consumers; k++)
+		assert_int_equal(shmx_chan_open(name, C, LONG_MS, &rx[k]), 0);
+	assert_int_equal(shmx_chan_open(name, P, LONG_MS, tx), 0);
+}
+
 static void test_every_call_of_every_shape(void **state)
 {
 	(void)state;
@@ -110,11 +121,7 @@ static void test_every_call_of_every_shape(void **state)
 		struct shmx_chan *rx[3] = { NULL }, *tx;
 		unsigned k;
 
-		rx[0] = fan_create(name, 4096, shapes[s].producers, shapes[s].consumers,
-				   shapes[s].policy, C);
-		for (k = 1; k < shapes[s].consumers; k++)
-			assert_int_equal(shmx_chan_open(name, C, LONG_MS, &rx[k]), 0);
-		assert_int_equal(shmx_chan_open(name, P, LONG_MS, &tx), 0);
+		open_shape(name, &shapes[s], rx, &tx);
 		wrong_role(tx, rx[0]);
 		send_all(tx);
 		for (k = 0; k < shapes[s].consumers; k++) {
@@ -210,11 +217,7 @@ static void test_every_shape_settles_through_its_table(void **state)
 		struct shmx_chan *rx[3] = { NULL }, *tx;
 		unsigned k;
 
-		rx[0] = fan_create(name, 4096, shapes[s].producers, shapes[s].consumers,
-				   shapes[s].policy, C);
-		for (k = 1; k < shapes[s].consumers; k++)
-			assert_int_equal(shmx_chan_open(name, C, LONG_MS, &rx[k]), 0);
-		assert_int_equal(shmx_chan_open(name, P, LONG_MS, &tx), 0);
+		open_shape(name, &shapes[s], rx, &tx);
 		assert_ptr_equal(tx->look, want_look(&shapes[s], true));
 		for (k = 0; k < shapes[s].consumers; k++)
 			assert_ptr_equal(rx[k]->look, want_look(&shapes[s], false));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pair-util.h"
+#include "proc-util.h"
 
 #define W SHMX_PAIR_WRITER
 #define R SHMX_PAIR_READER
@@ -57,18 +58,13 @@ static bool in_futex_wait(pid_t pid)
 	return in;
 }
 
+/* Its state letter, a process that cannot be read ('?': reaped) counted
+ * as a zombie. */
 static char state_of(pid_t pid)
 {
-	char path[64], line[512], *p = NULL;
-	FILE *f;
+	char st = tu_proc_state(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f && fgets(line, sizeof(line), f))
-		p = strrchr(line, ')');
-	if (f)
-		fclose(f);
-	return p && p[1] && p[2] ? p[2] : 'Z';
+	return st == '?' ? 'Z' : st;
 }
 
 static void wait_for_futex_sleep(pid_t pid)
