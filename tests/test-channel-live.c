@@ -152,7 +152,7 @@ static void test_modes_keep_write(void **state)
  * death (-EOWNERDEAD), not its own deadline; and the inherited handle
  * answers SHMX__FORKED. Y becomes our child when X dies (we are its
  * subreaper) and reports through its exit code. */
-static void forked_child(const char *name, int ready, int go)
+static void forked_child(const char *name, int pidw, int ready, int go)
 {
 	struct shmx_chan *rx, *tx;
 	char buf[64] = { 0 };
@@ -162,7 +162,8 @@ static void forked_child(const char *name, int ready, int go)
 	y = fork();
 	TU_CK(y >= 0);
 	if (y) {
-		TU_CK(write(ready, &y, sizeof(y)) == sizeof(y));
+		/* Its own pipe: Y's event on ready may come first. */
+		TU_CK(write(pidw, &y, sizeof(y)) == sizeof(y));
 		for (;;)
 			pause();
 	}
@@ -183,11 +184,12 @@ static void test_forked_child_sees_parent_die(void **state)
 {
 	const char *name = tu_name();
 	struct shmx_chan *c;
-	int ready[2], go[2], code = -1;
+	int pidp[2], ready[2], go[2], code = -1;
 	pid_t x, y = 0;
 
 	(void)state;
 	TU_SKIP_IF_EMULATED("qemu-user refuses prctl(PR_SET_CHILD_SUBREAPER), which reaps the orphaned child");
+	assert_int_equal(pipe(pidp), 0);
 	tu_ev_init(ready);
 	tu_ev_init(go);
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
@@ -196,13 +198,15 @@ static void test_forked_child_sees_parent_die(void **state)
 	c = shmx_chan_close(c);
 	x = tu_fork();
 	if (x == 0)
-		forked_child(name, ready[1], go[0]);
-	assert_int_equal(read(ready[0], &y, sizeof(y)), (ssize_t)sizeof(y));
+		forked_child(name, pidp[1], ready[1], go[0]);
+	assert_int_equal(read(pidp[0], &y, sizeof(y)), (ssize_t)sizeof(y));
 	assert_true(tu_ev_wait(ready[0], LONG_MS));
 	tu_kill9(x, LONG_MS);
 	tu_ev_post(go[1]);
 	assert_int_equal(tu_child_verdict(y, 20000, &code), 0);
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	close(pidp[0]);
+	close(pidp[1]);
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
