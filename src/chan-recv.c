@@ -10,44 +10,12 @@
 
 /* ---- the public calls that touch the ring (each one guarded section) ---- */
 
-SHMX_EXPORT ssize_t shmx_chan_recv(struct shmx_chan *c, void *buf, size_t size,
-				   int timeout_ms)
-{
-	ssize_t r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->recv(c, buf, size, timeout_ms));
-	return r;
-}
-
-SHMX_EXPORT ssize_t shmx_chan_recv_batch(struct shmx_chan *c, void *buf, size_t size,
-				     size_t *lens, size_t max_msgs, int timeout_ms)
-{
-	ssize_t r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->recv_batch(c, buf, size, lens, max_msgs, timeout_ms));
-	return r;
-}
-
-SHMX_EXPORT ssize_t shmx_chan_peek(struct shmx_chan *c, const void **ptr, int timeout_ms)
-{
-	ssize_t r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->peek(c, ptr, timeout_ms));
-	return r;
-}
-
-SHMX_EXPORT int shmx_chan_release(struct shmx_chan *c)
-{
-	int r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->release(c));
-	return r;
-}
+SHMX__CHAN_CALL(ssize_t, recv, (struct shmx_chan *c, void *buf, size_t size, int timeout_ms),
+		(c, buf, size, timeout_ms))
+SHMX__CHAN_CALL(ssize_t, recv_batch,
+		(struct shmx_chan *c, void *buf, size_t size, size_t *lens, size_t max_msgs,
+		 int timeout_ms),
+		(c, buf, size, lens, max_msgs, timeout_ms))
+SHMX__CHAN_CALL(ssize_t, peek, (struct shmx_chan *c, const void **ptr, int timeout_ms),
+		(c, ptr, timeout_ms))
+SHMX__CHAN_CALL(int, release, (struct shmx_chan *c), (c))

@@ -144,6 +144,10 @@ struct prod_steps {
 	void (*commit)(struct shmx_chan *c, uint64_t off, uint64_t pad, size_t len,
 		       size_t resv);
 	void (*publish)(struct shmx_chan *c);
+	/* One producer with the block policy: send() tries send_quick()
+	 * first (the room from the cursor seen last, a record placed
+	 * before the ring's end, the slow path for anything else). */
+	bool quick;
 };
 
 /* The steps name##_prod of one producer with the block policy whose
@@ -154,6 +158,7 @@ static ssize_t name##_room(struct shmx_chan *c, const struct iovec *m, size_t n,
 { return reserve_block(c, m, n, d, pub_fn); }                                       \
 static const struct prod_steps name##_prod = {                                      \
 	.reserve = name##_room, .commit = put_record, .publish = pub_fn,            \
+	.quick = true,                                                              \
 }
 
 /* The checks of a call that sends one message, then its room. */
@@ -191,6 +196,29 @@ static hot_inline int ring_send(struct shmx_chan *c, const void *buf, size_t len
 	s->commit(c, off, pad, len, len);
 	s->publish(c);
 	return 0;
+}
+
+/* send() of one producer with the block policy when nothing is in the
+ * way: a valid call on a handle in order, with room behind the consumers'
+ * cursor as last seen, for a record that needs no padding. Everything
+ * tested at once, nothing stored before: false sends it the whole way
+ * (ring_send()), which then finds what was in the way and says so in its
+ * order. The message is sent as ring_send() would. */
+static hot_inline bool send_quick(struct shmx_chan *c, const void *buf, size_t len,
+				  int timeout_ms, const struct prod_steps *s)
+{
+	uint64_t off = c->pos & c->g.mask, size = REC + align8(len);
+	uint64_t used = c->pos - c->peer + REC;
+
+	if (unlikely(c->error || c->cur_len || !is_producer(c) || timeout_ms < -1 ||
+		     (!buf && len) || len > c->g.max_msg || size > c->g.capacity - off ||
+		     used >= c->g.capacity || size > c->g.capacity - used))
+		return false;
+	if (len)
+		memcpy(c->ring + off + REC, buf, len);
+	s->commit(c, off, 0, len, len);
+	s->publish(c);
+	return true;
 }
 
 /* Room is reserved once for as many messages as fit (a reservation may
@@ -303,6 +331,7 @@ struct cons_steps {
 	ready_fn ready;
 	int (*pre_wait)(struct shmx_chan *c, struct deadline *d, uint64_t walked);
 	bool (*lapped)(struct shmx_chan *c);
+	bool quick;     /* recv() tries recv_quick() first */
 	ssize_t (*behind)(struct shmx_chan *c);
 	int (*bound)(struct shmx_chan *c, struct deadline *d, uint64_t walked);
 	void (*show)(struct shmx_chan *c);
@@ -395,6 +424,38 @@ static hot_inline ssize_t ring_first(struct shmx_chan *c, size_t size, struct de
 	if (len >= 0 && (size_t)len > size)
 		return s->lapped(c) ? s->behind(c) : -EMSGSIZE;
 	return len;
+}
+
+/* recv() of a consumer that cannot be lapped when nothing is in the way:
+ * a valid call on a handle in order, a message at our position that fits
+ * in size. A call that may spin polls the word a little first, so that a
+ * message that comes within a few microseconds is taken with nothing
+ * between seeing it and copying it (the round trip's path). -1 sends it
+ * the whole way (ring_recv()), which finds what was in the way, waits as
+ * the handle waits and says so; nothing is taken before. */
+static hot_inline ssize_t recv_quick(struct shmx_chan *c, void *buf, size_t size,
+				     int timeout_ms, const struct cons_steps *s)
+{
+	uint64_t word, adv;
+	unsigned polls = 0;
+	size_t len;
+
+	if (unlikely(c->error || is_producer(c) || c->cur_adv || timeout_ms < -1 ||
+		     (!buf && size)))
+		return -1;
+	while (!(word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE))) {
+		if (!timeout_ms || (c->flags & SHMX_CHAN_BLOCK) || ++polls > QUICK_POLLS)
+			return -1;
+		cpu_relax();
+	}
+	len = (uint32_t)word;
+	if (unlikely(!plain_msg(c, word, &adv) || len > size))
+		return -1;
+	if (len)
+		memcpy(buf, c->ring + (c->pos & c->g.mask) + REC, len);
+	take(c, adv);
+	s->show(c);
+	return (ssize_t)len;
 }
 
 static hot_inline ssize_t ring_recv(struct shmx_chan *c, void *buf, size_t size,
@@ -543,6 +604,7 @@ static inline int plain_ready(struct shmx_chan *c, uint64_t need)
 }
 
 static const struct cons_steps plain_cons = {
+	.quick = true,
 	.empty = plain_empty,
 	.ready = plain_ready,
 	.pre_wait = plain_pre_wait,
@@ -557,8 +619,15 @@ static const struct cons_steps plain_cons = {
 /* The eight calls of shape name over its producer steps P and consumer
  * steps C (both static const), and its table shmx__chan_<name>_ops. */
 #define SHMX__CHAN_SHAPE(name, P, C)                                                  \
-static int name##_send(struct shmx_chan *c, const void *buf, size_t len, int t)     \
+static __attribute__((noinline)) int name##_send_all(struct shmx_chan *c,          \
+						     const void *buf, size_t len, int t) \
 { return ring_send(c, buf, len, t, &(P)); }                                          \
+static int name##_send(struct shmx_chan *c, const void *buf, size_t len, int t)     \
+{                                                                                    \
+	if ((P).quick && send_quick(c, buf, len, t, &(P)))                           \
+		return 0;                                                            \
+	return name##_send_all(c, buf, len, t);                                      \
+}                                                                                    \
 static ssize_t name##_send_batch(struct shmx_chan *c, const struct iovec *m,        \
 				 size_t n, int t)                                    \
 { return ring_send_batch(c, m, n, t, &(P)); }                                        \
@@ -566,8 +635,15 @@ static int name##_reserve(struct shmx_chan *c, size_t len, void **ptr, int t)   
 { return ring_reserve(c, len, ptr, t, &(P)); }                                       \
 static int name##_commit(struct shmx_chan *c, size_t len)                           \
 { return ring_commit(c, len, &(P)); }                                                \
-static ssize_t name##_recv(struct shmx_chan *c, void *buf, size_t size, int t)      \
+static __attribute__((noinline)) ssize_t name##_recv_all(struct shmx_chan *c,      \
+							  void *buf, size_t size, int t) \
 { return ring_recv(c, buf, size, t, &(C)); }                                         \
+static ssize_t name##_recv(struct shmx_chan *c, void *buf, size_t size, int t)      \
+{                                                                                    \
+	ssize_t r = (C).quick ? recv_quick(c, buf, size, t, &(C)) : -1;             \
+									     \
+	return r >= 0 ? r : name##_recv_all(c, buf, size, t);                        \
+}                                                                                    \
 static ssize_t name##_recv_batch(struct shmx_chan *c, void *buf, size_t size,       \
 				 size_t *lens, size_t max, int t)                    \
 { return ring_recv_batch(c, buf, size, lens, max, t, &(C)); }                        \

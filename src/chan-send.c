@@ -37,45 +37,11 @@ int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs
 
 /* ---- the public calls that touch the ring (each one guarded section) ---- */
 
-SHMX_EXPORT int shmx_chan_send(struct shmx_chan *c, const void *buf, size_t len,
-			       int timeout_ms)
-{
-	int r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->send(c, buf, len, timeout_ms));
-	return r;
-}
-
-SHMX_EXPORT ssize_t shmx_chan_send_batch(struct shmx_chan *c, const struct iovec *msgs,
-				     size_t n, int timeout_ms)
-{
-	ssize_t r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->send_batch(c, msgs, n, timeout_ms));
-	return r;
-}
-
-SHMX_EXPORT int shmx_chan_reserve(struct shmx_chan *c, size_t len, void **ptr,
-				  int timeout_ms)
-{
-	int r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->reserve(c, len, ptr, timeout_ms));
-	return r;
-}
-
-SHMX_EXPORT int shmx_chan_commit(struct shmx_chan *c, size_t len)
-{
-	int r;
-
-	if (!c)
-		return -EINVAL;
-	ON_RING(r, c, c->ops->commit(c, len));
-	return r;
-}
+SHMX__CHAN_CALL(int, send, (struct shmx_chan *c, const void *buf, size_t len, int timeout_ms),
+		(c, buf, len, timeout_ms))
+SHMX__CHAN_CALL(ssize_t, send_batch,
+		(struct shmx_chan *c, const struct iovec *msgs, size_t n, int timeout_ms),
+		(c, msgs, n, timeout_ms))
+SHMX__CHAN_CALL(int, reserve, (struct shmx_chan *c, size_t len, void **ptr, int timeout_ms),
+		(c, len, ptr, timeout_ms))
+SHMX__CHAN_CALL(int, commit, (struct shmx_chan *c, size_t len), (c, len))

@@ -31,6 +31,7 @@
 #define SPIN_POLLS   4000  /* adaptive: polls (with pause) before sleeping */
 #define SPIN_CLOCK   1024  /* pure spin: polls between clock reads */
 #define SPIN_LIVE    16    /* pure spin: clock reads between liveness checks */
+#define QUICK_POLLS  128   /* recv's polls before its slow path (not SHMX_CHAN_BLOCK) */
 #define OPEN_POLL_NS 1000000L
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -298,6 +299,27 @@ static inline uint32_t shmx__chan_poll_gen(unsigned slot, uint32_t gen)
 /* r = expr, as a guarded section over c's whole mapping. */
 #define ON_RING(r, c, expr) \
 	SHMX__GUARDED(r, (c)->hdr, (c)->map_size, expr, chan_fault(c))
+
+/* A public call on the ring, shmx_chan_<name>(params), which calls its
+ * shape's (struct shmx__chan_ops, chosen at attach) as one guarded
+ * section. Without the guard it is a jump into the shape's call; with it,
+ * the section (sigsetjmp) has a frame of its own, <name>_guarded(). */
+#define SHMX__CHAN_CALL(type, name, params, args)                                    \
+static __attribute__((noinline)) type name##_guarded params                          \
+{                                                                                    \
+	type r;                                                                      \
+									     \
+	ON_RING(r, c, c->ops->name args);                                            \
+	return r;                                                                    \
+}                                                                                    \
+SHMX_EXPORT type shmx_chan_##name params                                             \
+{                                                                                    \
+	if (!c)                                                                      \
+		return -EINVAL;                                                      \
+	if (likely(!shmx__guard_on()))                                               \
+		return c->ops->name args;                                            \
+	return name##_guarded args;                                                  \
+}
 
 /* chan-send.c: every message of a batch checked before the first is
  * sent: a bad one fails the call with nothing sent. */
