@@ -31,7 +31,7 @@
 #define SPIN_POLLS   4000  /* adaptive: polls (with pause) before sleeping */
 #define SPIN_CLOCK   1024  /* pure spin: polls between clock reads */
 #define SPIN_LIVE    16    /* pure spin: clock reads between liveness checks */
-#define QUICK_POLLS  128   /* recv's polls before its slow path (not SHMX_CHAN_BLOCK) */
+#define QUICK_POLLS  128   /* a consumer's polls of head before its whole path */
 #define OPEN_POLL_NS 1000000L
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -145,6 +145,7 @@ struct shmx_chan {
 	uint64_t index;         /* overwrite consumer: messages passed */
 	uint64_t lost;          /* overwrite consumer: messages lost */
 	uint64_t dead_at;       /* consumer: position of a dead producer's record + 1 */
+	uint64_t seen;          /* consumer of one producer: head as last read */
 	int error;              /* sticky -EBADMSG / -EFAULT */
 	unsigned flags;
 	bool multi;             /* several producer slots: reserve under the lock */
