@@ -221,6 +221,39 @@ static hot_inline bool send_quick(struct shmx_chan *c, const void *buf, size_t l
 	return true;
 }
 
+/* send_batch() of one producer with the block policy when nothing is in
+ * the way, as send_quick(): every message valid, and all of them placed
+ * before the ring's end with room behind the cursor seen last, found in
+ * one pass; then stored as ring_send_batch() stores them. -1 sends the
+ * call the whole way, nothing stored. */
+static hot_inline ssize_t send_batch_quick(struct shmx_chan *c, const struct iovec *msgs,
+					   size_t n, int timeout_ms, const struct prod_steps *s)
+{
+	uint64_t off = c->pos & c->g.mask, used = c->pos - c->peer + REC, span = 0, size;
+	size_t i;
+
+	if (unlikely(c->error || c->cur_len || !is_producer(c) || timeout_ms < -1 ||
+		     !msgs || !n || used >= c->g.capacity))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (unlikely((!msgs[i].iov_base && msgs[i].iov_len) ||
+			     msgs[i].iov_len > c->g.max_msg))
+			return -1;
+		span += REC + align8(msgs[i].iov_len);
+	}
+	if (unlikely(span > c->g.capacity - used || span > c->g.capacity - off))
+		return -1;
+	for (i = 0; i < n; i++) {
+		size = REC + align8(msgs[i].iov_len);
+		if (msgs[i].iov_len)
+			memcpy(c->ring + off + REC, msgs[i].iov_base, msgs[i].iov_len);
+		s->commit(c, off, 0, msgs[i].iov_len, msgs[i].iov_len);
+		off += size;
+	}
+	s->publish(c);
+	return (ssize_t)n;
+}
+
 /* Room is reserved once for as many messages as fit (a reservation may
  * wait, and publishes first); each record is stored as send() stores it;
  * one publish (and one kick) for the lot. */
@@ -661,9 +694,16 @@ static int name##_send(struct shmx_chan *c, const void *buf, size_t len, int t) 
 		return 0;                                                            \
 	return name##_send_all(c, buf, len, t);                                      \
 }                                                                                    \
+static __attribute__((noinline)) ssize_t name##_send_batch_all(struct shmx_chan *c, \
+						const struct iovec *m, size_t n, int t) \
+{ return ring_send_batch(c, m, n, t, &(P)); }                                        \
 static ssize_t name##_send_batch(struct shmx_chan *c, const struct iovec *m,        \
 				 size_t n, int t)                                    \
-{ return ring_send_batch(c, m, n, t, &(P)); }                                        \
+{                                                                                    \
+	ssize_t r = (P).quick ? send_batch_quick(c, m, n, t, &(P)) : -1;             \
+									     \
+	return r >= 0 ? r : name##_send_batch_all(c, m, n, t);                        \
+}                                                                                    \
 static int name##_reserve(struct shmx_chan *c, size_t len, void **ptr, int t)       \
 { return ring_reserve(c, len, ptr, t, &(P)); }                                       \
 static int name##_commit(struct shmx_chan *c, size_t len)                           \
