@@ -13,7 +13,8 @@
 
 /* head and sent as the consumer and stat read them; then the kick. sent
  * is for display: the release of head orders it, and the consumer finds
- * data by the record words, never by head. */
+ * data by the record words (head is only a hint to one that caught up:
+ * head_past() in chan-ring.h). */
 static hot_inline void spsc_publish(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;
