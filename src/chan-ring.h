@@ -468,9 +468,7 @@ static hot_inline ssize_t ring_first(struct shmx_chan *c, size_t size, struct de
  * up looks at head, on the producer's line of its own, rather than at the
  * word at its position, on the line the producer is filling: polled, that
  * line goes back and forth between the two for every store the producer
- * makes to it (64 B messages streamed between two CPUs: about 54 -> 40 ns
- * a message; an 8 B round trip about 1.55x -> 1.4x the busy-spin floor,
- * as bench/run.sh measures them). Only a hint: the
+ * makes to it (arrived() has the figures). Only a hint: the
  * record word decides, and the whole path (ring_next()), which polls the
  * word, is what a wait ends in; it also takes what a producer that died
  * between its record and head left unpublished. */
@@ -497,6 +495,32 @@ static hot_inline bool head_moved(struct shmx_chan *c, int timeout_ms)
 	return true;
 }
 
+/* The word at our position once a message may be there, polled a little
+ * as head_moved() polls: SHMX_CHAN_SPIN, chosen for latency, polls the
+ * word itself, which is one line to bring over instead of two (head, then
+ * the record), at the price head_past() says. SCHED_FIFO A/B runs on a
+ * 2-vCPU VM: an 8 B spin round trip 1.39-1.59x the busy-spin floor polling
+ * the word, 1.45-1.80x polling head; a 64 B stream in its slow regime
+ * (the consumer caught up) 54-58 ns a message polling the word, 43-47
+ * polling head. */
+static hot_inline bool arrived(struct shmx_chan *c, int timeout_ms, uint64_t *word)
+{
+	unsigned polls = 0;
+
+	if (!(c->flags & SHMX_CHAN_SPIN)) {
+		if (!head_moved(c, timeout_ms))
+			return false;
+		*word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
+		return true;
+	}
+	while (!(*word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE))) {
+		if (!timeout_ms || ++polls > QUICK_POLLS)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
 /* recv() of a consumer of one producer when nothing is in the way: a
  * valid call on a handle in order, a message published at our position
  * that fits in size. -1 sends it the whole way (ring_recv()), which finds
@@ -509,9 +533,8 @@ static hot_inline ssize_t recv_quick(struct shmx_chan *c, void *buf, size_t size
 	size_t len;
 
 	if (unlikely(c->error || is_producer(c) || c->cur_adv || timeout_ms < -1 ||
-		     (!buf && size) || !head_moved(c, timeout_ms)))
+		     (!buf && size) || !arrived(c, timeout_ms, &word)))
 		return -1;
-	word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
 	len = (uint32_t)word;
 	if (unlikely(!plain_msg(c, word, &adv) || len > size))
 		return -1;
