@@ -346,8 +346,13 @@ static int arm(struct shmx_chan *c, ready_fn ready, uint64_t need, const uint32_
 	__atomic_fetch_or(waiting, WAIT_POLL, __ATOMIC_RELEASE);
 	poller_barrier(c);
 	r = ready(c, need);
+	/* A peer "closed" already before the try's look (pre[k]) may have
+	 * had its slot held then (taken for alive), and freed it and woken
+	 * nobody since, before our bit: look again as for a change
+	 * (tests/spin/chan2-close.pml). */
 	for (k = 0; !r && k < peer_count(c); k++)
-		if (__atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != pre[k]) {
+		if (closing(pre[k]) ||
+		    __atomic_load_n(&peer[k].state, __ATOMIC_RELAXED) != pre[k]) {
 			r = settle(c, ready, need);
 			break;
 		}
