@@ -30,6 +30,10 @@
 #define ROUNDS_MS 3000          /* each case races for about this long */
 #define MAX_ROUNDS 3000
 #define DELAY_NS 40000          /* the writer's end, after "go", within this */
+/* and our try, after "go", within this for a writer that exits: an exit
+ * takes longer than a try (its locks go on the way out, its pidfd fires
+ * at the end); a close lands in a try that starts at once */
+#define EXIT_NS 400000
 
 enum end { CLOSE_LIVE, CLOSE_EXIT, EXIT, KILL };
 
@@ -255,6 +259,8 @@ static void round_once(const char *name, struct writer_proc *wp, enum end e,
 	assert_true(get(wp->out, &v, WAIT_MS));
 	delay = (uint32_t)(rand_r(seed) % DELAY_NS);
 	__atomic_store_n(go, delay + 1, __ATOMIC_RELEASE);
+	if (want == -EOWNERDEAD)
+		spin_ns((uint32_t)rand_r(seed) % EXIT_NS);
 	/* Readable at first (shmx_pair_fd(3)): this try is the caller's. */
 	first = shmx_pair_wait(rd, 0);
 	if (e == CLOSE_LIVE)
