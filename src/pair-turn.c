@@ -79,6 +79,10 @@ int shmx__pair_attach(struct shmx_pair *p)
 	return 0;
 }
 
+/* No wake-up here: the caller wakes the peer's poller once our slot is
+ * free (shmx_pair_close()), so that a poller whose look found the slot
+ * still held and our CLOSED already stored sees us at its second look
+ * (pair_arm() in pair.c). */
 void shmx__pair_leave(struct shmx_pair *p)
 {
 	struct ctl *c = ctl_of(p);
@@ -87,7 +91,6 @@ void shmx__pair_leave(struct shmx_pair *p)
 		sem_post(own_sem(p));
 	p->holding = false;
 	st(&c->state[p->role], p->gen << GEN_SHIFT | CLOSED);
-	shmx__pair_wake(p);
 }
 
 /* A token the word does not account for. A peer of ours marks the word

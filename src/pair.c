@@ -40,6 +40,11 @@ SHMX_EXPORT struct shmx_pair *shmx_pair_close(struct shmx_pair *p)
 	shmx__slot_unlock(p->lk, own_slot(p));
 	if (p->owner)
 		shmx__slot_unlock(p->lk, SHMX_SLOT_OWNER);
+	/* The peer's poller is woken only now, our slot free: one whose look
+	 * found it held looks at it again after arming (pair_arm()), and the
+	 * kernel orders that look and our unlock, so one of us sees the
+	 * other. */
+	PAIR_GUARDED(err, p, (shmx__pair_wake(p), 0));
 	return shmx__pair_free(p);
 }
 
@@ -58,10 +63,27 @@ static int drain(struct shmx_pair *p)
 	return shmx__pair_take(p, false);
 }
 
+/* Whether the peer, its state word pre when our try first looked at it,
+ * may have attached, closed or died since without a wake-up reaching us:
+ * its word changed, or it says closed and the slot is free. A peer that
+ * closes stores CLOSED, frees its slot, then wakes us (shmx_pair_close());
+ * our look found the slot held, so its wake-up may have come before we
+ * armed. Called after the arming's fence: a slot still held now is freed
+ * after this lock test, which the kernel orders before the closer's own
+ * fence and look at our flag. An attach or a close stored after our fence
+ * sees the flag (shmx__pair_wake()). */
+static bool moved(struct shmx_pair *p, uint32_t pre)
+{
+	uint32_t now = ld(&ctl_of(p)->state[!p->role]);
+
+	return now != pre || ((now & CLOSED) && shmx__slot_held(p->lk, peer_slot(p)) != 1);
+}
+
 /* A try that finds nothing to take, with a descriptor: watch the peer,
  * arm, and look again. The turn found now is taken; a peer that attached
- * or closed meanwhile makes the descriptor readable for a fresh look. */
-static int pair_arm(struct shmx_pair *p)
+ * or closed since the try's first look (pre, its state word then) makes
+ * the descriptor readable for a fresh look. */
+static int pair_arm(struct shmx_pair *p, uint32_t pre)
 {
 	struct ctl *c = ctl_of(p);
 	uint32_t state = ld(&c->state[!p->role]);
@@ -84,7 +106,7 @@ static int pair_arm(struct shmx_pair *p)
 	err = drain(p);
 	if (err != -EAGAIN)
 		return err;
-	if (ld(&c->state[!p->role]) != state)
+	if (moved(p, pre))
 		shmx__poll_signal(p->poll);
 	return -EAGAIN;
 }
@@ -183,6 +205,9 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 	}
 	for (;;) {
 		if (look) {
+			/* Before the check's look: what pair_arm() compares */
+			uint32_t pre = ld(&ctl_of(p)->state[!p->role]);
+
 			err = shmx__pair_check(p);
 			/* A turn posted (or recovered) before the peer left
 			 * is still handed out first. */
@@ -195,7 +220,7 @@ static int wait_slow(struct shmx_pair *p, int timeout_ms)
 			if (err)
 				return err;
 			if (!timeout_ms)
-				return p->poll ? pair_arm(p) : -EAGAIN;
+				return p->poll ? pair_arm(p, pre) : -EAGAIN;
 			if (shmx__expired(&dl))
 				return -ETIMEDOUT;
 			shmx__deadline(SLICE_MS, &look_at);
@@ -229,6 +254,16 @@ static int wait_turn(struct shmx_pair *p, int timeout_ms)
 	return wait_slow(p, timeout_ms);
 }
 
+/* The peer gone, whatever told us (a slot freed by a process that lives
+ * on has no pidfd to fire): the descriptor readable from now on, as a
+ * socket at end of file (shmx_pair_fd(3)). */
+static int gone(const struct shmx_pair *p, int err)
+{
+	if (p->poll && (err == -EPIPE || err == -EOWNERDEAD))
+		shmx__poll_signal(p->poll);
+	return err;
+}
+
 SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 {
 	int err;
@@ -243,10 +278,10 @@ SHMX_EXPORT int shmx_pair_wait(struct shmx_pair *p, int timeout_ms)
 	 * failed on it left us holding). The turn stays ours. */
 	if (p->holding) {
 		PAIR_GUARDED(err, p, shmx__pair_check(p));
-		return err ? err : -EDEADLK;
+		return err ? gone(p, err) : -EDEADLK;
 	}
 	PAIR_GUARDED(err, p, wait_turn(p, timeout_ms));
-	return err;
+	return gone(p, err);
 }
 
 SHMX_EXPORT int shmx_pair_post(struct shmx_pair *p)

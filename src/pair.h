@@ -202,7 +202,8 @@ static inline bool bad_role(unsigned flags)
 /* Take our role in the control block, and a turn a predecessor in our
  * role died holding (one CAS). Our slot is held already. */
 int shmx__pair_attach(struct shmx_pair *p);
-/* A turn we hold goes back to our role; then we are marked closed. */
+/* A turn we hold goes back to our role; then we are marked closed. The
+ * caller frees our slot, then wakes the peer (shmx__pair_wake()). */
 void shmx__pair_leave(struct shmx_pair *p);
 /* Our semaphore gave a token (token) or we look at the word alone: 0 and
  * the turn is ours, or -EAGAIN (a token the word does not account for is
