@@ -193,7 +193,7 @@ static int mp_bcast_slowest(struct shmx_chan *c, uint64_t from, bool reap, uint6
 static int producers_gone(struct shmx_chan *c)
 {
 	unsigned k, dead = 0, closed = 0;
-	uint32_t state;
+	uint32_t state = 0;     /* set by slot_fate() for every fate read here */
 	int fate;
 
 	for (k = 0; k < c->g.producers; k++) {
