@@ -147,7 +147,7 @@ static int listen_on(struct shmx__poll *pl, int objfd, char role, uint32_t gen,
 		     uint64_t *nonce)
 {
 	struct sockaddr_un sa;
-	socklen_t len;
+	socklen_t len = 0;       /* set by poll_addr() when it returns 0 */
 	int err, tries = nonce ? NONCE_TRIES : 1;
 
 	pl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
