@@ -102,22 +102,28 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Abandon section g's call. Its sigsetjmp saved no mask (that would be a
+ * system call per section): the jump leaves the interrupted code's, as
+ * returning from the handler would have. */
+static _Noreturn void take(struct shmx__guard *g, const void *uc)
+{
+	const sigset_t *was = interrupted_mask(uc);
+
+	if (was)
+		pthread_sigmask(SIG_SETMASK, was, NULL);
+	siglongjmp(g->jb, 1);
+}
+
 static void guard_handler(int sig, siginfo_t *si, void *uc)
 {
 	struct shmx__guard *g;
 
 	/* The innermost section whose mapping holds the address takes the
-	 * fault; its sigsetjmp restores the sections around it. The section's
-	 * sigsetjmp saved no mask (a system call per section): the jump leaves
-	 * the interrupted code's, as returning would have. */
+	 * fault; its sigsetjmp restores the sections around it. */
 	if (is_fault(si))
 		for (g = guard_top; g; g = g->prev)
-			if (in_section(g, si->si_addr)) {
-				if (interrupted_mask(uc))
-					pthread_sigmask(SIG_SETMASK,
-							interrupted_mask(uc), NULL);
-				siglongjmp(g->jb, 1);
-			}
+			if (in_section(g, si->si_addr))
+				take(g, uc);
 	chain(sig, si, uc);
 }
 
