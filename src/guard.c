@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <ucontext.h>
 
 #include "internal.h"
 
@@ -44,10 +45,22 @@ static bool in_section(const struct shmx__guard *g, const void *addr)
 	return a >= g->lo && (size_t)(a - g->lo) < g->len;
 }
 
+/* The mask of the code the signal interrupted, which the kernel saved in
+ * the ucontext. It, not the mask the handler runs with, is what the kernel
+ * would build a handler's mask from and what a jump out of the handler must
+ * leave: a runtime that interposes sigaction(2) may deliver the signal to
+ * its own wrapper with every signal blocked (ThreadSanitizer does, see
+ * scripts/test.sh), whatever our sa_mask and SA_NODEFER asked. */
+static const sigset_t *interrupted_mask(const void *uc)
+{
+	return uc ? &((const ucontext_t *)uc)->uc_sigmask : NULL;
+}
+
 /* Run the previous disposition as the kernel would have. */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
 	struct sigaction prev = guard_prev;
+	const sigset_t *was = interrupted_mask(uc);
 	sigset_t mask, old;
 
 	if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
@@ -70,15 +83,35 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		guard_prev.sa_flags = 0;
 		sigemptyset(&guard_prev.sa_mask);
 	}
+	/* The kernel's mask for the handler: the interrupted code's, its
+	 * sa_mask, and the signal itself unless SA_NODEFER. Set, not added to
+	 * the one we run with, which may block more (interrupted_mask()). */
 	mask = prev.sa_mask;
 	if (!(prev.sa_flags & SA_NODEFER))
 		sigaddset(&mask, sig);
-	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (was) {
+		sigorset(&mask, &mask, was);
+		pthread_sigmask(SIG_SETMASK, &mask, &old);
+	} else {
+		pthread_sigmask(SIG_BLOCK, &mask, &old);
+	}
 	if (prev.sa_flags & SA_SIGINFO)
 		prev.sa_sigaction(sig, si, uc);
 	else
 		prev.sa_handler(sig);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Abandon section g's call. Its sigsetjmp saved no mask (that would be a
+ * system call per section): the jump leaves the interrupted code's, as
+ * returning from the handler would have. */
+static _Noreturn void take(struct shmx__guard *g, const void *uc)
+{
+	const sigset_t *was = interrupted_mask(uc);
+
+	if (was)
+		pthread_sigmask(SIG_SETMASK, was, NULL);
+	siglongjmp(g->jb, 1);
 }
 
 static void guard_handler(int sig, siginfo_t *si, void *uc)
@@ -90,7 +123,7 @@ static void guard_handler(int sig, siginfo_t *si, void *uc)
 	if (is_fault(si))
 		for (g = guard_top; g; g = g->prev)
 			if (in_section(g, si->si_addr))
-				siglongjmp(g->jb, 1);
+				take(g, uc);
 	chain(sig, si, uc);
 }
 
@@ -117,8 +150,9 @@ static int install(void)
 		return err;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = guard_handler;
-	/* NODEFER: we leave the handler by siglongjmp without restoring the
-	 * mask, so SIGBUS must not stay blocked afterwards. */
+	/* NODEFER, empty sa_mask: the handler runs with the interrupted
+	 * code's mask, which chain() and the jump out then set again (a no-op
+	 * unless a runtime between us and the kernel changed it). */
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER | carried_flags(&prev);
 	sigemptyset(&sa.sa_mask);
 	return shmx__neg(sigaction(SIGBUS, &sa, &guard_prev));

@@ -95,7 +95,8 @@ static void record(int sig)
 	sigset_t now;
 	stack_t ss;
 
-	hits++;
+	/* atomic: send_to_reader() polls it from another thread */
+	__atomic_add_fetch(&hits, 1, __ATOMIC_RELEASE);
 	last_sig = sig;
 	on_alt = sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
 	sigprocmask(SIG_BLOCK, NULL, &now);
@@ -185,14 +186,17 @@ int __wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *old
 static void test_guard_sigbus(void **state)
 {
 	const char *name = tu_name();
+	int past[2];
 	pid_t pid;
 
 	(void)state;
+	assert_int_equal(pipe(past), 0);
 	pid = tu_fork();
 	if (pid == 0) {
 		struct shmx_region *r = NULL;
 		char buf[64];
 
+		close(past[0]);
 		TU_CKEQ(shmx_create(name, MAP_LEN, SHMX_MAP, 0, &r), 0);
 		TU_CKEQ(shmx_guard_sigbus(), 0);
 		TU_CKEQ(shmx_guard_sigbus(), 0);
@@ -202,11 +206,52 @@ static void test_guard_sigbus(void **state)
 		TU_CKEQ(shmx_write(r, 0, buf, sizeof(buf)), -EFAULT);
 		/* the guard is reusable after a fault */
 		TU_CKEQ(shmx_read(r, 100, buf, sizeof(buf)), -EFAULT);
+		/* the death below is the last fault's, not an earlier one's */
+		tu_ev_post(past[1]);
 		/* a fault outside libshmx's copies still kills, as SIGBUS */
 		buf[0] = *(volatile char *)shmx_addr(r);
 		_exit(16);
 	}
+	close(past[1]);
 	expect_sigbus(pid, LONG_MS, "guarded copies, then a fault of our own");
+	if (ev_count(past[0]) != 1)
+		fail_msg("the child died of SIGBUS before its own fault, in a guarded copy");
+	close(past[0]);
+}
+
+/* A fault taken by the guard leaves the caller's signal mask as it was,
+ * whatever mask the handler ran with (a sanitizer's sigaction wrapper
+ * blocks every signal, shmx_guard_sigbus(3)): SIGBUS stays deliverable,
+ * so the next fault is -EFAULT again, not death. */
+static void test_fault_leaves_the_callers_mask(void **state)
+{
+	const char *name = tu_name();
+	pid_t pid;
+
+	(void)state;
+	pid = tu_fork();
+	if (pid == 0) {
+		struct shmx_region *r = NULL;
+		sigset_t usr1, now;
+		char buf[64];
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		TU_CKEQ(sigprocmask(SIG_BLOCK, &usr1, NULL), 0);
+		TU_CKEQ(shmx_guard_sigbus(), 0);
+		truncated_map(name, &r);
+		fix_fd = -1;
+		for (int i = 0; i < 3; i++) {
+			TU_CKEQ(shmx_read(r, 100, buf, sizeof(buf)), -EFAULT);
+			TU_CKEQ(sigprocmask(SIG_BLOCK, NULL, &now), 0);
+			TU_CKEQ(sigismember(&now, SIGUSR1), 1);
+			TU_CKEQ(sigismember(&now, SIGBUS), 0);
+			TU_CKEQ(sigismember(&now, SIGUSR2), 0);
+			TU_CKEQ(sigismember(&now, SIGTERM), 0);
+		}
+		_exit(0);
+	}
+	expect_pass(pid, "the mask after guarded faults");
 }
 
 /* Without the guard, the copy faults: it is opt-in, never silent. */
@@ -444,7 +489,7 @@ static void test_guarded_call_nests_in_handler(void **state)
 
 struct sender {
 	pthread_t target;
-	volatile bool done;
+	bool done;              /* atomic: the reader polls it */
 };
 
 static void *send_to_reader(void *arg)
@@ -455,10 +500,10 @@ static void *send_to_reader(void *arg)
 	for (int i = 0; i < READ_SIGNALS; i++) {
 		pthread_kill(s->target, SIGBUS);
 		end = tu_now_ms() + LONG_MS;
-		while (hits <= i && tu_now_ms() < end)
+		while (__atomic_load_n(&hits, __ATOMIC_ACQUIRE) <= i && tu_now_ms() < end)
 			sched_yield();
 	}
-	s->done = true;
+	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -481,7 +526,7 @@ static void test_sent_sigbus_during_read_is_not_a_fault(void **state)
 		TU_CKEQ(shmx_guard_sigbus(), 0);
 		TU_CKEQ(shmx_create(name, BIG_READ, SHMX_MAP, 0, &r), 0);
 		TU_CKEQ(pthread_create(&t, NULL, send_to_reader, &s), 0);
-		for (; !s.done; reads++) {
+		for (; !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE); reads++) {
 			ssize_t n = shmx_read(r, 0, buf, BIG_READ);
 
 			/* -EFAULT here: a sent signal taken for a fault */
@@ -900,6 +945,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_guard_sigbus, tu_teardown),
+		cmocka_unit_test_teardown(test_fault_leaves_the_callers_mask, tu_teardown),
 		cmocka_unit_test_teardown(test_no_guard_sigbus_kills, tu_teardown),
 		cmocka_unit_test_teardown(test_guard_sent_sigbus, tu_teardown),
 		cmocka_unit_test_teardown(test_truncation_fault_is_not_passed_on, tu_teardown),

@@ -211,6 +211,13 @@ static void one(enum file f, enum when when, unsigned rep)
 
 static void reps(enum file f, enum when when)
 {
+	/* The post's first touch of the truncated control object is the
+	 * turn word's compare-and-swap; the calls after it touch that word
+	 * again. */
+	if (f == CTL && when == BEFORE_POST)
+		TU_SKIP_UNDER_TSAN("a truncation fault inside an atomic compare-and-swap "
+				   "leaves the sanitizer's lock for that word held, and the "
+				   "next atomic on it deadlocks (scripts/test.sh)");
 	if (!OWN_SLEEP && (when == ASLEEP || when == ASLEEP_STOPPED)) {
 		tu_skip("this C library's sem_timedwait is the sleep here, and a truncation "
 			"under it is not survived (shmx_pair_wait(3), BUGS)");

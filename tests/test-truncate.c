@@ -527,6 +527,12 @@ static void test_every_channel_call_after_a_truncation_is_efault(void **state)
 
 /* ---- random truncations ---- */
 
+/* Why a fault in an atomic is not survived under ThreadSanitizer. */
+#define TSAN_ATOMIC_FAULT                                                        \
+	"a truncation fault inside an atomic read-modify-write or release store " \
+	"leaves the sanitizer's lock for that word held, and the next atomic on " \
+	"it deadlocks (scripts/test.sh)"
+
 static void test_truncation_never_kills(void **state)
 {
 	const char *name = tu_name();
@@ -534,6 +540,8 @@ static void test_truncation_never_kills(void **state)
 	pid_t pid;
 
 	(void)state;
+	/* random truncation points land in the channel's atomics */
+	TU_SKIP_UNDER_TSAN(TSAN_ATOMIC_FAULT);
 	/* a SIGBUS that gets past the guard kills the worker: its verdict */
 	pid = tu_fork();
 	if (pid == 0)

@@ -191,6 +191,27 @@ const char *tu_emulated(void);
 		}                                                                \
 	} while (0)
 
+/* Built with ThreadSanitizer (gcc says __SANITIZE_THREAD__, clang has the
+ * feature): a case whose premise the sanitizer's runtime breaks skips,
+ * saying why (scripts/test.sh, the TSan pass). */
+#if defined(__SANITIZE_THREAD__)
+#define TU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TU_TSAN 1
+#endif
+#endif
+#ifndef TU_TSAN
+#define TU_TSAN 0
+#endif
+#define TU_SKIP_UNDER_TSAN(why)                                                  \
+	do {                                                                     \
+		if (TU_TSAN) {                                                   \
+			tu_skip("under ThreadSanitizer: %s", why);               \
+			return;                                                  \
+		}                                                                \
+	} while (0)
+
 /* Monotonic milliseconds. */
 int64_t tu_now_ms(void);
 
