@@ -74,6 +74,40 @@ static int slot_word(struct shmx_region *r, size_t at, unsigned lock, uint32_t *
 	return 1;
 }
 
+#define LAG_TRIES 8     /* looks at a cursor and head that keep moving */
+
+/* A consumer's lag behind head (*lag, shmx__chan_distance(): negative for
+ * a pair that cannot be). Both move while we read them: the consumer may
+ * be a record ahead of a head read before its cursor, and a cursor read a
+ * moment before head may be more than a ring behind it (the stream ran on
+ * between the two reads, as a look that is preempted lets it, on a small
+ * ring). So a pair that cannot be is read again, cursor then head, and
+ * judged only once head stood still around the cursor's read; one that
+ * never does (a look preempted every time) is taken as a full ring, never
+ * as corrupt: what moves is alive. test-peers-race. */
+static int consumer_lag(struct shmx_region *r, const struct shmx__chan_geom *g,
+			size_t pos_at, uint64_t head, uint64_t *pos, ssize_t *lag)
+{
+	uint64_t again;
+	int err;
+
+	*lag = shmx__chan_distance(head, *pos, g->capacity);
+	for (int tries = 0; *lag < 0 && tries < LAG_TRIES; tries++) {
+		err = read_u64(r, pos_at, pos);
+		if (!err)
+			err = read_u64(r, offsetof(struct shmx__chan_hdr, head), &again);
+		if (err)
+			return err;
+		*lag = shmx__chan_distance(again, *pos, g->capacity);
+		if (again == head)
+			return 0;
+		head = again;
+	}
+	if (*lag < 0)
+		*lag = (ssize_t)g->capacity;
+	return 0;
+}
+
 /* One slot, read field by field (each could change under us), with what
  * its liveness lock says. */
 static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, bool producer,
@@ -123,14 +157,13 @@ static int stat_slot(struct shmx_region *r, const struct shmx__chan_geom *g, boo
 	if (!producer && g->consumers > 1 &&
 	    (!shmx__chan_counts(state) || !(state & SHMX__CHAN_ATTACHED)))
 		return 0;
-	/* The consumer may be a record ahead of head (shmx__chan_distance()),
-	 * and head was read before its cursor: a consumer that moved on since
-	 * is ahead of that head, not corrupt; head only grows, read it again. */
 	if (!producer) {
-		ssize_t lag = shmx__chan_distance(head, pos, g->capacity);
+		ssize_t lag;
 
-		if (lag < 0 && !read_u64(r, offsetof(struct shmx__chan_hdr, head), &head))
-			lag = shmx__chan_distance(head, pos, g->capacity);
+		err = consumer_lag(r, g, off + offsetof(struct shmx__chan_slot, pos), head,
+				   &pos, &lag);
+		if (err)
+			return err;
 		if ((pos & (SHMX__CHAN_ALIGN - 1)) ||
 		    (lag < 0 && g->policy != SHMX__CHAN_POLICY_OVERWRITE))
 			return -EBADMSG;
