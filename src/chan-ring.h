@@ -265,15 +265,17 @@ static hot_inline ssize_t ring_send_batch(struct shmx_chan *c, const struct iove
 	uint64_t off, pad;
 	size_t i = 0, end;
 	ssize_t k = 0;
-	int err;
+	int err, lens;
 
 	if (!msgs || !n)
 		return -EINVAL;
+	/* The arguments first, then the handle, then the lengths: as send(). */
+	lens = shmx__chan_batch_lens_ok(c, msgs, n);
+	if (lens == -EINVAL)
+		return lens;
 	err = producer_ok(c, timeout_ms);
-	if (!err)
-		err = shmx__chan_batch_lens_ok(c, msgs, n);
-	if (err)
-		return err;
+	if (err || lens)
+		return err ? err : lens;
 	while (i < n) {
 		if ((k = s->reserve(c, msgs + i, n - i, &d)) < 0)
 			break;

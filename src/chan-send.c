@@ -26,13 +26,15 @@ int shmx__chan_space_ready(struct shmx_chan *c, uint64_t need)
 
 int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs, size_t n)
 {
+	int err = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		if (!msgs[i].iov_base && msgs[i].iov_len)
 			return -EINVAL;
 		if (msgs[i].iov_len > c->g.max_msg)
-			return -EMSGSIZE;
+			err = -EMSGSIZE;
 	}
-	return 0;
+	return err;
 }
 
 /* ---- the public calls that touch the ring (each one guarded section) ---- */

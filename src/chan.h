@@ -323,7 +323,9 @@ SHMX_EXPORT type shmx_chan_##name params                                        
 }
 
 /* chan-send.c: every message of a batch checked before the first is
- * sent: a bad one fails the call with nothing sent. */
+ * sent: a bad one fails the call with nothing sent. -EINVAL for a NULL
+ * message with a length (any of them: an argument, reported before the
+ * handle's state, as send() does), else -EMSGSIZE for one too long. */
 int shmx__chan_batch_lens_ok(const struct shmx_chan *c, const struct iovec *msgs, size_t n);
 
 /* chan-wait.c */

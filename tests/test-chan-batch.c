@@ -344,6 +344,37 @@ static void test_send_batch_checks_every_message_first(void **state)
 	tx = shmx_chan_close(tx);
 }
 
+/* A NULL message with a length is an argument error, reported before the
+ * handle's state as shmx_chan_send() reports a NULL buf: on a consumer's
+ * handle and during a reservation -EINVAL, not -EBADF or -EINPROGRESS; a
+ * message too long is reported after them, as send() does. */
+static void test_send_batch_checks_arguments_before_the_handle(void **state)
+{
+	const char *name = tu_name();
+	struct shmx_chan *tx, *rx;
+	char big[MAX_MSG + 1] = { 0 };
+	struct iovec bad[2] = { { "a", 1 }, { NULL, 1 } };
+	struct iovec bigs[2] = { { "a", 1 }, { big, sizeof(big) } };
+	void *p;
+
+	(void)state;
+	assert_int_equal(shmx_chan_create(name, RING, P, 0, &tx), 0);
+	assert_int_equal(shmx_chan_open(name, C, 0, &rx), 0);
+	assert_int_equal(shmx_chan_send(rx, NULL, 1, 0), -EINVAL);
+	assert_int_equal(shmx_chan_send_batch(rx, bad, 2, 0), -EINVAL);
+	assert_int_equal(shmx_chan_send(rx, big, sizeof(big), 0), -EBADF);
+	assert_int_equal(shmx_chan_send_batch(rx, bigs, 2, 0), -EBADF);
+	assert_int_equal(shmx_chan_reserve(tx, 8, &p, 0), 0);
+	assert_int_equal(shmx_chan_send(tx, NULL, 1, 0), -EINVAL);
+	assert_int_equal(shmx_chan_send_batch(tx, bad, 2, 0), -EINVAL);
+	assert_int_equal(shmx_chan_send(tx, big, sizeof(big), 0), -EINPROGRESS);
+	assert_int_equal(shmx_chan_send_batch(tx, bigs, 2, 0), -EINPROGRESS);
+	assert_int_equal(shmx_chan_commit(tx, 0), 0);
+	assert_int_equal(shmx_chan_pending(rx), 1);
+	rx = shmx_chan_close(rx);
+	tx = shmx_chan_close(tx);
+}
+
 /* ---- timeouts ---- */
 
 static void test_recv_batch_timeouts(void **state)
@@ -577,6 +608,8 @@ int main(void)
 					  tu_teardown),
 		cmocka_unit_test_teardown(test_batch_both_ends_intact, tu_teardown),
 		cmocka_unit_test_teardown(test_recv_batch_delivers_all_before_dead_producer,
+					  tu_teardown),
+		cmocka_unit_test_teardown(test_send_batch_checks_arguments_before_the_handle,
 					  tu_teardown),
 		cmocka_unit_test_teardown(test_send_batch_returns_partial_when_consumer_dies,
 					  tu_teardown),
