@@ -392,6 +392,42 @@ static hot_inline ssize_t lapped_at(struct shmx_chan *c, struct deadline *d,
 	return d ? s->behind(c) : -EAGAIN;
 }
 
+/* ---- the consumer of one producer: head first ---- */
+
+/* Whether the producer (one, which publishes head after its records:
+ * chan-spsc.c, chan-bcast.c) has published past our position, from head
+ * as we last read it (c->seen), or read again. A consumer that has caught
+ * up looks at head, on the producer's line of its own, rather than at the
+ * word at its position, on the line the producer is filling: polled, that
+ * line goes back and forth between the two for every store the producer
+ * makes to it (arrived() has the figures). Only a hint: the
+ * record word decides, and the whole path (ring_next()), which polls the
+ * word, is what a wait ends in; it also takes what a producer that died
+ * between its record and head left unpublished. */
+static hot_inline bool head_past(struct shmx_chan *c)
+{
+	if ((int64_t)(c->seen - c->pos) > 0)
+		return true;
+	c->seen = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+	return (int64_t)(c->seen - c->pos) > 0;
+}
+
+/* A record at a position head was seen past: one producer publishes head
+ * at record boundaries, after the records, so the record ends at or
+ * before head. One that claims to run past it has a corrupt length (it
+ * would hand out bytes never sent and skip the messages after it): true.
+ * Judged only where head was seen past our position already, so a
+ * consumer that saw the word first (a round trip's) loads nothing more. */
+static hot_inline bool past_head(struct shmx_chan *c, uint64_t adv)
+{
+	uint64_t end = c->pos + adv;
+
+	if ((int64_t)(c->seen - c->pos) <= 0 || (int64_t)(c->seen - end) >= 0)
+		return false;
+	c->seen = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
+	return (int64_t)(c->seen - end) < 0;
+}
+
 /* The next message: its length, its ring offset in c->cur_off, its size
  * in *adv; records that are no messages are passed (padding; skip
  * records and dead producers' reservations where several produce). With
@@ -410,6 +446,8 @@ static hot_inline ssize_t ring_next(struct shmx_chan *c, struct deadline *d,
 	for (;;) {
 		word = __atomic_load_n(word_at(c, c->pos), __ATOMIC_ACQUIRE);
 		if (likely(plain_msg(c, word, adv))) {
+			if (s->quick && unlikely(past_head(c, *adv)))
+				return fail(c, -EBADMSG);
 			c->cur_off = c->pos & c->g.mask;
 			return (ssize_t)(uint32_t)word;
 		}
@@ -460,26 +498,6 @@ static hot_inline ssize_t ring_first(struct shmx_chan *c, size_t size, struct de
 	if (len >= 0 && (size_t)len > size)
 		return s->lapped(c) ? s->behind(c) : -EMSGSIZE;
 	return len;
-}
-
-/* ---- the consumer of one producer: head first ---- */
-
-/* Whether the producer (one, which publishes head after its records:
- * chan-spsc.c, chan-bcast.c) has published past our position, from head
- * as we last read it (c->seen), or read again. A consumer that has caught
- * up looks at head, on the producer's line of its own, rather than at the
- * word at its position, on the line the producer is filling: polled, that
- * line goes back and forth between the two for every store the producer
- * makes to it (arrived() has the figures). Only a hint: the
- * record word decides, and the whole path (ring_next()), which polls the
- * word, is what a wait ends in; it also takes what a producer that died
- * between its record and head left unpublished. */
-static hot_inline bool head_past(struct shmx_chan *c)
-{
-	if ((int64_t)(c->seen - c->pos) > 0)
-		return true;
-	c->seen = __atomic_load_n(&c->hdr->head, __ATOMIC_ACQUIRE);
-	return (int64_t)(c->seen - c->pos) > 0;
 }
 
 /* head_past(), polled a little by a call that may spin (not a try, not
@@ -538,7 +556,7 @@ static hot_inline ssize_t recv_quick(struct shmx_chan *c, void *buf, size_t size
 		     (!buf && size) || !arrived(c, timeout_ms, &word)))
 		return -1;
 	len = (uint32_t)word;
-	if (unlikely(!plain_msg(c, word, &adv) || len > size))
+	if (unlikely(!plain_msg(c, word, &adv) || len > size || past_head(c, adv)))
 		return -1;
 	if (len)
 		memcpy(buf, c->ring + (c->pos & c->g.mask) + REC, len);

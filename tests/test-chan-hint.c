@@ -6,7 +6,9 @@
  * - a message whose word the producer stored before it died, and not
  *   head, is still delivered, and then the death is reported;
  * - a head that runs ahead of the words (corrupt, or hostile) makes no
- *   message out of nothing and no wait that outlasts its deadline.
+ *   message out of nothing and no wait that outlasts its deadline;
+ * - and it checks something the word alone cannot: a record that runs
+ *   past the head published after it is corrupt.
  * Real processes, a real SIGKILL. */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -129,12 +131,50 @@ static void test_head_ahead_of_the_words_makes_nothing(void **state)
 	}
 }
 
+/* A committed record's length raised by a third party, the record still
+ * inside the ring and max_msg: a consumer that saw head past the record
+ * (the default mode and SHMX_CHAN_BLOCK look at head) finds it runs past
+ * head and fails -EBADMSG for good, instead of handing out bytes never
+ * sent and losing the messages after them. The hostile reviewer's case:
+ * 8 bytes sent, the length made 84. */
+static void longer_than_published(uint32_t consumers, unsigned mode)
+{
+	struct shmx_chan_params p = { .capacity = 4096, .consumers = consumers };
+	const char *name = tu_name();
+	struct shmx_chan *tx, *rx;
+	char b[256];
+	uint64_t *word;
+
+	assert_int_equal(shmx_chan_create_params(name, &p, P, 0600, &tx), 0);
+	assert_int_equal(shmx_chan_open(name, C | mode, LONG_MS, &rx), 0);
+	assert_int_equal(shmx_chan_send(tx, "AAAAAAAA", 8, LONG_MS), 0);
+	word = (uint64_t *)(void *)tx->ring;
+	assert_int_equal(*word & 0xffffffffu, 8);
+	*word = (*word & ~(uint64_t)0xffffffffu) | 84;
+	assert_int_equal(shmx_chan_recv(rx, b, sizeof(b), LONG_MS), -EBADMSG);
+	assert_int_equal(shmx_chan_send(tx, "B", 1, LONG_MS), 0);
+	assert_int_equal(shmx_chan_recv(rx, b, sizeof(b), 0), -EBADMSG);
+	rx = shmx_chan_close(rx);
+	tx = shmx_chan_close(tx);
+	assert_int_equal(shmx_chan_unlink(name), 0);
+}
+
+static void test_record_longer_than_published_is_corrupt(void **state)
+{
+	(void)state;
+	longer_than_published(1, 0);
+	longer_than_published(1, SHMX_CHAN_BLOCK);
+	longer_than_published(2, 0);
+	longer_than_published(2, SHMX_CHAN_BLOCK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_unpublished_message_of_a_dead_producer_is_delivered,
 					  tu_teardown),
 		cmocka_unit_test_teardown(test_head_ahead_of_the_words_makes_nothing, tu_teardown),
+		cmocka_unit_test_teardown(test_record_longer_than_published_is_corrupt, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
