@@ -5,10 +5,10 @@
  * outside it and commits each record with one store; a consumer waits at
  * a record only reserved, passes one whose producer is gone (settled in
  * a wait: dead_record() in chan-peers.c) and the skip records a short commit leaves. The walk
- * itself is chan-ring.h's. */
+ * itself is chan-walk.h's. */
 #define _GNU_SOURCE
 
-#include "chan-ring.h"
+#include "chan-walk.h"
 
 /* ---- producer ---- */
 

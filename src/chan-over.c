@@ -3,10 +3,10 @@
  * waits for room. It moves low, the oldest record still intact, past what
  * it is about to write over, before it writes; a consumer that low has
  * passed (lapped) moves to low, counts what it lost and says so once,
- * -ENOBUFS. The walk itself is chan-ring.h's. */
+ * -ENOBUFS. The walk itself is chan-walk.h's. */
 #define _GNU_SOURCE
 
-#include "chan-ring.h"
+#include "chan-walk.h"
 
 /* ---- producer ---- */
 
@@ -75,7 +75,7 @@ static const struct prod_steps over_prod = {
 
 /* low has passed our position, so what we read there may be torn. The
  * read side of a seqlock: the copy (ring_recv() and the others in
- * chan-ring.h) races with the producer's writes over it by design, and
+ * chan-walk.h) races with the producer's writes over it by design, and
  * only this test, after it, says whether the copy can be used. The
  * acquire fence pairs with the producer's release fence between moving
  * low and writing over the records (overwrite_room()); low itself relaxed

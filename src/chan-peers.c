@@ -250,7 +250,7 @@ static int nothing(struct shmx_chan *c)
 
 /* A consumer stopped at a record another producer reserved: if that
  * producer is gone, the record will never be committed; mark it so that
- * ring_next() (chan-ring.h) skips it. 1 then, else 0, or -EBADMSG for a word that is no
+ * ring_next() (chan-walk.h) skips it. 1 then, else 0, or -EBADMSG for a word that is no
  * record. */
 static int dead_record(struct shmx_chan *c)
 {

@@ -2,7 +2,7 @@
 /* The consumer's public calls: each checks the handle and calls its
  * shape's (struct shmx__chan_ops, chosen at attach) inside one guarded
  * section. The shapes are chan-spsc.c, chan-bcast.c, chan-over.c and
- * chan-mprod.c; the record walk they share is chan-ring.h. */
+ * chan-mprod.c; the record walk they share is chan-ring.h and chan-walk.h. */
 #define _GNU_SOURCE
 #include <sys/uio.h>
 

@@ -3,7 +3,7 @@
  * shape's (struct shmx__chan_ops, chosen at attach) inside one guarded
  * section; and what the producers of more than one shape share out of
  * line. The shapes are chan-spsc.c, chan-bcast.c, chan-over.c and
- * chan-mprod.c; the record walk they share is chan-ring.h. */
+ * chan-mprod.c; the record walk they share is chan-ring.h and chan-walk.h. */
 #define _GNU_SOURCE
 #include <sys/uio.h>
 

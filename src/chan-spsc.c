@@ -5,16 +5,16 @@
  * The producer stores a record (and the padding before it when it wraps),
  * then head, and looks whether the consumer sleeps; the consumer polls the
  * word at its position, copies, stores its tail and looks whether the
- * producer sleeps (kick() in chan.h). The walk itself is chan-ring.h's,
- * shared by every shape; waiting is chan-wait.c's. */
+ * producer sleeps (kick() in chan.h). The walk itself is chan-ring.h's
+ * and chan-walk.h's, shared by every shape; waiting is chan-wait.c's. */
 #define _GNU_SOURCE
 
-#include "chan-ring.h"
+#include "chan-walk.h"
 
 /* head and sent as the consumer and stat read them; then the kick. sent
  * is for display: the release of head orders it, and the consumer finds
  * data by the record words (head is only a hint to one that caught up:
- * head_past() in chan-ring.h). */
+ * head_past() in chan-walk.h). */
 static hot_inline void spsc_publish(struct shmx_chan *c)
 {
 	struct shmx__chan_hdr *h = c->hdr;

@@ -5,12 +5,12 @@
  * are the public calls that send and receive, through those; each shape
  * has a file, chan-spsc.c (one producer, block), chan-bcast.c (its
  * broadcast), chan-over.c (overwrite), chan-mprod.c and chan-multi.c
- * (several producers), over the record walk they share, chan-ring.h;
- * chan-stat.c describes a channel from outside and a handle's view of its
- * ring; chan-peers.c sees the peers by shape (the room, their fates:
- * struct shmx__chan_look, also chosen at attach); chan-wait.c sleeps,
- * wakes and polls; chan-format.c checks the shared format (also for
- * tests and fuzzers). */
+ * (several producers), over the record walk they share, chan-ring.h and
+ * chan-walk.h; chan-stat.c describes a channel from outside and a
+ * handle's view of its ring; chan-peers.c sees the peers by shape (the
+ * room, their fates: struct shmx__chan_look, also chosen at attach);
+ * chan-wait.c sleeps, wakes and polls; chan-format.c checks the shared
+ * format (also for tests and fuzzers). */
 #ifndef SHMX_CHAN_H
 #define SHMX_CHAN_H
 
@@ -46,8 +46,8 @@ struct iovec;
 
 /* What a handle does, by the channel's shape, chosen once when it
  * attaches (shmx__chan_attach()); each table's calls read straight
- * through, with no test of the shape (chan-ring.h). The public calls
- * check the handle and call these inside the guarded section. */
+ * through, with no test of the shape (chan-ring.h, chan-walk.h). The
+ * public calls check the handle and call these inside the guarded section. */
 struct shmx__chan_ops {
 	int (*send)(struct shmx_chan *c, const void *buf, size_t len, int timeout_ms);
 	ssize_t (*send_batch)(struct shmx_chan *c, const struct iovec *msgs, size_t n,

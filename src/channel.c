@@ -2,7 +2,7 @@
 /* Channel: a ring of variable-length messages in a formatted region
  * (header layout in internal.h, described in docs/channel-format.md). This
  * file makes, opens and closes one; chan-attach.c takes a slot in it and
- * the calls of its shape; the ring itself is chan-ring.h and one file a
+ * the calls of its shape; the ring itself is chan-ring.h, chan-walk.h and one file a
  * shape (chan.h lists them). */
 #define _GNU_SOURCE
 #include <fcntl.h>

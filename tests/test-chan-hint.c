@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A consumer of one producer that has caught up polls head before the
- * record word (head_past() in chan-ring.h); head is a hint, the word
+ * record word (head_past() in chan-walk.h); head is a hint, the word
  * decides (docs/channel-format.md, "One producer"). What the hint must
  * never change, for a queue and a broadcast, in every wait mode:
  * - a message whose word the producer stored before it died, and not
