@@ -335,6 +335,30 @@ static pid_t multi_producer(const char *name, unsigned k, long n)
 	_exit(0);
 }
 
+/* Until each of the channel's n producer slots has had a holder (attached,
+ * or attached and closed already): before that, -EPIPE only says that
+ * every producer that came has closed (musl CI: the first producer had
+ * not attached yet when the other two were done). */
+static void producers_came(const char *name, unsigned n)
+{
+	struct shmx_chan_peer p[8];
+	int64_t t0 = tu_now_ms();
+	unsigned came;
+	int k;
+
+	do {
+		k = shmx_chan_peers(name, p, 8);
+		assert_true(k >= 0);
+		came = 0;
+		for (int i = 0; i < k; i++)
+			came += p[i].role == SHMX_CHAN_PRODUCER && p[i].generation > 0;
+		if (came >= n)
+			return;
+		usleep(1000);
+	} while (tu_now_ms() - t0 < WAIT_MS);
+	fail_msg("only %u of %u producers attached", came, n);
+}
+
 /* One consumer polls a channel three producer processes send to: every
  * message, each producer's in order. */
 static void test_epoll_one_consumer_three_producers(void **state)
@@ -357,6 +381,7 @@ static void test_epoll_one_consumer_three_producers(void **state)
 	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, shmx_chan_fd(rx), &ev), 0);
 	for (unsigned i = 0; i < 3; i++)
 		pid[i] = multi_producer(name, i, n);
+	producers_came(name, 3);
 	for (;;) {
 		while ((k = shmx_chan_recv(rx, buf, sizeof(buf), 0)) >= 0) {
 			memcpy(&id, buf, sizeof(id));
